@@ -1,0 +1,6 @@
+//! `harness mock evolution|meta`.
+
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct MockArgs {}

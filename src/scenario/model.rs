@@ -1,0 +1,205 @@
+//! The scenario model: what a scenario file says, after parsing and validation.
+//!
+//! Every node that a diagnostic or a report may point at keeps its [`Span`]. Strings that
+//! may contain `{{variables}}` or `${ENV}` references are kept as written ([`Template`]);
+//! they are rendered by the runner, step by step, as variables become known.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A position in a source file: 1-based line and 1-based column (in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
+pub struct Span {
+    pub line: usize,
+    pub col: usize,
+}
+
+/// A string as written in the scenario; may contain `{{var}}` and `${ENV}` references.
+pub type Template = String;
+
+/// One scenario file, parsed and validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: Option<String>,
+    /// Where it was read from (`<embedded>/smoke.yaml` for the bundled scenarios).
+    pub path: PathBuf,
+    /// The whole source text, kept for diagnostics that point at a line (a failed threshold).
+    pub source: String,
+    /// `variables:` in file order; values are templates rendered once, before the first step.
+    pub variables: Vec<Variable>,
+    pub steps: Vec<Step>,
+    /// Scenario-level thresholds (over all steps), e.g. `error_rate < 1%`.
+    pub thresholds: Vec<ThresholdSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variable {
+    pub name: String,
+    pub value: Template,
+    pub span: Span,
+}
+
+/// One step: an action, the checks on its outcome, what it captures, how it is retried.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub name: String,
+    pub span: Span,
+    pub action: Action,
+    pub checks: Vec<Check>,
+    pub captures: Vec<Capture>,
+    /// Poll the action until every check passes, or the deadline passes.
+    pub retry: Option<Retry>,
+    /// Thresholds over this step's own samples, e.g. `p95 < 3s`.
+    pub thresholds: Vec<ThresholdSpec>,
+}
+
+/// What a step does. The end-to-end steps (`inject`, `await`) are further variants.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Http(HttpRequest),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRequest {
+    /// Upper-case method name (`GET`, `POST`, …).
+    pub method: String,
+    pub url: Template,
+    pub headers: Vec<(String, Template)>,
+    pub query: Vec<(String, Template)>,
+    pub body: Option<Body>,
+    /// Per-request timeout; the runner's default applies when `None`.
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// `json:` — sent with `Content-Type: application/json`; string leaves are templates.
+    Json(serde_json::Value),
+    /// `body:` — sent as written (after templating).
+    Raw(Template),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retry {
+    /// Time between attempts.
+    pub interval: Duration,
+    /// Give up (and report the last attempt's failures) after this long.
+    pub timeout: Duration,
+}
+
+/// One check, judged after the action; a failure is data in the results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub span: Span,
+    pub subject: Subject,
+    pub predicate: Predicate,
+}
+
+/// What a check looks at.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Subject {
+    /// The HTTP status code (as a JSON number).
+    Status,
+    /// A response header (name lower-cased); absent header = no value.
+    Header(String),
+    /// The whole response body as text.
+    Body,
+    /// A JSONPath (RFC 9535) query over the JSON body: one match is that value, several an
+    /// array, none = no value.
+    JsonPath(String),
+    /// The step's duration (the predicate compares milliseconds).
+    Duration,
+}
+
+/// A test on a subject's value. Values on the right may contain templates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predicate {
+    Equals(serde_json::Value),
+    NotEquals(serde_json::Value),
+    /// `status: 2xx`-style class, or a list: `status: [200, 201]`.
+    OneOf(Vec<serde_json::Value>),
+    Exists(bool),
+    Contains(Template),
+    /// A regular expression (validated at parse time) matched against the value as text.
+    Matches(String),
+    /// Length of a string or array, or number of keys of an object, compared.
+    Length(Comparison, f64),
+    /// Number compared (`< 2000`, `>= 1`); for `Subject::Duration` in milliseconds.
+    Compare(Comparison, f64),
+    Type(JsonType),
+    /// HTTP status class: 2 for `2xx`.
+    StatusClass(u16),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    String,
+    Number,
+    Integer,
+    Boolean,
+    Array,
+    Object,
+    Null,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+}
+
+/// Copies part of the outcome into a variable for later steps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capture {
+    pub span: Span,
+    pub variable: String,
+    pub source: CaptureSource,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CaptureSource {
+    JsonPath(String),
+    Header(String),
+    /// A regular expression over the body; its first group (or the whole match).
+    Regex(String),
+}
+
+/// `p95 < 500ms`, `error_rate < 1%`, … as declared, with where it was declared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdSpec {
+    pub span: Span,
+    /// The expression as written, for reports.
+    pub expr: String,
+    /// Which samples: the step's own (or all steps') latencies, or end-to-end (`e2e p95 < 5s`).
+    pub series: Series,
+    pub metric: Metric,
+    pub comparison: Comparison,
+    /// Milliseconds for latency metrics, a ratio in 0..=1 for `error_rate`, a plain number
+    /// for `count` and `rps`.
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Series {
+    #[default]
+    Latency,
+    /// Injected message → observed reply (the `e2e` prefix).
+    E2e,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    P50,
+    P90,
+    P95,
+    P99,
+    Max,
+    Mean,
+    ErrorRate,
+    Count,
+    Rps,
+}

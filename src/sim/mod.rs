@@ -1,0 +1,1 @@
+//! Provider simulators (Evolution API v2, Meta Cloud API) served with axum.
