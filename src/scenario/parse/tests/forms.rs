@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{at, checks_of, ok, one_step};
 use crate::scenario::model::*;
-use crate::scenario::parse::{parse_file, ParseFileError};
+use crate::scenario::parse::{parse, parse_file, ParseFileError};
 
 const FULL: &str = r#"name: smoke
 description: Evolution API v2 smoke checks (plan 000)
@@ -341,4 +341,35 @@ fn parse_file_reads_or_names_the_unreadable_path() {
         "{rendered}"
     );
     assert!(err.to_string().contains("bad.yaml:2:1: unknown key `step`"));
+}
+
+/// Every YAML example in `docs/scenario-format.md` is valid: complete files as they are,
+/// fragments placed where they belong in a one-step scenario.
+#[test]
+fn every_example_in_the_format_spec_parses() {
+    let doc = include_str!("../../../../docs/scenario-format.md");
+    let blocks: Vec<&str> = doc
+        .split("```yaml\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap_or_default())
+        .collect();
+    assert!(blocks.len() >= 10, "found {} yaml blocks", blocks.len());
+    let indent =
+        |block: &str, by: &str| -> String { block.lines().map(|l| format!("{by}{l}\n")).collect() };
+    let prefix = "name: t\nsteps:\n  - name: s\n";
+    let http = "    http: { url: u }\n";
+    for block in blocks {
+        let first_key = block.split(':').next().unwrap_or_default();
+        let src = match first_key {
+            "name" => block.to_string(),
+            "variables" | "thresholds" => format!("{prefix}{http}{block}"),
+            "http" => format!("{prefix}{}", indent(block, "    ")),
+            "checks" | "capture" | "retry" => format!("{prefix}{http}{}", indent(block, "    ")),
+            "jsonpath" => format!("{prefix}{http}    checks:\n{}", indent(block, "      ")),
+            other => panic!("no rule to check a doc example starting with `{other}`"),
+        };
+        if let Err(d) = parse(Path::new("doc.yaml"), &src) {
+            panic!("doc example fails:\n{block}\n{}", d.render(&src, false));
+        }
+    }
 }
