@@ -218,6 +218,10 @@ fn status_forms() {
     );
     assert_eq!(status("2xx")[0].predicate, Predicate::StatusClass(2));
     assert_eq!(status("5XX")[0].predicate, Predicate::StatusClass(5));
+    assert_eq!(
+        status("\"404\"")[0].predicate,
+        Predicate::Equals(json!(404))
+    );
     let object = status("{ one_of: [200, 202], not_equals: 201, lt: 300 }");
     let predicates: Vec<_> = object.into_iter().map(|c| c.predicate).collect();
     assert_eq!(
