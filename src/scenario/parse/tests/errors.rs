@@ -266,3 +266,21 @@ error: invalid JSONPath `$.items[`: unexpected `[`
 "#
     );
 }
+
+#[test]
+fn crlf_line_endings_and_a_byte_order_mark_keep_positions() {
+    let src =
+        "\u{feff}name: t\r\nsteps:\r\n  - name: a\r\n    http: { url: u }\r\n    chekcs: {}\r\n";
+    let rendered = parse(Path::new("w.yaml"), src)
+        .unwrap_err()
+        .render(src, false);
+    assert_eq!(
+        rendered,
+        "error: unknown key `chekcs` in step\n --> w.yaml:5:5\n  |\n5 |     chekcs: {}\n  |     ^^^^^^ did you mean `checks`?\n"
+    );
+    let non_ascii = "name: café ☕\nsteps:\n  - name: ñ\n    http: { url: u, método: GET }\n";
+    assert_eq!(
+        errors(non_ascii),
+        ["4:21 (6) unknown key `método` in `http` [expected one of `method`, `url`, `headers`, `query`, `json`, `body`, `timeout`]"]
+    );
+}
