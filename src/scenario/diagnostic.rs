@@ -61,44 +61,41 @@ impl Diagnostic {
     /// colours only when `color` is true. Ends with a newline.
     pub fn render(&self, source: &str, color: bool) -> String {
         let style = if color { Style::ANSI } else { Style::PLAIN };
+        let (g, r) = (style.gutter, style.reset);
         let mut out = format!(
-            "{}error{}{}: {}{}\n",
-            style.error, style.reset, style.bold, self.message, style.reset
+            "{}error{r}{}: {}{r}\n",
+            style.error, style.bold, self.message
         );
-        let line_text = match self.span.line {
-            0 => None,
-            n => source.lines().nth(n - 1),
-        };
         let number = self.span.line.to_string();
         let pad = " ".repeat(number.len());
-        let location = match self.span.line {
-            0 => self.path.display().to_string(),
-            _ => format!(
-                "{}:{}:{}",
-                self.path.display(),
-                self.span.line,
-                self.span.col
-            ),
+        let line_text = match self.span.line {
+            0 => {
+                out.push_str(&format!("{pad}{g}-->{r} {}\n", self.path.display()));
+                None
+            }
+            n => {
+                let (path, col) = (self.path.display(), self.span.col);
+                out.push_str(&format!("{pad}{g}-->{r} {path}:{n}:{col}\n"));
+                source.lines().nth(n - 1)
+            }
         };
-        out.push_str(&format!(
-            "{pad}{}-->{} {location}\n",
-            style.gutter, style.reset
-        ));
-        let Some(line_text) = line_text else {
-            if let Some(hint) = &self.hint {
+        match (line_text, &self.hint) {
+            (Some(line_text), _) => {
+                let line_text = line_text.trim_end_matches('\r');
+                out.push_str(&format!("{pad} {g}|{r}\n{g}{number} |{r} {line_text}\n"));
                 out.push_str(&format!(
-                    "{pad} {}={} help: {hint}\n",
-                    style.gutter, style.reset
+                    "{pad} {g}|{r} {}\n",
+                    self.caret(line_text, &style)
                 ));
             }
-            return out;
-        };
-        let line_text = line_text.trim_end_matches('\r');
-        out.push_str(&format!("{pad} {}|{}\n", style.gutter, style.reset));
-        out.push_str(&format!(
-            "{}{number} |{} {line_text}\n",
-            style.gutter, style.reset
-        ));
+            (None, Some(hint)) => out.push_str(&format!("{pad} {g}={r} help: {hint}\n")),
+            (None, None) => {}
+        }
+        out
+    }
+
+    /// The caret line's content: blanks up to the column, `^` under the token, the hint.
+    fn caret(&self, line_text: &str, style: &Style) -> String {
         // Keep tabs so the caret lines up with the line above whatever the tab width.
         let col = self.span.col.max(1);
         let indent: String = line_text
@@ -108,20 +105,13 @@ impl Diagnostic {
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
         let available = line_text.chars().count().saturating_sub(col - 1);
-        let width = self.len.min(available).max(1);
-        let label = match &self.hint {
-            Some(hint) => format!(" {hint}"),
-            None => String::new(),
-        };
-        out.push_str(&format!(
-            "{pad} {}|{} {indent}{}{}{label}{}\n",
-            style.gutter,
-            style.reset,
-            style.error,
-            "^".repeat(width),
-            style.reset
-        ));
-        out
+        let carets = "^".repeat(self.len.min(available).max(1));
+        let label = self
+            .hint
+            .as_ref()
+            .map(|h| format!(" {h}"))
+            .unwrap_or_default();
+        format!("{indent}{}{carets}{label}{}", style.error, style.reset)
     }
 }
 

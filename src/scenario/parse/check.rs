@@ -82,9 +82,11 @@ fn status(ctx: &mut Ctx, e: &Entry) -> Option<Vec<Check>> {
             let codes: Vec<_> = items.iter().map(|i| status_code(ctx, i)).collect();
             Predicate::OneOf(codes.into_iter().collect::<Option<_>>()?)
         }
-        YamlData::Value(Scalar::String(s)) => match status_class(s) {
-            Some(class) => Predicate::StatusClass(class),
-            None => {
+        YamlData::Value(Scalar::String(s)) => match (status_class(s), s.trim().parse::<i64>()) {
+            (Some(class), _) => Predicate::StatusClass(class),
+            // A quoted code (`status: "201"`) means the code.
+            (None, Ok(code)) if (100..=599).contains(&code) => Predicate::Equals(code.into()),
+            _ => {
                 let message =
                     format!("invalid status `{s}`: expected a code or a class like `2xx`");
                 ctx.error(e.value, message, hint());

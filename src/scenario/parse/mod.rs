@@ -36,7 +36,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, Diagnostics> {
                 line: e.marker().line(),
                 col: e.marker().col() + 1,
             };
-            ctx.error_at(span, 1, format!("invalid YAML: {}", e.info()), None);
+            let line = text.lines().nth(span.line.saturating_sub(1)).unwrap_or("");
+            let message = format!("invalid YAML: {}", e.info());
+            ctx.error_at(span, 1, message, syntax_hint(e.info(), line));
             None
         }
         Ok(docs) => match docs.as_slice() {
@@ -108,6 +110,18 @@ impl ParseFileError {
                 text, diagnostics, ..
             } => diagnostics.render(text, color),
         }
+    }
+}
+
+/// The usual causes of a YAML syntax error in a scenario, recognised on the offending line.
+fn syntax_hint(info: &str, line: &str) -> Option<String> {
+    let trimmed = line.trim_start();
+    if info.contains("tab") {
+        Some("indent with spaces, not tabs".to_string())
+    } else if trimmed.contains(": {{") || trimmed.starts_with("- {{") {
+        Some(node::TEMPLATE_HINT.to_string())
+    } else {
+        None
     }
 }
 

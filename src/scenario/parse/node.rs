@@ -14,6 +14,10 @@ use crate::scenario::threshold::parse_duration;
 
 pub(super) type Node<'a> = MarkedYaml<'a>;
 
+/// For a value that starts with `{{` unquoted, which YAML reads as a mapping.
+pub(super) const TEMPLATE_HINT: &str =
+    "quote a value that starts with a template: `\"{{ name }}\"`";
+
 /// One `key: value` of a mapping whose key is a scalar.
 pub(super) struct Entry<'n> {
     pub key: String,
@@ -123,14 +127,14 @@ impl<'s> Ctx<'s> {
                     key_node,
                     value,
                 }),
-                None => self.error(
-                    key_node,
-                    format!(
-                        "expected a plain key in {what}, found {}",
-                        describe(key_node)
-                    ),
-                    None,
-                ),
+                None => {
+                    // A mapping as a key is what YAML makes of an unquoted `{{ var }}`.
+                    let is_mapping = matches!(untag(key_node).data, YamlData::Mapping(_));
+                    let hint = is_mapping.then(|| TEMPLATE_HINT.to_string());
+                    let found = describe(key_node);
+                    let message = format!("expected a plain key in {what}, found {found}");
+                    self.error(key_node, message, hint);
+                }
             }
         }
         Some(entries)
@@ -192,12 +196,20 @@ impl<'s> Ctx<'s> {
     }
 
     /// Reports "expected {expected} for `key`, found {what the value is}".
+    /// An unquoted `{{ var }}` is a YAML flow mapping: that case gets a hint to quote it.
     pub fn mismatch(&mut self, entry: &Entry, expected: &str, hint: Option<String>) {
         let message = format!(
             "expected {expected} for `{}`, found {}",
             entry.key,
             describe(entry.value)
         );
+        let unquoted_template = matches!(untag(entry.value).data, YamlData::Mapping(_))
+            && self.raw(entry.value).is_some_and(|r| r.starts_with("{{"));
+        let hint = if unquoted_template {
+            Some(TEMPLATE_HINT.to_string())
+        } else {
+            hint
+        };
         self.error(entry.value_node(), message, hint);
     }
 

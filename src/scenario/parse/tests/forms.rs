@@ -1,48 +1,13 @@
-//! Parser tests: model values for every form, exact positions and rendered carets for errors.
+//! Every form of the format parsed to the expected model value.
 
 use std::path::Path;
 use std::time::Duration;
 
 use serde_json::json;
 
-use super::*;
+use super::{at, checks_of, ok, one_step};
 use crate::scenario::model::*;
-
-fn ok(src: &str) -> Scenario {
-    parse(Path::new("t.yaml"), src).unwrap_or_else(|d| panic!("{}", d.render(src, false)))
-}
-
-/// Each diagnostic as `line:col (len) message [hint]`.
-fn errors(src: &str) -> Vec<String> {
-    let diagnostics = parse(Path::new("t.yaml"), src).expect_err("expected errors");
-    diagnostics
-        .iter()
-        .map(|d| {
-            let hint = d
-                .hint
-                .as_deref()
-                .map(|h| format!(" [{h}]"))
-                .unwrap_or_default();
-            format!(
-                "{}:{} ({}) {}{hint}",
-                d.span.line, d.span.col, d.len, d.message
-            )
-        })
-        .collect()
-}
-
-/// A one-step scenario whose step body is `step` (indented by the caller under `  - `).
-fn one_step(step: &str) -> String {
-    format!("name: t\nsteps:\n  - name: s\n{step}")
-}
-
-fn checks_of(step: &str) -> Vec<Check> {
-    ok(&one_step(step)).steps.remove(0).checks
-}
-
-fn at(line: usize, col: usize) -> Span {
-    Span { line, col }
-}
+use crate::scenario::parse::{parse, parse_file, ParseFileError};
 
 const FULL: &str = r#"name: smoke
 description: Evolution API v2 smoke checks (plan 000)
@@ -253,6 +218,10 @@ fn status_forms() {
     );
     assert_eq!(status("2xx")[0].predicate, Predicate::StatusClass(2));
     assert_eq!(status("5XX")[0].predicate, Predicate::StatusClass(5));
+    assert_eq!(
+        status("\"404\"")[0].predicate,
+        Predicate::Equals(json!(404))
+    );
     let object = status("{ one_of: [200, 202], not_equals: 201, lt: 300 }");
     let predicates: Vec<_> = object.into_iter().map(|c| c.predicate).collect();
     assert_eq!(
@@ -310,175 +279,12 @@ fn predicate_forms() {
 
 #[test]
 fn every_type_name_is_known() {
-    for (name, t) in super::check::TYPES.iter().copied() {
+    for (name, t) in crate::scenario::parse::check::TYPES.iter().copied() {
         let checks = checks_of(&format!(
             "    http: {{ url: u }}\n    checks: {{ body: {{ type: {name} }} }}\n"
         ));
         assert_eq!(checks[0].predicate, Predicate::Type(t));
     }
-}
-
-#[test]
-fn unknown_key_with_suggestion_renders_like_rustc() {
-    let src = "name: smoke\nsteps:\n  - name: one\n    http: { url: \"http://x\" }\n    chekcs:\n      status: 200\n";
-    let diagnostics = parse(Path::new("scenarios/smoke.yaml"), src).unwrap_err();
-    assert_eq!(
-        diagnostics.render(src, false),
-        "error: unknown key `chekcs` in step
- --> scenarios/smoke.yaml:5:5
-  |
-5 |     chekcs:
-  |     ^^^^^^ did you mean `checks`?
-"
-    );
-}
-
-#[test]
-fn unknown_key_without_suggestion_lists_the_allowed_keys() {
-    assert_eq!(
-        errors("name: t\nsteps: []\nbogus: 1\n"),
-        [
-            "2:1 (5) `steps` must not be empty [add at least one step with a `name` and an `http` action]",
-            "3:1 (5) unknown key `bogus` in the scenario [expected one of `name`, `description`, `variables`, `steps`, `thresholds`]",
-        ]
-    );
-    assert_eq!(
-        errors(&one_step("    http: { url: u, verb: GET }\n")),
-        ["4:21 (4) unknown key `verb` in `http` [expected one of `method`, `url`, `headers`, `query`, `json`, `body`, `timeout`]"]
-    );
-}
-
-#[test]
-fn every_error_in_the_file_is_reported_in_source_order() {
-    let src = r#"name: errors
-descripton: typo
-variables:
-  1st: x
-steps:
-  - name: a
-    http:
-      method: FETCH
-      url: http://x
-      timeout: 10
-    checks:
-      status: 700
-      jsonpath:
-        $.a[: 1
-      body: { matches: "(" }
-      duration: "5s"
-    capture:
-      bad-name: { jsonpath: $.x }
-    retry: { interval: 1s }
-    thresholds: ["p96 < 5s"]
-  - name: a
-    http: { url: u }
-  - http: { url: u, json: {}, body: x }
-thresholds:
-  - error_rate < 2
-"#;
-    assert_eq!(
-        errors(src),
-        [
-            "2:1 (10) unknown key `descripton` in the scenario [did you mean `description`?]",
-            "4:3 (3) invalid variable name `1st` [names are letters, digits and `_`, and do not start with a digit]",
-            "8:15 (5) unknown HTTP method `FETCH` [expected one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS]",
-            "10:16 (2) `timeout` needs a unit [durations need a unit, e.g. `500ms`, `10s`, `1m`]",
-            "12:15 (3) expected an HTTP status code (100 to 599), found `700`",
-            "14:12 (1) invalid JSONPath `$.a[`: unexpected `[` [e.g. `$.instance.state` or `$.items[0].id`]",
-            "15:24 (3) invalid regular expression: unclosed group",
-            "16:17 (4) expected a comparison operator (`<`, `<=`, `>`, `>=`), found `5s` [e.g. `duration: \"< 5s\"`]",
-            "18:7 (8) invalid variable name `bad-name` [names are letters, digits and `_`, and do not start with a digit]",
-            "19:5 (5) missing required key `timeout` in `retry`",
-            "20:18 (10) invalid threshold: unknown metric `p96`: expected one of p50, p90, p95, p99, max, mean, error_rate, count, rps",
-            "21:11 (1) duplicate step name `a` [step names must be unique; `a` is first used at line 6]",
-            "23:5 (1) missing required key `name` in step",
-            "23:31 (4) `json` and `body` are mutually exclusive [`json` sends a JSON document, `body` raw text: keep one]",
-            "25:5 (14) invalid threshold: `error_rate` must be between 0% and 100% (or a ratio between 0 and 1), found `2`",
-        ]
-    );
-}
-
-#[test]
-fn yaml_syntax_errors_point_at_the_marker() {
-    let src = "name: t\nsteps:\n  - name: a\n     http: x\n";
-    assert_eq!(
-        errors(src),
-        ["4:10 (1) invalid YAML: mapping values are not allowed in this context"]
-    );
-    assert_eq!(
-        errors("a: 1\na: 2\n"),
-        ["2:1 (1) invalid YAML: duplicated key in mapping"]
-    );
-    let diagnostics = parse(Path::new("s.yaml"), "a: [1, 2\nb: 3\n").unwrap_err();
-    assert_eq!(diagnostics.len(), 1);
-    assert!(diagnostics
-        .render("a: [1, 2\nb: 3\n", false)
-        .contains(" --> s.yaml:2:2\n"));
-}
-
-#[test]
-fn document_shape_errors() {
-    assert_eq!(
-        errors(""),
-        ["1:1 (1) the file is empty [a scenario needs at least `name` and `steps`]"]
-    );
-    assert_eq!(
-        errors("- a\n- b\n"),
-        ["1:1 (1) expected a mapping for the scenario, found a list"]
-    );
-    assert_eq!(
-        errors("name: t\n"),
-        ["1:1 (1) missing required key `steps` in the scenario"]
-    );
-    assert_eq!(
-        errors("name: t\nsteps:\n  - name: a\n    http: { url: u }\n---\nname: u\n"),
-        ["6:1 (1) a scenario file holds one YAML document; found a second one [remove the `---` separator or split the file]"]
-    );
-    assert_eq!(
-        errors("name: [x]\nsteps: {}\n"),
-        [
-            "1:7 (3) expected a string for `name`, found a list",
-            "2:8 (2) expected a list of steps for `steps`, found a mapping",
-        ]
-    );
-}
-
-#[test]
-fn actions_exactly_one_per_step() {
-    assert_eq!(
-        errors(&one_step("    checks: { status: 200 }\n")),
-        ["3:5 (1) step has no action [add one of `http`, `inject`, `await`]"]
-    );
-    assert_eq!(
-        errors(&one_step("    http: { url: u }\n    inject: { text: hi }\n")),
-        ["5:5 (6) step has several actions: `http` and `inject` [a step does one thing: split it into two steps]"]
-    );
-    assert_eq!(
-        errors(&one_step("    await: { text: hi }\n")),
-        ["4:5 (5) `await` steps are not supported yet [they come with the end-to-end feature]"]
-    );
-}
-
-#[test]
-fn http_errors() {
-    assert_eq!(
-        errors(&one_step("    http:\n      method: POTS\n      url:\n      headers: { \"bad name\": x }\n      query: [a]\n")),
-        [
-            "5:15 (4) unknown HTTP method `POTS` [did you mean `POST`?]",
-            "6:7 (3) expected a string for `url`, found nothing (null)",
-            "7:18 (10) invalid header name `bad name` [header names are letters, digits and `-`]",
-            "8:14 (3) expected a mapping for `query`, found a list",
-        ]
-    );
-    assert_eq!(
-        errors(&one_step(
-            "    http: { url: u, timeout: 0s }\n    retry: { interval: 2s, timeout: 1s }\n"
-        )),
-        [
-            "4:30 (2) `timeout` must be longer than zero",
-            "5:24 (2) `interval` is longer than `timeout`: the step would be tried once",
-        ]
-    );
 }
 
 #[test]
@@ -504,55 +310,6 @@ fn retry_interval_defaults_to_one_second_or_the_timeout() {
             interval: Duration::from_millis(300),
             timeout: Duration::from_millis(300)
         })
-    );
-}
-
-#[test]
-fn check_and_capture_errors() {
-    let src = one_step(concat!(
-        "    http: { url: u }\n",
-        "    checks:\n",
-        "      status: \"20x\"\n",
-        "      headers: { etag: }\n",
-        "      body: { }\n",
-        "      jsonpath:\n",
-        "        $.a: { exists: yes, one_of: [], type: text, length: \"~ 3\", gt: x }\n",
-        "        \"$.b[\": 1\n",
-        "    capture:\n",
-        "      a: $.x\n",
-        "      b: {}\n",
-        "      c: { jsonpath: $.x, header: h }\n",
-        "      d: { regex: \"[\" }\n",
-    ));
-    assert_eq!(
-        errors(&src),
-        [
-            "6:15 (5) invalid status `20x`: expected a code or a class like `2xx` [e.g. `status: 201`, `status: [200, 201]` or `status: 2xx`]",
-            "7:18 (4) expected a value or a predicate object for header `etag`, found nothing (null) [e.g. `{ contains: json }`, or `{ exists: true }`]",
-            "8:13 (3) empty predicate object [add one of `equals`, `not_equals`, `one_of`, `exists`, `contains`, `matches`, `length`, `lt`, `le`, `gt`, `ge`, `type`]",
-            "10:24 (3) expected `true` or `false` for `exists`, found a string",
-            "10:37 (2) expected a non-empty list for `one_of`, found a list",
-            "10:47 (4) unknown type `text` [expected one of `string`, `number`, `integer`, `boolean`, `array`, `object`, `null`]",
-            "10:61 (5) expected a comparison operator (`<`, `<=`, `>`, `>=`), found `~ 3` [e.g. `length: 3` or `length: \">= 1\"`]",
-            "10:72 (1) expected a number for `gt`, found a string",
-            "11:13 (1) invalid JSONPath `$.b[`: unexpected `[` [e.g. `$.instance.state` or `$.items[0].id`]",
-            "13:10 (3) expected a mapping for capture `a`, found a string [write `a: { jsonpath: $.x }` (or `header:`, `regex:`)]",
-            "14:7 (1) capture `b` has no source [add one of `jsonpath`, `header`, `regex`]",
-            "15:27 (6) capture `c` has several sources [a capture reads one thing: keep one source]",
-            "16:19 (3) invalid regular expression: unclosed character class",
-        ]
-    );
-}
-
-#[test]
-fn thresholds_must_be_a_list_of_strings() {
-    assert_eq!(
-        errors("name: t\nsteps:\n  - name: a\n    http: { url: u }\nthresholds: \"p95 < 1s\"\n"),
-        ["5:13 (10) expected a list for `thresholds`, found a string [e.g. `thresholds: [\"p95 < 500ms\", \"error_rate < 1%\"]`]"]
-    );
-    assert_eq!(
-        errors("name: t\nsteps:\n  - name: a\n    http: { url: u }\n    thresholds: [5]\n"),
-        ["5:18 (1) expected a threshold expression (a string), found an integer"]
     );
 }
 
@@ -588,4 +345,35 @@ fn parse_file_reads_or_names_the_unreadable_path() {
         "{rendered}"
     );
     assert!(err.to_string().contains("bad.yaml:2:1: unknown key `step`"));
+}
+
+/// Every YAML example in `docs/scenario-format.md` is valid: complete files as they are,
+/// fragments placed where they belong in a one-step scenario.
+#[test]
+fn every_example_in_the_format_spec_parses() {
+    let doc = include_str!("../../../../docs/scenario-format.md");
+    let blocks: Vec<&str> = doc
+        .split("```yaml\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap_or_default())
+        .collect();
+    assert!(blocks.len() >= 10, "found {} yaml blocks", blocks.len());
+    let indent =
+        |block: &str, by: &str| -> String { block.lines().map(|l| format!("{by}{l}\n")).collect() };
+    let prefix = "name: t\nsteps:\n  - name: s\n";
+    let http = "    http: { url: u }\n";
+    for block in blocks {
+        let first_key = block.split(':').next().unwrap_or_default();
+        let src = match first_key {
+            "name" => block.to_string(),
+            "variables" | "thresholds" => format!("{prefix}{http}{block}"),
+            "http" => format!("{prefix}{}", indent(block, "    ")),
+            "checks" | "capture" | "retry" => format!("{prefix}{http}{}", indent(block, "    ")),
+            "jsonpath" => format!("{prefix}{http}    checks:\n{}", indent(block, "      ")),
+            other => panic!("no rule to check a doc example starting with `{other}`"),
+        };
+        if let Err(d) = parse(Path::new("doc.yaml"), &src) {
+            panic!("doc example fails:\n{block}\n{}", d.render(&src, false));
+        }
+    }
 }
