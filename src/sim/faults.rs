@@ -1,0 +1,743 @@
+//! Fault injection: make a simulated provider slow, failing, down or rude, on purpose.
+//!
+//! Why: an app's behaviour when its provider misbehaves (timeouts, 5xx, dropped connections)
+//! is what the deployment plans most want tested, and a real provider cannot be made to fail
+//! on demand. Faults are plain data ([`FaultProfile`]: a list of [`FaultRule`]s) so that a YAML
+//! or JSON file in `mocks/`, the CLI (`--faults FILE`) and `POST /__harness/faults` all set the
+//! same thing. A pure function, [`decide`], turns the rules, the request, the time since the
+//! profile was set and a set of random [`Draws`] into a [`Decision`]; the middleware installed
+//! by [`apply`] only samples the draws, sleeps and acts, so nearly all behaviour is unit-tested
+//! without a server.
+//!
+//! Connection faults: the middleware cannot close a socket itself, so it returns a response
+//! carrying a [`ConnectionFault`] extension; the connection loop in [`super::serve`] sees it
+//! and drops the connection without writing a response: `Close` ends it with a FIN (clients
+//! report "connection closed before message completed" / "empty reply"), `Reset` sets
+//! `SO_LINGER` to zero first so the kernel sends an RST (clients report ECONNRESET). A downtime
+//! window in `refuse` mode uses `Reset`: the listener stays open because the control API shares
+//! it, so a client sees a reset right after connecting rather than ECONNREFUSED; both are "no
+//! HTTP response at all", which is what an app has to handle. The control API
+//! (`/__harness/…`) is never faulted, so a test can always clear faults.
+//!
+//! Concurrency: the active profile is an `Arc` behind an `RwLock`, swapped whole on update;
+//! each request clones the `Arc` (a few nanoseconds) and decides without holding the lock.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// Path prefix of the control API, never subject to faults.
+pub const CONTROL_PREFIX: &str = "/__harness";
+
+/// Upper bound of one sampled latency, so a heavy-tailed distribution cannot stall forever.
+const MAX_LATENCY: Duration = Duration::from_secs(600);
+
+/// z-score of the 99th percentile of the standard normal distribution.
+const Z_P99: f64 = 2.326_347_874;
+
+/// Errors loading a fault profile.
+#[derive(Debug, thiserror::Error)]
+pub enum FaultError {
+    #[error("cannot read fault profile {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("fault profile is not valid YAML/JSON: {0}")]
+    Syntax(String),
+    #[error("invalid fault profile: {0}")]
+    Invalid(#[from] serde_json::Error),
+}
+
+/// A set of fault rules. Every rule that matches a request applies: latencies add up; the
+/// first matching rule that produces an outcome (downtime, reset, error) decides it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultProfile {
+    #[serde(default)]
+    pub rules: Vec<FaultRule>,
+}
+
+/// One fault rule. Absent selectors match everything.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    /// Free label, shown back by `GET /__harness/faults`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Route pattern (`/message/sendText/{instance}`), or prefix ending in `*`
+    /// (`/message/*`, `/message/send*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// HTTP method, case-insensitive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Instance name (Evolution) or phone-number-id (Meta).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Latency>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorFault>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub downtime: Vec<Downtime>,
+    /// Probability (0..1) that the connection is reset instead of answered.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reset_rate: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+/// Added latency. Durations are milliseconds (a number) or humantime strings (`"250ms"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Latency {
+    Fixed {
+        #[serde(with = "duration_serde")]
+        delay: Duration,
+    },
+    Uniform {
+        #[serde(with = "duration_serde")]
+        min: Duration,
+        #[serde(with = "duration_serde")]
+        max: Duration,
+    },
+    /// Log-normal given its median and 99th percentile.
+    LogNormal {
+        #[serde(with = "duration_serde")]
+        median: Duration,
+        #[serde(with = "duration_serde")]
+        p99: Duration,
+    },
+    /// Log-normal given the mean and standard deviation of ln(latency in milliseconds).
+    LogNormalParams { mu: f64, sigma: f64 },
+}
+
+/// An error rate answered with a specific provider error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorFault {
+    /// Probability (0..1).
+    pub rate: f64,
+    pub status: u16,
+    /// JSON body, e.g. a Graph error object or an Evolution `{status, error, response}`.
+    #[serde(default)]
+    pub body: serde_json::Value,
+}
+
+/// A window during which the endpoint is down.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Downtime {
+    /// Start, measured from when the profile was set.
+    #[serde(with = "duration_serde", default)]
+    pub start: Duration,
+    #[serde(with = "duration_serde")]
+    pub duration: Duration,
+    /// Repeat period (the window recurs every `every`, from `start`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_duration_serde"
+    )]
+    pub every: Option<Duration>,
+    #[serde(default)]
+    pub mode: DowntimeMode,
+}
+
+/// What a client sees during downtime.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DowntimeMode {
+    /// `503 Service Unavailable`, as a proxy in front of a stopped provider answers.
+    #[default]
+    Unavailable,
+    /// No HTTP response: the connection is reset (see the module docs).
+    Refuse,
+}
+
+impl Downtime {
+    /// Whether `elapsed` (since the profile was set) falls inside this window.
+    pub fn is_active(&self, elapsed: Duration) -> bool {
+        let Some(since_start) = elapsed.checked_sub(self.start) else {
+            return false;
+        };
+        let offset = match self.every {
+            Some(every) if !every.is_zero() => {
+                Duration::from_nanos((since_start.as_nanos() % every.as_nanos()) as u64)
+            }
+            _ => since_start,
+        };
+        offset < self.duration
+    }
+}
+
+/// The random numbers one decision needs, each uniform in [0, 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Draws {
+    pub error: f64,
+    pub reset: f64,
+    pub latency: [f64; 2],
+}
+
+impl Draws {
+    pub fn sample(rng: &mut impl Rng) -> Self {
+        Self {
+            error: rng.random(),
+            reset: rng.random(),
+            latency: [rng.random(), rng.random()],
+        }
+    }
+}
+
+impl Latency {
+    /// The latency for uniform draws `u` (two are needed for the log-normal's Box–Muller).
+    pub fn sample(&self, u: [f64; 2]) -> Duration {
+        let ms = match *self {
+            Latency::Fixed { delay } => return delay,
+            Latency::Uniform { min, max } => {
+                let (lo, hi) = (min.as_secs_f64(), max.as_secs_f64().max(min.as_secs_f64()));
+                return Duration::from_secs_f64(lo + u[0] * (hi - lo));
+            }
+            Latency::LogNormal { median, p99 } => {
+                let mu = ms_of(median).max(f64::MIN_POSITIVE).ln();
+                let sigma = ((ms_of(p99).max(f64::MIN_POSITIVE).ln() - mu) / Z_P99).max(0.0);
+                (mu + sigma * standard_normal(u)).exp()
+            }
+            Latency::LogNormalParams { mu, sigma } => (mu + sigma * standard_normal(u)).exp(),
+        };
+        if ms.is_finite() && ms > 0.0 {
+            Duration::from_secs_f64(ms / 1000.0).min(MAX_LATENCY)
+        } else if ms.is_finite() {
+            Duration::ZERO
+        } else {
+            MAX_LATENCY
+        }
+    }
+}
+
+fn ms_of(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Box–Muller: two uniforms in [0,1) → one standard normal.
+fn standard_normal(u: [f64; 2]) -> f64 {
+    let u1 = (1.0 - u[0]).max(f64::MIN_POSITIVE); // (0, 1]: ln is finite
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u[1]).cos()
+}
+
+/// The request attributes rules select on.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestInfo<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub tenant: Option<&'a str>,
+}
+
+/// What happens to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Served normally.
+    Pass,
+    /// Answered with this status and JSON body (no body when `None`).
+    Respond {
+        status: u16,
+        body: Option<serde_json::Value>,
+    },
+    /// Connection faults (see [`ConnectionFault`]).
+    Connection(ConnectionFault),
+}
+
+/// Dropping the connection without a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionFault {
+    /// Close with FIN.
+    Close,
+    /// Close with RST.
+    Reset,
+}
+
+/// The full decision: wait `delay`, then apply `outcome`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub delay: Duration,
+    pub outcome: Outcome,
+}
+
+impl FaultRule {
+    /// Whether this rule selects the request.
+    pub fn matches(&self, req: &RequestInfo<'_>) -> bool {
+        self.method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(req.method))
+            && self.tenant.as_deref().is_none_or(|t| Some(t) == req.tenant)
+            && self
+                .endpoint
+                .as_deref()
+                .is_none_or(|p| endpoint_matches(p, req.path))
+    }
+
+    fn outcome(&self, elapsed: Duration, draws: &Draws) -> Outcome {
+        if let Some(d) = self.downtime.iter().find(|d| d.is_active(elapsed)) {
+            return match d.mode {
+                DowntimeMode::Unavailable => Outcome::Respond {
+                    status: 503,
+                    body: None,
+                },
+                DowntimeMode::Refuse => Outcome::Connection(ConnectionFault::Reset),
+            };
+        }
+        if draws.reset < self.reset_rate {
+            return Outcome::Connection(ConnectionFault::Reset);
+        }
+        match &self.error {
+            Some(e) if draws.error < e.rate => Outcome::Respond {
+                status: e.status,
+                body: Some(e.body.clone()),
+            },
+            _ => Outcome::Pass,
+        }
+    }
+}
+
+/// Matches a route pattern: `{name}` matches one non-empty segment; a last segment ending in
+/// `*` matches segments starting with what precedes it, and anything after.
+pub fn endpoint_matches(pattern: &str, path: &str) -> bool {
+    let pat: Vec<&str> = pattern.trim_matches('/').split('/').collect();
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    for (i, p) in pat.iter().enumerate() {
+        if i + 1 == pat.len() {
+            if let Some(prefix) = p.strip_suffix('*') {
+                return segs
+                    .get(i)
+                    .map_or(prefix.is_empty(), |s| s.starts_with(prefix));
+            }
+        }
+        let Some(s) = segs.get(i) else { return false };
+        let is_param = p.starts_with('{') && p.ends_with('}');
+        if (is_param && s.is_empty()) || (!is_param && p != s) {
+            return false;
+        }
+    }
+    pat.len() == segs.len()
+}
+
+/// Decides what happens to a request. `elapsed` is the time since the profile was set.
+pub fn decide(
+    profile: &FaultProfile,
+    req: &RequestInfo<'_>,
+    elapsed: Duration,
+    draws: &Draws,
+) -> Decision {
+    let mut decision = Decision {
+        delay: Duration::ZERO,
+        outcome: Outcome::Pass,
+    };
+    for rule in profile.rules.iter().filter(|r| r.matches(req)) {
+        if let Some(l) = &rule.latency {
+            decision.delay = (decision.delay + l.sample(draws.latency)).min(MAX_LATENCY);
+        }
+        if decision.outcome == Outcome::Pass {
+            decision.outcome = rule.outcome(elapsed, draws);
+        }
+    }
+    decision
+}
+
+impl FaultProfile {
+    /// Parses a profile from YAML or JSON text (JSON is read as YAML's flow style).
+    pub fn parse(text: &str) -> Result<Self, FaultError> {
+        let value = crate::sim::yaml_to_json(text).map_err(FaultError::Syntax)?;
+        Ok(serde_json::from_value(value)?)
+    }
+
+    /// Reads and parses a profile file.
+    pub fn load(path: &std::path::Path) -> Result<Self, FaultError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FaultError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+}
+
+/// The live fault state of one simulator (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Faults {
+    inner: Arc<RwLock<(Arc<FaultProfile>, Instant)>>,
+}
+
+impl Faults {
+    pub fn new(profile: FaultProfile) -> Self {
+        Self {
+            inner: Arc::new(RwLock::new((Arc::new(profile), Instant::now()))),
+        }
+    }
+
+    /// Replaces the profile; downtime windows count from now.
+    pub fn set(&self, profile: FaultProfile) {
+        let mut guard = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        *guard = (Arc::new(profile), Instant::now());
+    }
+
+    /// Removes every rule.
+    pub fn clear(&self) {
+        self.set(FaultProfile::default());
+    }
+
+    /// The active profile and when it was set.
+    pub fn get(&self) -> (Arc<FaultProfile>, Instant) {
+        let guard = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        (Arc::clone(&guard.0), guard.1)
+    }
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self::new(FaultProfile::default())
+    }
+}
+
+/// Extracts the tenant (instance name, phone-number-id) from a request path.
+pub type TenantOf = fn(&str) -> Option<String>;
+
+/// Wraps `router` with the fault middleware.
+pub fn apply(router: Router, faults: Faults, tenant_of: TenantOf) -> Router {
+    router.layer(axum::middleware::from_fn_with_state(
+        (faults, tenant_of),
+        fault_middleware,
+    ))
+}
+
+async fn fault_middleware(
+    State((faults, tenant_of)): State<(Faults, TenantOf)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (profile, since) = faults.get();
+    let path = req.uri().path();
+    if profile.rules.is_empty() || path.starts_with(CONTROL_PREFIX) {
+        return next.run(req).await;
+    }
+    let tenant = tenant_of(path);
+    let info = RequestInfo {
+        method: req.method().as_str(),
+        path,
+        tenant: tenant.as_deref(),
+    };
+    let draws = Draws::sample(&mut rand::rng());
+    let decision = decide(&profile, &info, since.elapsed(), &draws);
+    if !decision.delay.is_zero() {
+        tokio::time::sleep(decision.delay).await;
+    }
+    match decision.outcome {
+        Outcome::Pass => next.run(req).await,
+        Outcome::Respond { status, body } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            match body {
+                Some(body) => (status, axum::Json(body)).into_response(),
+                None => (status, Body::empty()).into_response(),
+            }
+        }
+        Outcome::Connection(fault) => connection_fault_response(fault),
+    }
+}
+
+/// A response that tells [`super::serve`] to drop the connection instead of answering.
+pub fn connection_fault_response(fault: ConnectionFault) -> Response {
+    let mut resp = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    resp.extensions_mut().insert(fault);
+    resp
+}
+
+/// Serde for durations: a number of milliseconds, or a humantime string (`"1.5s"`, `"250ms"`).
+pub mod duration_serde {
+    use std::time::Duration;
+
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Ms(f64),
+        Text(String),
+    }
+
+    pub fn parse(raw: &str) -> Result<Duration, String> {
+        humantime::parse_duration(raw.trim()).map_err(|e| format!("bad duration {raw:?}: {e}"))
+    }
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        match Raw::deserialize(d)? {
+            Raw::Ms(ms) if ms.is_finite() && ms >= 0.0 => Ok(Duration::from_secs_f64(ms / 1000.0)),
+            Raw::Ms(ms) => Err(de::Error::custom(format!("bad duration {ms}"))),
+            Raw::Text(t) => parse(&t).map_err(de::Error::custom),
+        }
+    }
+}
+
+mod opt_duration_serde {
+    use std::time::Duration;
+
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => super::duration_serde::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        super::duration_serde::deserialize(d).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NO_DRAW: Draws = Draws {
+        error: 0.999,
+        reset: 0.999,
+        latency: [0.5, 0.25],
+    };
+
+    fn req<'a>(method: &'a str, path: &'a str, tenant: Option<&'a str>) -> RequestInfo<'a> {
+        RequestInfo {
+            method,
+            path,
+            tenant,
+        }
+    }
+
+    #[test]
+    fn endpoint_patterns_match_params_and_prefixes() {
+        assert!(endpoint_matches(
+            "/message/sendText/{instance}",
+            "/message/sendText/a"
+        ));
+        assert!(!endpoint_matches(
+            "/message/sendText/{instance}",
+            "/message/sendText/"
+        ));
+        assert!(!endpoint_matches(
+            "/message/sendText/{instance}",
+            "/message/sendMedia/a"
+        ));
+        assert!(!endpoint_matches(
+            "/message/sendText/{i}",
+            "/message/sendText/a/b"
+        ));
+        assert!(endpoint_matches("/message/*", "/message/sendMedia/a"));
+        assert!(endpoint_matches("/message/send*", "/message/sendMedia/a"));
+        assert!(!endpoint_matches(
+            "/message/send*",
+            "/chat/whatsappNumbers/a"
+        ));
+        assert!(endpoint_matches("*", "/anything/at/all"));
+        assert!(endpoint_matches("/", "/"));
+        assert!(endpoint_matches(
+            "/{v}/{id}/messages",
+            "/v21.0/123/messages"
+        ));
+    }
+
+    #[test]
+    fn rules_select_on_method_tenant_and_endpoint() {
+        let rule = FaultRule {
+            method: Some("post".into()),
+            tenant: Some("a".into()),
+            endpoint: Some("/message/*".into()),
+            ..Default::default()
+        };
+        assert!(rule.matches(&req("POST", "/message/sendText/a", Some("a"))));
+        assert!(!rule.matches(&req("GET", "/message/sendText/a", Some("a"))));
+        assert!(!rule.matches(&req("POST", "/message/sendText/b", Some("b"))));
+        assert!(!rule.matches(&req("POST", "/chat/x/a", Some("a"))));
+        assert!(FaultRule::default().matches(&req("GET", "/", None)));
+    }
+
+    #[test]
+    fn error_rate_uses_the_draw() {
+        let profile = FaultProfile {
+            rules: vec![FaultRule {
+                error: Some(ErrorFault {
+                    rate: 0.3,
+                    status: 500,
+                    body: serde_json::json!({"x": 1}),
+                }),
+                ..Default::default()
+            }],
+        };
+        let r = req("POST", "/x", None);
+        let hit = Draws {
+            error: 0.29,
+            ..NO_DRAW
+        };
+        assert_eq!(
+            decide(&profile, &r, Duration::ZERO, &hit).outcome,
+            Outcome::Respond {
+                status: 500,
+                body: Some(serde_json::json!({"x": 1}))
+            }
+        );
+        assert_eq!(
+            decide(&profile, &r, Duration::ZERO, &NO_DRAW).outcome,
+            Outcome::Pass
+        );
+    }
+
+    #[test]
+    fn reset_rate_and_downtime_windows() {
+        let down = Downtime {
+            start: Duration::from_secs(10),
+            duration: Duration::from_secs(5),
+            every: Some(Duration::from_secs(60)),
+            mode: DowntimeMode::Unavailable,
+        };
+        assert!(!down.is_active(Duration::from_secs(9)));
+        assert!(down.is_active(Duration::from_secs(10)));
+        assert!(down.is_active(Duration::from_millis(14_999)));
+        assert!(!down.is_active(Duration::from_secs(15)));
+        assert!(down.is_active(Duration::from_secs(72)));
+        let once = Downtime {
+            every: None,
+            ..down.clone()
+        };
+        assert!(!once.is_active(Duration::from_secs(72)));
+
+        let profile = FaultProfile {
+            rules: vec![FaultRule {
+                downtime: vec![Downtime {
+                    mode: DowntimeMode::Refuse,
+                    ..down
+                }],
+                reset_rate: 0.5,
+                ..Default::default()
+            }],
+        };
+        let r = req("GET", "/", None);
+        let during = decide(&profile, &r, Duration::from_secs(11), &NO_DRAW);
+        assert_eq!(during.outcome, Outcome::Connection(ConnectionFault::Reset));
+        let outside = decide(&profile, &r, Duration::from_secs(1), &NO_DRAW);
+        assert_eq!(outside.outcome, Outcome::Pass);
+        let reset = Draws {
+            reset: 0.1,
+            ..NO_DRAW
+        };
+        let drawn = decide(&profile, &r, Duration::from_secs(1), &reset);
+        assert_eq!(drawn.outcome, Outcome::Connection(ConnectionFault::Reset));
+    }
+
+    #[test]
+    fn latencies_sample_as_specified_and_add_up() {
+        let fixed = Latency::Fixed {
+            delay: Duration::from_millis(100),
+        };
+        assert_eq!(fixed.sample([0.9, 0.9]), Duration::from_millis(100));
+        let uniform = Latency::Uniform {
+            min: Duration::from_millis(100),
+            max: Duration::from_millis(300),
+        };
+        assert_eq!(uniform.sample([0.5, 0.0]), Duration::from_millis(200));
+        let ln = Latency::LogNormal {
+            median: Duration::from_millis(100),
+            p99: Duration::from_millis(1000),
+        };
+        // u1 = 1 - e^{-1/2·z²}… choose draws giving z = 0 (cos(τ/4) = 0): the median.
+        let median = ln.sample([0.3, 0.25]);
+        assert!((median.as_secs_f64() - 0.1).abs() < 1e-9, "{median:?}");
+        // z = p99's z-score gives p99: -2 ln(1-u0) = z², cos(τ u1) = 1 at u1 = 0.
+        let u0 = 1.0 - (-(Z_P99 * Z_P99) / 2.0).exp();
+        let p99 = ln.sample([u0, 0.0]);
+        assert!((p99.as_secs_f64() - 1.0).abs() < 1e-6, "{p99:?}");
+        let params = Latency::LogNormalParams {
+            mu: (50f64).ln(),
+            sigma: 1.0,
+        };
+        assert!((params.sample([0.3, 0.25]).as_secs_f64() - 0.05).abs() < 1e-9);
+
+        let profile = FaultProfile {
+            rules: vec![
+                FaultRule {
+                    latency: Some(fixed.clone()),
+                    ..Default::default()
+                },
+                FaultRule {
+                    latency: Some(fixed),
+                    endpoint: Some("/a".into()),
+                    ..Default::default()
+                },
+            ],
+        };
+        let d = decide(&profile, &req("GET", "/a", None), Duration::ZERO, &NO_DRAW);
+        assert_eq!(d.delay, Duration::from_millis(200));
+        let d = decide(&profile, &req("GET", "/b", None), Duration::ZERO, &NO_DRAW);
+        assert_eq!(d.delay, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn sampled_latencies_have_the_requested_distribution() {
+        let ln = Latency::LogNormal {
+            median: Duration::from_millis(100),
+            p99: Duration::from_millis(800),
+        };
+        let mut rng = rand::rng();
+        let mut xs: Vec<Duration> = (0..20_000)
+            .map(|_| ln.sample(Draws::sample(&mut rng).latency))
+            .collect();
+        xs.sort();
+        let median = xs[10_000].as_secs_f64();
+        let p99 = xs[19_800].as_secs_f64();
+        assert!((0.09..0.11).contains(&median), "median {median}");
+        assert!((0.65..0.95).contains(&p99), "p99 {p99}");
+    }
+
+    #[test]
+    fn profiles_parse_from_yaml_and_json_with_both_duration_forms() {
+        let yaml = "rules:\n  - endpoint: /message/sendText/{instance}\n    tenant: a\n    latency: {kind: uniform, min: 100, max: 2s}\n    error: {rate: 0.1, status: 500, body: {status: 500}}\n    downtime:\n      - {start: 1m, duration: 30s, mode: refuse}\n";
+        let p = FaultProfile::parse(yaml).unwrap();
+        let rule = &p.rules[0];
+        assert_eq!(
+            rule.latency,
+            Some(Latency::Uniform {
+                min: Duration::from_millis(100),
+                max: Duration::from_secs(2)
+            })
+        );
+        assert_eq!(rule.downtime[0].start, Duration::from_secs(60));
+        assert_eq!(rule.downtime[0].mode, DowntimeMode::Refuse);
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(FaultProfile::parse(&json).unwrap(), p);
+        let err = FaultProfile::parse("rules: [{latncy: 1}]").unwrap_err();
+        assert!(err.to_string().contains("latncy"), "{err}");
+        assert!(FaultProfile::parse("rules: [").is_err());
+    }
+
+    #[test]
+    fn faults_state_set_get_clear() {
+        let f = Faults::default();
+        assert!(f.get().0.rules.is_empty());
+        f.set(FaultProfile {
+            rules: vec![FaultRule::default()],
+        });
+        assert_eq!(f.get().0.rules.len(), 1);
+        f.clear();
+        assert!(f.get().0.rules.is_empty());
+    }
+}
