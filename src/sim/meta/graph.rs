@@ -185,6 +185,38 @@ impl GraphError {
         e
     }
 
+    /// 2500: a path with components after the node that no edge matches.
+    pub fn unknown_path(components: &str) -> Self {
+        let mut e = GraphError::new(2500, "Unknown path components", None, 400);
+        e.raw_message = Some(format!("Unknown path components: {components}"));
+        e
+    }
+
+    /// 1: the app secret given to `/oauth/access_token` is wrong.
+    pub fn bad_client_secret() -> Self {
+        let mut e = GraphError::new(1, "Error validating client secret", None, 400);
+        e.raw_message = Some("Error validating client secret.".into());
+        e
+    }
+
+    /// The `WWW-Authenticate` header value Graph sends with errors.
+    pub fn www_authenticate(&self) -> String {
+        let kind = if self.code == 190 {
+            "invalid_token"
+        } else {
+            "invalid_request"
+        };
+        format!(
+            "OAuth \"Facebook Platform\" \"{kind}\" \"{}\"",
+            self.message()
+        )
+    }
+
+    /// 131053: the upload could not be processed.
+    pub fn media_upload(details: impl Into<String>) -> Self {
+        GraphError::new(131053, "Media upload error", Some(details.into()), 400)
+    }
+
     /// The `message` field.
     pub fn message(&self) -> String {
         match &self.raw_message {
