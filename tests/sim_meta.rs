@@ -144,6 +144,14 @@ fn config(webhook: &str) -> MetaConfig {
     }
 }
 
+/// Only the first status (`sent` or `failed`) follows a send.
+fn sent_only(webhook: &str) -> MetaConfig {
+    let mut cfg = config(webhook);
+    cfg.status_delays.delivered = None;
+    cfg.status_delays.read = None;
+    cfg
+}
+
 async fn sim(config: MetaConfig) -> SimHandle {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     start(config, listener).await.unwrap()
@@ -543,10 +551,7 @@ async fn throughput_and_pair_rate_limits() {
 #[tokio::test]
 async fn outside_the_service_window_free_form_fails_asynchronously() {
     let mut app = App::start("vt").await;
-    let mut cfg = config(&app.url);
-    cfg.status_delays.delivered = None;
-    cfg.status_delays.read = None;
-    let sim = sim(cfg).await;
+    let sim = sim(sent_only(&app.url)).await;
     let c = Client::new(&sim);
     let body = text_to("16505557777", "Reminder");
     let (s, v, _) = c.post(&format!("/{PN}/messages"), Some(TOKEN), body).await;
@@ -572,10 +577,7 @@ async fn outside_the_service_window_free_form_fails_asynchronously() {
 #[tokio::test]
 async fn replies_by_business_scoped_user_id_are_attributed_to_the_phone() {
     let mut app = App::start("vt").await;
-    let mut cfg = config(&app.url);
-    cfg.status_delays.delivered = None;
-    cfg.status_delays.read = None;
-    let sim = sim(cfg).await;
+    let sim = sim(sent_only(&app.url)).await;
     let c = Client::new(&sim);
     let inb = c
         .inbound(json!({"from":"573001234567","text":"hola"}))

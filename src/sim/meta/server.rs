@@ -266,6 +266,16 @@ fn describe_number(number: &PhoneNumber, fields: Option<&String>) -> Value {
     Value::Object(out)
 }
 
+/// The request's token, if the simulator knows it (else 190).
+fn known_token(m: &Meta, h: &HeaderMap, q: &HashMap<String, String>) -> Result<String, GraphError> {
+    let token = token_of(h, q).unwrap_or_default();
+    if m.tenants.token_is_known(&token) {
+        Ok(token)
+    } else {
+        Err(GraphError::invalid_token())
+    }
+}
+
 /// `GET /{node}`: a phone number or a media id this token may read.
 fn get_node(
     m: &Meta,
@@ -273,10 +283,7 @@ fn get_node(
     q: &HashMap<String, String>,
     h: &HeaderMap,
 ) -> Result<Value, GraphError> {
-    let token = token_of(h, q).unwrap_or_default();
-    if !m.tenants.token_is_known(&token) {
-        return Err(GraphError::invalid_token());
-    }
+    let token = known_token(m, h, q)?;
     if let Some(number) = m.tenants.get(node).filter(|n| m.tenants.may_act(&token, n)) {
         return Ok(describe_number(number, q.get("fields")));
     }
@@ -300,10 +307,7 @@ fn delete_node(
     q: &HashMap<String, String>,
     h: &HeaderMap,
 ) -> Result<Value, GraphError> {
-    let token = token_of(h, q).unwrap_or_default();
-    if !m.tenants.token_is_known(&token) {
-        return Err(GraphError::invalid_token());
-    }
+    let token = known_token(m, h, q)?;
     let mut media = m.media();
     let allowed = media
         .get(node)
@@ -332,10 +336,7 @@ fn list_numbers(
     q: &HashMap<String, String>,
     h: &HeaderMap,
 ) -> Result<Value, GraphError> {
-    let token = token_of(h, q).unwrap_or_default();
-    if !m.tenants.token_is_known(&token) {
-        return Err(GraphError::invalid_token());
-    }
+    let token = known_token(m, h, q)?;
     let data: Vec<Value> = m
         .tenants
         .visible_to(&token)
@@ -362,10 +363,10 @@ async fn phone_numbers(State(m): State<Shared>, Path(p): P, q: Q, h: HeaderMap) 
 
 /// `GET /whatsapp_business/attachments/?mid=…` with the Bearer token: the media bytes.
 async fn download(State(m): State<Shared>, q: Q, h: HeaderMap) -> Response {
-    let token = token_of(&h, &q).unwrap_or_default();
-    if !m.tenants.token_is_known(&token) {
-        return graph_error(&m, &GraphError::invalid_token());
-    }
+    let token = match known_token(&m, &h, &q) {
+        Ok(t) => t,
+        Err(e) => return graph_error(&m, &e),
+    };
     let mid = q.get("mid").map(String::as_str).unwrap_or_default();
     let media = m.media();
     match media.get(mid) {
