@@ -1,1 +1,2 @@
 //! The one integration-test binary (one link step for all integration tests).
+mod sim_meta;

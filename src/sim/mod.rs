@@ -24,6 +24,7 @@ pub mod control;
 pub mod evolution;
 pub mod faults;
 pub mod journal;
+pub mod meta;
 pub mod webhook;
 
 use std::future::Future;
