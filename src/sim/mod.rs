@@ -25,6 +25,7 @@ pub mod duration_serde;
 pub mod evolution;
 pub mod faults;
 pub mod journal;
+pub mod meta;
 pub mod webhook;
 
 use std::future::Future;

@@ -1,0 +1,201 @@
+//! Meta-specific control routes (the shared ones come from [`crate::sim::control`]):
+//!
+//! - `POST /__harness/inbound` `{from, name?, text? | button_reply? | list_reply? | button?,
+//!   phone_number_id?, context_id?}`: a customer sends a message. The simulator opens the
+//!   customer-service window, registers the customer's business-scoped id, delivers the signed
+//!   webhook to the number's URL and answers
+//!   `{"message_id", "phone_number_id", "from", "user_id", "delivery_id"}`.
+//! - `POST /__harness/webhook/verify` `{url?, phone_number_id?, verify_token?}`: runs the GET
+//!   verification handshake against the app now and reports what it answered.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::ids::{self, Direction};
+use super::payload::{InboundContent, InboundMessage};
+use super::registration::verify_callback;
+use super::tenants::PhoneNumber;
+use super::{events, Meta, Shared};
+
+pub(super) fn router(meta: Shared) -> Router {
+    Router::new()
+        .route("/__harness/inbound", post(inbound))
+        .route("/__harness/webhook/verify", post(verify))
+        .with_state(meta)
+}
+
+#[derive(Debug, Deserialize)]
+struct Reply {
+    id: String,
+    title: String,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TemplateButton {
+    payload: String,
+    text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InboundRequest {
+    from: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    button_reply: Option<Reply>,
+    #[serde(default)]
+    list_reply: Option<Reply>,
+    #[serde(default)]
+    button: Option<TemplateButton>,
+    #[serde(default)]
+    phone_number_id: Option<String>,
+    /// The wamid of the business message this one replies to.
+    #[serde(default)]
+    context_id: Option<String>,
+}
+
+fn bad_request(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(json!({"error": msg.into()}))).into_response()
+}
+
+fn content_of(req: InboundRequest) -> Result<InboundContent, String> {
+    let mut found = Vec::new();
+    if let Some(body) = req.text {
+        found.push(InboundContent::Text { body });
+    }
+    if let Some(r) = req.button_reply {
+        found.push(InboundContent::ButtonReply {
+            id: r.id,
+            title: r.title,
+        });
+    }
+    if let Some(r) = req.list_reply {
+        found.push(InboundContent::ListReply {
+            id: r.id,
+            title: r.title,
+            description: r.description,
+        });
+    }
+    if let Some(b) = req.button {
+        found.push(InboundContent::TemplateButton {
+            payload: b.payload,
+            text: b.text,
+        });
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err("one of text, button_reply, list_reply or button is required".into()),
+        _ => Err("give only one of text, button_reply, list_reply or button".into()),
+    }
+}
+
+fn number_for<'a>(m: &'a Meta, id: Option<&str>) -> Result<&'a PhoneNumber, (StatusCode, String)> {
+    let found = match id {
+        Some(id) => m.tenants.get(id),
+        None => m.tenants.numbers().first(),
+    };
+    found.ok_or_else(|| {
+        let msg = format!("unknown phone_number_id {:?}", id.unwrap_or_default());
+        (StatusCode::NOT_FOUND, msg)
+    })
+}
+
+async fn inbound(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
+    let req: InboundRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_request(StatusCode::BAD_REQUEST, format!("invalid body: {e}")),
+    };
+    let from = ids::normalize_phone(&req.from);
+    if !(5..=15).contains(&from.len()) {
+        return bad_request(
+            StatusCode::BAD_REQUEST,
+            "from must be a phone number (5 to 15 digits)",
+        );
+    }
+    let number = match number_for(&m, req.phone_number_id.as_deref()) {
+        Ok(n) => n,
+        Err((status, msg)) => return bad_request(status, msg),
+    };
+    if m.webhook_url_of(number).is_none() {
+        return bad_request(
+            StatusCode::CONFLICT,
+            format!("no webhook URL configured for phone number {}", number.id),
+        );
+    }
+    let (name, context_id) = (req.name.clone(), req.context_id.clone());
+    let content = match content_of(req) {
+        Ok(c) => c,
+        Err(e) => return bad_request(StatusCode::BAD_REQUEST, e),
+    };
+    let Some(st) = m.states.get(&number.id) else {
+        return bad_request(StatusCode::NOT_FOUND, "unknown phone number");
+    };
+    let wamid = ids::wamid(&from, Direction::Inbound);
+    let now = tokio::time::Instant::now();
+    let customer = st.record_inbound(&from, name.as_deref(), &wamid, now);
+    let msg = InboundMessage {
+        id: wamid.clone(),
+        timestamp: super::server::unix_after(std::time::Duration::ZERO),
+        content,
+        context_id,
+    };
+    tracing::info!(phone_number_id = %number.id, from = %from, text = msg.content.text(), "inbound");
+    let delivery = events::deliver_inbound(&m, number, &customer, &msg);
+    Json(json!({
+        "message_id": wamid,
+        "phone_number_id": number.id,
+        "from": from,
+        "user_id": customer.user_id,
+        "delivery_id": delivery,
+    }))
+    .into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyRequest {
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    phone_number_id: Option<String>,
+    #[serde(default)]
+    verify_token: Option<String>,
+}
+
+async fn verify(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
+    let req: VerifyRequest = if body.is_empty() {
+        VerifyRequest::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(e) => return bad_request(StatusCode::BAD_REQUEST, format!("invalid body: {e}")),
+        }
+    };
+    let url = match req.url {
+        Some(u) => u,
+        None => {
+            let number = match number_for(&m, req.phone_number_id.as_deref()) {
+                Ok(n) => n,
+                Err((status, msg)) => return bad_request(status, msg),
+            };
+            match m.webhook_url_of(number) {
+                Some(u) => u,
+                None => return bad_request(StatusCode::CONFLICT, "no webhook URL configured"),
+            }
+        }
+    };
+    let token = req
+        .verify_token
+        .unwrap_or_else(|| m.registration().verify_token);
+    Json(verify_callback(&m.client, &url, &token).await).into_response()
+}

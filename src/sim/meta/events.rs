@@ -1,0 +1,138 @@
+//! Webhooks to the app: build the payload, serialise it as ASCII JSON once, sign those exact
+//! bytes, and queue them on the shared emitter (which sends `Content-Length`, retries with
+//! backoff and logs outcomes). One item per POST.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::graph::GraphError;
+use super::payload::{self, InboundMessage, StatusEvent, StatusKind};
+use super::server::unix_after;
+use super::state::AcceptedSend;
+use super::tenants::PhoneNumber;
+use super::validate::{Recipient, SendRequest};
+use super::wire::{signature_header, to_ascii_json, SIGNATURE_HEADER};
+use super::Meta;
+use crate::sim::webhook::WebhookRequest;
+
+/// The User-Agent Meta's webhook deliveries carry.
+const USER_AGENT: &str = "facebookexternalua";
+
+/// Signs and queues one webhook for `number`; `None` when no webhook URL is configured for it.
+pub(super) fn queue(
+    m: &Meta,
+    number: &PhoneNumber,
+    event: &str,
+    value: &Value,
+    delay: Duration,
+) -> Option<u64> {
+    let Some(url) = m.webhook_url_of(number) else {
+        tracing::debug!(phone_number_id = %number.id, event, "no webhook URL: event not sent");
+        return None;
+    };
+    let body = Bytes::from(to_ascii_json(value));
+    let signature = signature_header(m.config.app_secret.as_bytes(), &body);
+    let headers = vec![
+        ("content-type".to_string(), "application/json".to_string()),
+        (SIGNATURE_HEADER.to_string(), signature),
+        ("user-agent".to_string(), USER_AGENT.to_string()),
+    ];
+    Some(m.webhooks.send(WebhookRequest {
+        url,
+        event: event.to_string(),
+        headers,
+        body,
+        delay,
+    }))
+}
+
+/// A stable conversation id per (phone number, customer).
+fn conversation_id(phone_number_id: &str, wa_id: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(phone_number_id.as_bytes())
+        .chain_update(b"/")
+        .chain_update(wa_id.as_bytes())
+        .finalize();
+    hex::encode(&digest[..16])
+}
+
+/// The status webhooks that follow an accepted send: `sent`, `delivered`, `read` at the
+/// configured delays, or a single `failed` (131047) when the message is outside the
+/// customer-service window.
+pub(super) fn schedule_statuses(
+    m: &Meta,
+    number: &PhoneNumber,
+    req: &SendRequest,
+    accepted: &AcceptedSend,
+    wamid: &str,
+) {
+    let delays = &m.config.status_delays;
+    let plan: Vec<(StatusKind, Duration)> = if accepted.in_window {
+        [
+            (StatusKind::Sent, Some(delays.sent)),
+            (StatusKind::Delivered, delays.delivered),
+            (StatusKind::Read, delays.read),
+        ]
+        .into_iter()
+        .filter_map(|(k, d)| d.map(|d| (k, d)))
+        .collect()
+    } else {
+        vec![(StatusKind::Failed, delays.sent)]
+    };
+    let business = m.tenants.business(number);
+    let customer = accepted.customer.contact();
+    let category = if req.kind == "template" {
+        "utility"
+    } else {
+        "service"
+    };
+    for (status, delay) in plan {
+        let failed = status == StatusKind::Failed;
+        let ev = StatusEvent {
+            id: wamid.to_string(),
+            status,
+            timestamp: unix_after(delay),
+            by_user_id: matches!(req.recipient, Recipient::UserId(_)),
+            biz_opaque_callback_data: req.biz_opaque_callback_data.clone(),
+            conversation_id: (!failed).then(|| conversation_id(&number.id, &customer.wa_id)),
+            category: category.to_string(),
+            error: failed.then(GraphError::re_engagement),
+        };
+        let value = payload::status_webhook(&business, &customer, &ev);
+        queue(
+            m,
+            number,
+            &format!("statuses.{}", status.as_str()),
+            &value,
+            delay,
+        );
+    }
+}
+
+/// Delivers a customer's message to the app; returns the emitter's delivery id.
+pub(super) fn deliver_inbound(
+    m: &Meta,
+    number: &PhoneNumber,
+    customer: &payload::Customer,
+    msg: &InboundMessage,
+) -> Option<u64> {
+    let business = m.tenants.business(number);
+    let value = payload::inbound_webhook(&business, customer, msg);
+    queue(m, number, "messages", &value, Duration::ZERO)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversation_ids_are_stable_and_distinct() {
+        let a = conversation_id("1", "100");
+        assert_eq!(a, conversation_id("1", "100"));
+        assert_ne!(a, conversation_id("2", "100"));
+        assert_eq!(a.len(), 32);
+    }
+}

@@ -1,0 +1,346 @@
+//! Meta WhatsApp Cloud API simulator.
+//!
+//! Why: Meta's sandbox allows a few hundred messages to your own number and cannot be made slow,
+//! down or rate-limited on purpose. This simulator serves the Cloud API messaging surface that
+//! apps and client libraries (pywa, whatsapp-api-js, heyoo, the Node SDK) use, faithfully enough
+//! that they cannot tell the difference: `POST /{version}/{phone-number-id}/messages` (versioned
+//! and unversioned), Bearer auth, Graph error objects, signed webhooks with ASCII-escaped JSON,
+//! statuses `sent → delivered → read` (or `failed` 131047 outside the customer-service window),
+//! throughput (130429) and pair-rate (131056) limits, media upload/retrieve, the webhook
+//! verification handshake, and several tenants (phone numbers) with their own tokens and
+//! webhook URLs. See `docs/simulators-meta.md`.
+//!
+//! Layout: pure rules in [`graph`], [`wire`], [`ids`], [`payload`], [`validate`], [`limits`],
+//! [`tenants`], [`state`], [`media`]; thin axum handlers in `server` (Graph API), `control`
+//! (`/__harness/` routes specific to Meta) and `registration` (the verification handshake,
+//! `/oauth/access_token`, `/{app-id}/subscriptions`); shared machinery (bus, journal, faults,
+//! webhook emitter, control routes, accept loop) from [`crate::sim`].
+//!
+//! Concurrency: the tenant table is immutable after start; each tenant's mutable state is behind
+//! its own mutex ([`state::TenantState`]), the media store behind another, the simulator-wide
+//! webhook URL and verify token behind an `RwLock`. No lock is held across an `.await`. Status
+//! webhooks are queued on the emitter with their delay at send time, one task each.
+
+pub mod graph;
+pub mod ids;
+pub mod limits;
+pub mod media;
+pub mod payload;
+pub mod state;
+pub mod tenants;
+pub mod validate;
+pub mod wire;
+
+mod control;
+mod events;
+mod registration;
+mod server;
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+
+use super::bus::{Bus, Provider};
+use super::control::ControlState;
+use super::faults::{FaultProfile, Faults};
+use super::webhook::{RetryPolicy, WebhookEmitter};
+use super::SimHandle;
+pub use graph::StatusOverrides;
+pub use limits::Rate;
+pub use tenants::PhoneNumber;
+
+/// Sending limits and state bounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetaLimits {
+    /// Messages per second per phone number (130429 above it). Default 80/s, burst 80.
+    pub throughput: Rate,
+    /// Messages to one customer (131056 above it). Default 1 per 6 s, burst 45.
+    pub pair: Rate,
+    /// The customer-service window for free-form messages (`None`: no window). Default 24 h.
+    #[serde(with = "opt_duration")]
+    pub service_window: Option<Duration>,
+    /// Customers (and inbound message ids) remembered per phone number; oldest evicted first.
+    pub customer_capacity: usize,
+    /// Total bytes of uploaded media kept; oldest evicted first.
+    pub media_capacity_bytes: usize,
+    /// Largest accepted upload.
+    pub media_max_file_bytes: usize,
+}
+
+impl Default for MetaLimits {
+    fn default() -> Self {
+        MetaLimits {
+            throughput: Rate::THROUGHPUT,
+            pair: Rate::PAIR,
+            service_window: Some(Duration::from_secs(24 * 3600)),
+            customer_capacity: 100_000,
+            media_capacity_bytes: 64 << 20,
+            media_max_file_bytes: 16 << 20,
+        }
+    }
+}
+
+/// When status webhooks follow an accepted send (each counted from the send).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StatusDelays {
+    /// `sent` (or `failed` outside the service window).
+    #[serde(with = "super::faults::duration_serde")]
+    pub sent: Duration,
+    /// `delivered`; `None`: never.
+    #[serde(with = "opt_duration")]
+    pub delivered: Option<Duration>,
+    /// `read`; `None`: never.
+    #[serde(with = "opt_duration")]
+    pub read: Option<Duration>,
+}
+
+impl Default for StatusDelays {
+    fn default() -> Self {
+        StatusDelays {
+            sent: Duration::from_millis(50),
+            delivered: Some(Duration::from_millis(200)),
+            read: Some(Duration::from_secs(1)),
+        }
+    }
+}
+
+/// Configuration of the Meta simulator.
+#[derive(Debug, Clone)]
+pub struct MetaConfig {
+    /// Simulator-wide access token (accepted on numbers without their own token).
+    pub token: String,
+    /// The app id (`/{app-id}/subscriptions`, app tokens `app_id|app_secret`).
+    pub app_id: String,
+    /// Key of the webhook signatures.
+    pub app_secret: String,
+    /// `hub.verify_token` sent in the verification handshake.
+    pub verify_token: String,
+    /// WhatsApp Business Account of numbers that do not name their own.
+    pub waba_id: String,
+    /// The tenants. Requests name them by id; the first one is the default for
+    /// `/__harness/inbound`.
+    pub phone_numbers: Vec<PhoneNumber>,
+    /// Webhook URL of numbers without their own.
+    pub webhook_url: Option<String>,
+    pub limits: MetaLimits,
+    pub status_delays: StatusDelays,
+    /// Webhook delivery retries.
+    pub retry: RetryPolicy,
+    /// Outbound messages kept by the journal.
+    pub journal_capacity: usize,
+    /// Faults active from the start.
+    pub faults: FaultProfile,
+    /// HTTP status per Graph error code, overriding the defaults (e.g. `130429 → 429`).
+    pub error_statuses: StatusOverrides,
+}
+
+impl Default for MetaConfig {
+    /// Development credentials (never real ones) and one phone number, `106540352242922`
+    /// displayed as `15550783881`, the ids of Meta's own examples.
+    fn default() -> Self {
+        MetaConfig {
+            token: "harness-meta-token".into(),
+            app_id: "1234567890123456".into(),
+            app_secret: "harness-app-secret".into(),
+            verify_token: "harness-verify-token".into(),
+            waba_id: "102290129340398".into(),
+            phone_numbers: vec![PhoneNumber::new("106540352242922", "15550783881")],
+            webhook_url: None,
+            limits: MetaLimits::default(),
+            status_delays: StatusDelays::default(),
+            retry: RetryPolicy::default(),
+            journal_capacity: super::journal::DEFAULT_CAPACITY,
+            faults: FaultProfile::default(),
+            error_statuses: StatusOverrides::new(),
+        }
+    }
+}
+
+/// Serde for `Option<Duration>` in the fault-profile duration syntax (`"250ms"` or ms), `null`
+/// for none.
+mod opt_duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::sim::faults::duration_serde;
+
+    #[derive(Deserialize)]
+    struct Wrapped(#[serde(with = "duration_serde")] Duration);
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => duration_serde::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<Wrapped>::deserialize(d)?.map(|w| w.0))
+    }
+}
+
+/// Settings that the app may change at run time (registration), reset to the configuration by
+/// `POST /__harness/reset`.
+#[derive(Debug, Clone)]
+struct Registration {
+    webhook_url: Option<String>,
+    verify_token: String,
+}
+
+/// Everything the handlers share.
+struct Meta {
+    config: MetaConfig,
+    tenants: tenants::Tenants,
+    states: HashMap<String, state::TenantState>,
+    registration: RwLock<Registration>,
+    media: Mutex<media::MediaStore>,
+    bus: Bus,
+    webhooks: WebhookEmitter,
+    /// For the verification handshake.
+    client: reqwest::Client,
+    base_url: String,
+}
+
+type Shared = Arc<Meta>;
+
+impl Meta {
+    fn registration(&self) -> Registration {
+        self.registration
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn set_registration(&self, reg: Registration) {
+        *self.registration.write().unwrap_or_else(|p| p.into_inner()) = reg;
+    }
+
+    fn media(&self) -> std::sync::MutexGuard<'_, media::MediaStore> {
+        self.media.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The webhook URL of a number: its own, else the simulator-wide one.
+    fn webhook_url_of(&self, number: &PhoneNumber) -> Option<String> {
+        number
+            .webhook_url
+            .clone()
+            .or_else(|| self.registration().webhook_url)
+    }
+
+    fn reset(&self) {
+        let now = tokio::time::Instant::now();
+        for s in self.states.values() {
+            s.reset(now);
+        }
+        self.media().clear();
+        self.set_registration(Registration {
+            webhook_url: self.config.webhook_url.clone(),
+            verify_token: self.config.verify_token.clone(),
+        });
+    }
+}
+
+/// The tenant (phone-number-id, or the node) a Graph path names, for fault rules: the first
+/// segment after an optional `vNN.N` version.
+fn tenant_of(path: &str) -> Option<String> {
+    let mut segs = path.trim_start_matches('/').split('/');
+    let first = segs.next().filter(|s| !s.is_empty())?;
+    let node = if server::is_version(first) {
+        segs.next().filter(|s| !s.is_empty())?
+    } else {
+        first
+    };
+    Some(node.to_string())
+}
+
+/// Starts the simulator on `listener` (bind port 0 in tests).
+pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimHandle> {
+    let addr = listener.local_addr()?;
+    let base_url = format!("http://{addr}");
+    let now = tokio::time::Instant::now();
+    let tenants = tenants::Tenants::new(
+        config.phone_numbers.clone(),
+        config.token.clone(),
+        config.waba_id.clone(),
+    );
+    let rules = state::LimitRules {
+        throughput: config.limits.throughput,
+        pair: config.limits.pair,
+        service_window: config.limits.service_window,
+    };
+    let states = tenants
+        .numbers()
+        .iter()
+        .map(|n| {
+            let waba = tenants.waba_of(n).to_string();
+            let st = state::TenantState::new(waba, rules, config.limits.customer_capacity, now);
+            (n.id.clone(), st)
+        })
+        .collect();
+    let bus = Bus::new(config.journal_capacity);
+    let webhooks = WebhookEmitter::new(config.retry.clone());
+    let faults = Faults::new(config.faults.clone());
+    let meta: Shared = Arc::new(Meta {
+        registration: RwLock::new(Registration {
+            webhook_url: config.webhook_url.clone(),
+            verify_token: config.verify_token.clone(),
+        }),
+        media: Mutex::new(media::MediaStore::new(config.limits.media_capacity_bytes)),
+        client: reqwest::Client::builder()
+            .timeout(config.retry.timeout)
+            .build()
+            .unwrap_or_default(),
+        tenants,
+        states,
+        bus: bus.clone(),
+        webhooks: webhooks.clone(),
+        base_url,
+        config,
+    });
+    let reset_target = Arc::clone(&meta);
+    let control_state = ControlState {
+        provider: Provider::Meta,
+        bus: bus.clone(),
+        faults: faults.clone(),
+        webhooks: webhooks.clone(),
+        on_reset: Arc::new(move || reset_target.reset()),
+    };
+    let api = server::router(Arc::clone(&meta))
+        .merge(registration::router(Arc::clone(&meta)))
+        .merge(control::router(Arc::clone(&meta)));
+    let router: Router =
+        super::faults::apply(api, faults, tenant_of).merge(super::control::router(control_state));
+    let mut handle = super::serve(listener, router, bus).await?;
+    handle.on_shutdown(move || webhooks.shutdown());
+    Ok(handle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_of_skips_the_version() {
+        assert_eq!(tenant_of("/v25.0/123/messages").as_deref(), Some("123"));
+        assert_eq!(tenant_of("/123/messages").as_deref(), Some("123"));
+        assert_eq!(tenant_of("/123").as_deref(), Some("123"));
+        assert_eq!(tenant_of("/v25.0/").as_deref(), None);
+        assert_eq!(tenant_of("/").as_deref(), None);
+    }
+
+    #[test]
+    fn defaults_follow_the_reference() {
+        let c = MetaConfig::default();
+        assert_eq!(c.limits.throughput.per_second, 80.0);
+        assert_eq!(c.limits.service_window, Some(Duration::from_secs(86_400)));
+        assert_eq!(c.phone_numbers.len(), 1);
+    }
+}

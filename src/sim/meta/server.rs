@@ -1,0 +1,430 @@
+//! The Graph API surface: thin axum handlers over the pure rules of the sibling modules.
+//!
+//! Routes (each also under an optional `/vNN.N` prefix, which clients send or omit):
+//! `POST /{phone-number-id}/messages`, `POST /{phone-number-id}/media`,
+//! `GET /{waba-id}/phone_numbers`, `GET|DELETE /{node-id}` (a phone number or a media id),
+//! `GET /whatsapp_business/attachments/?mid=` (media download), and a fallback that answers
+//! unknown paths and methods with Graph's errors (2500 unknown path components, 100/33
+//! unsupported request).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::graph::GraphError;
+use super::ids::{self, Direction};
+use super::media::MediaItem;
+use super::state::AcceptedSend;
+use super::tenants::{request_token, PhoneNumber};
+use super::validate::{parse_messages_request, MessagesRequest, Recipient, SendRequest};
+use super::{events, Meta, Shared};
+use crate::sim::bus::{NewOutbound, Provider};
+
+type Q = Query<HashMap<String, String>>;
+/// Path parameters: `p1` alone (unversioned) or `p1` = version and `p2` = node.
+type P = Path<HashMap<String, String>>;
+
+/// Whether a path segment is a Graph version (`v25.0`, `v9`).
+pub(super) fn is_version(seg: &str) -> bool {
+    let Some(rest) = seg.strip_prefix('v') else {
+        return false;
+    };
+    let mut parts = rest.splitn(2, '.');
+    let major = parts.next().unwrap_or_default();
+    let minor = parts.next().unwrap_or("0");
+    !major.is_empty()
+        && major.bytes().all(|b| b.is_ascii_digit())
+        && !minor.is_empty()
+        && minor.bytes().all(|b| b.is_ascii_digit())
+}
+
+pub(super) fn router(meta: Shared) -> Router {
+    let upload_limit = DefaultBodyLimit::max(meta.config.limits.media_max_file_bytes + (64 << 10));
+    Router::new()
+        .route("/{p1}/messages", post(messages))
+        .route("/{p1}/{p2}/messages", post(messages))
+        .route("/{p1}/media", post(upload).layer(upload_limit))
+        .route("/{p1}/{p2}/media", post(upload).layer(upload_limit))
+        .route("/{p1}/phone_numbers", get(phone_numbers))
+        .route("/{p1}/{p2}/phone_numbers", get(phone_numbers))
+        .route("/{p1}", get(node_get).delete(node_delete))
+        .route("/{p1}/{p2}", get(node_get).delete(node_delete))
+        .route("/whatsapp_business/attachments/", get(download))
+        .fallback(unknown)
+        .method_not_allowed_fallback(unknown)
+        .with_state(meta)
+}
+
+/// A Graph error as an HTTP response (status after overrides, `WWW-Authenticate` header).
+pub(super) fn graph_error(meta: &Meta, e: &GraphError) -> Response {
+    let code = e.status_with(&meta.config.error_statuses);
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut resp = (status, Json(e.body(&ids::fbtrace_id()))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&e.www_authenticate()) {
+        resp.headers_mut().insert(WWW_AUTHENTICATE, v);
+    }
+    resp
+}
+
+fn respond(meta: &Meta, result: Result<Value, GraphError>) -> Response {
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => graph_error(meta, &e),
+    }
+}
+
+/// The request's access token (Bearer header, else `access_token` query parameter).
+pub(super) fn token_of(headers: &HeaderMap, query: &HashMap<String, String>) -> Option<String> {
+    let auth = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    request_token(auth, query.get("access_token").map(String::as_str)).map(str::to_string)
+}
+
+/// The node a route names: `p1` on unversioned routes; `p2` on versioned ones, after checking
+/// that `p1` is a version (otherwise Graph reads `/{p1}` as the node and the rest as unknown
+/// path components).
+pub(super) fn node_of(p: &HashMap<String, String>, edge: &str) -> Result<String, GraphError> {
+    match (p.get("p1"), p.get("p2")) {
+        (Some(v), Some(node)) if is_version(v) => Ok(node.clone()),
+        (Some(_), Some(node)) => Err(GraphError::unknown_path(&format!("/{node}{edge}"))),
+        (Some(node), None) => Ok(node.clone()),
+        _ => Err(GraphError::unsupported_request("GET", "")),
+    }
+}
+
+async fn messages(
+    State(m): State<Shared>,
+    Path(p): P,
+    q: Q,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = node_of(&p, "/messages")
+        .and_then(|id| send_messages(&m, &id, token_of(&h, &q).as_deref(), &body));
+    respond(&m, result)
+}
+
+/// `POST /{phone-number-id}/messages`: auth, validation, limits, bus, statuses.
+fn send_messages(
+    m: &Meta,
+    id: &str,
+    token: Option<&str>,
+    body: &[u8],
+) -> Result<Value, GraphError> {
+    let number = m.tenants.authorize(token, "POST", id)?;
+    let st = m
+        .states
+        .get(&number.id)
+        .ok_or_else(|| GraphError::unsupported_request("POST", id))?;
+    // Graph answers a body it cannot parse as if every parameter were missing.
+    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    match parse_messages_request(&json)? {
+        MessagesRequest::MarkRead { message_id, typing } => {
+            st.mark_read(&message_id)?;
+            tracing::debug!(phone_number_id = %number.id, %message_id, typing, "marked read");
+            Ok(json!({"success": true}))
+        }
+        MessagesRequest::Send(req) => {
+            let accepted = st.check_send(&req, tokio::time::Instant::now())?;
+            let wamid = ids::wamid(&accepted.customer.wa_id, Direction::Outbound);
+            if accepted.in_window {
+                m.bus.publish(NewOutbound {
+                    provider: Provider::Meta,
+                    tenant: number.id.clone(),
+                    to: accepted.customer.wa_id.clone(),
+                    message_id: wamid.clone(),
+                    kind: req.kind.clone(),
+                    text: req.text.clone(),
+                    payload: json,
+                });
+            } else {
+                tracing::info!(phone_number_id = %number.id, to = %accepted.customer.wa_id,
+                    "free-form message outside the service window: will fail with 131047");
+            }
+            events::schedule_statuses(m, number, &req, &accepted, &wamid);
+            Ok(send_response(&req, &accepted, &wamid))
+        }
+    }
+}
+
+/// The documented success body of a send.
+fn send_response(req: &SendRequest, accepted: &AcceptedSend, wamid: &str) -> Value {
+    let contact = match req.recipient {
+        Recipient::Phone(_) => json!({"input": req.input, "wa_id": accepted.customer.wa_id}),
+        Recipient::UserId(_) => json!({"input": req.input, "user_id": accepted.customer.user_id}),
+    };
+    let mut message = json!({ "id": wamid });
+    if req.kind == "template" {
+        message["message_status"] = json!("accepted");
+    }
+    json!({"messaging_product": "whatsapp", "contacts": [contact], "messages": [message]})
+}
+
+async fn upload(State(m): State<Shared>, Path(p): P, q: Q, h: HeaderMap, body: Bytes) -> Response {
+    let result = match node_of(&p, "/media") {
+        Ok(id) => upload_media(&m, &id, &q, &h, body).await,
+        Err(e) => Err(e),
+    };
+    respond(&m, result)
+}
+
+/// The parts of a media upload form.
+#[derive(Default)]
+struct UploadForm {
+    file: Option<(Bytes, Option<String>)>,
+    mime: Option<String>,
+    messaging_product: Option<String>,
+}
+
+async fn read_form(h: &HeaderMap, body: Bytes) -> Result<UploadForm, GraphError> {
+    let content_type = h
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let boundary =
+        multer::parse_boundary(content_type).map_err(|_| GraphError::param_required("file"))?;
+    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+    let mut parts = multer::Multipart::new(stream, boundary);
+    let mut form = UploadForm::default();
+    let bad = |e: multer::Error| GraphError::media_upload(format!("Malformed multipart body: {e}"));
+    while let Some(field) = parts.next_field().await.map_err(bad)? {
+        match field.name().unwrap_or_default() {
+            "file" => {
+                let mime = field.content_type().map(|m| m.essence_str().to_string());
+                form.file = Some((field.bytes().await.map_err(bad)?, mime));
+            }
+            "type" => form.mime = Some(field.text().await.map_err(bad)?),
+            "messaging_product" => form.messaging_product = Some(field.text().await.map_err(bad)?),
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+/// `POST /{phone-number-id}/media`: multipart `file`, `type`, `messaging_product` (which
+/// whatsapp-api-js sends in the query string instead).
+async fn upload_media(
+    m: &Meta,
+    id: &str,
+    q: &HashMap<String, String>,
+    h: &HeaderMap,
+    body: Bytes,
+) -> Result<Value, GraphError> {
+    let number = m.tenants.authorize(token_of(h, q).as_deref(), "POST", id)?;
+    let form = read_form(h, body).await?;
+    let product = form
+        .messaging_product
+        .or_else(|| q.get("messaging_product").cloned());
+    if product.is_none() {
+        return Err(GraphError::param_required("messaging_product"));
+    }
+    let Some((bytes, part_mime)) = form.file else {
+        return Err(GraphError::param_required("file"));
+    };
+    if bytes.len() > m.config.limits.media_max_file_bytes {
+        return Err(GraphError::media_upload("File is too large."));
+    }
+    let mime = form
+        .mime
+        .or(part_mime)
+        .unwrap_or_else(|| "application/octet-stream".into());
+    let media_id = ids::media_id();
+    let item = MediaItem::new(media_id.clone(), number.id.clone(), mime, bytes);
+    if !m.media().insert(item) {
+        return Err(GraphError::media_upload("File is too large."));
+    }
+    Ok(json!({ "id": media_id }))
+}
+
+/// `GET /{phone-number-id}`: the phone number object, filtered by `fields` when given.
+fn describe_number(number: &PhoneNumber, fields: Option<&String>) -> Value {
+    let full = json!({
+        "verified_name": number.verified_name,
+        "code_verification_status": "VERIFIED",
+        "display_phone_number": format!("+{}", number.display_phone_number),
+        "quality_rating": "GREEN",
+        "platform_type": "CLOUD_API",
+        "throughput": {"level": "STANDARD"},
+        "id": number.id,
+    });
+    let Some(fields) = fields else { return full };
+    let mut out = serde_json::Map::new();
+    for f in fields.split(',').map(str::trim).chain(["id"]) {
+        if let Some(v) = full.get(f) {
+            out.insert(f.to_string(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// The request's token, if the simulator knows it (else 190).
+fn known_token(m: &Meta, h: &HeaderMap, q: &HashMap<String, String>) -> Result<String, GraphError> {
+    let token = token_of(h, q).unwrap_or_default();
+    if m.tenants.token_is_known(&token) {
+        Ok(token)
+    } else {
+        Err(GraphError::invalid_token())
+    }
+}
+
+/// `GET /{node}`: a phone number or a media id this token may read.
+fn get_node(
+    m: &Meta,
+    node: &str,
+    q: &HashMap<String, String>,
+    h: &HeaderMap,
+) -> Result<Value, GraphError> {
+    let token = known_token(m, h, q)?;
+    if let Some(number) = m.tenants.get(node).filter(|n| m.tenants.may_act(&token, n)) {
+        return Ok(describe_number(number, q.get("fields")));
+    }
+    let media = m.media();
+    match media.get(node) {
+        Some(item) if owner_allows(m, &token, &item.owner) => Ok(item.describe(&m.base_url)),
+        _ => Err(GraphError::unsupported_request("GET", node)),
+    }
+}
+
+fn owner_allows(m: &Meta, token: &str, owner: &str) -> bool {
+    m.tenants
+        .get(owner)
+        .is_some_and(|n| m.tenants.may_act(token, n))
+}
+
+/// `DELETE /{media-id}`.
+fn delete_node(
+    m: &Meta,
+    node: &str,
+    q: &HashMap<String, String>,
+    h: &HeaderMap,
+) -> Result<Value, GraphError> {
+    let token = known_token(m, h, q)?;
+    let mut media = m.media();
+    let allowed = media
+        .get(node)
+        .is_some_and(|item| owner_allows(m, &token, &item.owner));
+    if allowed && media.remove(node) {
+        Ok(json!({"success": true}))
+    } else {
+        Err(GraphError::unsupported_request("DELETE", node))
+    }
+}
+
+async fn node_get(State(m): State<Shared>, Path(p): P, q: Q, h: HeaderMap) -> Response {
+    let result = node_of(&p, "").and_then(|node| get_node(&m, &node, &q, &h));
+    respond(&m, result)
+}
+
+async fn node_delete(State(m): State<Shared>, Path(p): P, q: Q, h: HeaderMap) -> Response {
+    let result = node_of(&p, "").and_then(|node| delete_node(&m, &node, &q, &h));
+    respond(&m, result)
+}
+
+/// `GET /{waba-id}/phone_numbers`: the numbers of that account this token may act on.
+fn list_numbers(
+    m: &Meta,
+    waba: &str,
+    q: &HashMap<String, String>,
+    h: &HeaderMap,
+) -> Result<Value, GraphError> {
+    let token = known_token(m, h, q)?;
+    let data: Vec<Value> = m
+        .tenants
+        .visible_to(&token)
+        .filter(|n| m.tenants.waba_of(n) == waba)
+        .map(|n| describe_number(n, q.get("fields")))
+        .collect();
+    if data.is_empty() {
+        return Err(GraphError::unsupported_request("GET", waba));
+    }
+    let cursor = |i: usize| base64_cursor(&data[i]["id"]);
+    let paging = json!({"cursors": {"before": cursor(0), "after": cursor(data.len() - 1)}});
+    Ok(json!({"data": data, "paging": paging}))
+}
+
+fn base64_cursor(id: &Value) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode(id.as_str().unwrap_or_default())
+}
+
+async fn phone_numbers(State(m): State<Shared>, Path(p): P, q: Q, h: HeaderMap) -> Response {
+    let result = node_of(&p, "/phone_numbers").and_then(|waba| list_numbers(&m, &waba, &q, &h));
+    respond(&m, result)
+}
+
+/// `GET /whatsapp_business/attachments/?mid=…` with the Bearer token: the media bytes.
+async fn download(State(m): State<Shared>, q: Q, h: HeaderMap) -> Response {
+    let token = match known_token(&m, &h, &q) {
+        Ok(t) => t,
+        Err(e) => return graph_error(&m, &e),
+    };
+    let mid = q.get("mid").map(String::as_str).unwrap_or_default();
+    let media = m.media();
+    match media.get(mid) {
+        Some(item) if owner_allows(&m, &token, &item.owner) => {
+            let mut resp = item.bytes.clone().into_response();
+            if let Ok(v) = HeaderValue::from_str(&item.mime_type) {
+                resp.headers_mut().insert(CONTENT_TYPE, v);
+            }
+            resp
+        }
+        _ => (StatusCode::NOT_FOUND, "Not Found").into_response(),
+    }
+}
+
+/// Anything else: Graph's answer for a path it cannot route.
+async fn unknown(State(m): State<Shared>, method: Method, uri: Uri) -> Response {
+    let path = uri.path().trim_matches('/');
+    let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if segs.first().is_some_and(|s| is_version(s)) {
+        segs.remove(0);
+    }
+    let e = match segs.as_slice() {
+        [] => GraphError::unsupported_request(method.as_str(), ""),
+        [node] => GraphError::unsupported_request(method.as_str(), node),
+        [_, rest @ ..] => GraphError::unknown_path(&format!("/{}", rest.join("/"))),
+    };
+    graph_error(&m, &e)
+}
+
+/// Unix seconds now plus `delay`.
+pub(super) fn unix_after(delay: Duration) -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (now + delay).as_secs()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        for v in ["v25.0", "v9", "v16.0"] {
+            assert!(is_version(v), "{v}");
+        }
+        for v in ["25.0", "v", "v1.", "vx.0", "106540352242922", "messages"] {
+            assert!(!is_version(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn number_fields_filter() {
+        let n = PhoneNumber::new("1", "15550783881");
+        let full = describe_number(&n, None);
+        assert_eq!(full["display_phone_number"], "+15550783881");
+        assert_eq!(full["platform_type"], "CLOUD_API");
+        let some = describe_number(&n, Some(&"quality_rating, nope".to_string()));
+        assert_eq!(some, json!({"quality_rating": "GREEN", "id": "1"}));
+    }
+}
