@@ -103,6 +103,7 @@ pub fn connection_fault_response(fault: ConnectionFault) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use super::super::FaultRule;
     use super::*;
 
     #[test]
