@@ -123,8 +123,9 @@ impl Default for EvolutionConfig {
             ack_delivered_after: Duration::from_millis(500),
             ack_read_after: Duration::from_millis(1500),
             webhook_retry: RetryPolicy {
-                // The server does not retry these (reference §4.3).
+                // The server does not retry these, and spreads its waits ±20 % (§4.3).
                 no_retry_statuses: vec![400, 401, 403, 404, 422],
+                jitter: 0.2,
                 ..RetryPolicy::default()
             },
             journal_capacity: DEFAULT_CAPACITY,
