@@ -1039,3 +1039,43 @@ async fn reset_restores_the_configured_instances() {
     assert_eq!((s, b), (201, json!({"presence": "available"})));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn global_webhook_receives_every_instance_by_events() {
+    let hook = Receiver::start().await;
+    let mut cfg = config(vec![SeedInstance::open("a", "TA", None)]);
+    cfg.global_webhook_url = Some(hook.url.clone());
+    cfg.global_webhook_by_events = true;
+    cfg.expose_token_in_webhooks = false;
+    let sim = start(cfg).await;
+    let api = Api::new(&sim);
+    let inbound = json!({"from": "5511977776666", "text": "hola", "instance": "a"});
+    assert_eq!(
+        api.call("POST", "/__harness/inbound", None, Some(inbound))
+            .await
+            .0,
+        200
+    );
+    let up = hook.wait_event("messages.upsert").await;
+    assert_eq!(up.path, "/hook/messages-upsert");
+    assert_eq!(
+        up.body["destination"],
+        format!("{}/messages-upsert", hook.url)
+    );
+    assert_eq!(up.body["apikey"], Value::Null);
+    let create = json!({"instanceName": "new", "integration": "WHATSAPP-BAILEYS"});
+    assert_eq!(
+        api.call("POST", "/instance/create", Some(KEY), Some(create))
+            .await
+            .0,
+        201
+    );
+    let created = hook.wait_event("instance.create").await;
+    assert_eq!(created.path, "/hook/instance-create");
+    assert_eq!(created.body["instance"], "new");
+    assert!(
+        created.body.get("sender").is_none(),
+        "no sender before the first open"
+    );
+    sim.shutdown().await;
+}
