@@ -142,7 +142,7 @@ impl Default for EvolutionConfig {
 pub struct EmitContext {
     pub instance: String,
     pub token: String,
-    pub webhook: Option<WebhookSettings>,
+    pub webhook: Option<Arc<WebhookSettings>>,
     pub sender: Option<String>,
 }
 
@@ -206,6 +206,11 @@ impl Sim {
     /// Back to the configured instances.
     pub fn reset(&self) {
         *self.instances() = Self::seeded(&self.config);
+    }
+
+    /// Whether any webhook (the instance's or the global one) may receive its events.
+    pub fn has_webhook(&self, ctx: &EmitContext) -> bool {
+        self.config.global_webhook_url.is_some() || ctx.webhook.as_ref().is_some_and(|w| w.enabled)
     }
 
     /// Sends `events` to the instance's webhook and the global webhook.
