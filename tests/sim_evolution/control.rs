@@ -9,11 +9,7 @@ use super::support::*;
 
 #[tokio::test]
 async fn faults_per_endpoint_and_tenant() {
-    let sim = start(config(vec![
-        SeedInstance::open("a", "TA", None),
-        SeedInstance::open("b", "TB", None),
-    ]))
-    .await;
+    let sim = start_two_tenants().await;
     let api = Api::new(&sim);
     let text = json!({"number": "5511988887777", "text": "x"});
     let profile = json!({"rules": [

@@ -257,11 +257,7 @@ async fn qr_pairing_lifecycle_with_webhooks() {
 
 #[tokio::test]
 async fn tenants_are_isolated() {
-    let sim = start(config(vec![
-        SeedInstance::open("a", "TA", None),
-        SeedInstance::open("b", "TB", None),
-    ]))
-    .await;
+    let sim = start_two_tenants().await;
     let api = Api::new(&sim);
     let text = json!({"number": "5511988887777", "text": "x"});
     let (s, b) = api

@@ -185,3 +185,12 @@ pub(super) fn decode_qr(data_url: &str) -> String {
     assert_eq!(grids.len(), 1);
     grids[0].decode().unwrap().1
 }
+
+/// A simulator with two open instances: `a` (token `TA`) and `b` (token `TB`), no webhooks.
+pub(super) async fn start_two_tenants() -> SimHandle {
+    start(config(vec![
+        SeedInstance::open("a", "TA", None),
+        SeedInstance::open("b", "TB", None),
+    ]))
+    .await
+}
