@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use harness::sim::evolution::SeedInstance;
 use serde_json::json;
 
 use super::support::*;
