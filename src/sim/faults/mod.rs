@@ -162,6 +162,8 @@ pub enum DowntimeMode {
     Unavailable,
     /// No HTTP response: the connection is reset (see the module docs).
     Refuse,
+    /// No HTTP response: the connection is closed normally (FIN) after the request is read.
+    Close,
 }
 
 impl Downtime {
@@ -293,6 +295,7 @@ impl FaultRule {
                     body: None,
                 },
                 DowntimeMode::Refuse => Outcome::Connection(ConnectionFault::Reset),
+                DowntimeMode::Close => Outcome::Connection(ConnectionFault::Close),
             };
         }
         if draws.reset < self.reset_rate {
@@ -496,6 +499,17 @@ mod tests {
         let r = req("GET", "/", None);
         let during = decide(&profile, &r, Duration::from_secs(11), &NO_DRAW);
         assert_eq!(during.outcome, Outcome::Connection(ConnectionFault::Reset));
+        let closing = FaultProfile {
+            rules: vec![FaultRule {
+                downtime: vec![Downtime {
+                    mode: DowntimeMode::Close,
+                    ..once.clone()
+                }],
+                ..Default::default()
+            }],
+        };
+        let closed = decide(&closing, &r, Duration::from_secs(11), &NO_DRAW);
+        assert_eq!(closed.outcome, Outcome::Connection(ConnectionFault::Close));
         let outside = decide(&profile, &r, Duration::from_secs(1), &NO_DRAW);
         assert_eq!(outside.outcome, Outcome::Pass);
         let reset = Draws {
