@@ -8,8 +8,10 @@
 //! unknown routes answer like Express (`Cannot POST /x`).
 //!
 //! Layout: [`rules`] (pure validation and formats), [`state`] (instances and their state
-//! machine), [`qr`] (real PNG QR codes), [`errors`] (error bodies), [`handlers`] (thin axum
-//! handlers), this file (configuration, start-up, webhook dispatch).
+//! machine), [`qr`] (real PNG QR codes), [`errors`] (error bodies), [`handlers`] (the router
+//! and the instance routes; `messages` holds the send, webhook and chat routes, and
+//! `harness_routes` the simulator's own `/__harness/inbound` and `…/pair`), this file
+//! (configuration, start-up, webhook dispatch).
 //!
 //! Concurrency protocol: all instances live in one `Mutex<HashMap>`; a handler holds it only
 //! to run a pure transition, which returns the webhook events to send; the events are handed to
