@@ -94,7 +94,7 @@ async fn fault_middleware(
     }
 }
 
-/// A response that tells [`super::serve`] to drop the connection instead of answering.
+/// A response that tells [`crate::sim::serve`] to drop the connection instead of answering.
 pub fn connection_fault_response(fault: ConnectionFault) -> Response {
     let mut resp = StatusCode::INTERNAL_SERVER_ERROR.into_response();
     resp.extensions_mut().insert(fault);
