@@ -64,6 +64,14 @@ pub struct SeedInstance {
     pub number: String,
 }
 
+/// A stable, distinct business number per instance name: `5511` + 9 digits of an FNV-1a hash.
+pub fn number_for(name: &str) -> String {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("5511{:09}", hash % 1_000_000_000)
+}
+
 impl SeedInstance {
     /// An open instance with a webhook to `webhook_url`.
     pub fn open(name: &str, token: &str, webhook_url: Option<&str>) -> Self {
@@ -73,7 +81,7 @@ impl SeedInstance {
             webhook_url: webhook_url.map(str::to_string),
             webhook_by_events: false,
             open: true,
-            number: "5511900000000".into(),
+            number: number_for(name),
         }
     }
 }
@@ -393,7 +401,10 @@ mod tests {
         let instances = Sim::seeded(&config);
         let a = &instances["a"];
         assert_eq!(a.state, state::ConnState::Open);
-        assert_eq!(a.owner_jid.as_deref(), Some("5511900000000@s.whatsapp.net"));
+        let jid = format!("{}@s.whatsapp.net", number_for("a"));
+        assert_eq!(a.owner_jid.as_deref(), Some(jid.as_str()));
+        assert_eq!(number_for("a").len(), 13);
+        assert_ne!(number_for("a"), number_for("b"));
         assert!(a
             .webhook
             .as_ref()
