@@ -1,2 +1,6 @@
 //! The one integration-test binary (one link step for all integration tests).
+
+mod cli;
+mod runner;
 mod sim_meta;
+mod support;
