@@ -208,3 +208,32 @@ fn ctrl_c_stops_the_run_and_still_writes_an_interrupted_report() {
         "the finished step is kept"
     );
 }
+
+#[test]
+fn every_shipped_scenario_is_valid_and_the_builtin_ones_pass_on_the_embedded_default() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files: Vec<String> = harness::scenario::catalog::scan(&root.join("scenarios"))
+        .into_iter()
+        .map(|(_, p)| p.display().to_string())
+        .collect();
+    assert!(files.len() >= 3, "{files:?}");
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(String::as_str));
+    let out = run_in(root, &args, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for b in harness::scenario::catalog::BUILTIN {
+        let on_disk = std::fs::read_to_string(root.join(b.path)).unwrap();
+        assert_eq!(on_disk, b.text, "{} is embedded as it is on disk", b.path);
+        let dir = tempfile::tempdir().unwrap();
+        let out = run_in(dir.path(), &["run", b.name, "--json", "r.json"], &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}:\n{}{}",
+            b.name,
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        read_report(&dir.path().join("r.json"));
+    }
+}

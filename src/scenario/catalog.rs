@@ -22,7 +22,11 @@ macro_rules! builtin {
 }
 
 /// The scenarios built into the binary (copies of those in `scenarios/`).
-pub const BUILTIN: &[Builtin] = &[builtin!("smoke", "scenarios/smoke.yaml")];
+pub const BUILTIN: &[Builtin] = &[
+    builtin!("smoke", "scenarios/smoke.yaml"),
+    builtin!("smoke-meta", "scenarios/smoke-meta.yaml"),
+    builtin!("examples/rest-smoke", "scenarios/examples/rest-smoke.yaml"),
+];
 
 /// Where a scenario's text comes from.
 #[derive(Debug, Clone)]
