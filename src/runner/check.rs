@@ -5,6 +5,7 @@ use serde_json_path::JsonPath;
 
 use super::http::Response;
 use super::template::{TemplateError, Templater, Vars};
+use crate::scenario::threshold::symbol;
 use crate::scenario::{CaptureSource, Check, Comparison, JsonType, Predicate, Span, Subject};
 
 /// The verdict on one check: data in the results.
@@ -197,16 +198,6 @@ pub fn compare(cmp: Comparison, left: f64, right: f64) -> bool {
     }
 }
 
-pub fn comparison_symbol(cmp: Comparison) -> &'static str {
-    match cmp {
-        Comparison::Lt => "<",
-        Comparison::Le => "<=",
-        Comparison::Gt => ">",
-        Comparison::Ge => ">=",
-        Comparison::Eq => "==",
-    }
-}
-
 fn length(v: &Value) -> Option<usize> {
     match v {
         Value::String(s) => Some(s.chars().count()),
@@ -273,8 +264,8 @@ fn predicate_name(p: &Predicate) -> String {
         Predicate::Exists(false) => "does not exist".into(),
         Predicate::Contains(s) => format!("contains {s:?}"),
         Predicate::Matches(re) => format!("matches /{re}/"),
-        Predicate::Length(c, n) => format!("length {} {n}", comparison_symbol(*c)),
-        Predicate::Compare(c, n) => format!("{} {n}", comparison_symbol(*c)),
+        Predicate::Length(c, n) => format!("length {} {n}", symbol(*c)),
+        Predicate::Compare(c, n) => format!("{} {n}", symbol(*c)),
         Predicate::Type(t) => format!("is {}", format!("{t:?}").to_lowercase()),
         Predicate::StatusClass(c) => format!("is {c}xx"),
     }

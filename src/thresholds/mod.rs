@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use crate::metrics::Series;
-use crate::runner::check::{compare, comparison_symbol};
+use crate::runner::check::compare;
 use crate::runner::ScenarioRun;
+use crate::scenario::threshold::symbol;
 use crate::scenario::{Metric, Scenario, Series as SeriesKind, Span, ThresholdSpec};
 
 /// The verdict on one threshold.
@@ -49,7 +50,7 @@ pub fn evaluate(
         .unwrap_or_else(|| {
             format!(
                 "{} {}",
-                comparison_symbol(spec.comparison),
+                symbol(spec.comparison),
                 format_value(spec.metric, spec.value)
             )
         });
