@@ -237,3 +237,41 @@ fn every_shipped_scenario_is_valid_and_the_builtin_ones_pass_on_the_embedded_def
         read_report(&dir.path().join("r.json"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_named_target_from_harness_yaml_is_used_with_its_credentials_from_the_environment() {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/instance/fetchInstances"))
+        .and(header("apikey", "staging-key-123"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+        .mount(&server)
+        .await;
+    let (dir, _) = scenario_dir(
+        "harness.yaml",
+        &format!(
+            "targets:\n  staging:\n    app_url: http://127.0.0.1:9\n    provider: evolution\n    provider_url: {}\n    api_key: ${{STAGING_KEY}}\n",
+            server.uri()
+        ),
+    );
+    std::fs::write(
+        dir.path().join("s.yaml"),
+        "name: s\nsteps:\n  - name: instances\n    http:\n      url: \"{{ provider.url }}/instance/fetchInstances\"\n      headers: { apikey: \"{{ provider.api_key }}\" }\n    checks: { status: 200, jsonpath: { $: { type: array } } }\n",
+    )
+    .unwrap();
+    let path = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        run_in(&path, &["run", "s.yaml", "--target", "staging", "--json", "r.json"], &[("STAGING_KEY", "staging-key-123")])
+    })
+    .await
+    .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let report = read_report(&dir.path().join("r.json"));
+    assert_eq!(report["target"]["name"], "staging");
+    assert_eq!(report["target"]["provider_mode"], "real");
+    assert!(!stdout.contains("staging-key-123") && !report.to_string().contains("staging-key-123"));
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
