@@ -132,7 +132,7 @@ fn inject_errors_are_all_reported() {
         errors(&one_step(
             "    inject: { from: \"1\", text: a, signatur: none }\n"
         )),
-        ["4:34 (8) unknown key `signatur` in `inject` [did you mean `signature`?]"]
+        ["4:35 (8) unknown key `signatur` in `inject` [did you mean `signature`?]"]
     );
 }
 
