@@ -2,5 +2,6 @@
 
 mod cli;
 mod runner;
+mod sim_evolution;
 mod sim_meta;
 mod support;
