@@ -2,6 +2,7 @@
 //! (verified here with an independent HMAC), the verification handshake, limits, the service
 //! window, tenants, media, faults.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,6 +43,8 @@ impl Received {
 struct AppState {
     tx: mpsc::UnboundedSender<Received>,
     verify_token: Arc<Mutex<String>>,
+    /// Webhook POSTs still to answer with 500 (recorded all the same).
+    fail_next: Arc<AtomicUsize>,
 }
 
 /// A stand-in for the app: records webhook POSTs, answers the verification handshake like pywa.
@@ -52,10 +55,16 @@ struct App {
 
 impl App {
     async fn start(verify_token: &str) -> App {
+        App::start_failing(verify_token, 0).await
+    }
+
+    /// An app whose first `failures` webhook answers are 500.
+    async fn start_failing(verify_token: &str, failures: usize) -> App {
         let (tx, rx) = mpsc::unbounded_channel();
         let state = AppState {
             tx,
             verify_token: Arc::new(Mutex::new(verify_token.to_string())),
+            fail_next: Arc::new(AtomicUsize::new(failures)),
         };
         let router = Router::new()
             .route("/webhook", get(challenge).post(record))
@@ -93,7 +102,15 @@ impl App {
 
 async fn record(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let _ = s.tx.send(Received { headers, body });
-    StatusCode::OK
+    let fail = s
+        .fail_next
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if fail {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::OK
+    }
 }
 
 async fn challenge(
@@ -810,5 +827,106 @@ async fn phone_numbers_unknown_paths_and_faults() {
         .post(&format!("/v25.0/{PN}/messages"), Some(TOKEN), body)
         .await;
     assert_eq!(s, 200);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn failed_deliveries_are_retried_with_the_same_signed_bytes() {
+    let mut app = App::start_failing("vt", 2).await;
+    let mut cfg = config(&app.url);
+    cfg.retry.base_delay = Duration::from_millis(1);
+    cfg.retry.max_delay = Duration::from_millis(5);
+    let sim = sim(cfg).await;
+    let c = Client::new(&sim);
+    c.inbound(json!({"from":"16505551234","text":"retry me"}))
+        .await;
+    let first = app.next().await;
+    let second = app.next().await;
+    let third = app.next().await;
+    for r in [&first, &second, &third] {
+        assert_signed(r);
+        assert_eq!(r.body, first.body, "a retry re-sends the identical bytes");
+    }
+    let (_, log) = c.get("/__harness/webhooks", None).await;
+    assert_eq!(log[0]["attempts"], 3, "{log}");
+    assert_eq!(log[0]["outcome"], "delivered");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_journal_keeps_only_the_newest_messages() {
+    let app = App::start("vt").await;
+    let mut cfg = sent_only(&app.url);
+    cfg.journal_capacity = 3;
+    cfg.webhook_url = None;
+    let sim = sim(cfg).await;
+    let c = Client::new(&sim);
+    for i in 0..5 {
+        let body = json!({"messaging_product":"whatsapp","to":format!("1650555000{i}"),
+            "type":"template","template":{"name":format!("t{i}"),"language":{"code":"es"}}});
+        let (s, _, _) = c.post(&format!("/{PN}/messages"), Some(TOKEN), body).await;
+        assert_eq!(s, 200);
+    }
+    let (_, list) = c.get("/__harness/outbound", None).await;
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["t2", "t3", "t4"]);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn waba_override_and_verification_at_start() {
+    let mut app = App::start("vt").await;
+    let other = App::start("other-token").await;
+    let mut cfg = config(&other.url);
+    cfg.verify_on_start = true;
+    let sim = sim(cfg).await;
+    let c = Client::new(&sim);
+    // verify_on_start ran against the configured URL with the configured token ("vt"), which
+    // that app does not accept.
+    let mut log = Value::Null;
+    for _ in 0..100 {
+        log = c.get("/__harness/webhook/verify", None).await.1;
+        if log.as_array().is_some_and(|l| !l.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(log[0]["url"], other.url.as_str());
+    assert_eq!(log[0]["ok"], false);
+    assert_eq!(log[0]["status"], 403);
+
+    let waba = "102290129340398";
+    let path = |v: &str| {
+        format!(
+            "/v25.0/{waba}/subscribed_apps?override_callback_uri={}&verify_token={v}",
+            app.url
+        )
+    };
+    let (s, v, _) = c.post(&path("vt"), Some("nope"), json!({})).await;
+    assert_graph_error(s, &v, 401, 190);
+    let (s, v, _) = c.post(&path("vt"), Some(TOKEN), json!({})).await;
+    assert_eq!((s, v), (200, json!({"success": true})));
+    let (s, v) = c
+        .get(&format!("/{waba}/subscribed_apps"), Some(TOKEN))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(v["data"][0]["override_callback_uri"], app.url.as_str());
+    c.inbound(json!({"from":"16505551234","text":"to the override"}))
+        .await;
+    assert_eq!(
+        app.next().await.value()["messages"][0]["text"]["body"],
+        "to the override"
+    );
+    let (s, v, _) = c
+        .post(&format!("/{waba}/subscribed_apps"), Some("x"), json!({}))
+        .await;
+    assert_eq!((s, v["error"]["code"].clone()), (401, json!(190)));
+    let (s, v, _) = c.post("/999/subscribed_apps", Some(TOKEN), json!({})).await;
+    assert_graph_error(s, &v, 400, 100);
     sim.shutdown().await;
 }

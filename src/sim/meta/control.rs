@@ -6,7 +6,8 @@
 //!   webhook to the number's URL and answers
 //!   `{"message_id", "phone_number_id", "from", "user_id", "delivery_id"}`.
 //! - `POST /__harness/webhook/verify` `{url?, phone_number_id?, verify_token?}`: runs the GET
-//!   verification handshake against the app now and reports what it answered.
+//!   verification handshake against the app now and reports what it answered;
+//!   `GET /__harness/webhook/verify` lists the latest handshakes (registration, start, on demand).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,14 +19,14 @@ use serde_json::json;
 
 use super::ids::{self, Direction};
 use super::payload::{InboundContent, InboundMessage};
-use super::registration::verify_callback;
+use super::registration::verify_and_record;
 use super::tenants::PhoneNumber;
 use super::{events, Meta, Shared};
 
 pub(super) fn router(meta: Shared) -> Router {
     Router::new()
         .route("/__harness/inbound", post(inbound))
-        .route("/__harness/webhook/verify", post(verify))
+        .route("/__harness/webhook/verify", post(verify).get(verifications))
         .with_state(meta)
 }
 
@@ -197,5 +198,10 @@ async fn verify(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
     let token = req
         .verify_token
         .unwrap_or_else(|| m.registration().verify_token);
-    Json(verify_callback(&m.client, &url, &token).await).into_response()
+    Json(verify_and_record(&m, &url, &token).await).into_response()
+}
+
+async fn verifications(State(m): State<Shared>) -> Response {
+    let list: Vec<_> = m.verifications().iter().cloned().collect();
+    Json(list).into_response()
 }

@@ -36,7 +36,7 @@ mod events;
 mod registration;
 mod server;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -139,6 +139,10 @@ pub struct MetaConfig {
     pub faults: FaultProfile,
     /// HTTP status per Graph error code, overriding the defaults (e.g. `130429 → 429`).
     pub error_statuses: StatusOverrides,
+    /// Run the verification handshake against every configured webhook URL at start, as the
+    /// App Dashboard does when a URL is saved (in the background: the outcome is logged and
+    /// listed by `GET /__harness/webhook/verify`, and a failure does not stop the simulator).
+    pub verify_on_start: bool,
 }
 
 impl Default for MetaConfig {
@@ -159,6 +163,7 @@ impl Default for MetaConfig {
             journal_capacity: super::journal::DEFAULT_CAPACITY,
             faults: FaultProfile::default(),
             error_statuses: StatusOverrides::new(),
+            verify_on_start: false,
         }
     }
 }
@@ -193,6 +198,18 @@ mod opt_duration {
 struct Registration {
     webhook_url: Option<String>,
     verify_token: String,
+    /// Per-WABA callback overrides (`POST /{waba-id}/subscribed_apps`).
+    waba_overrides: HashMap<String, String>,
+}
+
+impl Registration {
+    fn from_config(config: &MetaConfig) -> Self {
+        Registration {
+            webhook_url: config.webhook_url.clone(),
+            verify_token: config.verify_token.clone(),
+            waba_overrides: HashMap::new(),
+        }
+    }
 }
 
 /// Everything the handlers share.
@@ -202,6 +219,8 @@ struct Meta {
     states: HashMap<String, state::TenantState>,
     registration: RwLock<Registration>,
     media: Mutex<media::MediaStore>,
+    /// The latest verification handshakes (at most [`registration::VERIFICATIONS_KEPT`]).
+    verifications: Mutex<VecDeque<registration::Verification>>,
     bus: Bus,
     webhooks: WebhookEmitter,
     /// For the verification handshake.
@@ -227,12 +246,19 @@ impl Meta {
         self.media.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The webhook URL of a number: its own, else the simulator-wide one.
+    fn verifications(&self) -> std::sync::MutexGuard<'_, VecDeque<registration::Verification>> {
+        self.verifications.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The webhook URL of a number: its own, else its WABA's override, else the
+    /// simulator-wide one.
     fn webhook_url_of(&self, number: &PhoneNumber) -> Option<String> {
-        number
-            .webhook_url
-            .clone()
-            .or_else(|| self.registration().webhook_url)
+        if let Some(own) = &number.webhook_url {
+            return Some(own.clone());
+        }
+        let reg = self.registration();
+        let waba = self.tenants.waba_of(number);
+        reg.waba_overrides.get(waba).cloned().or(reg.webhook_url)
     }
 
     fn reset(&self) {
@@ -241,10 +267,8 @@ impl Meta {
             s.reset(now);
         }
         self.media().clear();
-        self.set_registration(Registration {
-            webhook_url: self.config.webhook_url.clone(),
-            verify_token: self.config.verify_token.clone(),
-        });
+        self.set_registration(Registration::from_config(&self.config));
+        self.verifications().clear();
     }
 }
 
@@ -289,10 +313,8 @@ pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimH
     let webhooks = WebhookEmitter::new(config.retry.clone());
     let faults = Faults::new(config.faults.clone());
     let meta: Shared = Arc::new(Meta {
-        registration: RwLock::new(Registration {
-            webhook_url: config.webhook_url.clone(),
-            verify_token: config.verify_token.clone(),
-        }),
+        registration: RwLock::new(Registration::from_config(&config)),
+        verifications: Mutex::new(VecDeque::new()),
         media: Mutex::new(media::MediaStore::new(config.limits.media_capacity_bytes)),
         client: reqwest::Client::builder()
             .timeout(config.retry.timeout)
@@ -319,6 +341,9 @@ pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimH
     let router: Router =
         super::faults::apply(api, faults, tenant_of).merge(super::control::router(control_state));
     let mut handle = super::serve(listener, router, bus).await?;
+    if meta.config.verify_on_start {
+        handle.attach_task(tokio::spawn(registration::verify_configured(meta)));
+    }
     handle.on_shutdown(move || webhooks.shutdown());
     Ok(handle)
 }
