@@ -1,2 +1,3 @@
 //! The one integration-test binary (one link step for all integration tests).
+mod sim_evolution;
 mod sim_meta;
