@@ -26,6 +26,7 @@ pub mod ids;
 pub mod limits;
 pub mod media;
 pub mod payload;
+pub mod profiles;
 pub mod state;
 pub mod tenants;
 pub mod validate;
