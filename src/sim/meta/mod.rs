@@ -11,9 +11,10 @@
 //! webhook URLs. See `docs/simulators-meta.md`.
 //!
 //! Layout: pure rules in [`graph`], [`wire`], [`ids`], [`payload`], [`validate`], [`limits`],
-//! [`tenants`], [`state`], [`media`]; thin axum handlers in `server` (Graph API), `control`
+//! [`tenants`], [`state`], [`media`], [`profiles`]; thin axum handlers in `server` (Graph API), `control`
 //! (`/__harness/` routes specific to Meta) and `registration` (the verification handshake,
-//! `/oauth/access_token`, `/{app-id}/subscriptions`); shared machinery (bus, journal, faults,
+//! `/oauth/access_token`, `/{app-id}/subscriptions`, `/{waba-id}/subscribed_apps`), `events`
+//! (sign and queue webhooks); shared machinery (bus, journal, faults,
 //! webhook emitter, control routes, accept loop) from [`crate::sim`].
 //!
 //! Concurrency: the tenant table is immutable after start; each tenant's mutable state is behind
@@ -257,9 +258,12 @@ impl Meta {
         if let Some(own) = &number.webhook_url {
             return Some(own.clone());
         }
-        let reg = self.registration();
+        let reg = self.registration.read().unwrap_or_else(|p| p.into_inner());
         let waba = self.tenants.waba_of(number);
-        reg.waba_overrides.get(waba).cloned().or(reg.webhook_url)
+        reg.waba_overrides
+            .get(waba)
+            .or(reg.webhook_url.as_ref())
+            .cloned()
     }
 
     fn reset(&self) {
