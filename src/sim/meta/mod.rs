@@ -11,11 +11,11 @@
 //! webhook URLs. See `docs/simulators-meta.md`.
 //!
 //! Layout: pure rules in [`graph`], [`wire`], [`ids`], [`payload`], [`validate`], [`limits`],
-//! [`tenants`], [`state`], [`media`], [`profiles`]; thin axum handlers in `server` (Graph API), `control`
-//! (`/__harness/` routes specific to Meta) and `registration` (the verification handshake,
-//! `/oauth/access_token`, `/{app-id}/subscriptions`, `/{waba-id}/subscribed_apps`), `events`
-//! (sign and queue webhooks); shared machinery (bus, journal, faults,
-//! webhook emitter, control routes, accept loop) from [`crate::sim`].
+//! [`tenants`], [`state`], [`media`], [`profiles`]; thin axum handlers in `server` (Graph
+//! API), `control` (`/__harness/` routes specific to Meta) and `registration` (the
+//! verification handshake, `/oauth/access_token`, `/{app-id}/subscriptions`,
+//! `/{waba-id}/subscribed_apps`); `events` signs and queues webhooks; the shared machinery (bus,
+//! journal, faults, webhook emitter, control routes, accept loop) comes from [`crate::sim`].
 //!
 //! Concurrency: the tenant table is immutable after start; each tenant's mutable state is behind
 //! its own mutex ([`state::TenantState`]), the media store behind another, the simulator-wide
