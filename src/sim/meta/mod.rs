@@ -67,7 +67,8 @@ pub struct MetaLimits {
     /// The customer-service window for free-form messages (`None`: no window). Default 24 h.
     #[serde(with = "opt_duration")]
     pub service_window: Option<Duration>,
-    /// Customers (and inbound message ids) remembered per phone number; oldest evicted first.
+    /// Customers (least recently active evicted first) and inbound message ids (oldest first)
+    /// remembered per phone number. About 400 bytes per customer.
     pub customer_capacity: usize,
     /// Total bytes of uploaded media kept; oldest evicted first.
     pub media_capacity_bytes: usize,
@@ -81,7 +82,7 @@ impl Default for MetaLimits {
             throughput: Rate::THROUGHPUT,
             pair: Rate::PAIR,
             service_window: Some(Duration::from_secs(24 * 3600)),
-            customer_capacity: 100_000,
+            customer_capacity: 50_000,
             media_capacity_bytes: 64 << 20,
             media_max_file_bytes: 16 << 20,
         }

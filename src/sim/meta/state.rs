@@ -48,11 +48,17 @@ impl CustomerRecord {
     }
 }
 
-/// A FIFO-bounded set of keys.
+/// A map bounded to `capacity` keys that evicts the least recently *touched* key.
+///
+/// `order` lists `(generation, key)` pairs oldest first; touching a key gives it a new
+/// generation and appends a new pair, leaving the old one stale (skipped at eviction). When stale
+/// pairs make `order` more than twice the capacity, it is rebuilt from the map, so its length
+/// stays bounded and each operation is amortised O(1).
 #[derive(Debug)]
 struct Bounded<V> {
-    map: HashMap<String, V>,
-    order: VecDeque<String>,
+    map: HashMap<String, (u64, V)>,
+    order: VecDeque<(u64, String)>,
+    next_generation: u64,
     capacity: usize,
 }
 
@@ -61,21 +67,64 @@ impl<V> Bounded<V> {
         Bounded {
             map: HashMap::new(),
             order: VecDeque::new(),
+            next_generation: 0,
             capacity: capacity.max(1),
         }
     }
 
-    /// Inserts (evicting the oldest key when full); returns the evicted value.
+    fn generation(&mut self) -> u64 {
+        self.next_generation += 1;
+        self.next_generation
+    }
+
+    /// Inserts or replaces (and touches) `key`; returns the value evicted to make room.
     fn insert(&mut self, key: String, value: V) -> Option<V> {
-        if self.map.insert(key.clone(), value).is_some() {
-            return None;
+        let generation = self.generation();
+        self.order.push_back((generation, key.clone()));
+        let is_new = self.map.insert(key, (generation, value)).is_none();
+        let mut evicted = None;
+        while is_new && self.map.len() > self.capacity {
+            let Some((g, old)) = self.order.pop_front() else {
+                break;
+            };
+            if self.map.get(&old).is_some_and(|(current, _)| *current == g) {
+                evicted = self.map.remove(&old).map(|(_, v)| v);
+            }
         }
-        self.order.push_back(key);
-        if self.order.len() > self.capacity {
-            let old = self.order.pop_front()?;
-            return self.map.remove(&old);
+        self.compact_if_needed();
+        evicted
+    }
+
+    /// Marks `key` as just used, so it is evicted last.
+    fn touch(&mut self, key: &str) {
+        let generation = self.generation();
+        if let Some(entry) = self.map.get_mut(key) {
+            entry.0 = generation;
+            self.order.push_back((generation, key.to_string()));
+            self.compact_if_needed();
         }
-        None
+    }
+
+    fn compact_if_needed(&mut self) {
+        if self.order.len() <= 2 * self.capacity + 16 {
+            return;
+        }
+        let mut live: Vec<(u64, String)> =
+            self.map.iter().map(|(k, (g, _))| (*g, k.clone())).collect();
+        live.sort_unstable();
+        self.order = live.into();
+    }
+
+    fn get_mut(&mut self, key: &str) -> Option<&mut V> {
+        self.map.get_mut(key).map(|(_, v)| v)
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.map.contains_key(key)
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
     }
 
     fn clear(&mut self) {
@@ -113,7 +162,8 @@ pub struct TenantState {
 }
 
 impl TenantState {
-    /// Empty state keeping at most `capacity` customers and `capacity` inbound ids.
+    /// Empty state keeping at most `capacity` customers (least recently active evicted first)
+    /// and `capacity` inbound ids (oldest first).
     pub fn new(waba_id: String, rules: LimitRules, capacity: usize, now: Instant) -> Self {
         TenantState {
             waba_id,
@@ -171,7 +221,9 @@ impl TenantState {
         phone: &str,
         now: Instant,
     ) -> &'a mut CustomerRecord {
-        if !g.customers.map.contains_key(phone) {
+        if g.customers.contains(phone) {
+            g.customers.touch(phone);
+        } else {
             let user_id = ids::user_id(&self.waba_id, phone);
             let rec = CustomerRecord {
                 wa_id: phone.to_string(),
@@ -185,7 +237,7 @@ impl TenantState {
             }
             g.by_user.insert(user_id, phone.to_string());
         }
-        match g.customers.map.get_mut(phone) {
+        match g.customers.get_mut(phone) {
             Some(rec) => rec,
             None => unreachable!("inserted above and capacity is at least 1"),
         }
@@ -232,7 +284,7 @@ impl TenantState {
     /// Marks an inbound message read; 131009 when the id is not one this tenant received.
     pub fn mark_read(&self, message_id: &str) -> Result<(), GraphError> {
         let mut g = self.lock();
-        match g.inbound_ids.map.get_mut(message_id) {
+        match g.inbound_ids.get_mut(message_id) {
             Some(read) => {
                 *read = true;
                 Ok(())
@@ -250,7 +302,7 @@ impl TenantState {
 
     /// Number of customers currently remembered.
     pub fn customer_count(&self) -> usize {
-        self.lock().customers.map.len()
+        self.lock().customers.len()
     }
 }
 
@@ -332,6 +384,28 @@ mod tests {
         assert_eq!(e.code, 131009);
         t.mark_read("wamid.IN").unwrap();
         assert_eq!(t.mark_read("wamid.NOPE").unwrap_err().code, 131009);
+    }
+
+    #[test]
+    fn bounded_evicts_the_least_recently_touched_and_stays_compact() {
+        let mut b = Bounded::new(2);
+        b.insert("a".into(), 1);
+        b.insert("b".into(), 2);
+        b.touch("a");
+        assert_eq!(
+            b.insert("c".into(), 3),
+            Some(2),
+            "b was least recently used"
+        );
+        assert!(b.contains("a") && b.contains("c"));
+        for _ in 0..1000 {
+            b.touch("a");
+            b.touch("c");
+        }
+        assert!(b.order.len() <= 2 * 2 + 16 + 1, "{}", b.order.len());
+        assert_eq!(b.insert("d".into(), 4), Some(1), "a was touched before c");
+        assert_eq!(b.insert("c".into(), 30), None, "replacing evicts nothing");
+        assert_eq!(b.len(), 2);
     }
 
     #[test]
