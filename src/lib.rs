@@ -13,5 +13,9 @@
 //! simulators).
 
 pub mod cli;
+pub mod metrics;
+pub mod redact;
+pub mod runner;
 pub mod scenario;
 pub mod sim;
+pub mod thresholds;

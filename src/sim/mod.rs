@@ -21,6 +21,7 @@
 
 pub mod bus;
 pub mod control;
+pub mod duration_serde;
 pub mod evolution;
 pub mod faults;
 pub mod journal;

@@ -23,7 +23,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use super::faults::duration_serde;
+use super::duration_serde;
 use super::journal::Journal;
 
 /// How deliveries are retried.

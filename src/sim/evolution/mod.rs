@@ -19,6 +19,8 @@
 
 pub mod errors;
 pub mod handlers;
+mod harness_routes;
+mod messages;
 pub mod qr;
 pub mod rules;
 pub mod state;

@@ -1,0 +1,188 @@
+//! Latency recording and aggregation. Pure: no I/O, no clocks.
+//!
+//! Latencies are recorded in HDR histograms in microseconds with 3 significant digits, so
+//! every percentile is exact to 0.1 % whatever the range, and memory is fixed whatever the
+//! run's length. Load workers each own a [`Series`] and merge them at the end.
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+/// Highest latency recorded exactly: one hour (longer values are clamped to it).
+const MAX_US: u64 = 3_600_000_000;
+
+/// Samples of one series (one step, or end to end): a latency histogram and counts.
+#[derive(Debug, Clone)]
+pub struct Series {
+    histogram: Histogram<u64>,
+    /// Executions (requests for an HTTP step; attempts included).
+    pub count: u64,
+    /// Executions that failed (a check failed or no response came back).
+    pub failures: u64,
+}
+
+impl Default for Series {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Series {
+    pub fn new() -> Self {
+        Self {
+            histogram: Histogram::new_with_bounds(1, MAX_US, 3).expect("valid histogram bounds"),
+            count: 0,
+            failures: 0,
+        }
+    }
+
+    /// Records one execution that took `latency`.
+    pub fn record(&mut self, latency: Duration, failed: bool) {
+        let us = (latency.as_micros() as u64).clamp(1, MAX_US);
+        self.histogram.saturating_record(us);
+        self.count += 1;
+        if failed {
+            self.failures += 1;
+        }
+    }
+
+    /// Counts a failure that produced no latency sample (e.g. a template error).
+    pub fn record_failure_without_latency(&mut self) {
+        self.count += 1;
+        self.failures += 1;
+    }
+
+    pub fn merge(&mut self, other: &Series) {
+        // Same bounds on both sides: `add` cannot fail.
+        let _ = self.histogram.add(&other.histogram);
+        self.count += other.count;
+        self.failures += other.failures;
+    }
+
+    /// Failures over executions, 0 when nothing ran.
+    pub fn error_rate(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.failures as f64 / self.count as f64
+        }
+    }
+
+    /// Number of latency samples (may be below `count`).
+    pub fn samples(&self) -> u64 {
+        self.histogram.len()
+    }
+
+    /// Latency at `quantile` (0..=1) in milliseconds; `None` without samples.
+    pub fn quantile_ms(&self, quantile: f64) -> Option<f64> {
+        (!self.histogram.is_empty())
+            .then(|| self.histogram.value_at_quantile(quantile) as f64 / 1000.0)
+    }
+
+    pub fn summary(&self) -> Option<LatencySummary> {
+        if self.histogram.is_empty() {
+            return None;
+        }
+        let h = &self.histogram;
+        let ms = |us: u64| us as f64 / 1000.0;
+        Some(LatencySummary {
+            min: ms(h.min()),
+            p50: ms(h.value_at_quantile(0.50)),
+            p90: ms(h.value_at_quantile(0.90)),
+            p95: ms(h.value_at_quantile(0.95)),
+            p99: ms(h.value_at_quantile(0.99)),
+            max: ms(h.max()),
+            mean: h.mean() / 1000.0,
+        })
+    }
+
+    /// The distribution as (upper bound ms, count) buckets, for charts: logarithmic buckets
+    /// doubling from 0.1 ms.
+    pub fn buckets(&self) -> Vec<(f64, u64)> {
+        let mut out = Vec::new();
+        if self.histogram.is_empty() {
+            return out;
+        }
+        for v in self.histogram.iter_log(100, 2.0) {
+            out.push((
+                v.value_iterated_to() as f64 / 1000.0,
+                v.count_since_last_iteration(),
+            ));
+        }
+        out
+    }
+}
+
+/// Latency percentiles of a series, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LatencySummary {
+    pub min: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn percentiles_are_ordered_and_close_to_exact() {
+        let mut s = Series::new();
+        for i in 1..=1000 {
+            s.record(ms(i), i % 100 == 0);
+        }
+        let sum = s.summary().unwrap();
+        assert!(sum.min <= sum.p50 && sum.p50 <= sum.p90 && sum.p90 <= sum.p95);
+        assert!(sum.p95 <= sum.p99 && sum.p99 <= sum.max);
+        assert!((sum.p50 - 500.0).abs() <= 1.0, "{sum:?}");
+        assert!((sum.p99 - 990.0).abs() <= 1.0, "{sum:?}");
+        assert!((sum.mean - 500.5).abs() <= 1.0, "{sum:?}");
+        assert_eq!((s.count, s.failures), (1000, 10));
+        assert!((s.error_rate() - 0.01).abs() < 1e-12);
+    }
+
+    #[test]
+    fn merge_equals_recording_into_one() {
+        let (mut a, mut b, mut all) = (Series::new(), Series::new(), Series::new());
+        for i in 0..500u64 {
+            let d = Duration::from_micros(100 + i * 37);
+            if i % 2 == 0 {
+                a.record(d, false)
+            } else {
+                b.record(d, i % 7 == 0)
+            }
+            all.record(d, i % 2 == 1 && i % 7 == 0);
+        }
+        a.merge(&b);
+        assert_eq!(a.summary(), all.summary());
+        assert_eq!((a.count, a.failures), (all.count, all.failures));
+    }
+
+    #[test]
+    fn empty_series_has_no_summary_and_zero_error_rate() {
+        let mut s = Series::new();
+        assert_eq!(s.summary(), None);
+        assert_eq!(s.error_rate(), 0.0);
+        s.record_failure_without_latency();
+        assert_eq!((s.count, s.failures, s.samples()), (1, 1, 0));
+        assert_eq!(s.error_rate(), 1.0);
+    }
+
+    #[test]
+    fn buckets_cover_every_sample() {
+        let mut s = Series::new();
+        for i in 1..=100 {
+            s.record(ms(i), false);
+        }
+        let total: u64 = s.buckets().iter().map(|(_, c)| c).sum();
+        assert_eq!(total, 100);
+    }
+}

@@ -1,0 +1,305 @@
+//! Judging checks and taking captures on a response. Pure functions over plain data.
+
+use serde_json::Value;
+use serde_json_path::JsonPath;
+
+use super::http::Response;
+use super::template::{TemplateError, Templater, Vars};
+use crate::scenario::{CaptureSource, Check, Comparison, JsonType, Predicate, Span, Subject};
+
+/// The verdict on one check: data in the results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckResult {
+    /// e.g. `status equals 201`, `jsonpath $.hash exists`.
+    pub name: String,
+    pub span: Span,
+    pub passed: bool,
+    /// What was expected, in words (`equals 201`).
+    pub expected: String,
+    /// What was observed (`401`, `no value`), truncated.
+    pub observed: String,
+}
+
+impl CheckResult {
+    /// One line for terminals and reports.
+    pub fn message(&self) -> String {
+        if self.passed {
+            format!("{}: ok", self.name)
+        } else {
+            format!(
+                "{}: expected {}, got {}",
+                self.name, self.expected, self.observed
+            )
+        }
+    }
+}
+
+/// What a check or capture reads from: the response and the step's duration.
+pub struct Observation<'a> {
+    pub response: &'a Response,
+    pub duration_ms: f64,
+    json: std::cell::OnceCell<Option<Value>>,
+}
+
+impl<'a> Observation<'a> {
+    pub fn new(response: &'a Response, duration_ms: f64) -> Self {
+        Self {
+            response,
+            duration_ms,
+            json: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn json(&self) -> Option<&Value> {
+        self.json
+            .get_or_init(|| serde_json::from_slice(&self.response.body).ok())
+            .as_ref()
+    }
+
+    /// The subject's value; `Ok(None)` when it has none, `Err` when it cannot be read.
+    fn value(&self, subject: &Subject) -> Result<Option<Value>, String> {
+        Ok(match subject {
+            Subject::Status => Some(Value::from(self.response.status)),
+            Subject::Header(name) => self.response.header(name).map(Value::String),
+            Subject::Body => Some(Value::String(self.response.text())),
+            Subject::Duration => Some(Value::from(self.duration_ms)),
+            Subject::JsonPath(path) => {
+                let json = self
+                    .json()
+                    .ok_or_else(|| "a body that is not JSON".to_string())?;
+                query(path, json)?
+            }
+        })
+    }
+}
+
+/// Runs a JSONPath: no match → `None`, one → that node, several → an array of them.
+fn query(path: &str, json: &Value) -> Result<Option<Value>, String> {
+    let path = JsonPath::parse(path).map_err(|e| format!("invalid JSONPath `{path}`: {e}"))?;
+    let nodes = path.query(json).all();
+    Ok(match nodes.len() {
+        0 => None,
+        1 => Some(nodes[0].clone()),
+        _ => Some(Value::Array(nodes.into_iter().cloned().collect())),
+    })
+}
+
+/// Judges `check` against `obs`; templates in expected values are rendered with `vars`.
+pub fn evaluate(
+    check: &Check,
+    obs: &Observation<'_>,
+    templater: &Templater,
+    vars: &Vars,
+) -> CheckResult {
+    let name = format!(
+        "{} {}",
+        subject_name(&check.subject),
+        predicate_name(&check.predicate)
+    );
+    let verdict = render_predicate(&check.predicate, templater, vars)
+        .map_err(|e| e.message)
+        .and_then(|predicate| {
+            let actual = obs.value(&check.subject)?;
+            Ok((
+                judge(&predicate, actual.as_ref()),
+                predicate_name(&predicate),
+                actual,
+            ))
+        });
+    match verdict {
+        Ok((passed, expected, actual)) => CheckResult {
+            name,
+            span: check.span,
+            passed,
+            expected,
+            observed: actual
+                .as_ref()
+                .map_or_else(|| "no value".to_string(), |v| truncate(&text(v), 200)),
+        },
+        Err(observed) => CheckResult {
+            name,
+            span: check.span,
+            passed: false,
+            expected: predicate_name(&check.predicate),
+            observed,
+        },
+    }
+}
+
+fn render_predicate(p: &Predicate, t: &Templater, vars: &Vars) -> Result<Predicate, TemplateError> {
+    Ok(match p {
+        Predicate::Equals(v) => Predicate::Equals(t.render_json(v, vars)?),
+        Predicate::NotEquals(v) => Predicate::NotEquals(t.render_json(v, vars)?),
+        Predicate::OneOf(vs) => Predicate::OneOf(
+            vs.iter()
+                .map(|v| t.render_json(v, vars))
+                .collect::<Result<_, _>>()?,
+        ),
+        Predicate::Contains(s) => Predicate::Contains(t.render(s, vars)?),
+        other => other.clone(),
+    })
+}
+
+/// The pure rule: does `actual` satisfy `predicate`?
+pub fn judge(predicate: &Predicate, actual: Option<&Value>) -> bool {
+    let Some(actual) = actual else {
+        return matches!(
+            predicate,
+            Predicate::Exists(false) | Predicate::NotEquals(_)
+        );
+    };
+    match predicate {
+        Predicate::Exists(expected) => *expected,
+        Predicate::Equals(expected) => loosely_equal(actual, expected),
+        Predicate::NotEquals(expected) => !loosely_equal(actual, expected),
+        Predicate::OneOf(options) => options.iter().any(|o| loosely_equal(actual, o)),
+        Predicate::Contains(needle) => match actual {
+            Value::Array(items) => items.iter().any(|i| text(i) == *needle),
+            other => text(other).contains(needle.as_str()),
+        },
+        Predicate::Matches(pattern) => {
+            regex::Regex::new(pattern).is_ok_and(|re| re.is_match(&text(actual)))
+        }
+        Predicate::Length(cmp, n) => {
+            length(actual).is_some_and(|len| compare(*cmp, len as f64, *n))
+        }
+        Predicate::Compare(cmp, n) => number(actual).is_some_and(|x| compare(*cmp, x, *n)),
+        Predicate::Type(t) => type_of(actual, *t),
+        Predicate::StatusClass(class) => number(actual).is_some_and(|x| (x as u16) / 100 == *class),
+    }
+}
+
+/// JSON equality, plus: numbers compare by value (`201` = `201.0`), and a string equals a
+/// number or boolean written the same way (headers and regex captures are always text).
+fn loosely_equal(actual: &Value, expected: &Value) -> bool {
+    if actual == expected {
+        return true;
+    }
+    match (actual, expected) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::String(a), Value::Number(_) | Value::Bool(_)) => *a == expected.to_string(),
+        (Value::Number(_) | Value::Bool(_), Value::String(b)) => actual.to_string() == *b,
+        _ => false,
+    }
+}
+
+pub fn compare(cmp: Comparison, left: f64, right: f64) -> bool {
+    match cmp {
+        Comparison::Lt => left < right,
+        Comparison::Le => left <= right,
+        Comparison::Gt => left > right,
+        Comparison::Ge => left >= right,
+        Comparison::Eq => left == right,
+    }
+}
+
+pub fn comparison_symbol(cmp: Comparison) -> &'static str {
+    match cmp {
+        Comparison::Lt => "<",
+        Comparison::Le => "<=",
+        Comparison::Gt => ">",
+        Comparison::Ge => ">=",
+        Comparison::Eq => "==",
+    }
+}
+
+fn length(v: &Value) -> Option<usize> {
+    match v {
+        Value::String(s) => Some(s.chars().count()),
+        Value::Array(a) => Some(a.len()),
+        Value::Object(o) => Some(o.len()),
+        _ => None,
+    }
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn type_of(v: &Value, t: JsonType) -> bool {
+    match t {
+        JsonType::String => v.is_string(),
+        JsonType::Number => v.is_number(),
+        JsonType::Integer => v.is_i64() || v.is_u64(),
+        JsonType::Boolean => v.is_boolean(),
+        JsonType::Array => v.is_array(),
+        JsonType::Object => v.is_object(),
+        JsonType::Null => v.is_null(),
+    }
+}
+
+/// A value as text: strings raw, everything else as compact JSON.
+pub fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub fn truncate(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((i, _)) => format!("{}… ({} more bytes)", &s[..i], s.len() - i),
+        None => s.to_string(),
+    }
+}
+
+fn subject_name(s: &Subject) -> String {
+    match s {
+        Subject::Status => "status".into(),
+        Subject::Header(h) => format!("header {h}"),
+        Subject::Body => "body".into(),
+        Subject::JsonPath(p) => format!("jsonpath {p}"),
+        Subject::Duration => "duration".into(),
+    }
+}
+
+fn predicate_name(p: &Predicate) -> String {
+    match p {
+        Predicate::Equals(v) => format!("equals {}", truncate(&text(v), 80)),
+        Predicate::NotEquals(v) => format!("not equals {}", truncate(&text(v), 80)),
+        Predicate::OneOf(vs) => format!(
+            "one of [{}]",
+            vs.iter().map(text).collect::<Vec<_>>().join(", ")
+        ),
+        Predicate::Exists(true) => "exists".into(),
+        Predicate::Exists(false) => "does not exist".into(),
+        Predicate::Contains(s) => format!("contains {s:?}"),
+        Predicate::Matches(re) => format!("matches /{re}/"),
+        Predicate::Length(c, n) => format!("length {} {n}", comparison_symbol(*c)),
+        Predicate::Compare(c, n) => format!("{} {n}", comparison_symbol(*c)),
+        Predicate::Type(t) => format!("is {}", format!("{t:?}").to_lowercase()),
+        Predicate::StatusClass(c) => format!("is {c}xx"),
+    }
+}
+
+/// Takes a capture's value from the observation; `Err` says why nothing was captured.
+pub fn capture(source: &CaptureSource, obs: &Observation<'_>) -> Result<Value, String> {
+    match source {
+        CaptureSource::JsonPath(path) => {
+            let json = obs.json().ok_or("the body is not JSON")?;
+            query(path, json)?.ok_or_else(|| format!("{path} matched nothing"))
+        }
+        CaptureSource::Header(name) => obs
+            .response
+            .header(name)
+            .map(Value::String)
+            .ok_or_else(|| format!("no `{name}` header")),
+        CaptureSource::Regex(pattern) => {
+            let re = regex::Regex::new(pattern).map_err(|e| format!("invalid regex: {e}"))?;
+            let body = obs.response.text();
+            let caps = re
+                .captures(&body)
+                .ok_or_else(|| format!("/{pattern}/ did not match the body"))?;
+            let m = caps
+                .get(1)
+                .or_else(|| caps.get(0))
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_default();
+            Ok(Value::String(m))
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! YAML text → [`Scenario`], with every error in the file reported at once.
+//!
+//! saphyr's [`MarkedYaml`] gives every node its position, so each diagnostic points at the
+//! offending key or value. A YAML syntax error stops the parse (saphyr stops at the first
+//! one); past that, every reader reports what is wrong and carries on with the next key, step
+//! or check, so `harness validate` shows everything to fix in one go. The format itself is
+//! specified in `docs/scenario-format.md`.
+//!
+//! Layout: [`node`] reads YAML nodes into plain values and holds the diagnostics, [`step`]
+//! reads steps and their actions, [`check`] reads checks and captures; the tests that pin
+//! positions and rendered output are in `tests.rs`.
+
+use std::path::{Path, PathBuf};
+
+use saphyr::{LoadableYamlNode, MarkedYaml};
+
+use super::diagnostic::{Diagnostic, Diagnostics};
+use super::model::{Scenario, Span, Variable};
+use node::{is_identifier, position, Ctx, Entry, Node};
+
+mod check;
+mod node;
+mod step;
+#[cfg(test)]
+mod tests;
+
+const SCENARIO_KEYS: &[&str] = &["name", "description", "variables", "steps", "thresholds"];
+
+/// Parses and validates a scenario; `path` is only used in diagnostics and kept in
+/// [`Scenario::path`], `text` is kept in [`Scenario::source`].
+pub fn parse(path: &Path, text: &str) -> Result<Scenario, Diagnostics> {
+    let mut ctx = Ctx::new(path, text);
+    let scenario = match MarkedYaml::load_from_str(text) {
+        Err(e) => {
+            let span = Span {
+                line: e.marker().line(),
+                col: e.marker().col() + 1,
+            };
+            let line = text.lines().nth(span.line.saturating_sub(1)).unwrap_or("");
+            let message = format!("invalid YAML: {}", e.info());
+            ctx.error_at(span, 1, message, syntax_hint(e.info(), line));
+            None
+        }
+        Ok(docs) => match docs.as_slice() {
+            [] => {
+                let hint = Some("a scenario needs at least `name` and `steps`".to_string());
+                ctx.error_at(
+                    Span { line: 1, col: 1 },
+                    1,
+                    "the file is empty".into(),
+                    hint,
+                );
+                None
+            }
+            [doc, extra @ ..] => {
+                if let Some(second) = extra.first() {
+                    let message = "a scenario file holds one YAML document; found a second one";
+                    let hint = Some("remove the `---` separator or split the file".to_string());
+                    ctx.error(second, message, hint);
+                }
+                scenario(&mut ctx, doc, path, text)
+            }
+        },
+    };
+    let diagnostics = ctx.finish();
+    match scenario {
+        Some(scenario) if diagnostics.is_empty() => Ok(scenario),
+        _ => Err(Diagnostics(diagnostics)),
+    }
+}
+
+/// Reads and parses a scenario file.
+pub fn parse_file(path: &Path) -> Result<Scenario, ParseFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ParseFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &text).map_err(|diagnostics| ParseFileError::Invalid {
+        path: path.to_path_buf(),
+        text,
+        diagnostics,
+    })
+}
+
+/// Why [`parse_file`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseFileError {
+    #[error("cannot read scenario file `{}`: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid scenario file `{}`:\n{diagnostics}", path.display())]
+    Invalid {
+        path: PathBuf,
+        /// The file's text, to render the diagnostics against.
+        text: String,
+        diagnostics: Diagnostics,
+    },
+}
+
+impl ParseFileError {
+    /// For a terminal: the diagnostics with source lines and carets, or the read error.
+    pub fn render(&self, color: bool) -> String {
+        match self {
+            ParseFileError::Read { path, .. } => {
+                Diagnostic::new(path, Span::default(), self.to_string()).render("", color)
+            }
+            ParseFileError::Invalid {
+                text, diagnostics, ..
+            } => diagnostics.render(text, color),
+        }
+    }
+}
+
+/// The usual causes of a YAML syntax error in a scenario, recognised on the offending line.
+fn syntax_hint(info: &str, line: &str) -> Option<String> {
+    let trimmed = line.trim_start();
+    if info.contains("tab") {
+        Some("indent with spaces, not tabs".to_string())
+    } else if trimmed.contains(": {{") || trimmed.starts_with("- {{") {
+        Some(node::TEMPLATE_HINT.to_string())
+    } else {
+        None
+    }
+}
+
+fn scenario(ctx: &mut Ctx, root: &Node, path: &Path, text: &str) -> Option<Scenario> {
+    let fields = ctx.fields(root, "the scenario", SCENARIO_KEYS)?;
+    let what = "the scenario";
+    let name = ctx
+        .required(&fields, "name", root, what)
+        .and_then(|e| ctx.non_empty_string(e));
+    let description = fields.get("description").map(|e| ctx.string(e));
+    let variables = fields.get("variables").map(|e| variables(ctx, e));
+    let steps = ctx
+        .required(&fields, "steps", root, what)
+        .and_then(|e| step::steps(ctx, e));
+    let thresholds = fields.get("thresholds").map(|e| step::thresholds(ctx, e));
+    Some(Scenario {
+        name: name?,
+        description: node::optional(description)?,
+        path: path.to_path_buf(),
+        source: text.to_string(),
+        variables: variables.unwrap_or(Some(Vec::new()))?,
+        steps: steps?,
+        thresholds: thresholds.unwrap_or(Some(Vec::new()))?,
+    })
+}
+
+/// `variables:` — name → template, in file order.
+fn variables(ctx: &mut Ctx, entry: &Entry) -> Option<Vec<Variable>> {
+    let mut variables = Vec::new();
+    let mut complete = true;
+    for e in ctx.entries(entry.value, "`variables`")? {
+        if !is_identifier(&e.key) {
+            let message = format!("invalid variable name `{}`", e.key);
+            ctx.error(
+                e.key_node,
+                message,
+                Some(check::IDENTIFIER_HINT.to_string()),
+            );
+            complete = false;
+        }
+        match ctx.text(&e) {
+            Some(value) => variables.push(Variable {
+                name: e.key,
+                value,
+                span: position(e.key_node).0,
+            }),
+            None => complete = false,
+        }
+    }
+    complete.then_some(variables)
+}
