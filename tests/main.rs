@@ -1,3 +1,7 @@
 //! The one integration-test binary (one link step for all integration tests).
+
+mod cli;
+mod runner;
 mod sim_evolution;
 mod sim_meta;
+mod support;

@@ -22,6 +22,9 @@ pub type Template = String;
 pub struct Scenario {
     pub name: String,
     pub description: Option<String>,
+    /// The provider the scenario is written for (`provider:`); decides which simulator's
+    /// values `provider.*` holds in the embedded default. `None`: the target's, or Evolution.
+    pub provider: Option<ProviderKind>,
     /// Where it was read from (`<embedded>/smoke.yaml` for the bundled scenarios).
     pub path: PathBuf,
     /// The whole source text, kept for diagnostics that point at a line (a failed threshold).
@@ -38,6 +41,28 @@ pub struct Variable {
     pub name: String,
     pub value: Template,
     pub span: Span,
+}
+
+/// The WhatsApp providers the harness knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProviderKind {
+    Evolution,
+    Meta,
+}
+
+impl ProviderKind {
+    pub const ALL: [ProviderKind; 2] = [ProviderKind::Evolution, ProviderKind::Meta];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ProviderKind::Evolution => "evolution",
+            ProviderKind::Meta => "meta",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == s)
+    }
 }
 
 /// One step: an action, the checks on its outcome, what it captures, how it is retried.
