@@ -263,7 +263,11 @@ async fn a_named_target_from_harness_yaml_is_used_with_its_credentials_from_the_
     .unwrap();
     let path = dir.path().to_path_buf();
     let out = tokio::task::spawn_blocking(move || {
-        run_in(&path, &["run", "s.yaml", "--target", "staging", "--json", "r.json"], &[("STAGING_KEY", "staging-key-123")])
+        run_in(
+            &path,
+            &["run", "s.yaml", "--target", "staging", "--json", "r.json"],
+            &[("STAGING_KEY", "staging-key-123")],
+        )
     })
     .await
     .unwrap();

@@ -421,7 +421,9 @@ async fn every_message_kind_on_versioned_and_unversioned_paths() {
 #[tokio::test]
 async fn validation_errors_are_graph_objects() {
     let app = App::start("vt").await;
-    let sim = sim(config(&app.url)).await;
+    let mut cfg = config(&app.url);
+    cfg.templates = Some(vec!["hello_world".into()]);
+    let sim = sim(cfg).await;
     let c = Client::new(&sim);
     let path = format!("/v25.0/{PN}/messages");
     let cases = [
@@ -447,6 +449,10 @@ async fn validation_errors_are_graph_objects() {
         let (s, v, _) = c.post(&path, Some(TOKEN), body.clone()).await;
         assert_graph_error(s, &v, 400, code);
     }
+    let tpl = json!({"messaging_product":"whatsapp","to":"16505551234","type":"template",
+        "template":{"name":"not_approved","language":{"code":"es"}}});
+    let (s, v, _) = c.post(&path, Some(TOKEN), tpl).await;
+    assert_graph_error(s, &v, 404, 132001);
     let (s, v, _) = c.post(&path, Some(TOKEN), json!({"to":"1"})).await;
     assert_eq!(
         v["error"]["message"],

@@ -142,6 +142,9 @@ pub struct MetaConfig {
     pub faults: FaultProfile,
     /// HTTP status per Graph error code, overriding the defaults (e.g. `130429 → 429`).
     pub error_statuses: StatusOverrides,
+    /// Names of the approved message templates; `None` accepts any name. A template send
+    /// naming another one fails with 132001 (HTTP 404).
+    pub templates: Option<Vec<String>>,
     /// Run the verification handshake against every configured webhook URL at start, as the
     /// App Dashboard does when a URL is saved (in the background: the outcome is logged and
     /// listed by `GET /__harness/webhook/verify`, and a failure does not stop the simulator).
@@ -166,6 +169,7 @@ impl Default for MetaConfig {
             journal_capacity: super::journal::DEFAULT_CAPACITY,
             faults: FaultProfile::default(),
             error_statuses: StatusOverrides::new(),
+            templates: None,
             verify_on_start: false,
         }
     }
