@@ -76,6 +76,19 @@ pub struct MetaLimits {
     pub media_max_file_bytes: usize,
 }
 
+impl MetaLimits {
+    /// No throughput or pair-rate limit and no service window (state bounds unchanged): for
+    /// measuring the simulator's own ceiling, or apps that must not see provider limits.
+    pub fn unlimited() -> Self {
+        MetaLimits {
+            throughput: Rate::UNLIMITED,
+            pair: Rate::UNLIMITED,
+            service_window: None,
+            ..MetaLimits::default()
+        }
+    }
+}
+
 impl Default for MetaLimits {
     fn default() -> Self {
         MetaLimits {
@@ -369,6 +382,14 @@ mod tests {
         assert_eq!(tenant_of("/123").as_deref(), Some("123"));
         assert_eq!(tenant_of("/v25.0/").as_deref(), None);
         assert_eq!(tenant_of("/").as_deref(), None);
+    }
+
+    #[test]
+    fn unlimited_lifts_every_limit() {
+        let l = MetaLimits::unlimited();
+        assert!(!l.throughput.is_limited() && !l.pair.is_limited());
+        assert_eq!(l.service_window, None);
+        assert_eq!(l.customer_capacity, MetaLimits::default().customer_capacity);
     }
 
     #[test]
