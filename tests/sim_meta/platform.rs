@@ -314,3 +314,56 @@ async fn waba_override_and_verification_at_start() {
     assert_graph_error(s, &v, 400, 100);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn customers_send_media_reactions_and_locations() {
+    let mut app = App::start("vt").await;
+    let sim = sim(config(&app.url)).await;
+    let c = Client::new(&sim);
+    c.inbound(json!({"from":"16505551234","image":{"caption":"mi receta"}}))
+        .await;
+    let got = app.next().await;
+    assert_signed(&got);
+    let m = got.value()["messages"][0].clone();
+    assert_eq!(m["type"], "image");
+    assert_eq!(m["image"]["caption"], "mi receta");
+    assert_eq!(m["image"]["mime_type"], "image/png");
+    // The app fetches it like a real attachment, with its own token.
+    let id = m["image"]["id"].as_str().unwrap();
+    let (s, meta) = c.get(&format!("/v25.0/{id}"), Some(TOKEN)).await;
+    assert_eq!(s, 200);
+    assert_eq!(meta["sha256"], m["image"]["sha256"]);
+    let png = reqwest::Client::new()
+        .get(meta["url"].as_str().unwrap())
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&png[..4], b"\x89PNG");
+
+    c.inbound(json!({"from":"16505551234","reaction":{"message_id":"wamid.X","emoji":"❤️"}}))
+        .await;
+    assert_eq!(
+        app.next().await.value()["messages"][0]["reaction"]["emoji"],
+        "❤️"
+    );
+    c.inbound(json!({"from":"16505551234","location":{"latitude":4.65,"longitude":-74.05,"name":"Sede Norte"}}))
+        .await;
+    let loc = app.next().await.value()["messages"][0].clone();
+    assert_eq!(
+        (loc["type"].clone(), loc["location"]["latitude"].clone()),
+        (json!("location"), json!(4.65))
+    );
+    let (s, v, _) = c
+        .post(
+            "/__harness/inbound",
+            None,
+            json!({"from":"16505551234","video":{}}),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    sim.shutdown().await;
+}

@@ -24,6 +24,7 @@
 
 pub mod graph;
 pub mod ids;
+pub mod inbound;
 pub mod limits;
 pub mod media;
 pub mod payload;

@@ -32,7 +32,7 @@ pub struct Customer {
 }
 
 /// What the customer sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum InboundContent {
     /// A text message.
     Text { body: String },
@@ -46,6 +46,25 @@ pub enum InboundContent {
     },
     /// A tap on a template quick-reply button.
     TemplateButton { payload: String, text: String },
+    /// A photo, document, audio, video or sticker, already in the media store under `id`.
+    Media {
+        /// `image`, `document`, `audio`, `video` or `sticker`.
+        kind: String,
+        id: String,
+        mime_type: String,
+        sha256: String,
+        caption: Option<String>,
+        filename: Option<String>,
+    },
+    /// A reaction to a business message.
+    Reaction { message_id: String, emoji: String },
+    /// A shared location.
+    Location {
+        latitude: f64,
+        longitude: f64,
+        name: Option<String>,
+        address: Option<String>,
+    },
 }
 
 impl InboundContent {
@@ -57,12 +76,15 @@ impl InboundContent {
                 title
             }
             InboundContent::TemplateButton { text, .. } => text,
+            InboundContent::Media { caption, .. } => caption.as_deref().unwrap_or_default(),
+            InboundContent::Reaction { emoji, .. } => emoji,
+            InboundContent::Location { name, .. } => name.as_deref().unwrap_or_default(),
         }
     }
 }
 
 /// An inbound message event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InboundMessage {
     pub id: String,
     pub timestamp: u64,
@@ -179,10 +201,57 @@ pub fn inbound_webhook(business: &Business, customer: &Customer, msg: &InboundMe
             m["type"] = json!("button");
             m["button"] = json!({"payload": payload, "text": text});
         }
+        other => extra_content(&mut m, other),
     }
     let mut value = base_value(business, customer);
     value.insert("messages".into(), json!([m]));
     envelope(business, Value::Object(value))
+}
+
+/// Media, reactions and locations (split from [`inbound_webhook`] for size).
+fn extra_content(m: &mut Value, content: &InboundContent) {
+    match content {
+        InboundContent::Media {
+            kind,
+            id,
+            mime_type,
+            sha256,
+            caption,
+            filename,
+        } => {
+            let mut media = json!({"mime_type": mime_type, "sha256": sha256, "id": id});
+            if let Some(c) = caption {
+                media["caption"] = json!(c);
+            }
+            if let Some(f) = filename {
+                media["filename"] = json!(f);
+            }
+            m["type"] = json!(kind);
+            m[kind.as_str()] = media;
+        }
+        InboundContent::Reaction { message_id, emoji } => {
+            m["type"] = json!("reaction");
+            m["reaction"] = json!({"message_id": message_id, "emoji": emoji});
+        }
+        InboundContent::Location {
+            latitude,
+            longitude,
+            name,
+            address,
+        } => {
+            let mut loc = json!({"latitude": latitude, "longitude": longitude});
+            if let Some(n) = name {
+                loc["name"] = json!(n);
+            }
+            if let Some(a) = address {
+                loc["address"] = json!(a);
+            }
+            m["type"] = json!("location");
+            m["location"] = loc;
+        }
+        // Text and replies are written by `inbound_webhook` itself.
+        _ => {}
+    }
 }
 
 /// The webhook for one status change of a message sent by `business` to `customer`.
@@ -317,6 +386,49 @@ mod tests {
         let m = &v["entry"][0]["changes"][0]["value"]["messages"][0];
         assert_eq!(m["type"], "button");
         assert_eq!(m["button"]["payload"], "P");
+    }
+
+    #[test]
+    fn media_reaction_and_location() {
+        let mut msg = InboundMessage {
+            id: "wamid.M".into(),
+            timestamp: 1,
+            content: InboundContent::Media {
+                kind: "image".into(),
+                id: "123".into(),
+                mime_type: "image/png".into(),
+                sha256: "ab".into(),
+                caption: Some("foto".into()),
+                filename: None,
+            },
+            context_id: None,
+        };
+        let m = |msg: &InboundMessage| {
+            inbound_webhook(&business(), &customer(), msg)["entry"][0]["changes"][0]["value"]
+                ["messages"][0]
+                .clone()
+        };
+        let v = m(&msg);
+        assert_eq!(v["type"], "image");
+        assert_eq!(
+            v["image"],
+            json!({"mime_type":"image/png","sha256":"ab","id":"123","caption":"foto"})
+        );
+        msg.content = InboundContent::Reaction {
+            message_id: "wamid.OUT".into(),
+            emoji: "👍".into(),
+        };
+        assert_eq!(m(&msg)["reaction"]["emoji"], "👍");
+        msg.content = InboundContent::Location {
+            latitude: 4.6,
+            longitude: -74.08,
+            name: Some("Clínica".into()),
+            address: None,
+        };
+        let v = m(&msg);
+        assert_eq!(v["type"], "location");
+        assert_eq!(v["location"]["longitude"], -74.08);
+        assert_eq!(msg.content.text(), "Clínica");
     }
 
     fn status(kind: StatusKind) -> StatusEvent {
