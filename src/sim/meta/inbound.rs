@@ -110,29 +110,7 @@ pub fn content_of(
     media: &mut MediaStore,
     owner: &str,
 ) -> Result<InboundContent, String> {
-    let mut found: Vec<Result<InboundContent, String>> = Vec::new();
-    if let Some(body) = req.text {
-        found.push(Ok(InboundContent::Text { body }));
-    }
-    if let Some(r) = req.button_reply {
-        found.push(Ok(InboundContent::ButtonReply {
-            id: r.id,
-            title: r.title,
-        }));
-    }
-    if let Some(r) = req.list_reply {
-        found.push(Ok(InboundContent::ListReply {
-            id: r.id,
-            title: r.title,
-            description: r.description,
-        }));
-    }
-    if let Some(b) = req.button {
-        found.push(Ok(InboundContent::TemplateButton {
-            payload: b.payload,
-            text: b.text,
-        }));
-    }
+    use InboundContent as C;
     let media_parts = [
         ("image", req.image),
         ("document", req.document),
@@ -140,24 +118,40 @@ pub fn content_of(
         ("video", req.video),
         ("sticker", req.sticker),
     ];
-    for (kind, part) in media_parts {
-        if let Some(part) = part {
-            found.push(media_content(kind, part, media, owner));
-        }
-    }
-    if let Some(r) = req.reaction {
-        found.push(Ok(InboundContent::Reaction {
+    let mut found: Vec<Result<InboundContent, String>> = [
+        req.text.map(|body| C::Text { body }),
+        req.button_reply.map(|r| C::ButtonReply {
+            id: r.id,
+            title: r.title,
+        }),
+        req.list_reply.map(|r| C::ListReply {
+            id: r.id,
+            title: r.title,
+            description: r.description,
+        }),
+        req.button.map(|b| C::TemplateButton {
+            payload: b.payload,
+            text: b.text,
+        }),
+        req.reaction.map(|r| C::Reaction {
             message_id: r.message_id,
             emoji: r.emoji,
-        }));
-    }
-    if let Some(l) = req.location {
-        found.push(Ok(InboundContent::Location {
+        }),
+        req.location.map(|l| C::Location {
             latitude: l.latitude,
             longitude: l.longitude,
             name: l.name,
             address: l.address,
-        }));
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .map(Ok)
+    .collect();
+    for (kind, part) in media_parts {
+        if let Some(part) = part {
+            found.push(media_content(kind, part, media, owner));
+        }
     }
     match found.len() {
         1 => found.remove(0),
