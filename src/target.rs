@@ -36,6 +36,8 @@ pub struct Credentials {
 pub struct TargetSpec {
     pub name: String,
     pub app_url: Option<String>,
+    /// Where the provider delivers webhooks; default: the reference app's path under `app_url`.
+    pub webhook_url: Option<String>,
     pub provider: ProviderKind,
     pub mode: ProviderMode,
     pub provider_url: Option<String>,
@@ -105,9 +107,26 @@ impl Target {
                 "phone_number_id": c.phone_number_id,
             }),
         );
-        vars.set("app", json!({ "url": self.app_url }));
+        vars.set(
+            "app",
+            json!({ "url": self.app_url, "webhook_url": self.webhook_url() }),
+        );
         vars.set("target", json!({ "name": self.spec.name }));
         without_nulls(vars)
+    }
+
+    /// Where the provider delivers webhooks to the app: the target's `webhook_url`, else the
+    /// reference app's path under `app_url`.
+    pub fn webhook_url(&self) -> Option<String> {
+        if let Some(url) = &self.spec.webhook_url {
+            return Some(url.clone());
+        }
+        let base = self.app_url.as_deref()?.trim_end_matches('/');
+        let path = match self.spec.provider {
+            ProviderKind::Evolution => crate::app::server::EVOLUTION_WEBHOOK_PATH,
+            ProviderKind::Meta => crate::app::server::META_WEBHOOK_PATH,
+        };
+        Some(format!("{base}{path}"))
     }
 
     /// The target as reports show it (URLs are redacted by the report builder).
@@ -186,6 +205,7 @@ pub fn select(
             }
             .to_string(),
             app_url: None,
+            webhook_url: None,
             provider,
             mode: if o.provider_url.is_some() {
                 ProviderMode::Real
@@ -206,6 +226,14 @@ pub fn select(
     }
     if let Some(url) = &o.provider_url {
         spec.provider_url = Some(url.clone());
+    }
+    if let Some(url) = &o.webhook_url {
+        spec.webhook_url = Some(url.clone());
+    }
+    if o.sim_port.is_some() {
+        // `--sim-port` starts the simulator here, on that port: the provider is simulated.
+        spec.mode = ProviderMode::Simulated;
+        spec.provider_url = None;
     }
     Ok(spec)
 }

@@ -65,6 +65,14 @@ pub struct TargetArgs {
     /// The provider's base URL; a real provider unless the target says `mode: simulated`.
     #[arg(long, value_name = "URL")]
     pub provider_url: Option<String>,
+    /// Where the simulator delivers webhooks to the app (default: the reference app's path
+    /// under --app-url: /api/whatsapp/webhook for Evolution, /api/whatsapp/meta for Meta).
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// Serve the embedded simulator on this port instead of a random one, so that an app
+    /// running elsewhere can be configured to call it (see docs/testing-your-app.md).
+    #[arg(long, value_name = "PORT")]
+    pub sim_port: Option<u16>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -109,6 +117,8 @@ impl TargetArgs {
             app_url: self.app_url,
             provider: self.provider.map(Into::into),
             provider_url: self.provider_url,
+            webhook_url: self.webhook_url,
+            sim_port: self.sim_port,
         }
     }
 }

@@ -27,6 +27,10 @@ pub struct TargetOverrides {
     pub app_url: Option<String>,
     pub provider: Option<ProviderKind>,
     pub provider_url: Option<String>,
+    /// Where the simulator delivers webhooks to the app (default: under `app_url`).
+    pub webhook_url: Option<String>,
+    /// Serve the embedded simulator on this port (so an app elsewhere can be pointed at it).
+    pub sim_port: Option<u16>,
 }
 
 #[derive(Debug, Clone)]

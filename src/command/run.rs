@@ -30,7 +30,7 @@ pub async fn run(opts: RunOptions) -> Result<u8, CommandError> {
     let resolved = spec
         .resolve(&templater)
         .map_err(|e| CommandError::Invalid(format!("error: target `{}`: {e}", spec.name)))?;
-    let embedded = Embedded::start_for(&resolved, &redactor)
+    let embedded = Embedded::start_for(&resolved, opts.target.sim_port, &redactor)
         .await
         .context("cannot start the embedded simulators")?;
     let target = embedded

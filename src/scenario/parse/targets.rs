@@ -13,6 +13,7 @@ use crate::target::{Credentials, ProviderMode, TargetSpec};
 const FILE_KEYS: &[&str] = &["targets"];
 const TARGET_KEYS: &[&str] = &[
     "app_url",
+    "webhook_url",
     "provider",
     "mode",
     "provider_url",
@@ -59,6 +60,7 @@ fn target(ctx: &mut Ctx, entry: &Entry) -> Option<TargetSpec> {
     let fields = ctx.fields(entry.value, &format!("target `{}`", entry.key), TARGET_KEYS)?;
     let mut text = |key: &str| fields.get(key).and_then(|e| ctx.text(e));
     let app_url = text("app_url");
+    let webhook_url = text("webhook_url");
     let provider_url = text("provider_url");
     let credentials = Credentials {
         api_key: text("api_key"),
@@ -106,6 +108,7 @@ fn target(ctx: &mut Ctx, entry: &Entry) -> Option<TargetSpec> {
     Some(TargetSpec {
         name: entry.key.clone(),
         app_url,
+        webhook_url,
         provider: provider?,
         mode: mode?,
         provider_url,
