@@ -396,3 +396,47 @@ async fn replies_by_business_scoped_user_id_are_attributed_to_the_phone() {
     assert_graph_error(s, &v, 400, 131009);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn concurrent_sends_never_exceed_the_throughput_budget() {
+    let app = App::start("vt").await;
+    let mut cfg = config(&app.url);
+    cfg.webhook_url = None;
+    cfg.limits.throughput = Rate {
+        per_second: 1e-6,
+        burst: 10.0,
+    };
+    cfg.limits.pair = Rate::UNLIMITED;
+    let sim = sim(cfg).await;
+    let c = Arc::new(Client::new(&sim));
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let c = Arc::clone(&c);
+            tokio::spawn(async move {
+                let body = json!({"messaging_product":"whatsapp","to":format!("165055520{i:02}"),
+                    "type":"template","template":{"name":"t","language":{"code":"es"}}});
+                let (s, v, _) = c.post(&format!("/{PN}/messages"), Some(TOKEN), body).await;
+                (s, v["error"]["code"].as_u64())
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    let mut throttled = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (200, None) => ok += 1,
+            (400, Some(130429)) => throttled += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((ok, throttled), (10, 20));
+    let (_, list) = c
+        .get(&format!("/__harness/outbound?tenant={PN}"), None)
+        .await;
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        10,
+        "only accepted sends are published"
+    );
+    sim.shutdown().await;
+}
