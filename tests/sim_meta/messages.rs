@@ -374,11 +374,16 @@ async fn replies_by_business_scoped_user_id_are_attributed_to_the_phone() {
     let mut app = App::start("vt").await;
     let sim = sim(sent_only(&app.url)).await;
     let c = Client::new(&sim);
+    // A username user whose phone number the webhook withholds.
     let inb = c
-        .inbound(json!({"from":"573001234567","text":"hola"}))
+        .inbound(json!({"from":"573001234567","text":"hola","username":"@ana","hide_phone":true}))
         .await;
-    app.next().await;
+    let hook = app.next().await.value();
+    assert!(hook["messages"][0].get("from").is_none(), "{hook}");
+    assert!(hook["contacts"][0].get("wa_id").is_none(), "{hook}");
+    assert_eq!(hook["contacts"][0]["profile"]["username"], "@ana");
     let user_id = inb["user_id"].as_str().unwrap();
+    assert_eq!(hook["messages"][0]["from_user_id"], user_id);
     assert!(user_id.starts_with("CO."), "{user_id}");
     let body = json!({"messaging_product":"whatsapp","recipient":user_id,"type":"text","text":{"body":"¡Hola!"}});
     let (s, v, _) = c

@@ -22,6 +22,7 @@ use super::ids::{self, Direction};
 use super::inbound::{content_of, InboundRequest};
 use super::payload::InboundMessage;
 use super::registration::verify_and_record;
+use super::state::Profile;
 use super::tenants::PhoneNumber;
 use super::{events, Meta, Shared};
 
@@ -69,7 +70,12 @@ async fn inbound(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
             format!("no webhook URL configured for phone number {}", number.id),
         );
     }
-    let (name, context_id) = (req.name.clone(), req.context_id.clone());
+    let profile = Profile {
+        name: req.name.clone(),
+        username: req.username.clone(),
+        hide_phone: req.hide_phone,
+    };
+    let context_id = req.context_id.clone();
     let content = match content_of(req, &mut m.media(), &number.id) {
         Ok(c) => c,
         Err(e) => return bad_request(StatusCode::BAD_REQUEST, e),
@@ -79,7 +85,7 @@ async fn inbound(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
     };
     let wamid = ids::wamid(&from, Direction::Inbound);
     let now = tokio::time::Instant::now();
-    let customer = st.record_inbound(&from, name.as_deref(), &wamid, now);
+    let customer = st.record_inbound(&from, &profile, &wamid, now);
     let msg = InboundMessage {
         id: wamid.clone(),
         timestamp: super::server::unix_after(std::time::Duration::ZERO),

@@ -77,6 +77,12 @@ pub struct InboundRequest {
     /// The wamid of the business message this one replies to.
     #[serde(default)]
     pub context_id: Option<String>,
+    /// `profile.username` of a customer who adopted one.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Withhold `from` / `wa_id` from the webhook (the app must reply by `recipient`).
+    #[serde(default)]
+    pub hide_phone: bool,
     #[serde(default)]
     text: Option<String>,
     #[serde(default)]

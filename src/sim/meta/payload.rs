@@ -29,6 +29,11 @@ pub struct Customer {
     pub user_id: String,
     /// Profile name.
     pub name: String,
+    /// `profile.username`, if the customer adopted one.
+    pub username: Option<String>,
+    /// Withhold `from` and `wa_id` (a username user with no recent exchange with the business):
+    /// only the business-scoped id identifies the customer.
+    pub phone_hidden: bool,
 }
 
 /// What the customer sent.
@@ -153,25 +158,28 @@ fn base_value(business: &Business, customer: &Customer) -> serde_json::Map<Strin
             "phone_number_id": business.phone_number_id,
         }),
     );
-    v.insert(
-        "contacts".into(),
-        json!([{
-            "profile": {"name": customer.name},
-            "wa_id": customer.wa_id,
-            "user_id": customer.user_id,
-        }]),
-    );
+    let mut profile = json!({"name": customer.name});
+    if let Some(u) = &customer.username {
+        profile["username"] = json!(u);
+    }
+    let mut contact = json!({"profile": profile});
+    if !customer.phone_hidden {
+        contact["wa_id"] = json!(customer.wa_id);
+    }
+    contact["user_id"] = json!(customer.user_id);
+    v.insert("contacts".into(), json!([contact]));
     v
 }
 
 /// The webhook for a message sent by `customer` to `business`.
 pub fn inbound_webhook(business: &Business, customer: &Customer, msg: &InboundMessage) -> Value {
-    let mut m = json!({
-        "from": customer.wa_id,
-        "from_user_id": customer.user_id,
-        "id": msg.id,
-        "timestamp": msg.timestamp.to_string(),
-    });
+    let mut m = json!({});
+    if !customer.phone_hidden {
+        m["from"] = json!(customer.wa_id);
+    }
+    m["from_user_id"] = json!(customer.user_id);
+    m["id"] = json!(msg.id);
+    m["timestamp"] = json!(msg.timestamp.to_string());
     if let Some(ctx) = &msg.context_id {
         m["context"] = json!({"from": business.display_phone_number, "id": ctx});
     }
@@ -314,6 +322,8 @@ mod tests {
             wa_id: "16505551234".into(),
             user_id: "US.13491208655302741918".into(),
             name: "Sheena Nelson".into(),
+            username: None,
+            phone_hidden: false,
         }
     }
 
@@ -347,6 +357,28 @@ mod tests {
         assert_eq!(m["text"]["body"], "Does it come in another color?");
         assert_eq!(val["messages"].as_array().unwrap().len(), 1);
         assert!(m.get("context").is_none());
+    }
+
+    #[test]
+    fn username_users_without_a_phone() {
+        let mut c = customer();
+        c.username = Some("@sheena".into());
+        c.phone_hidden = true;
+        let msg = InboundMessage {
+            id: "wamid.U".into(),
+            timestamp: 1,
+            content: InboundContent::Text { body: "hi".into() },
+            context_id: None,
+        };
+        let v = inbound_webhook(&business(), &c, &msg);
+        let val = &v["entry"][0]["changes"][0]["value"];
+        assert_eq!(val["contacts"][0]["profile"]["username"], "@sheena");
+        assert!(val["contacts"][0].get("wa_id").is_none());
+        assert!(val["messages"][0].get("from").is_none());
+        assert_eq!(
+            val["messages"][0]["from_user_id"],
+            "US.13491208655302741918"
+        );
     }
 
     #[test]

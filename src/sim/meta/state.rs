@@ -33,6 +33,10 @@ pub struct CustomerRecord {
     pub wa_id: String,
     pub user_id: String,
     pub name: String,
+    /// `profile.username`, for customers who adopted one.
+    pub username: Option<String>,
+    /// The phone number is withheld from webhooks (a username user with no recent exchange).
+    pub phone_hidden: bool,
     pub last_inbound: Option<Instant>,
     pair: TokenBucket,
 }
@@ -44,8 +48,19 @@ impl CustomerRecord {
             wa_id: self.wa_id.clone(),
             user_id: self.user_id.clone(),
             name: self.name.clone(),
+            username: self.username.clone(),
+            phone_hidden: self.phone_hidden,
         }
     }
+}
+
+/// How a customer presents itself in an inbound message (absent fields keep what is known).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub name: Option<String>,
+    pub username: Option<String>,
+    /// Withhold `from` / `wa_id` from webhooks, so the app must reply by `recipient`.
+    pub hide_phone: bool,
 }
 
 /// A map bounded to `capacity` keys that evicts the least recently *touched* key.
@@ -198,7 +213,7 @@ impl TenantState {
     pub fn record_inbound(
         &self,
         phone: &str,
-        name: Option<&str>,
+        profile: &Profile,
         wamid: &str,
         now: Instant,
     ) -> Customer {
@@ -207,9 +222,13 @@ impl TenantState {
         g.throughput.take_if_available(rules.throughput, now);
         let rec = self.customer_entry(&mut g, phone, now);
         rec.last_inbound = Some(now);
-        if let Some(n) = name {
-            rec.name = n.to_string();
+        if let Some(n) = &profile.name {
+            rec.name = n.clone();
         }
+        if profile.username.is_some() {
+            rec.username = profile.username.clone();
+        }
+        rec.phone_hidden = profile.hide_phone;
         let contact = rec.contact();
         g.inbound_ids.insert(wamid.to_string(), false);
         contact
@@ -229,6 +248,8 @@ impl TenantState {
                 wa_id: phone.to_string(),
                 user_id: user_id.clone(),
                 name: phone.to_string(),
+                username: None,
+                phone_hidden: false,
                 last_inbound: None,
                 pair: TokenBucket::full(self.rules.pair, now),
             };
@@ -342,7 +363,15 @@ mod tests {
         assert!(!t.check_send(&text, now).unwrap().in_window);
         let tpl = send_to(Recipient::Phone("100".into()), "template");
         assert!(t.check_send(&tpl, now).unwrap().in_window);
-        let c = t.record_inbound("100", Some("Ana"), "wamid.1", now);
+        let c = t.record_inbound(
+            "100",
+            &Profile {
+                name: Some("Ana".into()),
+                ..Profile::default()
+            },
+            "wamid.1",
+            now,
+        );
         assert_eq!(c.name, "Ana");
         let later = now + Duration::from_secs(2);
         let ok = t.check_send(&text, later).unwrap();
@@ -371,7 +400,7 @@ mod tests {
     fn user_ids_resolve_to_phones_and_mark_read_checks_ids() {
         let now = Instant::now();
         let t = TenantState::new("w".into(), rules(), 10, now);
-        let c = t.record_inbound("100", None, "wamid.IN", now);
+        let c = t.record_inbound("100", &Profile::default(), "wamid.IN", now);
         assert_eq!(c.user_id, ids::user_id("w", "100"));
         assert_eq!(t.phone_of(&c.user_id).as_deref(), Some("100"));
         let s = t
@@ -413,7 +442,12 @@ mod tests {
         let now = Instant::now();
         let t = TenantState::new("w".into(), rules(), 3, now);
         for i in 0..10 {
-            t.record_inbound(&format!("10{i}"), None, &format!("wamid.{i}"), now);
+            t.record_inbound(
+                &format!("10{i}"),
+                &Profile::default(),
+                &format!("wamid.{i}"),
+                now,
+            );
         }
         assert_eq!(t.customer_count(), 3);
         assert!(t.phone_of(&ids::user_id("w", "100")).is_none());
