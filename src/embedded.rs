@@ -133,6 +133,7 @@ impl Embedded {
         let mut t = resolved.clone();
         t.provider_url = Some(self.sim.base_url.clone());
         t.credentials = self.credentials.clone();
+        t.tenants = tenants(self.provider, &self.credentials);
         if let Some(app) = &self.app {
             t.app_url = Some(app.base_url.clone());
         }

@@ -28,9 +28,11 @@ fn main() -> ExitCode {
             Command::Run(args) => command::run(args.into_options()).await,
             Command::Validate(args) => Ok(command::validate(&args.into_options(), color)),
             Command::List(args) => Ok(command::list(&args.into_options())),
-            Command::Mock(_args) => {
-                Err(command::CommandError::Invalid("mock: not wired yet".into()))
-            }
+            Command::Mock(args) => harness::cli::mock::run(args)
+                .await
+                .map(|()| exit::SUCCESS)
+                .map_err(command::CommandError::Harness),
+
         }
     });
     match result {

@@ -48,6 +48,9 @@ pub struct TargetSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target {
     pub spec: TargetSpec,
+    /// Every tenant (Evolution instance / Meta phone-number-id) the scenarios may address;
+    /// the first is the default.
+    pub tenants: Vec<String>,
     pub credentials: Credentials,
     pub app_url: Option<String>,
     pub provider_url: Option<String>,
@@ -84,6 +87,7 @@ impl TargetSpec {
             },
             app_url: render(&self.app_url)?,
             provider_url: render(&self.provider_url)?,
+            tenants: Vec::new(),
             spec: self.clone(),
         })
     }
@@ -105,6 +109,11 @@ impl Target {
                 "app_secret": c.app_secret,
                 "verify_token": c.verify_token,
                 "phone_number_id": c.phone_number_id,
+                "tenant": self.tenant(),
+                "tenants": self.tenant().map(|t| {
+                    let others = self.tenants.iter().filter(|x| **x != t).cloned();
+                    std::iter::once(t.clone()).chain(others).collect::<Vec<_>>()
+                }),
             }),
         );
         vars.set(
@@ -113,6 +122,16 @@ impl Target {
         );
         vars.set("target", json!({ "name": self.spec.name }));
         without_nulls(vars)
+    }
+
+    /// The default tenant: the Evolution instance or the Meta phone-number-id.
+    pub fn tenant(&self) -> Option<String> {
+        let c = &self.credentials;
+        match self.spec.provider {
+            ProviderKind::Evolution => c.instance.clone(),
+            ProviderKind::Meta => c.phone_number_id.clone(),
+        }
+        .or_else(|| self.tenants.first().cloned())
     }
 
     /// Where the provider delivers webhooks to the app: the target's `webhook_url`, else the

@@ -84,6 +84,9 @@ pub struct StepReport {
     /// Line of the step in the scenario file.
     pub line: usize,
     pub passed: bool,
+    /// Not run: the step is for another provider (`provider:` on the step).
+    #[serde(default)]
+    pub skipped: bool,
     /// Requests sent (attempts included).
     pub requests: u64,
     /// Failed executions.
@@ -179,6 +182,7 @@ pub fn build(
         steps.push(StepReport {
             name: r(&step.name),
             kind: step.kind,
+            skipped: step.skipped,
             line: step.span.line,
             passed: step.passed,
             requests: step.series.count,

@@ -66,8 +66,18 @@ pub fn render(report: &Report, style: Style) -> String {
         .map(|s| s.name.chars().count())
         .max()
         .unwrap_or(0)
-        .min(40);
+        .min(44);
     for step in &report.steps {
+        if step.skipped {
+            let _ = writeln!(
+                out,
+                "  {} {:<width$}  {}",
+                style.dim("-"),
+                step.name,
+                style.dim("skipped (another provider's step)")
+            );
+            continue;
+        }
         let latency = step.latency_ms.map_or_else(String::new, |l| {
             format!(
                 "p50 {:>8}  p95 {:>8}  p99 {:>8}",

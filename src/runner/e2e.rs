@@ -311,9 +311,10 @@ pub(super) async fn await_reply(
         }
         (Some(m), false) => {
             state.consumed.insert(customer, m.seq);
-            let latency = injected_at.map_or(Duration::ZERO, |at| {
-                Duration::from_micros(m.at_unix_us.saturating_sub(at))
-            });
+            // Without an injection of this customer (e.g. after a raw webhook) there is no clock to
+            // read: the reply counts, but gives no end-to-end sample.
+            let latency =
+                injected_at.map(|at| Duration::from_micros(m.at_unix_us.saturating_sub(at)));
             let response = Response {
                 status: 200,
                 headers: Vec::new(),
@@ -323,7 +324,7 @@ pub(super) async fn await_reply(
                 request: Some(request),
                 response: Some(response),
                 message: Some(m.json),
-                duration: Some(latency),
+                duration: latency,
                 ..Attempt::default()
             };
             let mut checks = vec![verdict(

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Series;
-use crate::scenario::{Action, Scenario, Span, Step};
+use crate::scenario::{Action, ProviderKind, Scenario, Span, Step};
 use check::{CheckResult, Observation};
 use http::{ExchangeError, Response, SentRequest};
 use template::{TemplateError, Templater, Vars};
@@ -87,6 +87,27 @@ pub struct StepResult {
     pub request: Option<SentRequest>,
     pub response: Option<Response>,
     pub passed: bool,
+    /// Not run: the step is for another provider.
+    pub skipped: bool,
+}
+
+impl StepResult {
+    /// The result of a step that was not run (it is for another provider).
+    pub fn skipped(step: &Step) -> Self {
+        StepResult {
+            name: step.name.clone(),
+            span: step.span,
+            kind: StepKind::of(&step.action),
+            series: Series::new(),
+            attempts: 0,
+            checks: Vec::new(),
+            error: None,
+            request: None,
+            response: None,
+            passed: true,
+            skipped: true,
+        }
+    }
 }
 
 /// The outcome of a scenario run.
@@ -161,6 +182,20 @@ impl RunState {
             ..Self::default()
         }
     }
+
+    /// The target's provider (`provider.name`), if it has one.
+    pub fn provider(&self) -> Option<ProviderKind> {
+        self.vars
+            .get("provider")?
+            .get("name")?
+            .as_str()
+            .and_then(ProviderKind::parse)
+    }
+
+    /// Whether `step` is for another provider than the target's (`provider:` on the step).
+    pub fn skips(&self, step: &Step) -> bool {
+        step.provider.is_some_and(|p| self.provider() != Some(p))
+    }
 }
 
 /// A customer message handed to the simulator.
@@ -182,6 +217,10 @@ pub async fn run_scenario(scenario: &Scenario, vars: Vars, ctx: &RunContext) -> 
         if ctx.cancel.is_cancelled() {
             interrupted = true;
             break;
+        }
+        if state.skips(step) {
+            steps.push(StepResult::skipped(step));
+            continue;
         }
         let result = tokio::select! {
             r = run_step(step, &mut state, ctx) => r,
@@ -338,5 +377,6 @@ fn finish(
         request: attempt.request,
         response: attempt.response,
         passed,
+        skipped: false,
     }
 }

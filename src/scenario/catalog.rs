@@ -26,6 +26,7 @@ pub const BUILTIN: &[Builtin] = &[
     builtin!("smoke", "scenarios/smoke.yaml"),
     builtin!("smoke-meta", "scenarios/smoke-meta.yaml"),
     builtin!("e2e-booking", "scenarios/e2e-booking.yaml"),
+    builtin!("errors", "scenarios/errors.yaml"),
     builtin!("examples/rest-smoke", "scenarios/examples/rest-smoke.yaml"),
 ];
 

@@ -77,6 +77,9 @@ pub struct Step {
     pub retry: Option<Retry>,
     /// Thresholds over this step's own samples, e.g. `p95 < 3s`.
     pub thresholds: Vec<ThresholdSpec>,
+    /// `provider:` — run the step only against this provider (skipped otherwise), for
+    /// provider-specific payloads in a scenario that serves both.
+    pub provider: Option<ProviderKind>,
 }
 
 /// What a step does.

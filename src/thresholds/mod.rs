@@ -77,11 +77,12 @@ pub fn evaluate_run(scenario: &Scenario, run: &ScenarioRun) -> Vec<ThresholdResu
     let (requests, e2e) = run.series();
     for step in &scenario.steps {
         let empty = Series::new();
-        let series = run
-            .steps
-            .iter()
-            .find(|r| r.name == step.name)
-            .map_or(&empty, |r| &r.series);
+        let result = run.steps.iter().find(|r| r.name == step.name);
+        if result.is_some_and(|r| r.skipped) {
+            continue;
+        }
+        let series = result.map_or(&empty, |r| &r.series);
+
         out.extend(
             step.thresholds
                 .iter()

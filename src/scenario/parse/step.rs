@@ -17,6 +17,7 @@ pub(super) const STEP_KEYS: &[&str] = &[
     "capture",
     "retry",
     "thresholds",
+    "provider",
 ];
 /// The keys that say what a step does; a step has exactly one.
 const ACTION_KEYS: &[&str] = &["http", "inject", "await"];
@@ -59,6 +60,7 @@ fn step(ctx: &mut Ctx, node: &Node, first_use: &mut HashMap<String, usize>) -> O
     let captures = fields.get("capture").map(|e| captures(ctx, e));
     let retry = fields.get("retry").map(|e| retry(ctx, e));
     let thresholds = fields.get("thresholds").map(|e| thresholds(ctx, e));
+    let provider = fields.get("provider").map(|e| super::provider(ctx, e));
     Some(Step {
         name: name?,
         span: super::node::position(node).0,
@@ -67,6 +69,7 @@ fn step(ctx: &mut Ctx, node: &Node, first_use: &mut HashMap<String, usize>) -> O
         captures: captures.unwrap_or(Some(Vec::new()))?,
         retry: super::node::optional(retry)?,
         thresholds: thresholds.unwrap_or(Some(Vec::new()))?,
+        provider: super::node::optional(provider)?,
     })
 }
 

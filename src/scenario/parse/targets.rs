@@ -72,18 +72,7 @@ fn target(ctx: &mut Ctx, entry: &Entry) -> Option<TargetSpec> {
     };
     let provider = match fields.get("provider") {
         None => Some(ProviderKind::Evolution),
-        Some(e) => {
-            let name = ctx.string(e)?;
-            let kind = ProviderKind::parse(&name);
-            if kind.is_none() {
-                ctx.error(
-                    e.value_node(),
-                    format!("unknown provider `{name}`"),
-                    Some("use `evolution` or `meta`".into()),
-                );
-            }
-            kind
-        }
+        Some(e) => super::provider(ctx, e),
     };
     let mode = match fields.get("mode") {
         None => Some(if provider_url.is_some() {

@@ -20,6 +20,9 @@ use super::{harness_routes, messages, qr, EmitContext, Sim};
 pub(super) type S = State<Arc<Sim>>;
 pub(super) type EvoResult = Result<Response, EvoError>;
 
+/// Largest request body, as the server's `express.json({limit: "136mb"})`.
+const BODY_LIMIT: usize = 136 * 1024 * 1024;
+
 /// Routes of the real server that are not simulated (answered 501 after the guards).
 const UNSIMULATED: &[&str] = &[
     "/message/sendTemplate",
@@ -110,6 +113,8 @@ pub fn router(sim: Arc<Sim>) -> Router {
     }
     r.fallback(no_route)
         .method_not_allowed_fallback(no_route)
+        // The server accepts bodies up to 136 MB (base64 media); axum's default is 2 MB.
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(sim)
 }
 

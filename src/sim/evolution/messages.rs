@@ -61,6 +61,21 @@ fn send(
     })
 }
 
+/// Longest `media` string kept in the journal; longer base64 is summarised so the bounded
+/// journal stays small in bytes too (bodies may be up to 136 MB, like the server's limit).
+const MAX_JOURNAL_MEDIA: usize = 1024;
+
+/// The request body as journaled: a long `media` is replaced by `"<base64: N chars>"`.
+fn journal_payload(mut body: Value) -> Value {
+    if let Some(media) = body.get_mut("media") {
+        if media.as_str().is_some_and(|m| m.len() > MAX_JOURNAL_MEDIA) {
+            let len = media.as_str().map_or(0, str::len);
+            *media = json!(format!("<base64: {len} chars>"));
+        }
+    }
+    body
+}
+
 fn finish_send(
     sim: &Sim,
     name: String,
@@ -152,7 +167,14 @@ pub(super) async fn send_media(
             message_type,
         ))
     })?;
-    Ok(finish_send(&sim, name, sent, "media", caption, body))
+    Ok(finish_send(
+        &sim,
+        name,
+        sent,
+        "media",
+        caption,
+        journal_payload(body),
+    ))
 }
 
 fn default_mime(mediatype: &str) -> &'static str {
@@ -230,4 +252,21 @@ pub(super) async fn whatsapp_numbers(
             .collect();
         Ok(ok(Value::Array(list)))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_media_is_summarised_in_the_journal() {
+        let long = "A".repeat(MAX_JOURNAL_MEDIA + 1);
+        let body = journal_payload(json!({"media": long, "number": "1"}));
+        assert_eq!(
+            body["media"],
+            format!("<base64: {} chars>", MAX_JOURNAL_MEDIA + 1)
+        );
+        let url = json!({"media": "https://x/a.png"});
+        assert_eq!(journal_payload(url.clone()), url);
+    }
 }

@@ -100,3 +100,21 @@ pub fn connection_fault_response(fault: ConnectionFault) -> Response {
     resp.extensions_mut().insert(fault);
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::FaultRule;
+    use super::*;
+
+    #[test]
+    fn faults_state_set_get_clear() {
+        let f = Faults::default();
+        assert!(f.get().0.rules.is_empty());
+        f.set(FaultProfile {
+            rules: vec![FaultRule::default()],
+        });
+        assert_eq!(f.get().0.rules.len(), 1);
+        f.clear();
+        assert!(f.get().0.rules.is_empty());
+    }
+}

@@ -592,14 +592,20 @@ mod tests {
     }
 
     #[test]
-    fn faults_state_set_get_clear() {
-        let f = Faults::default();
-        assert!(f.get().0.rules.is_empty());
-        f.set(FaultProfile {
-            rules: vec![FaultRule::default()],
-        });
-        assert_eq!(f.get().0.rules.len(), 1);
-        f.clear();
-        assert!(f.get().0.rules.is_empty());
+    fn bundled_profiles_in_mocks_parse() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mocks/faults");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "json")
+            ) {
+                let p = FaultProfile::load(&path).unwrap_or_else(|e| panic!("{e}"));
+                assert!(!p.rules.is_empty(), "{}", path.display());
+                n += 1;
+            }
+        }
+        assert!(n >= 3, "profiles found: {n}");
     }
 }
