@@ -32,7 +32,6 @@ fn main() -> ExitCode {
                 .await
                 .map(|()| exit::SUCCESS)
                 .map_err(command::CommandError::Harness),
-
         }
     });
     match result {
