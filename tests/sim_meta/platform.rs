@@ -103,6 +103,20 @@ async fn verification_handshake_and_registration() {
         )
         .await;
     assert_eq!(s, 409);
+    // An app that is not listening: reported without the URL's query (it holds the token).
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_url = format!("http://{}/hook", closed.local_addr().unwrap());
+    drop(closed);
+    let (_, v, _) = c
+        .post(
+            "/__harness/webhook/verify",
+            None,
+            json!({"url": dead_url, "verify_token": "s3cret-token"}),
+        )
+        .await;
+    assert_eq!(v["ok"], false);
+    let err = v["error"].as_str().unwrap();
+    assert!(!err.is_empty() && !err.contains("s3cret-token"), "{err}");
     // On demand, against an explicit URL.
     let (s, v, _) = c
         .post(

@@ -85,14 +85,28 @@ pub(super) async fn verify_callback(
             out.status = Some(resp.status().as_u16());
             match resp.text().await {
                 Ok(text) => out.body = text.chars().take(1024).collect(),
-                Err(e) => out.error = Some(e.to_string()),
+                Err(e) => out.error = Some(transport_error(e)),
             }
             out.ok = out.status == Some(200) && out.error.is_none() && out.body.trim() == challenge;
         }
-        Err(e) => out.error = Some(e.to_string()),
+        Err(e) => out.error = Some(transport_error(e)),
     }
     tracing::info!(url, ok = out.ok, status = ?out.status, "webhook verification handshake");
     out
+}
+
+/// A transport error without its URL: the URL carries `hub.verify_token`, which must not reach
+/// logs or the control API.
+fn transport_error(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        msg.push_str(": ");
+        msg.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    msg
 }
 
 /// Runs the handshake and records its outcome.
