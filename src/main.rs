@@ -1,29 +1,55 @@
-//! `harness` binary: parse the command line, run the command, map the outcome to an exit code.
-//! (Minimal dispatch; the lead owns this file.)
-
 use std::process::ExitCode;
 
 use clap::Parser;
 use harness::cli::{Cli, Command};
+use harness::{command, exit};
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Mock(args) => harness::cli::mock::run(args).await,
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    // The embedded simulators' request log stays quiet below `-vv` in a run: it shows request
+    // URIs as received, which may hold a secret the redactor never saw. `mock` logs every
+    // request at info level.
+    harness::init_logging(match &cli.command {
+        Command::Run(a) if a.verbose == 1 => "info,harness::sim=warn",
+        Command::Run(a) if a.verbose > 1 => "debug",
+        Command::Mock(_) | Command::App(_) => "info",
+
+        _ => "warn",
+    });
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(3)
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::code(exit::HARNESS_ERROR);
+        }
+    };
+    let color = harness::report::terminal::color_for_stdout();
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Run(args) => command::run(args.into_options()).await,
+            Command::Validate(args) => Ok(command::validate(&args.into_options(), color)),
+            Command::List(args) => Ok(command::list(&args.into_options())),
+            Command::Mock(args) => harness::cli::mock::run(args)
+                .await
+                .map(|()| exit::SUCCESS)
+                .map_err(command::CommandError::Harness),
+            Command::App(args) => match args.into_options() {
+                Ok(opts) => command::app::serve(opts)
+                    .await
+                    .map(|()| exit::SUCCESS)
+                    .map_err(command::CommandError::Harness),
+                Err(msg) => Err(command::CommandError::Invalid(msg)),
+            },
+        }
+    });
+    match result {
+        Ok(code) => exit::code(code),
+        Err(e) => {
+            match &e {
+                command::CommandError::Invalid(msg) => eprintln!("{msg}"),
+                command::CommandError::Harness(err) => eprintln!("error: {err:#}"),
+            }
+            exit::code(e.exit_code())
         }
     }
 }

@@ -5,6 +5,7 @@ use serde_json_path::JsonPath;
 
 use super::http::Response;
 use super::template::{TemplateError, Templater, Vars};
+use crate::scenario::threshold::symbol;
 use crate::scenario::{CaptureSource, Check, Comparison, JsonType, Predicate, Span, Subject};
 
 /// The verdict on one check: data in the results.
@@ -50,6 +51,14 @@ impl<'a> Observation<'a> {
         }
     }
 
+    /// An observation whose JSONPath subject is `json` rather than the body (an awaited
+    /// message: the body is its text, JSONPath queries the whole message).
+    pub fn with_json(response: &'a Response, duration_ms: f64, json: Value) -> Self {
+        let obs = Self::new(response, duration_ms);
+        let _ = obs.json.set(Some(json));
+        obs
+    }
+
     fn json(&self) -> Option<&Value> {
         self.json
             .get_or_init(|| serde_json::from_slice(&self.response.body).ok())
@@ -91,11 +100,7 @@ pub fn evaluate(
     templater: &Templater,
     vars: &Vars,
 ) -> CheckResult {
-    let name = format!(
-        "{} {}",
-        subject_name(&check.subject),
-        predicate_name(&check.predicate)
-    );
+    let name = describe(check);
     let verdict = render_predicate(&check.predicate, templater, vars)
         .map_err(|e| e.message)
         .and_then(|predicate| {
@@ -177,8 +182,12 @@ fn loosely_equal(actual: &Value, expected: &Value) -> bool {
     }
     match (actual, expected) {
         (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
-        (Value::String(a), Value::Number(_) | Value::Bool(_)) => *a == expected.to_string(),
-        (Value::Number(_) | Value::Bool(_), Value::String(b)) => actual.to_string() == *b,
+        (Value::String(a), Value::Number(_) | Value::Bool(_)) => {
+            a.as_str() == expected.to_string().as_str()
+        }
+        (Value::Number(_) | Value::Bool(_), Value::String(b)) => {
+            actual.to_string().as_str() == b.as_str()
+        }
         _ => false,
     }
 }
@@ -190,16 +199,6 @@ pub fn compare(cmp: Comparison, left: f64, right: f64) -> bool {
         Comparison::Gt => left > right,
         Comparison::Ge => left >= right,
         Comparison::Eq => left == right,
-    }
-}
-
-pub fn comparison_symbol(cmp: Comparison) -> &'static str {
-    match cmp {
-        Comparison::Lt => "<",
-        Comparison::Le => "<=",
-        Comparison::Gt => ">",
-        Comparison::Ge => ">=",
-        Comparison::Eq => "==",
     }
 }
 
@@ -247,6 +246,15 @@ pub fn truncate(s: &str, max_chars: usize) -> String {
     }
 }
 
+/// A check in words: `status equals 201`, `jsonpath $.hash exists`.
+pub fn describe(check: &Check) -> String {
+    format!(
+        "{} {}",
+        subject_name(&check.subject),
+        predicate_name(&check.predicate)
+    )
+}
+
 fn subject_name(s: &Subject) -> String {
     match s {
         Subject::Status => "status".into(),
@@ -269,8 +277,8 @@ fn predicate_name(p: &Predicate) -> String {
         Predicate::Exists(false) => "does not exist".into(),
         Predicate::Contains(s) => format!("contains {s:?}"),
         Predicate::Matches(re) => format!("matches /{re}/"),
-        Predicate::Length(c, n) => format!("length {} {n}", comparison_symbol(*c)),
-        Predicate::Compare(c, n) => format!("{} {n}", comparison_symbol(*c)),
+        Predicate::Length(c, n) => format!("length {} {n}", symbol(*c)),
+        Predicate::Compare(c, n) => format!("{} {n}", symbol(*c)),
         Predicate::Type(t) => format!("is {}", format!("{t:?}").to_lowercase()),
         Predicate::StatusClass(c) => format!("is {c}xx"),
     }
@@ -301,5 +309,190 @@ pub fn capture(source: &CaptureSource, obs: &Observation<'_>) -> Result<Value, S
                 .unwrap_or_default();
             Ok(Value::String(m))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redact::Redactor;
+    use bytes::Bytes;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    fn response() -> Response {
+        Response {
+            status: 201,
+            headers: vec![(
+                "content-type".into(),
+                "application/json; charset=utf-8".into(),
+            )],
+            body: Bytes::from(
+                json!({"instance": {"instanceName": "foo", "status": "close"}, "hash": "ABC-123",
+                       "qrcode": {"base64": "data:image/png;base64,iVBOR", "count": 1},
+                       "items": [1, 2, 3], "s": "42"})
+                .to_string(),
+            ),
+        }
+    }
+
+    fn run(subject: Subject, predicate: Predicate) -> CheckResult {
+        let t = Templater::new(Arc::new(|_| None), Redactor::new());
+        let mut vars = Vars::default();
+        vars.set("name", json!("foo"));
+        let r = response();
+        let obs = Observation::new(&r, 12.5);
+        evaluate(
+            &Check {
+                span: Span { line: 1, col: 1 },
+                subject,
+                predicate,
+            },
+            &obs,
+            &t,
+            &vars,
+        )
+    }
+
+    #[test]
+    fn status_checks() {
+        assert!(run(Subject::Status, Predicate::Equals(json!(201))).passed);
+        assert!(
+            run(
+                Subject::Status,
+                Predicate::OneOf(vec![json!(200), json!(201)])
+            )
+            .passed
+        );
+        assert!(run(Subject::Status, Predicate::StatusClass(2)).passed);
+        let bad = run(Subject::Status, Predicate::Equals(json!(200)));
+        assert!(!bad.passed);
+        assert_eq!(
+            bad.message(),
+            "status equals 200: expected equals 200, got 201"
+        );
+    }
+
+    #[test]
+    fn header_and_body_checks() {
+        assert!(
+            run(
+                Subject::Header("content-type".into()),
+                Predicate::Contains("json".into())
+            )
+            .passed
+        );
+        assert!(!run(Subject::Header("x-missing".into()), Predicate::Exists(true)).passed);
+        assert!(
+            run(
+                Subject::Header("x-missing".into()),
+                Predicate::Exists(false)
+            )
+            .passed
+        );
+        assert!(run(Subject::Body, Predicate::Contains("ABC-123".into())).passed);
+        assert!(run(Subject::Body, Predicate::Matches(r#""count":\s*1"#.into())).passed);
+    }
+
+    #[test]
+    fn jsonpath_checks_of_every_kind() {
+        let jp = |p: &str| Subject::JsonPath(p.into());
+        assert!(
+            run(
+                jp("$.instance.instanceName"),
+                Predicate::Equals(json!("{{ name }}"))
+            )
+            .passed
+        );
+        assert!(
+            run(
+                jp("$.instance.status"),
+                Predicate::Matches("^(close|connecting|open)$".into())
+            )
+            .passed
+        );
+        assert!(run(jp("$.hash"), Predicate::Type(JsonType::String)).passed);
+        assert!(!run(jp("$.hash"), Predicate::Type(JsonType::Number)).passed);
+        assert!(run(jp("$.items"), Predicate::Length(Comparison::Eq, 3.0)).passed);
+        assert!(run(jp("$.items[*]"), Predicate::Length(Comparison::Ge, 3.0)).passed);
+        assert!(
+            run(
+                jp("$.qrcode.count"),
+                Predicate::Compare(Comparison::Gt, 0.0)
+            )
+            .passed
+        );
+        assert!(
+            run(jp("$.s"), Predicate::Equals(json!(42))).passed,
+            "string equals number written alike"
+        );
+        assert!(run(jp("$.nope"), Predicate::Exists(false)).passed);
+        assert!(run(jp("$.items"), Predicate::Contains("2".into())).passed);
+        assert!(run(jp("$.hash"), Predicate::NotEquals(json!("x"))).passed);
+        let missing = run(jp("$.nope"), Predicate::Equals(json!(1)));
+        assert_eq!(
+            (missing.passed, missing.observed.as_str()),
+            (false, "no value")
+        );
+    }
+
+    #[test]
+    fn duration_check_compares_milliseconds() {
+        assert!(run(Subject::Duration, Predicate::Compare(Comparison::Lt, 13.0)).passed);
+        assert!(!run(Subject::Duration, Predicate::Compare(Comparison::Lt, 12.0)).passed);
+    }
+
+    #[test]
+    fn jsonpath_on_a_non_json_body_fails_with_a_reason() {
+        let t = Templater::new(Arc::new(|_| None), Redactor::new());
+        let r = Response {
+            status: 200,
+            headers: vec![],
+            body: Bytes::from_static(b"<html>"),
+        };
+        let obs = Observation::new(&r, 1.0);
+        let check = Check {
+            span: Span::default(),
+            subject: Subject::JsonPath("$.a".into()),
+            predicate: Predicate::Exists(true),
+        };
+        let result = evaluate(&check, &obs, &t, &Vars::default());
+        assert!(!result.passed);
+        assert_eq!(result.observed, "a body that is not JSON");
+    }
+
+    #[test]
+    fn captures_from_jsonpath_header_and_regex() {
+        let r = response();
+        let obs = Observation::new(&r, 1.0);
+        assert_eq!(
+            capture(&CaptureSource::JsonPath("$.hash".into()), &obs),
+            Ok(json!("ABC-123"))
+        );
+        assert_eq!(
+            capture(&CaptureSource::JsonPath("$.items[*]".into()), &obs),
+            Ok(json!([1, 2, 3]))
+        );
+        assert!(capture(&CaptureSource::JsonPath("$.none".into()), &obs)
+            .unwrap_err()
+            .contains("matched nothing"));
+        assert_eq!(
+            capture(&CaptureSource::Header("Content-Type".into()), &obs),
+            Ok(json!("application/json; charset=utf-8"))
+        );
+        assert_eq!(
+            capture(&CaptureSource::Regex(r#""hash":"([A-Z]+)"#.into()), &obs),
+            Ok(json!("ABC"))
+        );
+        assert_eq!(
+            capture(&CaptureSource::Regex("ABC-\\d+".into()), &obs),
+            Ok(json!("ABC-123"))
+        );
+    }
+
+    #[test]
+    fn truncate_counts_characters() {
+        assert_eq!(truncate("ñandú", 10), "ñandú");
+        assert_eq!(truncate("abcdef", 3), "abc… (3 more bytes)");
     }
 }

@@ -1,5 +1,6 @@
 //! Scenario files: the model, YAML parsing with source positions, and diagnostics.
 
+pub mod catalog;
 pub mod diagnostic;
 pub mod model;
 pub mod parse;
@@ -7,5 +8,5 @@ pub mod threshold;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use model::*;
-pub use parse::{parse, parse_file, ParseFileError};
+pub use parse::{parse, parse_file, parse_targets, ParseFileError};
 pub use threshold::parse_threshold;

@@ -5,8 +5,10 @@
 use std::time::Duration;
 
 use crate::metrics::Series;
-use crate::runner::check::{compare, comparison_symbol};
-use crate::scenario::{Metric, Series as SeriesKind, Span, ThresholdSpec};
+use crate::runner::check::compare;
+use crate::runner::ScenarioRun;
+use crate::scenario::threshold::symbol;
+use crate::scenario::{Metric, Scenario, Series as SeriesKind, Span, ThresholdSpec};
 
 /// The verdict on one threshold.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -48,7 +50,7 @@ pub fn evaluate(
         .unwrap_or_else(|| {
             format!(
                 "{} {}",
-                comparison_symbol(spec.comparison),
+                symbol(spec.comparison),
                 format_value(spec.metric, spec.value)
             )
         });
@@ -65,6 +67,36 @@ pub fn evaluate(
         passed,
         span: spec.span,
     }
+}
+
+/// Evaluates every threshold of a run: each step's over its own samples; the scenario's over
+/// all steps' samples together — request latencies (`http`, `inject` steps) for plain metrics,
+/// end-to-end latencies (`await` steps) for `e2e` ones.
+pub fn evaluate_run(scenario: &Scenario, run: &ScenarioRun) -> Vec<ThresholdResult> {
+    let mut out = Vec::new();
+    let (requests, e2e) = run.series();
+    for step in &scenario.steps {
+        let empty = Series::new();
+        let result = run.steps.iter().find(|r| r.name == step.name);
+        if result.is_some_and(|r| r.skipped) {
+            continue;
+        }
+        let series = result.map_or(&empty, |r| &r.series);
+
+        out.extend(
+            step.thresholds
+                .iter()
+                .map(|t| evaluate(t, Some(&step.name), series, run.elapsed)),
+        );
+    }
+    out.extend(scenario.thresholds.iter().map(|t| {
+        let series = match t.series {
+            SeriesKind::Latency => &requests,
+            SeriesKind::E2e => &e2e,
+        };
+        evaluate(t, None, series, run.elapsed)
+    }));
+    out
 }
 
 fn observe(metric: Metric, series: &Series, elapsed: Duration) -> Option<f64> {

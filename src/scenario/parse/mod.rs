@@ -15,16 +15,27 @@ use std::path::{Path, PathBuf};
 use saphyr::{LoadableYamlNode, MarkedYaml};
 
 use super::diagnostic::{Diagnostic, Diagnostics};
-use super::model::{Scenario, Span, Variable};
+use super::model::{ProviderKind, Scenario, Span, Variable};
 use node::{is_identifier, position, Ctx, Entry, Node};
 
 mod check;
+mod e2e;
 mod node;
 mod step;
+mod targets;
+
+pub use targets::parse_targets;
 #[cfg(test)]
 mod tests;
 
-const SCENARIO_KEYS: &[&str] = &["name", "description", "variables", "steps", "thresholds"];
+const SCENARIO_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "provider",
+    "variables",
+    "steps",
+    "thresholds",
+];
 
 /// Parses and validates a scenario; `path` is only used in diagnostics and kept in
 /// [`Scenario::path`], `text` is kept in [`Scenario::source`].
@@ -132,6 +143,7 @@ fn scenario(ctx: &mut Ctx, root: &Node, path: &Path, text: &str) -> Option<Scena
         .required(&fields, "name", root, what)
         .and_then(|e| ctx.non_empty_string(e));
     let description = fields.get("description").map(|e| ctx.string(e));
+    let provider = fields.get("provider").map(|e| provider(ctx, e));
     let variables = fields.get("variables").map(|e| variables(ctx, e));
     let steps = ctx
         .required(&fields, "steps", root, what)
@@ -140,12 +152,28 @@ fn scenario(ctx: &mut Ctx, root: &Node, path: &Path, text: &str) -> Option<Scena
     Some(Scenario {
         name: name?,
         description: node::optional(description)?,
+        provider: node::optional(provider)?,
         path: path.to_path_buf(),
         source: text.to_string(),
         variables: variables.unwrap_or(Some(Vec::new()))?,
         steps: steps?,
         thresholds: thresholds.unwrap_or(Some(Vec::new()))?,
     })
+}
+
+/// `provider: evolution|meta`.
+fn provider(ctx: &mut Ctx, entry: &Entry) -> Option<ProviderKind> {
+    let name = ctx.string(entry)?;
+    let kind = ProviderKind::parse(&name);
+    if kind.is_none() {
+        let hint = Some("use `evolution` or `meta`".to_string());
+        ctx.error(
+            entry.value_node(),
+            format!("unknown provider `{name}`"),
+            hint,
+        );
+    }
+    kind
 }
 
 /// `variables:` — name → template, in file order.

@@ -26,7 +26,7 @@ fn unknown_key_without_suggestion_lists_the_allowed_keys() {
         errors("name: t\nsteps: []\nbogus: 1\n"),
         [
             "2:1 (5) `steps` must not be empty [add at least one step with a `name` and an `http` action]",
-            "3:1 (5) unknown key `bogus` in the scenario [expected one of `name`, `description`, `variables`, `steps`, `thresholds`]",
+            "3:1 (5) unknown key `bogus` in the scenario [expected one of `name`, `description`, `provider`, `variables`, `steps`, `thresholds`]",
         ]
     );
     assert_eq!(
@@ -139,10 +139,6 @@ fn actions_exactly_one_per_step() {
     assert_eq!(
         errors(&one_step("    http: { url: u }\n    inject: { text: hi }\n")),
         ["5:5 (6) step has several actions: `http` and `inject` [a step does one thing: split it into two steps]"]
-    );
-    assert_eq!(
-        errors(&one_step("    await: { text: hi }\n")),
-        ["4:5 (5) `await` steps are not supported yet [they come with the end-to-end feature]"]
     );
 }
 

@@ -1,0 +1,93 @@
+//! The commands, over plain option types (the CLI resolves its flags into these).
+//!
+//! Each command returns the process exit code ([`crate::exit`]); harness faults are
+//! [`CommandError`]s, which the binary prints and maps to their exit code.
+
+pub mod app;
+mod list;
+
+mod run;
+mod validate;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use list::list;
+pub use run::run;
+pub use validate::validate;
+
+use crate::exit;
+use crate::scenario::catalog;
+use crate::scenario::Scenario;
+use crate::target::ProviderKind;
+
+/// Which target, and the flags that override it.
+#[derive(Debug, Clone, Default)]
+pub struct TargetOverrides {
+    pub target: Option<String>,
+    pub config: PathBuf,
+    pub app_url: Option<String>,
+    pub provider: Option<ProviderKind>,
+    pub provider_url: Option<String>,
+    /// Where the simulator delivers webhooks to the app (default: under `app_url`).
+    pub webhook_url: Option<String>,
+    /// Serve the embedded simulator on this port (so an app elsewhere can be pointed at it).
+    pub sim_port: Option<u16>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub scenario: String,
+    pub target: TargetOverrides,
+    pub json: Option<PathBuf>,
+    pub report_dir: PathBuf,
+    pub timeout: Duration,
+    pub verbose: u8,
+    pub fail_fast: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ValidateOptions {
+    pub files: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListOptions {
+    pub dir: PathBuf,
+}
+
+/// Why a command could not do its job.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// Bad invocation or input; the message is complete (diagnostics included). Exit 2.
+    #[error("{0}")]
+    Invalid(String),
+    /// The harness itself could not run. Exit 3.
+    #[error(transparent)]
+    Harness(#[from] anyhow::Error),
+}
+
+impl CommandError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CommandError::Invalid(_) => exit::INVALID_INPUT,
+            CommandError::Harness(_) => exit::HARNESS_ERROR,
+        }
+    }
+}
+
+/// Finds and parses a scenario; every problem becomes a rendered, complete message.
+pub fn load_scenario(name_or_path: &str, color: bool) -> Result<Scenario, CommandError> {
+    let source = catalog::locate(name_or_path, std::path::Path::new("scenarios")).ok_or_else(|| {
+        let known: Vec<&str> = catalog::BUILTIN.iter().map(|b| b.name).collect();
+        CommandError::Invalid(format!(
+            "error: no scenario `{name_or_path}`: not a file, not in ./scenarios, not built in ({}); `harness list` shows them",
+            known.join(", ")
+        ))
+    })?;
+    let path = source.path();
+    let text = source.read().map_err(|e| {
+        CommandError::Invalid(format!("error: cannot read {}: {e}", path.display()))
+    })?;
+    crate::scenario::parse(&path, &text).map_err(|d| CommandError::Invalid(d.render(&text, color)))
+}

@@ -1,0 +1,32 @@
+//! `harness validate`: parse and check files, run nothing.
+
+use super::{load_scenario, ValidateOptions};
+use crate::exit;
+
+/// Checks every file, printing every problem found; exit 2 if any file is invalid.
+pub fn validate(opts: &ValidateOptions, color: bool) -> u8 {
+    let mut invalid = 0;
+    for file in &opts.files {
+        match load_scenario(file, color) {
+            Ok(s) => {
+                let thresholds = s.thresholds.len()
+                    + s.steps.iter().map(|st| st.thresholds.len()).sum::<usize>();
+                println!(
+                    "ok: {} ({} steps, {thresholds} thresholds)",
+                    s.path.display(),
+                    s.steps.len()
+                );
+            }
+            Err(e) => {
+                invalid += 1;
+                eprintln!("{e}");
+            }
+        }
+    }
+    if invalid == 0 {
+        exit::SUCCESS
+    } else {
+        eprintln!("{invalid} of {} file(s) invalid", opts.files.len());
+        exit::INVALID_INPUT
+    }
+}

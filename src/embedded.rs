@@ -1,0 +1,272 @@
+//! The embedded default: with no provider URL configured, the harness starts the provider's
+//! simulator on loopback, and, with no app URL either, the bundled reference booking app
+//! wired to it, so `harness run smoke` works on a fresh machine with nothing else running.
+//!
+//! Both sides need each other's address (the app sends to the simulator; the simulator
+//! delivers webhooks to the app), so both listeners are bound first, then both servers start.
+//! Credentials are generated per run and registered with the redactor.
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::app::{self, AppConfig, AppHandle, TenantConfig};
+use crate::redact::Redactor;
+use crate::scenario::ProviderKind;
+use crate::sim::{self, SimHandle};
+use crate::target::{Credentials, ProviderMode, Target};
+
+/// Evolution instances (tenants) of the embedded default; the first is `provider.instance`.
+pub const EVOLUTION_INSTANCES: &[&str] = &[
+    "clinica-centro",
+    "clinica-norte",
+    "clinica-sur",
+    "clinica-este",
+    "clinica-oeste",
+];
+
+/// Meta phone numbers (id, display number) of the embedded default.
+pub const META_NUMBERS: &[(&str, &str)] = &[
+    ("106540352242922", "15550783881"),
+    ("106540352242923", "15550783882"),
+    ("106540352242924", "15550783883"),
+];
+
+/// The running simulator (and app) of a run.
+pub struct Embedded {
+    pub provider: ProviderKind,
+    pub sim: SimHandle,
+    pub app: Option<AppHandle>,
+    credentials: Credentials,
+}
+
+/// Who receives the simulator's webhooks.
+#[derive(Debug, Clone)]
+pub enum AppSide {
+    /// The bundled reference app, started here.
+    Bundled,
+    /// An app running elsewhere, at this webhook URL (or none: webhooks are not delivered).
+    External(Option<String>),
+}
+
+impl Embedded {
+    /// Starts what `target` leaves unset: nothing for a real or remote provider. The simulator
+    /// listens on `sim_port` when given (else a random port); credentials the target has
+    /// (from the environment) are kept, so an app configured with them can call it.
+    pub async fn start_for(
+        target: &Target,
+        sim_port: Option<u16>,
+        redactor: &Redactor,
+    ) -> anyhow::Result<Option<Embedded>> {
+        if target.spec.mode != ProviderMode::Simulated || target.provider_url.is_some() {
+            return Ok(None);
+        }
+        let app = match target.app_url {
+            None => AppSide::Bundled,
+            Some(_) => AppSide::External(target.webhook_url()),
+        };
+        let e = Self::start(
+            target.spec.provider,
+            sim_port,
+            app,
+            &target.credentials,
+            redactor,
+        )
+        .await?;
+        Ok(Some(e))
+    }
+
+    /// Starts the simulator of `provider` (on `sim_port`, or a random port) and the app side.
+    pub async fn start(
+        provider: ProviderKind,
+        sim_port: Option<u16>,
+        app: AppSide,
+        given: &Credentials,
+        redactor: &Redactor,
+    ) -> anyhow::Result<Embedded> {
+        let sim_addr = format!("127.0.0.1:{}", sim_port.unwrap_or(0));
+        let sim_listener = TcpListener::bind(&sim_addr)
+            .await
+            .with_context(|| format!("cannot bind the simulator to {sim_addr}"))?;
+        let app_listener = match app {
+            AppSide::Bundled => Some(
+                TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .context("cannot bind the reference app's port")?,
+            ),
+            AppSide::External(_) => None,
+        };
+        let sim_url = format!("http://{}", sim_listener.local_addr()?);
+        let webhook_url = match (&app_listener, app) {
+            (Some(l), _) => Some(format!(
+                "http://{}{}",
+                l.local_addr()?,
+                webhook_path(provider)
+            )),
+            (None, AppSide::External(url)) => url,
+            (None, AppSide::Bundled) => None,
+        };
+        let credentials = credentials(provider, given);
+        let secrets = [
+            &credentials.api_key,
+            &credentials.token,
+            &credentials.app_secret,
+            &credentials.verify_token,
+        ];
+        for s in secrets.into_iter().flatten() {
+            redactor.add(s);
+        }
+        let sim = start_sim(provider, &credentials, sim_listener, webhook_url).await?;
+        let app = match app_listener {
+            Some(listener) => Some(start_app(provider, &credentials, &sim_url, listener).await?),
+            None => None,
+        };
+        Ok(Embedded {
+            provider,
+            sim,
+            app,
+            credentials,
+        })
+    }
+
+    /// `resolved` with the simulator's URL and credentials (and the app's URL) filled in.
+    pub fn target(&self, resolved: &Target) -> Target {
+        let mut t = resolved.clone();
+        t.provider_url = Some(self.sim.base_url.clone());
+        t.credentials = self.credentials.clone();
+        t.tenants = tenants(self.provider, &self.credentials);
+        if let Some(app) = &self.app {
+            t.app_url = Some(app.base_url.clone());
+        }
+        t
+    }
+
+    pub async fn shutdown(self) {
+        if let Some(app) = self.app {
+            app.shutdown().await;
+        }
+        self.sim.shutdown().await;
+    }
+}
+
+/// The per-instance token of an embedded Evolution instance (not a secret: it only opens the
+/// simulator of this run; scenarios use the global key or capture tokens they create).
+fn instance_token(name: &str) -> String {
+    format!("{}-TOKEN", name.to_uppercase())
+}
+
+/// The reference app's webhook path for `provider`.
+pub fn webhook_path(provider: ProviderKind) -> &'static str {
+    match provider {
+        ProviderKind::Evolution => app::server::EVOLUTION_WEBHOOK_PATH,
+        ProviderKind::Meta => app::server::META_WEBHOOK_PATH,
+    }
+}
+
+/// The given credentials, completed with values generated for this run.
+fn credentials(provider: ProviderKind, given: &Credentials) -> Credentials {
+    let secret = || uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+    let or = |v: &Option<String>, f: &dyn Fn() -> String| Some(v.clone().unwrap_or_else(f));
+    match provider {
+        ProviderKind::Evolution => Credentials {
+            api_key: or(&given.api_key, &secret),
+            instance: or(&given.instance, &|| EVOLUTION_INSTANCES[0].to_string()),
+            ..Credentials::default()
+        },
+        ProviderKind::Meta => Credentials {
+            token: or(&given.token, &|| format!("EAAH{}", secret())),
+            app_secret: or(&given.app_secret, &|| secret().to_lowercase()),
+            verify_token: or(&given.verify_token, &secret),
+            phone_number_id: or(&given.phone_number_id, &|| META_NUMBERS[0].0.to_string()),
+            ..Credentials::default()
+        },
+    }
+}
+
+/// The tenants of the run: the defaults, plus the target's own instance / phone number.
+fn tenants(provider: ProviderKind, c: &Credentials) -> Vec<String> {
+    let (mut list, own): (Vec<String>, _) = match provider {
+        ProviderKind::Evolution => (
+            EVOLUTION_INSTANCES.iter().map(|s| s.to_string()).collect(),
+            &c.instance,
+        ),
+        ProviderKind::Meta => (
+            META_NUMBERS.iter().map(|(id, _)| id.to_string()).collect(),
+            &c.phone_number_id,
+        ),
+    };
+    if let Some(own) = own.as_ref().filter(|o| !list.contains(o)) {
+        list.push(own.clone());
+    }
+    list
+}
+
+async fn start_sim(
+    provider: ProviderKind,
+    c: &Credentials,
+    listener: TcpListener,
+    webhook_url: Option<String>,
+) -> anyhow::Result<SimHandle> {
+    let tenants = tenants(provider, c);
+    let handle = match provider {
+        ProviderKind::Evolution => {
+            let config = sim::evolution::EvolutionConfig {
+                api_key: c.api_key.clone().unwrap_or_default(),
+                instances: tenants
+                    .iter()
+                    .map(|name| {
+                        sim::evolution::SeedInstance::open(
+                            name,
+                            &instance_token(name),
+                            webhook_url.as_deref(),
+                        )
+                    })
+                    .collect(),
+                ..Default::default()
+            };
+            sim::evolution::start(config, listener).await
+        }
+        ProviderKind::Meta => {
+            let display = |i: usize| {
+                META_NUMBERS
+                    .get(i)
+                    .map_or_else(|| format!("1555078{:04}", 3881 + i), |n| n.1.to_string())
+            };
+            let config = sim::meta::MetaConfig {
+                token: c.token.clone().unwrap_or_default(),
+                app_secret: c.app_secret.clone().unwrap_or_default(),
+                verify_token: c.verify_token.clone().unwrap_or_default(),
+                phone_numbers: tenants
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| sim::meta::PhoneNumber::new(id, display(i)))
+                    .collect(),
+                webhook_url,
+                ..Default::default()
+            };
+            sim::meta::start(config, listener).await
+        }
+    };
+    handle.with_context(|| format!("cannot start the {} simulator", provider.name()))
+}
+
+async fn start_app(
+    provider: ProviderKind,
+    c: &Credentials,
+    sim_url: &str,
+    listener: TcpListener,
+) -> anyhow::Result<AppHandle> {
+    let credential = match provider {
+        ProviderKind::Evolution => c.api_key.clone(),
+        ProviderKind::Meta => c.token.clone(),
+    };
+    let mut config = AppConfig::new(provider, sim_url, credential.unwrap_or_default());
+    config.tenants = tenants(provider, c)
+        .into_iter()
+        .map(|id| TenantConfig { id, token: None })
+        .collect();
+    config.app_secret = c.app_secret.clone();
+    config.verify_token = c.verify_token.clone();
+    app::start(config, listener)
+        .await
+        .context("cannot start the reference app")
+}

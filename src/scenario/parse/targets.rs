@@ -1,0 +1,138 @@
+//! `harness.yaml`: the named targets (`staging`, `production`, …), read with the same
+//! machinery and diagnostics as scenario files.
+
+use std::path::Path;
+
+use saphyr::{LoadableYamlNode, MarkedYaml};
+
+use super::node::{Ctx, Entry};
+use crate::scenario::diagnostic::Diagnostics;
+use crate::scenario::model::{ProviderKind, Span};
+use crate::target::{Credentials, ProviderMode, TargetSpec};
+
+const FILE_KEYS: &[&str] = &["targets"];
+const TARGET_KEYS: &[&str] = &[
+    "app_url",
+    "webhook_url",
+    "provider",
+    "mode",
+    "provider_url",
+    "api_key",
+    "instance",
+    "token",
+    "app_secret",
+    "verify_token",
+    "phone_number_id",
+];
+
+/// Parses a targets file; every problem is reported.
+pub fn parse_targets(path: &Path, text: &str) -> Result<Vec<TargetSpec>, Diagnostics> {
+    let mut ctx = Ctx::new(path, text);
+    let targets = match MarkedYaml::load_from_str(text) {
+        Err(e) => {
+            let span = Span {
+                line: e.marker().line(),
+                col: e.marker().col() + 1,
+            };
+            ctx.error_at(span, 1, format!("invalid YAML: {}", e.info()), None);
+            None
+        }
+        Ok(docs) => match docs.first() {
+            None => Some(Vec::new()),
+            Some(doc) => ctx
+                .fields(doc, "harness.yaml", FILE_KEYS)
+                .and_then(|fields| match fields.get("targets") {
+                    None => Some(Vec::new()),
+                    Some(e) => ctx.entries(e.value, "`targets`").map(|entries| {
+                        entries.iter().filter_map(|t| target(&mut ctx, t)).collect()
+                    }),
+                }),
+        },
+    };
+    let diagnostics = ctx.finish();
+    match targets {
+        Some(t) if diagnostics.is_empty() => Ok(t),
+        _ => Err(Diagnostics(diagnostics)),
+    }
+}
+
+fn target(ctx: &mut Ctx, entry: &Entry) -> Option<TargetSpec> {
+    let fields = ctx.fields(entry.value, &format!("target `{}`", entry.key), TARGET_KEYS)?;
+    let mut text = |key: &str| fields.get(key).and_then(|e| ctx.text(e));
+    let app_url = text("app_url");
+    let webhook_url = text("webhook_url");
+    let provider_url = text("provider_url");
+    let credentials = Credentials {
+        api_key: text("api_key"),
+        instance: text("instance"),
+        token: text("token"),
+        app_secret: text("app_secret"),
+        verify_token: text("verify_token"),
+        phone_number_id: text("phone_number_id"),
+    };
+    let provider = match fields.get("provider") {
+        None => Some(ProviderKind::Evolution),
+        Some(e) => super::provider(ctx, e),
+    };
+    let mode = match fields.get("mode") {
+        None => Some(if provider_url.is_some() {
+            ProviderMode::Real
+        } else {
+            ProviderMode::Simulated
+        }),
+        Some(e) => match ctx.string(e)?.as_str() {
+            "real" => Some(ProviderMode::Real),
+            "simulated" => Some(ProviderMode::Simulated),
+            other => {
+                let msg = format!("unknown mode `{other}`");
+                ctx.error(
+                    e.value_node(),
+                    msg,
+                    Some("use `real` or `simulated`".into()),
+                );
+                None
+            }
+        },
+    };
+    Some(TargetSpec {
+        name: entry.key.clone(),
+        app_url,
+        webhook_url,
+        provider: provider?,
+        mode: mode?,
+        provider_url,
+        credentials,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_targets_with_defaults() {
+        let text = "targets:\n  staging:\n    app_url: https://staging.example\n    provider: meta\n    provider_url: https://graph.example\n    token: ${META_TOKEN}\n  local:\n    app_url: http://127.0.0.1:8080\n";
+        let t = parse_targets(Path::new("harness.yaml"), text).unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(
+            (t[0].name.as_str(), t[0].provider, t[0].mode),
+            ("staging", ProviderKind::Meta, ProviderMode::Real)
+        );
+        assert_eq!(t[0].credentials.token.as_deref(), Some("${META_TOKEN}"));
+        assert_eq!(
+            (t[1].provider, t[1].mode),
+            (ProviderKind::Evolution, ProviderMode::Simulated)
+        );
+    }
+
+    #[test]
+    fn reports_every_error_with_position() {
+        let text = "targets:\n  staging:\n    provder: meta\n    mode: fake\n";
+        let d = parse_targets(Path::new("harness.yaml"), text).unwrap_err();
+        let rendered = d.render(text, false);
+        assert_eq!(d.len(), 2, "{rendered}");
+        assert!(rendered.contains("harness.yaml:3:5"), "{rendered}");
+        assert!(rendered.contains("did you mean `provider`"), "{rendered}");
+        assert!(rendered.contains("unknown mode `fake`"), "{rendered}");
+    }
+}

@@ -1,0 +1,274 @@
+//! Targets: where the app and the provider are, and whether the provider is real or
+//! simulated. Named targets live in `harness.yaml`; flags override; with no target at all,
+//! the embedded default starts the simulators on loopback.
+//!
+//! A resolved [`Target`] becomes the template variables `provider.*`, `app.*` and `target.*`.
+
+use serde_json::{json, Value};
+
+use crate::redact::Redactor;
+use crate::report::TargetReport;
+use crate::runner::template::{TemplateError, Templater, Vars};
+pub use crate::scenario::ProviderKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderMode {
+    Real,
+    Simulated,
+}
+
+/// Provider credentials, as templates (typically `${ENV_VAR}`), rendered at resolution.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Credentials {
+    /// Evolution global `apikey`.
+    pub api_key: Option<String>,
+    /// Evolution instance name the scenarios use by default.
+    pub instance: Option<String>,
+    /// Meta: access token, app secret (webhook signatures), verify token, phone-number-id.
+    pub token: Option<String>,
+    pub app_secret: Option<String>,
+    pub verify_token: Option<String>,
+    pub phone_number_id: Option<String>,
+}
+
+/// A target as declared (in `harness.yaml` or by flags), before rendering.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetSpec {
+    pub name: String,
+    pub app_url: Option<String>,
+    /// Where the provider delivers webhooks; default: the reference app's path under `app_url`.
+    pub webhook_url: Option<String>,
+    pub provider: ProviderKind,
+    pub mode: ProviderMode,
+    pub provider_url: Option<String>,
+    pub credentials: Credentials,
+}
+
+/// A target with its values rendered (environment read, secrets registered).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub spec: TargetSpec,
+    /// Every tenant (Evolution instance / Meta phone-number-id) the scenarios may address;
+    /// the first is the default.
+    pub tenants: Vec<String>,
+    pub credentials: Credentials,
+    pub app_url: Option<String>,
+    pub provider_url: Option<String>,
+}
+
+impl TargetSpec {
+    /// Renders `${ENV}` references; every credential becomes a secret for the redactor.
+    pub fn resolve(&self, templater: &Templater) -> Result<Target, TemplateError> {
+        let vars = Vars::default();
+        // Empty values (an unset `${VAR:-}`) count as absent.
+        let render = |v: &Option<String>| {
+            v.as_deref()
+                .map(|s| templater.render(s, &vars))
+                .transpose()
+                .map(|v| v.filter(|s| !s.is_empty()))
+        };
+        let secret = |v: &Option<String>, r: &Redactor| -> Result<Option<String>, TemplateError> {
+            let value = render(v)?;
+            if let Some(s) = &value {
+                r.add(s);
+            }
+            Ok(value)
+        };
+        let r = templater.redactor();
+        let c = &self.credentials;
+        Ok(Target {
+            credentials: Credentials {
+                api_key: secret(&c.api_key, r)?,
+                instance: render(&c.instance)?,
+                token: secret(&c.token, r)?,
+                app_secret: secret(&c.app_secret, r)?,
+                verify_token: secret(&c.verify_token, r)?,
+                phone_number_id: render(&c.phone_number_id)?,
+            },
+            app_url: render(&self.app_url)?,
+            provider_url: render(&self.provider_url)?,
+            tenants: Vec::new(),
+            spec: self.clone(),
+        })
+    }
+}
+
+impl Target {
+    /// The template variables this target provides.
+    pub fn vars(&self) -> Vars {
+        let c = &self.credentials;
+        let mut vars = Vars::default();
+        vars.set(
+            "provider",
+            json!({
+                "name": self.spec.provider.name(),
+                "url": self.provider_url,
+                "api_key": c.api_key,
+                "instance": c.instance,
+                "token": c.token,
+                "app_secret": c.app_secret,
+                "verify_token": c.verify_token,
+                "phone_number_id": c.phone_number_id,
+                "tenant": self.tenant(),
+                "tenants": self.tenant().map(|t| {
+                    let others = self.tenants.iter().filter(|x| **x != t).cloned();
+                    std::iter::once(t.clone()).chain(others).collect::<Vec<_>>()
+                }),
+            }),
+        );
+        vars.set(
+            "app",
+            json!({ "url": self.app_url, "webhook_url": self.webhook_url() }),
+        );
+        vars.set("target", json!({ "name": self.spec.name }));
+        without_nulls(vars)
+    }
+
+    /// The default tenant: the Evolution instance or the Meta phone-number-id.
+    pub fn tenant(&self) -> Option<String> {
+        let c = &self.credentials;
+        match self.spec.provider {
+            ProviderKind::Evolution => c.instance.clone(),
+            ProviderKind::Meta => c.phone_number_id.clone(),
+        }
+        .or_else(|| self.tenants.first().cloned())
+    }
+
+    /// Where the provider delivers webhooks to the app: the target's `webhook_url`, else the
+    /// reference app's path under `app_url`.
+    pub fn webhook_url(&self) -> Option<String> {
+        if let Some(url) = &self.spec.webhook_url {
+            return Some(url.clone());
+        }
+        let base = self.app_url.as_deref()?.trim_end_matches('/');
+        let path = match self.spec.provider {
+            ProviderKind::Evolution => crate::app::server::EVOLUTION_WEBHOOK_PATH,
+            ProviderKind::Meta => crate::app::server::META_WEBHOOK_PATH,
+        };
+        Some(format!("{base}{path}"))
+    }
+
+    /// The target as reports show it (URLs are redacted by the report builder).
+    pub fn report(&self) -> TargetReport {
+        TargetReport {
+            name: self.spec.name.clone(),
+            provider: Some(self.spec.provider.name().to_string()),
+            provider_mode: Some(
+                match self.spec.mode {
+                    ProviderMode::Real => "real",
+                    ProviderMode::Simulated => "simulated",
+                }
+                .to_string(),
+            ),
+            provider_url: self.provider_url.clone(),
+            app_url: self.app_url.clone(),
+        }
+    }
+}
+
+/// Null-valued variables are dropped so that `{{ provider.token }}` on a target without one
+/// fails as "undefined" rather than rendering `none`.
+fn without_nulls(vars: Vars) -> Vars {
+    fn strip(v: Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.into_iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k, strip(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+    Vars(
+        vars.0
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k, strip(v)))
+            .collect(),
+    )
+}
+
+/// Picks the target of a run: a named one from the config file (flags override its values),
+/// or one made of the flags alone; with no target and no URLs, the embedded default
+/// (simulated provider started in-process). Errors are complete messages for the user.
+pub fn select(
+    o: &crate::command::TargetOverrides,
+    provider: ProviderKind,
+) -> Result<TargetSpec, String> {
+    let mut spec = match &o.target {
+        Some(name) => {
+            let text = std::fs::read_to_string(&o.config).map_err(|e| {
+                format!("error: --target {name}: cannot read {}: {e} (targets are declared in harness.yaml, see docs/targets.md)", o.config.display())
+            })?;
+            let targets = crate::scenario::parse_targets(&o.config, &text)
+                .map_err(|d| d.render(&text, false))?;
+            let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+            targets
+                .iter()
+                .find(|t| &t.name == name)
+                .cloned()
+                .ok_or_else(|| {
+                    format!(
+                        "error: no target `{name}` in {} (declared: {})",
+                        o.config.display(),
+                        names.join(", ")
+                    )
+                })?
+        }
+        None => TargetSpec {
+            name: if o.app_url.is_some() || o.provider_url.is_some() {
+                "cli"
+            } else {
+                "embedded"
+            }
+            .to_string(),
+            app_url: None,
+            webhook_url: None,
+            provider,
+            mode: if o.provider_url.is_some() {
+                ProviderMode::Real
+            } else {
+                ProviderMode::Simulated
+            },
+            provider_url: None,
+            credentials: Credentials::from_env_defaults(),
+        },
+    };
+    if let Some(p) = o.provider {
+        spec.provider = p;
+    } else if o.target.is_none() {
+        spec.provider = provider;
+    }
+    if let Some(url) = &o.app_url {
+        spec.app_url = Some(url.clone());
+    }
+    if let Some(url) = &o.provider_url {
+        spec.provider_url = Some(url.clone());
+    }
+    if let Some(url) = &o.webhook_url {
+        spec.webhook_url = Some(url.clone());
+    }
+    if o.sim_port.is_some() {
+        // `--sim-port` starts the simulator here, on that port: the provider is simulated.
+        spec.mode = ProviderMode::Simulated;
+        spec.provider_url = None;
+    }
+    Ok(spec)
+}
+
+impl Credentials {
+    /// For targets given by flags only: credentials from the conventional environment
+    /// variables, when set.
+    pub fn from_env_defaults() -> Self {
+        let env = |name: &str| format!("${{{name}:-}}");
+        Self {
+            api_key: Some(env("HARNESS_EVOLUTION_API_KEY")),
+            instance: Some(env("HARNESS_EVOLUTION_INSTANCE")),
+            token: Some(env("HARNESS_META_TOKEN")),
+            app_secret: Some(env("HARNESS_META_APP_SECRET")),
+            verify_token: Some(env("HARNESS_META_VERIFY_TOKEN")),
+            phone_number_id: Some(env("HARNESS_META_PHONE_NUMBER_ID")),
+        }
+    }
+}

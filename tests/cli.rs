@@ -1,0 +1,281 @@
+//! The real binary: exit codes, diagnostics, reports, redaction, Ctrl-C.
+
+use std::time::{Duration, Instant};
+
+use crate::support::{read_report, run_in, scenario_dir, text};
+
+#[test]
+fn smoke_on_the_embedded_default_passes_with_exit_0_and_a_valid_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(dir.path(), &["run", "smoke", "--json", "smoke.json"], &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("✓ create instance"), "{stdout}");
+    assert!(stdout.contains("PASSED"), "{stdout}");
+    let report = read_report(&dir.path().join("smoke.json"));
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["interrupted"], false);
+    assert_eq!(report["target"]["name"], "embedded");
+    assert_eq!(report["target"]["provider_mode"], "simulated");
+}
+
+#[test]
+fn default_report_goes_to_the_report_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(dir.path(), &["run", "smoke", "--report-dir", "out"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let name = files[0].to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("smoke-") && name.ends_with("Z.json"),
+        "{name}"
+    );
+}
+
+#[test]
+fn an_impossible_threshold_exits_1_naming_the_threshold_and_observed_value() {
+    let (dir, _) = scenario_dir(
+        "tight.yaml",
+        "name: tight\nprovider: evolution\nsteps:\n  - name: version\n    http: { url: \"{{ provider.url }}/\" }\n    checks: { status: 200 }\nthresholds: [\"p95 < 1us\"]\n",
+    );
+    let out = run_in(dir.path(), &["run", "tight.yaml", "--json", "r.json"], &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("✗ p95 < 1us  observed "), "{stdout}");
+    assert!(stdout.contains("(tight.yaml:7)"), "{stdout}");
+    let report = read_report(&dir.path().join("r.json"));
+    assert_eq!(report["passed"], false);
+    assert_eq!(report["thresholds"][0]["passed"], false);
+}
+
+#[test]
+fn a_malformed_file_exits_2_with_line_and_caret_and_runs_nothing() {
+    let (dir, _) = scenario_dir(
+        "bad.yaml",
+        "name: bad\nsteps:\n  - name: a\n    htp: { url: x }\n",
+    );
+    let out = run_in(dir.path(), &["run", "bad.yaml"], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.yaml:4:5"), "{stderr}");
+    assert!(stderr.contains("did you mean `http`"), "{stderr}");
+    assert!(stderr.contains("^^^"), "{stderr}");
+    assert!(
+        !dir.path().join("reports").exists(),
+        "nothing ran, no report"
+    );
+}
+
+#[test]
+fn validate_reports_every_file_and_exits_2_when_one_is_invalid() {
+    let (dir, _) = scenario_dir(
+        "good.yaml",
+        "name: good\nsteps:\n  - name: a\n    http: { url: \"http://127.0.0.1:1/\" }\n",
+    );
+    std::fs::write(dir.path().join("bad.yaml"), "name: bad\nsteps: []\n").unwrap();
+    let ok = run_in(dir.path(), &["validate", "good.yaml"], &[]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(text(&ok.stdout).contains("ok: good.yaml (1 steps, 0 thresholds)"));
+    let bad = run_in(dir.path(), &["validate", "good.yaml", "bad.yaml"], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("bad.yaml:2:1"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[test]
+fn unknown_scenario_and_bad_flags_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(dir.path(), &["run", "no-such"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no scenario `no-such`"));
+    let out = run_in(dir.path(), &["run", "smoke", "--timeout", "soon"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "clap errors are invalid invocations"
+    );
+    let out = run_in(dir.path(), &["run", "smoke", "--target", "staging"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("harness.yaml"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn list_shows_builtin_and_local_scenarios_with_descriptions() {
+    let (dir, _) = scenario_dir("placeholder.txt", "");
+    std::fs::create_dir(dir.path().join("scenarios")).unwrap();
+    std::fs::write(
+        dir.path().join("scenarios/mine.yaml"),
+        "name: mine\ndescription: my own checks\nsteps:\n  - name: a\n    http: { url: x }\n",
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["list"], &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout.contains("mine") && stdout.contains("my own checks"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("smoke") && stdout.contains("built in"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_secret_from_the_environment_appears_in_no_output_and_no_report() {
+    let secret = "Sup3r-S3cret-Value-42";
+    let (dir, _) = scenario_dir(
+        "secret.yaml",
+        "name: secret\nsteps:\n  - name: wrong key\n    http:\n      url: \"{{ provider.url }}/instance/fetchInstances?apikey=${MY_KEY}\"\n      headers: { apikey: \"${MY_KEY}\", x-note: \"key is ${MY_KEY}\" }\n    checks: { status: 200, body: \"${MY_KEY}\" }\n",
+    );
+    let out = run_in(
+        dir.path(),
+        &["run", "secret.yaml", "--json", "r.json", "-v"],
+        &[("MY_KEY", secret)],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the wrong key is refused: a failed check"
+    );
+    let all = format!(
+        "{}{}{}",
+        text(&out.stdout),
+        text(&out.stderr),
+        std::fs::read_to_string(dir.path().join("r.json")).unwrap()
+    );
+    assert!(!all.contains(secret), "{all}");
+    assert!(all.contains("***"));
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_the_run_and_still_writes_an_interrupted_report() {
+    use std::process::Stdio;
+    // A server that accepts and never answers: the step hangs until interrupted.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (dir, _) = scenario_dir(
+        "hang.yaml",
+        &format!("name: hang\nsteps:\n  - name: quick\n    http: {{ url: \"{{{{ provider.url }}}}/\" }}\n  - name: hangs\n    http: {{ url: \"http://{addr}/\", timeout: 60s }}\n"),
+    );
+    let child = crate::support::bin()
+        .current_dir(dir.path())
+        .args(["run", "hang.yaml", "--json", "r.json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the hanging request arrived, then interrupt.
+    let _conn = listener.accept().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let start = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(start.elapsed() < Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("INTERRUPTED"),
+        "{}",
+        text(&out.stdout)
+    );
+    let report = read_report(&dir.path().join("r.json"));
+    assert_eq!(report["interrupted"], true);
+    assert_eq!(report["passed"], false);
+    assert_eq!(
+        report["steps"].as_array().unwrap().len(),
+        1,
+        "the finished step is kept"
+    );
+}
+
+#[test]
+fn every_shipped_scenario_is_valid_and_the_builtin_ones_pass_on_the_embedded_default() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files: Vec<String> = harness::scenario::catalog::scan(&root.join("scenarios"))
+        .into_iter()
+        .map(|(_, p)| p.display().to_string())
+        .collect();
+    assert!(files.len() >= 3, "{files:?}");
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(String::as_str));
+    let out = run_in(root, &args, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for b in harness::scenario::catalog::BUILTIN {
+        let on_disk = std::fs::read_to_string(root.join(b.path)).unwrap();
+        assert_eq!(on_disk, b.text, "{} is embedded as it is on disk", b.path);
+        let dir = tempfile::tempdir().unwrap();
+        let out = run_in(dir.path(), &["run", b.name, "--json", "r.json"], &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}:\n{}{}",
+            b.name,
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        read_report(&dir.path().join("r.json"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_named_target_from_harness_yaml_is_used_with_its_credentials_from_the_environment() {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/instance/fetchInstances"))
+        .and(header("apikey", "staging-key-123"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+        .mount(&server)
+        .await;
+    let (dir, _) = scenario_dir(
+        "harness.yaml",
+        &format!(
+            "targets:\n  staging:\n    app_url: http://127.0.0.1:9\n    provider: evolution\n    provider_url: {}\n    api_key: ${{STAGING_KEY}}\n",
+            server.uri()
+        ),
+    );
+    std::fs::write(
+        dir.path().join("s.yaml"),
+        "name: s\nsteps:\n  - name: instances\n    http:\n      url: \"{{ provider.url }}/instance/fetchInstances\"\n      headers: { apikey: \"{{ provider.api_key }}\" }\n    checks: { status: 200, jsonpath: { $: { type: array } } }\n",
+    )
+    .unwrap();
+    let path = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        run_in(
+            &path,
+            &["run", "s.yaml", "--target", "staging", "--json", "r.json"],
+            &[("STAGING_KEY", "staging-key-123")],
+        )
+    })
+    .await
+    .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let report = read_report(&dir.path().join("r.json"));
+    assert_eq!(report["target"]["name"], "staging");
+    assert_eq!(report["target"]["provider_mode"], "real");
+    assert!(!stdout.contains("staging-key-123") && !report.to_string().contains("staging-key-123"));
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}

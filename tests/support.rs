@@ -1,0 +1,60 @@
+//! Shared helpers of the integration tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// The `harness` binary built for these tests.
+pub fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_harness"));
+    cmd.env("NO_COLOR", "1").env_remove("HARNESS_TARGET");
+    cmd
+}
+
+/// Runs the binary in `dir` with `args`.
+pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = bin();
+    cmd.current_dir(dir).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the harness binary runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Validates `report` against the published schema (`reports/schema.json`); panics with
+/// every violation.
+pub fn assert_valid_report(report: &Value) {
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/schema.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report violates reports/schema.json:\n{}\n{report:#}",
+        errors.join("\n")
+    );
+}
+
+/// Reads a JSON report and validates it against the schema.
+pub fn read_report(path: &Path) -> Value {
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_valid_report(&report);
+    report
+}
+
+/// A temporary folder with a scenario file `name` holding `text`; returns both.
+pub fn scenario_dir(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
