@@ -349,3 +349,38 @@ async fn global_webhook_receives_every_instance_by_events() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn jwt_key_header_becomes_a_signed_bearer_token() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let hook = Receiver::start().await;
+    let sim = start(config(vec![SeedInstance::open("a", "TA", None)])).await;
+    let api = Api::new(&sim);
+    let set = json!({"webhook": {"enabled": true, "url": hook.url, "headers": {"jwt_key": "k3y"},
+                                 "events": ["MESSAGES_UPSERT"]}});
+    assert_eq!(
+        api.call("POST", "/webhook/set/a", Some("TA"), Some(set))
+            .await
+            .0,
+        201
+    );
+    let inbound = json!({"from": "5511977776666", "text": "hola"});
+    api.call("POST", "/__harness/inbound", None, Some(inbound))
+        .await;
+    let up = hook.wait_event("messages.upsert").await;
+    assert!(up.headers.get("jwt_key").is_none());
+    let auth = up.headers["authorization"].to_str().unwrap();
+    let jwt = auth.strip_prefix("Bearer ").unwrap();
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"k3y").unwrap();
+    mac.update(format!("{}.{}", parts[0], parts[1]).as_bytes());
+    mac.verify_slice(&B64.decode(parts[2]).unwrap()).unwrap();
+    let claims: Value = serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(
+        (claims["app"].as_str(), claims["action"].as_str()),
+        (Some("evolution"), Some("webhook"))
+    );
+    sim.shutdown().await;
+}

@@ -275,9 +275,14 @@ impl Sim {
                 };
                 let mut headers = base_headers.clone();
                 for (k, v) in &hook.headers {
-                    // `jwt_key` becomes a signed JWT on the real server; not simulated: dropped.
-                    if let (Some(v), false) = (v.as_str(), k == "jwt_key") {
-                        headers.push((k.clone(), v.to_string()));
+                    match (k.as_str(), v.as_str()) {
+                        // Replaced by `Authorization: Bearer <JWT>`, as the server does.
+                        ("jwt_key", Some(key)) => headers.push((
+                            "authorization".into(),
+                            format!("Bearer {}", rules::webhook_jwt(key, state::unix_secs())),
+                        )),
+                        (_, Some(v)) => headers.push((k.clone(), v.to_string())),
+                        _ => {}
                     }
                 }
                 out.push((url, hook.url.clone(), headers));

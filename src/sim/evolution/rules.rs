@@ -143,6 +143,27 @@ pub fn source_of(id: &str) -> &'static str {
     }
 }
 
+/// The JWT the server puts in `Authorization: Bearer …` when a webhook's headers hold
+/// `jwt_key`: HS256 over `{iat, exp: iat + 600, app: "evolution", action: "webhook"}`.
+pub fn webhook_jwt(key: &str, iat: u64) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let claims =
+        serde_json::json!({"iat": iat, "exp": iat + 600, "app": "evolution", "action": "webhook"});
+    let payload = B64.encode(claims.to_string());
+    let signing_input = format!("{header}.{payload}");
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(signing_input.as_bytes());
+    format!(
+        "{signing_input}.{}",
+        B64.encode(mac.finalize().into_bytes())
+    )
+}
+
 /// The JSON body as an object (non-objects validate as an object without properties).
 pub fn as_object(body: &Value) -> &Map<String, Value> {
     static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
@@ -429,6 +450,27 @@ mod tests {
             "5511999990000@s.whatsapp.net",
             &["+55 11 99999-0000".into()]
         ));
+    }
+
+    #[test]
+    fn webhook_jwt_is_hs256_over_the_documented_claims() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+        use base64::Engine;
+        use hmac::{Hmac, Mac};
+        let jwt = webhook_jwt("secret", 1_700_000_000);
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let claims: Value = serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!(
+            claims,
+            json!({"iat": 1_700_000_000u64, "exp": 1_700_000_600u64, "app": "evolution", "action": "webhook"})
+        );
+        let header: Value = serde_json::from_slice(&B64.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(header["alg"], "HS256");
+        // Independent verification of the signature.
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"secret").unwrap();
+        mac.update(format!("{}.{}", parts[0], parts[1]).as_bytes());
+        mac.verify_slice(&B64.decode(parts[2]).unwrap()).unwrap();
     }
 
     #[test]
