@@ -29,17 +29,20 @@ fn default_report_goes_to_the_report_dir() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_in(dir.path(), &["run", "smoke", "--report-dir", "out"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    let files: Vec<_> = std::fs::read_dir(dir.path().join("out"))
+    let mut files: Vec<_> = std::fs::read_dir(dir.path().join("out"))
         .unwrap()
         .flatten()
-        .map(|e| e.file_name())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(files.len(), 1);
-    let name = files[0].to_string_lossy().into_owned();
+    files.sort();
+    // The JSON report and the HTML report, same stem.
+    assert_eq!(files.len(), 2, "{files:?}");
+    let name = &files[1];
     assert!(
         name.starts_with("smoke-") && name.ends_with("Z.json"),
         "{name}"
     );
+    assert_eq!(files[0], name.replace(".json", ".html"));
 }
 
 #[test]
@@ -263,7 +266,11 @@ async fn a_named_target_from_harness_yaml_is_used_with_its_credentials_from_the_
     .unwrap();
     let path = dir.path().to_path_buf();
     let out = tokio::task::spawn_blocking(move || {
-        run_in(&path, &["run", "s.yaml", "--target", "staging", "--json", "r.json"], &[("STAGING_KEY", "staging-key-123")])
+        run_in(
+            &path,
+            &["run", "s.yaml", "--target", "staging", "--json", "r.json"],
+            &[("STAGING_KEY", "staging-key-123")],
+        )
     })
     .await
     .unwrap();
