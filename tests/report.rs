@@ -197,9 +197,8 @@ fn compare_fails_on_a_60_percent_p95_regression_and_passes_on_10() {
     );
     assert!(text(&out.stdout).contains("REGRESSED"));
     assert_self_contained(&std::fs::read_to_string(d.join("cmp.html")).unwrap());
-    assert!(std::fs::read_to_string(d.join("cmp.md"))
-        .unwrap()
-        .contains("❌ regressed"));
+    let md = std::fs::read_to_string(d.join("cmp.md")).unwrap();
+    assert!(md.contains("100ms → 160ms (+60%) ❌"), "{md}");
 
     let out = run_in(d, &["compare", "base.json", "ok.json"], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));

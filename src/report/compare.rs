@@ -48,6 +48,15 @@ pub enum Metric {
 }
 
 impl Metric {
+    /// Every metric, in the order of [`RowDelta::metrics`].
+    pub const ALL: [Metric; 5] = [
+        Metric::P50,
+        Metric::P95,
+        Metric::P99,
+        Metric::ErrorRate,
+        Metric::Throughput,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Metric::P50 => "p50",

@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use super::compare::{format_change, format_value, Comparison, MetricDelta, Presence, RowDelta};
+use super::compare::{
+    format_change, format_value, Comparison, Metric, MetricDelta, Presence, RowDelta,
+};
 use super::html::escape;
 use super::markdown::cell;
 
@@ -19,20 +21,31 @@ fn label(row: &RowDelta) -> String {
     }
 }
 
+/// One line: the verdict and the limits; the regressions themselves are listed apart.
 fn summary(c: &Comparison) -> String {
-    let regressions = c.regressions();
-    if regressions.is_empty() {
-        format!(
-            "PASSED: no regression beyond +{:.0}% latency, error rate within {:.1}%",
-            c.limits.max_regression * 100.0,
-            c.limits.max_error_rate * 100.0
-        )
+    let n = c.regressions().len();
+    let limits = format!(
+        "latency +{:.0}%, error rate {:.1}%",
+        c.limits.max_regression * 100.0,
+        c.limits.max_error_rate * 100.0
+    );
+    if n == 0 {
+        format!("PASSED: nothing beyond the limits ({limits})")
     } else {
-        format!(
-            "REGRESSED ({}): {}",
-            regressions.len(),
-            regressions.join("; ")
-        )
+        format!("REGRESSED: {n} metric(s) beyond the limits ({limits})")
+    }
+}
+
+/// `1.42ms → 2.41ms (+70%)`, or the one side that exists.
+fn transition(m: &MetricDelta) -> String {
+    let (b, c) = (
+        format_value(m.metric, m.baseline),
+        format_value(m.metric, m.current),
+    );
+    match m.change {
+        Some(ch) => format!("{b} → {c} ({})", format_change(ch)),
+        None if m.baseline.is_none() && m.current.is_none() => "—".to_string(),
+        None => format!("{b} → {c}"),
     }
 }
 
@@ -88,59 +101,71 @@ pub fn text(c: &Comparison) -> String {
     out
 }
 
-/// A Markdown section.
+/// A Markdown section: the verdict, what regressed, and one row per step with every metric.
 pub fn markdown(c: &Comparison) -> String {
     let mut md = format!(
-        "## {} Comparison with the baseline\n\n{}\n\n| step | metric | baseline | current | change | |\n|---|---|---:|---:|---:|---|\n",
+        "## {} Comparison with the baseline\n\n{}\n\n",
         if c.passed() { "✅" } else { "❌" },
         cell(&summary(c))
     );
+    for r in c.regressions() {
+        let _ = writeln!(md, "- ❌ {}", cell(&r));
+    }
+    md.push_str("\n| step |");
+    for m in Metric::ALL {
+        let _ = write!(md, " {} |", m.name());
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---:|".repeat(Metric::ALL.len()));
+    md.push('\n');
     for r in &c.rows {
+        let _ = write!(md, "| {} |", cell(&label(r)));
         for m in &r.metrics {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} |",
-                cell(&label(r)),
-                m.metric.name(),
-                format_value(m.metric, m.baseline),
-                format_value(m.metric, m.current),
-                change(m),
-                if m.regressed { "❌ regressed" } else { "" }
-            );
+            let mark = if m.regressed { " ❌" } else { "" };
+            let _ = write!(md, " {}{mark} |", transition(m));
         }
+        md.push('\n');
     }
     md
 }
 
-/// A self-contained HTML page, styled like the run report.
+/// A self-contained HTML page, styled like the run report: the verdict, what regressed, and
+/// one row per step with every metric (regressed cells in red).
 pub fn html(c: &Comparison) -> String {
     let class = if c.passed() { "pass" } else { "fail" };
     let mut h = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\
          <title>comparison — harness</title><style>{}</style></head><body><main>\
-         <header class=\"banner {class}\"><div class=\"verdict\">{}</div><div><h1>{} → {}</h1><p>{}</p></div></header>\
-         <section><h2>Deltas</h2><div class=\"scroll\"><table><thead><tr><th>Step</th><th>Metric</th>\
-         <th class=\"num\">Baseline</th><th class=\"num\">Current</th><th class=\"num\">Change</th><th></th></tr></thead><tbody>",
+         <header class=\"banner {class}\"><div class=\"verdict\">{}</div><div><h1>{} → {}</h1><p>{}</p></div></header>",
         super::html::STYLE,
         if c.passed() { "PASSED" } else { "REGRESSED" },
         escape(&c.baseline),
         escape(&c.current),
         escape(&summary(c))
     );
-    for r in &c.rows {
-        for m in &r.metrics {
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-                escape(&label(r)),
-                m.metric.name(),
-                escape(&format_value(m.metric, m.baseline)),
-                escape(&format_value(m.metric, m.current)),
-                escape(&change(m)),
-                if m.regressed { "<span class=\"ko\">✗ regressed</span>" } else { "" }
-            );
+    let regressions = c.regressions();
+    if !regressions.is_empty() {
+        h.push_str("<section><h2>Regressions</h2><ul>");
+        for r in regressions {
+            let _ = write!(h, "<li class=\"regression\">{}</li>", escape(&r));
         }
+        h.push_str("</ul></section>");
+    }
+    h.push_str(
+        "<section><h2>Baseline → current</h2><div class=\"scroll\"><table><thead><tr><th>Step</th>",
+    );
+    for m in Metric::ALL {
+        let _ = write!(h, "<th class=\"num\">{}</th>", m.name());
+    }
+    h.push_str("</tr></thead><tbody>");
+    for r in &c.rows {
+        let _ = write!(h, "<tr><td>{}</td>", escape(&label(r)));
+        for m in &r.metrics {
+            let class = if m.regressed { "num ko" } else { "num" };
+            let _ = write!(h, "<td class=\"{class}\">{}</td>", escape(&transition(m)));
+        }
+        h.push_str("</tr>");
     }
     h.push_str("</tbody></table></div></section></main></body></html>\n");
     h
@@ -167,7 +192,13 @@ mod tests {
                 .any(|l| l.starts_with("create ") && l.contains("p99") && l.contains("+233%")),
             "{t}"
         );
-        assert!(markdown(&c).contains("❌ regressed"));
+        let md = markdown(&c);
+        assert!(
+            md.contains(
+                "| create | 100ms → 100ms (+0%) | 120ms → 120ms (+0%) | 120ms → 400ms (+233%) ❌ |"
+            ),
+            "{md}"
+        );
         let page = html(&c);
         assert!(page.contains("&lt;script&gt;") && !page.contains("<script>"));
     }
