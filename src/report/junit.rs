@@ -47,60 +47,69 @@ fn suite(r: &Report) -> TestSuite {
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| Property::new(k, v))),
     );
-    let classname = |step: &str| format!("{}.{}", r.scenario, step);
+    suite.add_test_cases(cases(r));
+    suite
+}
+
+/// A test case that failed (`Failure`: an expectation not met) or errored (`Error`: nothing
+/// to check), with its message, type and details (none when empty).
+fn not_passed(kind: NonSuccessKind, message: String, ty: &str, details: String) -> TestCaseStatus {
+    let mut s = TestCaseStatus::non_success(kind);
+    s.set_message(message).set_type(ty);
+    if !details.is_empty() {
+        s.set_description(details);
+    }
+    s
+}
+
+fn case(name: String, classname: String, status: TestCaseStatus) -> TestCase {
+    let mut case = TestCase::new(name, status);
+    case.set_classname(classname);
+    case
+}
+
+/// Checks, failed exchanges, thresholds, then the interruption if any.
+fn cases(r: &Report) -> Vec<TestCase> {
+    let class = |step: &str| format!("{}.{}", r.scenario, step);
+    let mut out = Vec::new();
     for c in &r.checks {
         let status = if c.passed {
             TestCaseStatus::success()
         } else {
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(c.message.as_str())
-                .set_type("check")
-                .set_description(format!(
-                    "{}:{}\nexpected: {}\nobserved: {}",
-                    r.file, c.line, c.expected, c.observed
-                ));
-            s
+            let details = format!(
+                "{}:{}\nexpected: {}\nobserved: {}",
+                r.file, c.line, c.expected, c.observed
+            );
+            not_passed(NonSuccessKind::Failure, c.message.clone(), "check", details)
         };
-        let mut case = TestCase::new(c.name.as_str(), status);
-        case.set_classname(classname(&c.step));
-        suite.add_test_case(case);
+        out.push(case(c.name.clone(), class(&c.step), status));
     }
     for f in r.failures.iter().filter(|f| f.kind != "check") {
-        let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-        s.set_message(f.message.as_str())
-            .set_type(f.kind.as_str())
-            .set_description(format!("{}:{}", r.file, f.line));
-        let mut case = TestCase::new("exchange", s);
-        case.set_classname(classname(&f.step));
-        suite.add_test_case(case);
+        let details = format!("{}:{}", r.file, f.line);
+        let status = not_passed(NonSuccessKind::Error, f.message.clone(), &f.kind, details);
+        out.push(case("exchange".into(), class(&f.step), status));
     }
     for t in &r.thresholds {
-        let scope = t.step.as_deref().unwrap_or("scenario");
         let status = if t.passed {
             TestCaseStatus::success()
         } else {
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(format!(
+            let message = format!(
                 "{} {} not met: observed {}",
                 t.metric, t.condition, t.observed_display
-            ))
-            .set_type("threshold")
-            .set_description(format!("{}:{}", r.file, t.line));
-            s
+            );
+            let details = format!("{}:{}", r.file, t.line);
+            not_passed(NonSuccessKind::Failure, message, "threshold", details)
         };
-        let mut case = TestCase::new(format!("{scope}: {} {}", t.metric, t.condition), status);
-        case.set_classname(format!("{}.thresholds", r.scenario));
-        suite.add_test_case(case);
+        let scope = t.step.as_deref().unwrap_or("scenario");
+        let name = format!("{scope}: {} {}", t.metric, t.condition);
+        out.push(case(name, class("thresholds"), status));
     }
     if r.interrupted {
-        let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-        s.set_message("the run was interrupted before its end")
-            .set_type("interrupted");
-        let mut case = TestCase::new("run completed", s);
-        case.set_classname(r.scenario.as_str());
-        suite.add_test_case(case);
+        let message = "the run was interrupted before its end".to_string();
+        let status = not_passed(NonSuccessKind::Error, message, "interrupted", String::new());
+        out.push(case("run completed".into(), r.scenario.clone(), status));
     }
-    suite
+    out
 }
 
 #[cfg(test)]

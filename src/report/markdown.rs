@@ -52,38 +52,8 @@ pub fn render_with(report: &Report, extras: &Extras) -> String {
         r.duration_s,
         cell(&r.target.name)
     );
-    if !r.thresholds.is_empty() {
-        md.push_str("### Thresholds\n\n| | scope | threshold | observed |\n|---|---|---|---|\n");
-        for t in &r.thresholds {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} {} | {} |",
-                mark(t.passed),
-                cell(t.step.as_deref().unwrap_or("scenario")),
-                cell(&t.metric),
-                cell(&t.condition),
-                cell(&t.observed_display)
-            );
-        }
-        md.push('\n');
-    }
-    md.push_str(
-        "### Steps\n\n| | step | requests | failed | p50 | p95 | p99 |\n|---|---|---:|---:|---:|---:|---:|\n",
-    );
-    for s in &r.steps {
-        let [p50, p95, p99, _] = latency_cells(s.latency_ms);
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            mark(s.passed),
-            cell(&s.name),
-            s.requests,
-            s.failures,
-            p50,
-            p95,
-            p99
-        );
-    }
+    thresholds(&mut md, r);
+    steps(&mut md, r);
     if let Some(e) = &extras.e2e {
         let [p50, p95, p99, _] = latency_cells(e.latency_ms);
         let _ = writeln!(
@@ -106,6 +76,45 @@ pub fn render_with(report: &Report, extras: &Extras) -> String {
         }
     }
     md
+}
+
+fn thresholds(md: &mut String, r: &Report) {
+    if r.thresholds.is_empty() {
+        return;
+    }
+    md.push_str("### Thresholds\n\n| | scope | threshold | observed |\n|---|---|---|---|\n");
+    for t in &r.thresholds {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} {} | {} |",
+            mark(t.passed),
+            cell(t.step.as_deref().unwrap_or("scenario")),
+            cell(&t.metric),
+            cell(&t.condition),
+            cell(&t.observed_display)
+        );
+    }
+    md.push('\n');
+}
+
+fn steps(md: &mut String, r: &Report) {
+    md.push_str(
+        "### Steps\n\n| | step | requests | failed | p50 | p95 | p99 |\n|---|---|---:|---:|---:|---:|---:|\n",
+    );
+    for s in &r.steps {
+        let [p50, p95, p99, _] = latency_cells(s.latency_ms);
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            mark(s.passed),
+            cell(&s.name),
+            s.requests,
+            s.failures,
+            p50,
+            p95,
+            p99
+        );
+    }
 }
 
 #[cfg(test)]
