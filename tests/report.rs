@@ -109,6 +109,13 @@ fn run_writes_every_format_and_report_reproduces_them() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run_in(
+        d,
+        &["report", "missing.json"],
+        &[("GITHUB_STEP_SUMMARY", "")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("missing.json"));
     for (first, again) in [
         (html_path, d.join("again.html")),
         (d.join("j.xml"), d.join("again.xml")),

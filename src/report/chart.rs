@@ -204,6 +204,12 @@ pub fn lines(title: &str, unit: &str, x: &[f64], series: &[Line<'_>]) -> String 
             r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#,
             points.join(" ")
         );
+        // A line needs two points: a one-second run still shows its one.
+        if let [only] = points.as_slice() {
+            if let Some((cx, cy)) = only.split_once(',') {
+                let _ = write!(svg, r#"<circle cx="{cx}" cy="{cy}" r="3" fill="{color}"/>"#);
+            }
+        }
         let _ = write!(
             svg,
             r#"<rect x="{:.1}" y="{:.1}" width="10" height="10" fill="{color}"/><text x="{:.1}" y="{:.1}" class="legend">{}</text>"#,
@@ -337,6 +343,17 @@ mod tests {
             ],
         );
         assert_eq!(svg.matches("<polyline").count(), 2);
+        assert_eq!(svg.matches("<circle").count(), 0);
+        let one = lines(
+            "x",
+            "",
+            &[1.0],
+            &[Line {
+                name: "rps",
+                values: &[5.0],
+            }],
+        );
+        assert_eq!(one.matches("<circle").count(), 1);
         assert!(svg.contains("&lt;b&gt;") && !svg.contains("<b>"));
     }
 }
