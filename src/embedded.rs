@@ -39,66 +39,73 @@ pub struct Embedded {
     credentials: Credentials,
 }
 
+/// Who receives the simulator's webhooks.
+#[derive(Debug, Clone)]
+pub enum AppSide {
+    /// The bundled reference app, started here.
+    Bundled,
+    /// An app running elsewhere, at this webhook URL (or none: webhooks are not delivered).
+    External(Option<String>),
+}
+
 impl Embedded {
-    /// Starts what `target` leaves unset: nothing for a real or remote provider.
+    /// Starts what `target` leaves unset: nothing for a real or remote provider. The simulator
+    /// listens on `sim_port` when given (else a random port); credentials the target has
+    /// (from the environment) are kept, so an app configured with them can call it.
     pub async fn start_for(
         target: &Target,
+        sim_port: Option<u16>,
         redactor: &Redactor,
     ) -> anyhow::Result<Option<Embedded>> {
         if target.spec.mode != ProviderMode::Simulated || target.provider_url.is_some() {
             return Ok(None);
         }
-        let with_app = target.app_url.is_none();
+        let app = match target.app_url {
+            None => AppSide::Bundled,
+            Some(_) => AppSide::External(target.webhook_url()),
+        };
         let e = Self::start(
             target.spec.provider,
-            with_app,
-            target.app_url.clone(),
+            sim_port,
+            app,
+            &target.credentials,
             redactor,
         )
         .await?;
         Ok(Some(e))
     }
 
-    /// Starts the simulator of `provider` and, when `with_app`, the reference app; else the
-    /// simulator delivers webhooks to `app_url`.
+    /// Starts the simulator of `provider` (on `sim_port`, or a random port) and the app side.
     pub async fn start(
         provider: ProviderKind,
-        with_app: bool,
-        app_url: Option<String>,
+        sim_port: Option<u16>,
+        app: AppSide,
+        given: &Credentials,
         redactor: &Redactor,
     ) -> anyhow::Result<Embedded> {
-        let loopback = "127.0.0.1:0";
-        let sim_listener = TcpListener::bind(loopback)
+        let sim_addr = format!("127.0.0.1:{}", sim_port.unwrap_or(0));
+        let sim_listener = TcpListener::bind(&sim_addr)
             .await
-            .context("cannot bind the simulator's port")?;
-        let app_listener = match with_app {
-            true => Some(
-                TcpListener::bind(loopback)
+            .with_context(|| format!("cannot bind the simulator to {sim_addr}"))?;
+        let app_listener = match app {
+            AppSide::Bundled => Some(
+                TcpListener::bind("127.0.0.1:0")
                     .await
                     .context("cannot bind the reference app's port")?,
             ),
-            false => None,
+            AppSide::External(_) => None,
         };
         let sim_url = format!("http://{}", sim_listener.local_addr()?);
-        let app_base = match &app_listener {
-            Some(l) => Some(format!("http://{}", l.local_addr()?)),
-            None => app_url.map(|u| u.trim_end_matches('/').to_string()),
+        let webhook_url = match (&app_listener, app) {
+            (Some(l), _) => Some(format!(
+                "http://{}{}",
+                l.local_addr()?,
+                webhook_path(provider)
+            )),
+            (None, AppSide::External(url)) => url,
+            (None, AppSide::Bundled) => None,
         };
-        let secret = || uuid::Uuid::new_v4().simple().to_string().to_uppercase();
-        let credentials = match provider {
-            ProviderKind::Evolution => Credentials {
-                api_key: Some(secret()),
-                instance: Some(EVOLUTION_INSTANCES[0].to_string()),
-                ..Credentials::default()
-            },
-            ProviderKind::Meta => Credentials {
-                token: Some(format!("EAAH{}", secret())),
-                app_secret: Some(secret().to_lowercase()),
-                verify_token: Some(secret()),
-                phone_number_id: Some(META_NUMBERS[0].0.to_string()),
-                ..Credentials::default()
-            },
-        };
+        let credentials = credentials(provider, given);
         let secrets = [
             &credentials.api_key,
             &credentials.token,
@@ -108,7 +115,7 @@ impl Embedded {
         for s in secrets.into_iter().flatten() {
             redactor.add(s);
         }
-        let sim = start_sim(provider, &credentials, sim_listener, app_base.as_deref()).await?;
+        let sim = start_sim(provider, &credentials, sim_listener, webhook_url).await?;
         let app = match app_listener {
             Some(listener) => Some(start_app(provider, &credentials, &sim_url, listener).await?),
             None => None,
@@ -126,6 +133,7 @@ impl Embedded {
         let mut t = resolved.clone();
         t.provider_url = Some(self.sim.base_url.clone());
         t.credentials = self.credentials.clone();
+        t.tenants = tenants(self.provider, &self.credentials);
         if let Some(app) = &self.app {
             t.app_url = Some(app.base_url.clone());
         }
@@ -146,42 +154,93 @@ fn instance_token(name: &str) -> String {
     format!("{}-TOKEN", name.to_uppercase())
 }
 
+/// The reference app's webhook path for `provider`.
+pub fn webhook_path(provider: ProviderKind) -> &'static str {
+    match provider {
+        ProviderKind::Evolution => app::server::EVOLUTION_WEBHOOK_PATH,
+        ProviderKind::Meta => app::server::META_WEBHOOK_PATH,
+    }
+}
+
+/// The given credentials, completed with values generated for this run.
+fn credentials(provider: ProviderKind, given: &Credentials) -> Credentials {
+    let secret = || uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+    let or = |v: &Option<String>, f: &dyn Fn() -> String| Some(v.clone().unwrap_or_else(f));
+    match provider {
+        ProviderKind::Evolution => Credentials {
+            api_key: or(&given.api_key, &secret),
+            instance: or(&given.instance, &|| EVOLUTION_INSTANCES[0].to_string()),
+            ..Credentials::default()
+        },
+        ProviderKind::Meta => Credentials {
+            token: or(&given.token, &|| format!("EAAH{}", secret())),
+            app_secret: or(&given.app_secret, &|| secret().to_lowercase()),
+            verify_token: or(&given.verify_token, &secret),
+            phone_number_id: or(&given.phone_number_id, &|| META_NUMBERS[0].0.to_string()),
+            ..Credentials::default()
+        },
+    }
+}
+
+/// The tenants of the run: the defaults, plus the target's own instance / phone number.
+fn tenants(provider: ProviderKind, c: &Credentials) -> Vec<String> {
+    let (mut list, own): (Vec<String>, _) = match provider {
+        ProviderKind::Evolution => (
+            EVOLUTION_INSTANCES.iter().map(|s| s.to_string()).collect(),
+            &c.instance,
+        ),
+        ProviderKind::Meta => (
+            META_NUMBERS.iter().map(|(id, _)| id.to_string()).collect(),
+            &c.phone_number_id,
+        ),
+    };
+    if let Some(own) = own.as_ref().filter(|o| !list.contains(o)) {
+        list.push(own.clone());
+    }
+    list
+}
+
 async fn start_sim(
     provider: ProviderKind,
     c: &Credentials,
     listener: TcpListener,
-    app_url: Option<&str>,
+    webhook_url: Option<String>,
 ) -> anyhow::Result<SimHandle> {
+    let tenants = tenants(provider, c);
     let handle = match provider {
         ProviderKind::Evolution => {
-            let webhook = app_url.map(|u| format!("{u}{}", app::server::EVOLUTION_WEBHOOK_PATH));
-            let mut config = sim::evolution::EvolutionConfig {
+            let config = sim::evolution::EvolutionConfig {
                 api_key: c.api_key.clone().unwrap_or_default(),
+                instances: tenants
+                    .iter()
+                    .map(|name| {
+                        sim::evolution::SeedInstance::open(
+                            name,
+                            &instance_token(name),
+                            webhook_url.as_deref(),
+                        )
+                    })
+                    .collect(),
                 ..Default::default()
             };
-            config.instances = EVOLUTION_INSTANCES
-                .iter()
-                .map(|name| {
-                    sim::evolution::SeedInstance::open(
-                        name,
-                        &instance_token(name),
-                        webhook.as_deref(),
-                    )
-                })
-                .collect();
             sim::evolution::start(config, listener).await
         }
         ProviderKind::Meta => {
-            let webhook = app_url.map(|u| format!("{u}{}", app::server::META_WEBHOOK_PATH));
+            let display = |i: usize| {
+                META_NUMBERS
+                    .get(i)
+                    .map_or_else(|| format!("1555078{:04}", 3881 + i), |n| n.1.to_string())
+            };
             let config = sim::meta::MetaConfig {
                 token: c.token.clone().unwrap_or_default(),
                 app_secret: c.app_secret.clone().unwrap_or_default(),
                 verify_token: c.verify_token.clone().unwrap_or_default(),
-                phone_numbers: META_NUMBERS
+                phone_numbers: tenants
                     .iter()
-                    .map(|(id, display)| sim::meta::PhoneNumber::new(*id, *display))
+                    .enumerate()
+                    .map(|(i, id)| sim::meta::PhoneNumber::new(id, display(i)))
                     .collect(),
-                webhook_url: webhook,
+                webhook_url,
                 ..Default::default()
             };
             sim::meta::start(config, listener).await
@@ -201,22 +260,10 @@ async fn start_app(
         ProviderKind::Meta => c.token.clone(),
     };
     let mut config = AppConfig::new(provider, sim_url, credential.unwrap_or_default());
-    config.tenants = match provider {
-        ProviderKind::Evolution => EVOLUTION_INSTANCES
-            .iter()
-            .map(|i| TenantConfig {
-                id: i.to_string(),
-                token: None,
-            })
-            .collect(),
-        ProviderKind::Meta => META_NUMBERS
-            .iter()
-            .map(|(id, _)| TenantConfig {
-                id: id.to_string(),
-                token: None,
-            })
-            .collect(),
-    };
+    config.tenants = tenants(provider, c)
+        .into_iter()
+        .map(|id| TenantConfig { id, token: None })
+        .collect();
     config.app_secret = c.app_secret.clone();
     config.verify_token = c.verify_token.clone();
     app::start(config, listener)

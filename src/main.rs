@@ -12,7 +12,8 @@ fn main() -> ExitCode {
     harness::init_logging(match &cli.command {
         Command::Run(a) if a.verbose == 1 => "info,harness::sim=warn",
         Command::Run(a) if a.verbose > 1 => "debug",
-        Command::Mock(_) => "info",
+        Command::Mock(_) | Command::App(_) => "info",
+
         _ => "warn",
     });
     let runtime = match tokio::runtime::Runtime::new() {
@@ -30,9 +31,17 @@ fn main() -> ExitCode {
             Command::List(args) => Ok(command::list(&args.into_options())),
             Command::Report(args) => command::report(&args.into_options()),
             Command::Compare(args) => command::compare(&args.into_options()),
-            Command::Mock(_args) => {
-                Err(command::CommandError::Invalid("mock: not wired yet".into()))
-            }
+            Command::Mock(args) => harness::cli::mock::run(args)
+                .await
+                .map(|()| exit::SUCCESS)
+                .map_err(command::CommandError::Harness),
+            Command::App(args) => match args.into_options() {
+                Ok(opts) => command::app::serve(opts)
+                    .await
+                    .map(|()| exit::SUCCESS)
+                    .map_err(command::CommandError::Harness),
+                Err(msg) => Err(command::CommandError::Invalid(msg)),
+            },
         }
     });
     match result {

@@ -36,6 +36,8 @@ pub struct Credentials {
 pub struct TargetSpec {
     pub name: String,
     pub app_url: Option<String>,
+    /// Where the provider delivers webhooks; default: the reference app's path under `app_url`.
+    pub webhook_url: Option<String>,
     pub provider: ProviderKind,
     pub mode: ProviderMode,
     pub provider_url: Option<String>,
@@ -46,6 +48,9 @@ pub struct TargetSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target {
     pub spec: TargetSpec,
+    /// Every tenant (Evolution instance / Meta phone-number-id) the scenarios may address;
+    /// the first is the default.
+    pub tenants: Vec<String>,
     pub credentials: Credentials,
     pub app_url: Option<String>,
     pub provider_url: Option<String>,
@@ -82,6 +87,7 @@ impl TargetSpec {
             },
             app_url: render(&self.app_url)?,
             provider_url: render(&self.provider_url)?,
+            tenants: Vec::new(),
             spec: self.clone(),
         })
     }
@@ -103,11 +109,43 @@ impl Target {
                 "app_secret": c.app_secret,
                 "verify_token": c.verify_token,
                 "phone_number_id": c.phone_number_id,
+                "tenant": self.tenant(),
+                "tenants": self.tenant().map(|t| {
+                    let others = self.tenants.iter().filter(|x| **x != t).cloned();
+                    std::iter::once(t.clone()).chain(others).collect::<Vec<_>>()
+                }),
             }),
         );
-        vars.set("app", json!({ "url": self.app_url }));
+        vars.set(
+            "app",
+            json!({ "url": self.app_url, "webhook_url": self.webhook_url() }),
+        );
         vars.set("target", json!({ "name": self.spec.name }));
         without_nulls(vars)
+    }
+
+    /// The default tenant: the Evolution instance or the Meta phone-number-id.
+    pub fn tenant(&self) -> Option<String> {
+        let c = &self.credentials;
+        match self.spec.provider {
+            ProviderKind::Evolution => c.instance.clone(),
+            ProviderKind::Meta => c.phone_number_id.clone(),
+        }
+        .or_else(|| self.tenants.first().cloned())
+    }
+
+    /// Where the provider delivers webhooks to the app: the target's `webhook_url`, else the
+    /// reference app's path under `app_url`.
+    pub fn webhook_url(&self) -> Option<String> {
+        if let Some(url) = &self.spec.webhook_url {
+            return Some(url.clone());
+        }
+        let base = self.app_url.as_deref()?.trim_end_matches('/');
+        let path = match self.spec.provider {
+            ProviderKind::Evolution => crate::app::server::EVOLUTION_WEBHOOK_PATH,
+            ProviderKind::Meta => crate::app::server::META_WEBHOOK_PATH,
+        };
+        Some(format!("{base}{path}"))
     }
 
     /// The target as reports show it (URLs are redacted by the report builder).
@@ -186,6 +224,7 @@ pub fn select(
             }
             .to_string(),
             app_url: None,
+            webhook_url: None,
             provider,
             mode: if o.provider_url.is_some() {
                 ProviderMode::Real
@@ -207,6 +246,14 @@ pub fn select(
     if let Some(url) = &o.provider_url {
         spec.provider_url = Some(url.clone());
     }
+    if let Some(url) = &o.webhook_url {
+        spec.webhook_url = Some(url.clone());
+    }
+    if o.sim_port.is_some() {
+        // `--sim-port` starts the simulator here, on that port: the provider is simulated.
+        spec.mode = ProviderMode::Simulated;
+        spec.provider_url = None;
+    }
     Ok(spec)
 }
 
@@ -216,12 +263,12 @@ impl Credentials {
     pub fn from_env_defaults() -> Self {
         let env = |name: &str| format!("${{{name}:-}}");
         Self {
-            api_key: Some(env("EVOLUTION_API_KEY")),
-            instance: Some(env("EVOLUTION_INSTANCE")),
-            token: Some(env("META_TOKEN")),
-            app_secret: Some(env("META_APP_SECRET")),
-            verify_token: Some(env("META_VERIFY_TOKEN")),
-            phone_number_id: Some(env("META_PHONE_NUMBER_ID")),
+            api_key: Some(env("HARNESS_EVOLUTION_API_KEY")),
+            instance: Some(env("HARNESS_EVOLUTION_INSTANCE")),
+            token: Some(env("HARNESS_META_TOKEN")),
+            app_secret: Some(env("HARNESS_META_APP_SECRET")),
+            verify_token: Some(env("HARNESS_META_VERIFY_TOKEN")),
+            phone_number_id: Some(env("HARNESS_META_PHONE_NUMBER_ID")),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The one integration-test binary (one link step for all integration tests).
 
 mod cli;
+mod e2e;
 mod report;
 mod runner;
+mod sim_evolution;
 mod sim_meta;
 mod support;

@@ -10,6 +10,7 @@ use crate::command::{
 };
 use crate::target::ProviderKind;
 
+pub mod app;
 pub mod mock;
 
 /// Test and load-validation harness for WhatsApp business apps
@@ -31,6 +32,8 @@ pub enum Command {
     List(ListArgs),
     /// Serve a provider simulator (Evolution API v2 or Meta Cloud API) until Ctrl-C.
     Mock(mock::MockArgs),
+    /// Serve the bundled reference booking app (the embedded default's system under test).
+    App(app::AppArgs),
     /// Render a saved JSON report again as HTML, JUnit XML or Markdown.
     Report(ReportArgs),
     /// Compare a report with a baseline; exit 1 naming what regressed beyond the limits.
@@ -71,6 +74,14 @@ pub struct TargetArgs {
     /// The provider's base URL; a real provider unless the target says `mode: simulated`.
     #[arg(long, value_name = "URL")]
     pub provider_url: Option<String>,
+    /// Where the simulator delivers webhooks to the app (default: the reference app's path
+    /// under --app-url: /api/whatsapp/webhook for Evolution, /api/whatsapp/meta for Meta).
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// Serve the embedded simulator on this port instead of a random one, so that an app
+    /// running elsewhere can be configured to call it (see docs/testing-your-app.md).
+    #[arg(long, value_name = "PORT")]
+    pub sim_port: Option<u16>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,6 +101,9 @@ pub struct RunArgs {
     /// Per-request timeout for steps that set none.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: std::time::Duration,
+    /// Stop at the first failed step (the rest are not run; the report says so).
+    #[arg(long)]
+    pub fail_fast: bool,
     /// Show every check, not only failed ones; repeat for debug logs.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -162,6 +176,8 @@ impl TargetArgs {
             app_url: self.app_url,
             provider: self.provider.map(Into::into),
             provider_url: self.provider_url,
+            webhook_url: self.webhook_url,
+            sim_port: self.sim_port,
         }
     }
 }
@@ -178,6 +194,7 @@ impl RunArgs {
             report_dir: self.report_dir,
             timeout: self.timeout,
             verbose: self.verbose,
+            fail_fast: self.fail_fast,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Each command returns the process exit code ([`crate::exit`]); harness faults are
 //! [`CommandError`]s, which the binary prints and maps to their exit code.
 
+pub mod app;
 mod compare;
 mod list;
 mod report;
@@ -31,6 +32,10 @@ pub struct TargetOverrides {
     pub app_url: Option<String>,
     pub provider: Option<ProviderKind>,
     pub provider_url: Option<String>,
+    /// Where the simulator delivers webhooks to the app (default: under `app_url`).
+    pub webhook_url: Option<String>,
+    /// Serve the embedded simulator on this port (so an app elsewhere can be pointed at it).
+    pub sim_port: Option<u16>,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +49,7 @@ pub struct RunOptions {
     pub report_dir: PathBuf,
     pub timeout: Duration,
     pub verbose: u8,
+    pub fail_fast: bool,
 }
 
 /// `harness report`: a saved JSON report and the files to render from it.

@@ -31,7 +31,7 @@ pub async fn run(opts: RunOptions) -> Result<u8, CommandError> {
     let resolved = spec
         .resolve(&templater)
         .map_err(|e| CommandError::Invalid(format!("error: target `{}`: {e}", spec.name)))?;
-    let embedded = Embedded::start_for(&resolved, &redactor)
+    let embedded = Embedded::start_for(&resolved, opts.target.sim_port, &redactor)
         .await
         .context("cannot start the embedded simulators")?;
     let target = embedded
@@ -44,6 +44,8 @@ pub async fn run(opts: RunOptions) -> Result<u8, CommandError> {
     let ctrl_c = spawn_ctrl_c(cancel.clone());
     let mut ctx = RunContext::new(templater, cancel);
     ctx.default_timeout = opts.timeout;
+    ctx.fail_fast = opts.fail_fast;
+
     let run = run_scenario(&scenario, vars, &ctx).await;
     ctrl_c.abort();
 

@@ -46,10 +46,13 @@ impl Series {
         }
     }
 
-    /// Counts a failure that produced no latency sample (e.g. a template error).
-    pub fn record_failure_without_latency(&mut self) {
+    /// Counts an execution that produced no latency sample (a template error, or an `await`
+    /// that expected silence).
+    pub fn record_without_latency(&mut self, failed: bool) {
         self.count += 1;
-        self.failures += 1;
+        if failed {
+            self.failures += 1;
+        }
     }
 
     pub fn merge(&mut self, other: &Series) {
@@ -171,7 +174,7 @@ mod tests {
         let mut s = Series::new();
         assert_eq!(s.summary(), None);
         assert_eq!(s.error_rate(), 0.0);
-        s.record_failure_without_latency();
+        s.record_without_latency(true);
         assert_eq!((s.count, s.failures, s.samples()), (1, 1, 0));
         assert_eq!(s.error_rate(), 1.0);
     }

@@ -11,6 +11,7 @@ use std::fmt::Write;
 use super::chart::{self, Line};
 use super::extras::{latency_cells, E2eView, Extras, LoadView};
 use super::{FailureReport, Report};
+use crate::runner::StepKind;
 
 /// What the page shows besides the report itself.
 #[derive(Debug, Clone, Default)]
@@ -183,6 +184,16 @@ fn steps(h: &mut String, r: &Report) {
          <th>Result</th></tr></thead><tbody>",
     );
     for s in &r.steps {
+        if s.skipped {
+            let _ = write!(
+                h,
+                "<tr class=\"skipped\"><td>{} <span class=\"muted opt\">:{}</span></td>\
+                 <td colspan=\"6\" class=\"muted\">skipped: another provider's step</td><td>–</td></tr>",
+                escape(&s.name),
+                s.line
+            );
+            continue;
+        }
         let [p50, p95, p99, max] = latency_cells(s.latency_ms);
         let _ = write!(
             h,
@@ -205,11 +216,16 @@ fn steps(h: &mut String, r: &Report) {
 
 fn charts(h: &mut String, r: &Report) {
     h.push_str("<section><h2>Latency per step</h2><div class=\"charts\">");
-    for s in &r.steps {
+    for s in r.steps.iter().filter(|s| !s.skipped) {
+        let caption = if s.kind == StepKind::Await {
+            format!("{} (end to end)", s.name)
+        } else {
+            s.name.clone()
+        };
         let _ = write!(
             h,
             "<figure><figcaption>{}</figcaption>{}</figure>",
-            escape(&s.name),
+            escape(&caption),
             chart::histogram(
                 &format!("{} latency", s.name),
                 &s.histogram,
@@ -378,6 +394,15 @@ mod tests {
         assert!(page.contains(">FAILED<"));
         assert!(page.contains("error_rate &lt; 1%"));
         assert!(page.contains(">33.3%<"));
+    }
+
+    #[test]
+    fn skipped_steps_have_a_row_and_no_chart() {
+        let mut report = sample_report();
+        report.steps[0].skipped = true;
+        let page = render(&report, &HtmlContext::default());
+        assert!(page.contains("skipped: another provider's step"));
+        assert_eq!(page.matches("<svg").count(), report.steps.len() - 1);
     }
 
     #[test]

@@ -68,7 +68,7 @@ fn case(name: String, classname: String, status: TestCaseStatus) -> TestCase {
     case
 }
 
-/// Checks, failed exchanges, thresholds, then the interruption if any.
+/// Checks, failed exchanges, skipped steps, thresholds, then the interruption if any.
 fn cases(r: &Report) -> Vec<TestCase> {
     let class = |step: &str| format!("{}.{}", r.scenario, step);
     let mut out = Vec::new();
@@ -88,6 +88,11 @@ fn cases(r: &Report) -> Vec<TestCase> {
         let details = format!("{}:{}", r.file, f.line);
         let status = not_passed(NonSuccessKind::Error, f.message.clone(), &f.kind, details);
         out.push(case("exchange".into(), class(&f.step), status));
+    }
+    for s in r.steps.iter().filter(|s| s.skipped) {
+        let mut status = TestCaseStatus::skipped();
+        status.set_message("another provider's step");
+        out.push(case(s.name.clone(), class(&s.name), status));
     }
     for t in &r.thresholds {
         let status = if t.passed {
@@ -131,6 +136,18 @@ mod tests {
         );
         assert!(xml.contains("expected: equals 201\nobserved: 500"), "{xml}");
         assert!(xml.contains(r#"timestamp="2026-11-22T10:15:00"#), "{xml}");
+    }
+
+    #[test]
+    fn skipped_steps_are_skipped_cases() {
+        let mut r = sample_report();
+        r.steps[0].skipped = true;
+        let xml = render(&r).unwrap();
+        assert!(xml.contains(r#"tests="5" skipped="1""#), "{xml}");
+        assert!(
+            xml.contains(r#"<skipped message="another provider&apos;s step"/>"#),
+            "{xml}"
+        );
     }
 
     #[test]

@@ -102,6 +102,10 @@ fn steps(md: &mut String, r: &Report) {
         "### Steps\n\n| | step | requests | failed | p50 | p95 | p99 |\n|---|---|---:|---:|---:|---:|---:|\n",
     );
     for s in &r.steps {
+        if s.skipped {
+            let _ = writeln!(md, "| ⏭️ | {} | skipped | | | | |", cell(&s.name));
+            continue;
+        }
         let [p50, p95, p99, _] = latency_cells(s.latency_ms);
         let _ = writeln!(
             md,

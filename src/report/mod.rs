@@ -20,7 +20,7 @@ use crate::metrics::{LatencySummary, Series};
 use crate::redact::Redactor;
 use crate::runner::check::truncate;
 use crate::runner::http::{Response, SentRequest};
-use crate::runner::ScenarioRun;
+use crate::runner::{ScenarioRun, StepKind};
 use crate::scenario::Scenario;
 use crate::thresholds::ThresholdResult;
 
@@ -50,7 +50,24 @@ pub struct Report {
     pub thresholds: Vec<ThresholdReport>,
     /// Failed checks and failed exchanges, with the request and response (redacted, truncated).
     pub failures: Vec<FailureReport>,
+    /// Over the request steps (`http`, `inject`).
     pub totals: Totals,
+    /// End to end (inject → reply observed at the provider), over the `await` steps; absent
+    /// when the scenario has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e2e: Option<E2eReport>,
+}
+
+/// End-to-end latency: from a customer's injected message to the app's reply observed at the
+/// simulated provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct E2eReport {
+    /// Awaited replies (`await` steps executed).
+    pub count: u64,
+    /// Replies missing or not matching (and `expect: none` violated).
+    pub failures: u64,
+    pub latency_ms: Option<LatencySummary>,
+    pub histogram: Vec<Bucket>,
 }
 
 /// Where the run went (redacted).
@@ -70,9 +87,14 @@ pub struct TargetReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepReport {
     pub name: String,
+    /// `http`, `inject` or `await` (whose latency is end to end).
+    pub kind: StepKind,
     /// Line of the step in the scenario file.
     pub line: usize,
     pub passed: bool,
+    /// Not run: the step is for another provider (`provider:` on the step).
+    #[serde(default)]
+    pub skipped: bool,
     /// Requests sent (attempts included).
     pub requests: u64,
     /// Failed executions.
@@ -163,23 +185,19 @@ pub fn build(
     let mut steps = Vec::with_capacity(run.steps.len());
     let mut checks = Vec::new();
     let mut failures = Vec::new();
-    let mut all = Series::new();
+    let (all, e2e) = run.series();
     for step in &run.steps {
-        all.merge(&step.series);
         steps.push(StepReport {
             name: r(&step.name),
+            kind: step.kind,
+            skipped: step.skipped,
             line: step.span.line,
             passed: step.passed,
             requests: step.series.count,
             failures: step.series.failures,
             attempts: step.attempts,
             latency_ms: step.series.summary(),
-            histogram: step
-                .series
-                .buckets()
-                .into_iter()
-                .map(|(le_ms, count)| Bucket { le_ms, count })
-                .collect(),
+            histogram: buckets(&step.series),
         });
         for c in &step.checks {
             checks.push(CheckReport {
@@ -264,7 +282,25 @@ pub fn build(
         checks,
         thresholds,
         failures,
+        e2e: run
+            .steps
+            .iter()
+            .any(|s| s.kind == StepKind::Await)
+            .then(|| E2eReport {
+                count: e2e.count,
+                failures: e2e.failures,
+                latency_ms: e2e.summary(),
+                histogram: buckets(&e2e),
+            }),
     }
+}
+
+fn buckets(series: &Series) -> Vec<Bucket> {
+    series
+        .buckets()
+        .into_iter()
+        .map(|(le_ms, count)| Bucket { le_ms, count })
+        .collect()
 }
 
 fn request_report(q: &SentRequest, redactor: &Redactor) -> RequestReport {

@@ -130,6 +130,7 @@ pub fn append_file(path: &Path, text: &str) -> Result<(), OutputError> {
 pub(crate) fn sample_report() -> Report {
     use super::*;
     use crate::metrics::LatencySummary;
+    use crate::runner::StepKind;
     let lat = |p50: f64, p95: f64| LatencySummary {
         min: p50,
         p50,
@@ -160,7 +161,9 @@ pub(crate) fn sample_report() -> Report {
         steps: vec![
             StepReport {
                 name: "create".into(),
+                kind: StepKind::Http,
                 line: 10,
+                skipped: false,
                 passed: true,
                 requests: 2,
                 failures: 0,
@@ -183,7 +186,9 @@ pub(crate) fn sample_report() -> Report {
             },
             StepReport {
                 name: hostile.into(),
+                kind: StepKind::Http,
                 line: 18,
+                skipped: false,
                 passed: false,
                 requests: 1,
                 failures: 1,
@@ -262,6 +267,7 @@ pub(crate) fn sample_report() -> Report {
             checks_passed: 1,
             checks_failed: 1,
         },
+        e2e: None,
     }
 }
 

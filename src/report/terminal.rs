@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::Report;
+use crate::runner::StepKind;
 use crate::thresholds::format_ms;
 
 /// ANSI styling, or none.
@@ -65,8 +66,18 @@ pub fn render(report: &Report, style: Style) -> String {
         .map(|s| s.name.chars().count())
         .max()
         .unwrap_or(0)
-        .min(40);
+        .min(44);
     for step in &report.steps {
+        if step.skipped {
+            let _ = writeln!(
+                out,
+                "  {} {:<width$}  {}",
+                style.dim("-"),
+                step.name,
+                style.dim("skipped (another provider's step)")
+            );
+            continue;
+        }
         let latency = step.latency_ms.map_or_else(String::new, |l| {
             format!(
                 "p50 {:>8}  p95 {:>8}  p99 {:>8}",
@@ -80,9 +91,14 @@ pub fn render(report: &Report, style: Style) -> String {
         } else {
             String::new()
         };
+        let unit = if step.kind == StepKind::Await {
+            "e2e"
+        } else {
+            "req"
+        };
         let _ = writeln!(
             out,
-            "  {} {:<width$}  {:>4} req  {}{}",
+            "  {} {:<width$}  {:>4} {unit}  {}{}",
             style.mark(step.passed),
             step.name,
             step.requests,
@@ -107,6 +123,28 @@ pub fn render(report: &Report, style: Style) -> String {
                 style.dim(&format!("({file}:{})", f.line))
             );
         }
+    }
+    if let Some(e2e) = &report.e2e {
+        let latency = e2e.latency_ms.map_or_else(String::new, |l| {
+            format!(
+                "p50 {}  p95 {}  p99 {}  max {}",
+                format_ms(l.p50),
+                format_ms(l.p95),
+                format_ms(l.p99),
+                format_ms(l.max)
+            )
+        });
+        let missing = if e2e.failures > 0 {
+            style.red(&format!("  {} failed", e2e.failures))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "{} {} awaited  {latency}{missing}",
+            style.bold("end to end"),
+            e2e.count
+        );
     }
     if !report.thresholds.is_empty() {
         let _ = writeln!(out, "{}", style.bold("thresholds"));

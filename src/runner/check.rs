@@ -51,6 +51,14 @@ impl<'a> Observation<'a> {
         }
     }
 
+    /// An observation whose JSONPath subject is `json` rather than the body (an awaited
+    /// message: the body is its text, JSONPath queries the whole message).
+    pub fn with_json(response: &'a Response, duration_ms: f64, json: Value) -> Self {
+        let obs = Self::new(response, duration_ms);
+        let _ = obs.json.set(Some(json));
+        obs
+    }
+
     fn json(&self) -> Option<&Value> {
         self.json
             .get_or_init(|| serde_json::from_slice(&self.response.body).ok())
@@ -92,11 +100,7 @@ pub fn evaluate(
     templater: &Templater,
     vars: &Vars,
 ) -> CheckResult {
-    let name = format!(
-        "{} {}",
-        subject_name(&check.subject),
-        predicate_name(&check.predicate)
-    );
+    let name = describe(check);
     let verdict = render_predicate(&check.predicate, templater, vars)
         .map_err(|e| e.message)
         .and_then(|predicate| {
@@ -240,6 +244,15 @@ pub fn truncate(s: &str, max_chars: usize) -> String {
         Some((i, _)) => format!("{}… ({} more bytes)", &s[..i], s.len() - i),
         None => s.to_string(),
     }
+}
+
+/// A check in words: `status equals 201`, `jsonpath $.hash exists`.
+pub fn describe(check: &Check) -> String {
+    format!(
+        "{} {}",
+        subject_name(&check.subject),
+        predicate_name(&check.predicate)
+    )
 }
 
 fn subject_name(s: &Subject) -> String {

@@ -6,15 +6,17 @@
 //! between and during steps; the steps run so far are kept and the run is marked interrupted.
 
 pub mod check;
+mod e2e;
 pub mod http;
 pub mod template;
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Series;
-use crate::scenario::{Action, Scenario, Span, Step};
+use crate::scenario::{Action, ProviderKind, Scenario, Span, Step};
 use check::{CheckResult, Observation};
 use http::{ExchangeError, Response, SentRequest};
 use template::{TemplateError, Templater, Vars};
@@ -27,6 +29,8 @@ pub struct RunContext {
     pub cancel: CancellationToken,
     /// Per-request timeout when a step sets none.
     pub default_timeout: Duration,
+    /// Stop the scenario at the first failed step.
+    pub fail_fast: bool,
 }
 
 impl RunContext {
@@ -36,6 +40,7 @@ impl RunContext {
             templater,
             cancel,
             default_timeout: Duration::from_secs(30),
+            fail_fast: false,
         }
     }
 }
@@ -49,11 +54,31 @@ pub fn default_client() -> reqwest::Client {
         .unwrap_or_default()
 }
 
+/// What kind of step produced a result; `await` steps' latencies are end-to-end latencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    Http,
+    Inject,
+    Await,
+}
+
+impl StepKind {
+    pub fn of(action: &Action) -> Self {
+        match action {
+            Action::Http(_) => StepKind::Http,
+            Action::Inject(_) => StepKind::Inject,
+            Action::Await(_) => StepKind::Await,
+        }
+    }
+}
+
 /// The outcome of one step.
 #[derive(Debug, Clone)]
 pub struct StepResult {
     pub name: String,
     pub span: Span,
+    pub kind: StepKind,
     /// Latency of every attempt, and whether the step as a whole failed.
     pub series: Series,
     pub attempts: u32,
@@ -65,6 +90,27 @@ pub struct StepResult {
     pub request: Option<SentRequest>,
     pub response: Option<Response>,
     pub passed: bool,
+    /// Not run: the step is for another provider.
+    pub skipped: bool,
+}
+
+impl StepResult {
+    /// The result of a step that was not run (it is for another provider).
+    pub fn skipped(step: &Step) -> Self {
+        StepResult {
+            name: step.name.clone(),
+            span: step.span,
+            kind: StepKind::of(&step.action),
+            series: Series::new(),
+            attempts: 0,
+            checks: Vec::new(),
+            error: None,
+            request: None,
+            response: None,
+            passed: true,
+            skipped: true,
+        }
+    }
 }
 
 /// The outcome of a scenario run.
@@ -74,6 +120,21 @@ pub struct ScenarioRun {
     pub elapsed: Duration,
     pub interrupted: bool,
     pub steps: Vec<StepResult>,
+}
+
+impl ScenarioRun {
+    /// All request latencies (`http` and `inject` steps) and all end-to-end latencies
+    /// (`await` steps), each merged into one series.
+    pub fn series(&self) -> (Series, Series) {
+        let (mut requests, mut e2e) = (Series::new(), Series::new());
+        for s in &self.steps {
+            match s.kind {
+                StepKind::Await => e2e.merge(&s.series),
+                _ => requests.merge(&s.series),
+            }
+        }
+        (requests, e2e)
+    }
 }
 
 /// The scenario's `variables:` could not be rendered: nothing ran.
@@ -104,10 +165,55 @@ pub fn init_vars(
     Ok(vars)
 }
 
+/// What a run carries from step to step: the variables, and when each customer was last
+/// injected (the start of their end-to-end clock).
+#[derive(Debug, Clone, Default)]
+pub struct RunState {
+    pub vars: Vars,
+    pub injections: HashMap<String, Injection>,
+    /// The customer of the last `inject`: the default of `await`.
+    pub last_customer: Option<String>,
+    /// Per customer, the journal sequence number of the last reply an `await` matched: a
+    /// reply is awaited once, later awaits look at what came after it.
+    pub consumed: HashMap<String, u64>,
+}
+
+impl RunState {
+    pub fn new(vars: Vars) -> Self {
+        Self {
+            vars,
+            ..Self::default()
+        }
+    }
+
+    /// The target's provider (`provider.name`), if it has one.
+    pub fn provider(&self) -> Option<ProviderKind> {
+        self.vars
+            .get("provider")?
+            .get("name")?
+            .as_str()
+            .and_then(ProviderKind::parse)
+    }
+
+    /// Whether `step` is for another provider than the target's (`provider:` on the step).
+    pub fn skips(&self, step: &Step) -> bool {
+        step.provider.is_some_and(|p| self.provider() != Some(p))
+    }
+}
+
+/// A customer message handed to the simulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Injection {
+    /// Unix time in microseconds, taken just before the simulator was asked to deliver it (the
+    /// simulator stamps the app's replies with the same clock).
+    pub at_unix_us: u64,
+}
+
 /// Runs every step in order. Never fails: failures are in the results.
-pub async fn run_scenario(scenario: &Scenario, mut vars: Vars, ctx: &RunContext) -> ScenarioRun {
+pub async fn run_scenario(scenario: &Scenario, vars: Vars, ctx: &RunContext) -> ScenarioRun {
     let started_at = SystemTime::now();
     let start = Instant::now();
+    let mut state = RunState::new(vars);
     let mut steps = Vec::with_capacity(scenario.steps.len());
     let mut interrupted = false;
     for step in &scenario.steps {
@@ -115,11 +221,19 @@ pub async fn run_scenario(scenario: &Scenario, mut vars: Vars, ctx: &RunContext)
             interrupted = true;
             break;
         }
+        if state.skips(step) {
+            steps.push(StepResult::skipped(step));
+            continue;
+        }
         let result = tokio::select! {
-            r = run_step(step, &mut vars, ctx) => r,
+            r = run_step(step, &mut state, ctx) => r,
             () = ctx.cancel.cancelled() => { interrupted = true; break; }
         };
+        let failed = !result.passed;
         steps.push(result);
+        if failed && ctx.fail_fast {
+            break;
+        }
     }
     ScenarioRun {
         started_at,
@@ -130,8 +244,8 @@ pub async fn run_scenario(scenario: &Scenario, mut vars: Vars, ctx: &RunContext)
 }
 
 /// Runs one step (polling it while it has a `retry` and its checks fail), then takes its
-/// captures into `vars`.
-pub async fn run_step(step: &Step, vars: &mut Vars, ctx: &RunContext) -> StepResult {
+/// captures into the run's variables.
+pub async fn run_step(step: &Step, state: &mut RunState, ctx: &RunContext) -> StepResult {
     let deadline = step
         .retry
         .as_ref()
@@ -140,7 +254,7 @@ pub async fn run_step(step: &Step, vars: &mut Vars, ctx: &RunContext) -> StepRes
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let attempt = attempt(step, vars, ctx).await;
+        let attempt = attempt(step, state, ctx).await;
         let passed = attempt.error.is_none() && attempt.checks.iter().all(|c| c.passed);
         let rendered = attempt
             .error
@@ -149,7 +263,7 @@ pub async fn run_step(step: &Step, vars: &mut Vars, ctx: &RunContext) -> StepRes
         let retry = deadline
             .filter(|(until, interval)| !passed && rendered && Instant::now() + *interval < *until);
         let Some((_, interval)) = retry else {
-            return finish(step, vars, attempt, series, attempts);
+            return finish(step, state, attempt, series, attempts);
         };
         // An attempt that will be retried is a latency sample, not a failure.
         if let Some(d) = attempt.duration {
@@ -160,72 +274,90 @@ pub async fn run_step(step: &Step, vars: &mut Vars, ctx: &RunContext) -> StepRes
 }
 
 /// One attempt's raw outcome.
+#[derive(Debug, Default)]
 struct Attempt {
     request: Option<SentRequest>,
     response: Option<Response>,
+    /// For `await`: the message observed (what JSONPath checks and captures read).
+    message: Option<serde_json::Value>,
     error: Option<ExchangeError>,
     checks: Vec<CheckResult>,
+    /// The latency sample: request to response, or injection to reply for `await`.
     duration: Option<Duration>,
 }
 
-async fn attempt(step: &Step, vars: &Vars, ctx: &RunContext) -> Attempt {
-    let Action::Http(spec) = &step.action;
-    let (request, content_type) = match http::render(spec, &ctx.templater, vars) {
-        Ok(r) => r,
-        Err(e) => {
-            return Attempt {
-                request: None,
-                response: None,
-                error: Some(e.into()),
-                checks: Vec::new(),
-                duration: None,
-            };
+impl Attempt {
+    fn failed(request: Option<SentRequest>, error: ExchangeError) -> Self {
+        Attempt {
+            request,
+            error: Some(error),
+            ..Attempt::default()
         }
+    }
+
+    fn observation(&self) -> Option<Observation<'_>> {
+        let ms = self.duration.unwrap_or_default().as_secs_f64() * 1000.0;
+        self.response.as_ref().map(|r| match &self.message {
+            Some(m) => Observation::with_json(r, ms, m.clone()),
+            None => Observation::new(r, ms),
+        })
+    }
+}
+
+async fn attempt(step: &Step, state: &mut RunState, ctx: &RunContext) -> Attempt {
+    let (request, content_type, timeout) = match &step.action {
+        Action::Http(spec) => match http::render(spec, &ctx.templater, &state.vars) {
+            Ok((r, ct)) => (r, ct, spec.timeout.unwrap_or(ctx.default_timeout)),
+            Err(e) => return Attempt::failed(None, e.into()),
+        },
+        Action::Inject(inject) => match e2e::render_inject(inject, &ctx.templater, &state.vars) {
+            Ok(r) => return e2e::inject(step, r, state, ctx).await,
+            Err(e) => return Attempt::failed(None, e),
+        },
+        Action::Await(spec) => return e2e::await_reply(step, spec, state, ctx).await,
     };
-    let timeout = spec.timeout.unwrap_or(ctx.default_timeout);
     let exchange = http::send(&ctx.client, request, content_type, timeout).await;
+    judge(step, exchange, &state.vars, ctx)
+}
+
+/// Judges an exchange's response with the step's checks.
+fn judge(step: &Step, exchange: http::Exchange, vars: &Vars, ctx: &RunContext) -> Attempt {
     match exchange.result {
         Ok(response) => {
-            let obs = Observation::new(&response, exchange.duration.as_secs_f64() * 1000.0);
-            let checks = step
-                .checks
-                .iter()
-                .map(|c| check::evaluate(c, &obs, &ctx.templater, vars))
-                .collect();
-            Attempt {
+            let mut attempt = Attempt {
                 request: exchange.request,
                 response: Some(response),
-                error: None,
-                checks,
                 duration: Some(exchange.duration),
+                ..Attempt::default()
+            };
+            if let Some(obs) = attempt.observation() {
+                attempt.checks = step
+                    .checks
+                    .iter()
+                    .map(|c| check::evaluate(c, &obs, &ctx.templater, vars))
+                    .collect();
             }
+            attempt
         }
         Err(e) => Attempt {
-            request: exchange.request,
-            response: None,
-            error: Some(e),
-            checks: Vec::new(),
             duration: Some(exchange.duration),
+            ..Attempt::failed(exchange.request, e)
         },
     }
 }
 
 fn finish(
     step: &Step,
-    vars: &mut Vars,
+    state: &mut RunState,
     attempt: Attempt,
     mut series: Series,
     attempts: u32,
 ) -> StepResult {
-    let mut checks = attempt.checks;
-    if let Some(response) = &attempt.response {
-        let obs = Observation::new(
-            response,
-            attempt.duration.unwrap_or_default().as_secs_f64() * 1000.0,
-        );
+    let mut checks = attempt.checks.clone();
+    if let Some(obs) = attempt.observation() {
         for c in &step.captures {
             match check::capture(&c.source, &obs) {
-                Ok(value) => vars.set(c.variable.clone(), value),
+                Ok(value) => state.vars.set(c.variable.clone(), value),
                 Err(why) => checks.push(CheckResult {
                     name: format!("capture {}", c.variable),
                     span: c.span,
@@ -239,11 +371,12 @@ fn finish(
     let passed = attempt.error.is_none() && checks.iter().all(|c| c.passed);
     match attempt.duration {
         Some(d) => series.record(d, !passed),
-        None => series.record_failure_without_latency(),
+        None => series.record_without_latency(!passed),
     }
     StepResult {
         name: step.name.clone(),
         span: step.span,
+        kind: StepKind::of(&step.action),
         series,
         attempts,
         checks,
@@ -251,5 +384,6 @@ fn finish(
         request: attempt.request,
         response: attempt.response,
         passed,
+        skipped: false,
     }
 }

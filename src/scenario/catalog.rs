@@ -25,6 +25,8 @@ macro_rules! builtin {
 pub const BUILTIN: &[Builtin] = &[
     builtin!("smoke", "scenarios/smoke.yaml"),
     builtin!("smoke-meta", "scenarios/smoke-meta.yaml"),
+    builtin!("e2e-booking", "scenarios/e2e-booking.yaml"),
+    builtin!("errors", "scenarios/errors.yaml"),
     builtin!("examples/rest-smoke", "scenarios/examples/rest-smoke.yaml"),
 ];
 

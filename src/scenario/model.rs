@@ -77,12 +77,90 @@ pub struct Step {
     pub retry: Option<Retry>,
     /// Thresholds over this step's own samples, e.g. `p95 < 3s`.
     pub thresholds: Vec<ThresholdSpec>,
+    /// `provider:` — run the step only against this provider (skipped otherwise), for
+    /// provider-specific payloads in a scenario that serves both.
+    pub provider: Option<ProviderKind>,
 }
 
-/// What a step does. The end-to-end steps (`inject`, `await`) are further variants.
+/// What a step does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Http(HttpRequest),
+    /// A customer message delivered to the app as the provider would (or a raw payload posted
+    /// straight to the app's webhook).
+    Inject(Inject),
+    /// Wait for the app's reply to a customer, observed at the simulated provider.
+    Await(Await),
+}
+
+/// `inject:` — what reaches the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inject {
+    /// The simulator delivers a customer's message (Evolution `messages.upsert`, signed Meta
+    /// webhook) through its control API; the end-to-end clock of `from` starts now.
+    Customer(CustomerMessage),
+    /// A payload posted straight to the app's webhook URL, possibly malformed or badly signed;
+    /// checks judge the app's answer.
+    Raw(RawWebhook),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerMessage {
+    /// The customer's phone number.
+    pub from: Template,
+    pub name: Option<Template>,
+    /// Evolution instance or Meta phone-number-id; `None`: the target's default.
+    pub tenant: Option<Template>,
+    pub content: Content,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    Text(Template),
+    /// A tapped reply button (Meta `interactive.button_reply`).
+    ButtonReply {
+        id: Template,
+        title: Template,
+    },
+    /// A chosen list row (Meta `interactive.list_reply`).
+    ListReply {
+        id: Template,
+        title: Template,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawWebhook {
+    /// Where to post; `None`: the app's webhook URL (`app.webhook_url`).
+    pub url: Option<Template>,
+    pub headers: Vec<(String, Template)>,
+    pub body: Body,
+    pub signature: Signature,
+}
+
+/// The `X-Hub-Signature-256` of a raw Meta webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signature {
+    /// Computed with the target's app secret over the exact bytes sent.
+    Valid,
+    /// Present but computed with a wrong key.
+    Invalid,
+    /// No header.
+    None,
+}
+
+/// `await:` — the app's reply to a customer, as the simulator saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Await {
+    /// The customer; `None`: the last customer injected in this run.
+    pub to: Option<Template>,
+    pub tenant: Option<Template>,
+    /// What the awaited message must satisfy: `Subject::Body` is its text, `Subject::JsonPath`
+    /// queries the message as the simulator reports it (`payload`, `kind`, `tenant`, …).
+    pub matchers: Vec<Check>,
+    pub timeout: Duration,
+    /// `expect: none` — pass only if no matching message arrives within `timeout`.
+    pub expect_none: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -69,33 +69,33 @@ pub fn evaluate(
     }
 }
 
-/// Evaluates every threshold of a run: each step's over its own samples, the scenario's
-/// over all steps' samples together.
+/// Evaluates every threshold of a run: each step's over its own samples; the scenario's over
+/// all steps' samples together — request latencies (`http`, `inject` steps) for plain metrics,
+/// end-to-end latencies (`await` steps) for `e2e` ones.
 pub fn evaluate_run(scenario: &Scenario, run: &ScenarioRun) -> Vec<ThresholdResult> {
     let mut out = Vec::new();
-    let mut all = Series::new();
-    for step in &run.steps {
-        all.merge(&step.series);
-    }
+    let (requests, e2e) = run.series();
     for step in &scenario.steps {
         let empty = Series::new();
-        let series = run
-            .steps
-            .iter()
-            .find(|r| r.name == step.name)
-            .map_or(&empty, |r| &r.series);
+        let result = run.steps.iter().find(|r| r.name == step.name);
+        if result.is_some_and(|r| r.skipped) {
+            continue;
+        }
+        let series = result.map_or(&empty, |r| &r.series);
+
         out.extend(
             step.thresholds
                 .iter()
                 .map(|t| evaluate(t, Some(&step.name), series, run.elapsed)),
         );
     }
-    out.extend(
-        scenario
-            .thresholds
-            .iter()
-            .map(|t| evaluate(t, None, &all, run.elapsed)),
-    );
+    out.extend(scenario.thresholds.iter().map(|t| {
+        let series = match t.series {
+            SeriesKind::Latency => &requests,
+            SeriesKind::E2e => &e2e,
+        };
+        evaluate(t, None, series, run.elapsed)
+    }));
     out
 }
 

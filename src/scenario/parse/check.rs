@@ -162,7 +162,7 @@ fn headers(ctx: &mut Ctx, e: &Entry) -> Option<Vec<Check>> {
 }
 
 /// `body: "text"` (contains) or a predicate object.
-fn body(ctx: &mut Ctx, e: &Entry) -> Option<Vec<Check>> {
+pub(super) fn body(ctx: &mut Ctx, e: &Entry) -> Option<Vec<Check>> {
     match &untag(e.value).data {
         YamlData::Mapping(_) => predicates(ctx, e.value, &Subject::Body),
         YamlData::Value(Scalar::String(s)) => Some(check(
@@ -179,7 +179,7 @@ fn body(ctx: &mut Ctx, e: &Entry) -> Option<Vec<Check>> {
 }
 
 /// `jsonpath:` — path → expected value (equality) or predicate object.
-fn jsonpaths(ctx: &mut Ctx, e: &Entry) -> Option<Vec<Check>> {
+pub(super) fn jsonpaths(ctx: &mut Ctx, e: &Entry) -> Option<Vec<Check>> {
     let mut checks = Vec::new();
     let mut complete = true;
     for p in ctx.entries(e.value, "`jsonpath` checks")? {

@@ -19,6 +19,7 @@ use super::model::{ProviderKind, Scenario, Span, Variable};
 use node::{is_identifier, position, Ctx, Entry, Node};
 
 mod check;
+mod e2e;
 mod node;
 mod step;
 mod targets;

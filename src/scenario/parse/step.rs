@@ -1,5 +1,5 @@
-//! Steps: the name, exactly one action (`http` today; `inject` and `await` with the
-//! end-to-end feature), and the optional `checks`, `capture`, `retry` and `thresholds`.
+//! Steps: the name, exactly one action (`http`, `inject` or `await`), and the optional
+//! `checks`, `capture`, `retry` and `thresholds`.
 
 use std::collections::HashMap;
 
@@ -17,6 +17,7 @@ pub(super) const STEP_KEYS: &[&str] = &[
     "capture",
     "retry",
     "thresholds",
+    "provider",
 ];
 /// The keys that say what a step does; a step has exactly one.
 const ACTION_KEYS: &[&str] = &["http", "inject", "await"];
@@ -59,6 +60,7 @@ fn step(ctx: &mut Ctx, node: &Node, first_use: &mut HashMap<String, usize>) -> O
     let captures = fields.get("capture").map(|e| captures(ctx, e));
     let retry = fields.get("retry").map(|e| retry(ctx, e));
     let thresholds = fields.get("thresholds").map(|e| thresholds(ctx, e));
+    let provider = fields.get("provider").map(|e| super::provider(ctx, e));
     Some(Step {
         name: name?,
         span: super::node::position(node).0,
@@ -67,6 +69,7 @@ fn step(ctx: &mut Ctx, node: &Node, first_use: &mut HashMap<String, usize>) -> O
         captures: captures.unwrap_or(Some(Vec::new()))?,
         retry: super::node::optional(retry)?,
         thresholds: thresholds.unwrap_or(Some(Vec::new()))?,
+        provider: super::node::optional(provider)?,
     })
 }
 
@@ -98,12 +101,8 @@ fn action(ctx: &mut Ctx, fields: &super::node::Fields, step: &Node) -> Option<Ac
             None
         }
         [entry] if entry.key == "http" => http(ctx, entry).map(Action::Http),
-        [entry] => {
-            let message = format!("`{}` steps are not supported yet", entry.key);
-            let hint = Some("they come with the end-to-end feature".to_string());
-            ctx.error(entry.key_node, message, hint);
-            None
-        }
+        [entry] if entry.key == "inject" => super::e2e::inject(ctx, entry).map(Action::Inject),
+        [entry] => super::e2e::await_(ctx, entry).map(Action::Await),
         [first, rest @ ..] => {
             for extra in rest {
                 let message = format!(
@@ -178,7 +177,11 @@ fn method(ctx: &mut Ctx, entry: &Entry) -> Option<String> {
 }
 
 /// `headers:` / `query:` — name → template, in file order. Header names must be HTTP tokens.
-fn pairs(ctx: &mut Ctx, entry: &Entry, header_names: bool) -> Option<Vec<(String, String)>> {
+pub(super) fn pairs(
+    ctx: &mut Ctx,
+    entry: &Entry,
+    header_names: bool,
+) -> Option<Vec<(String, String)>> {
     let what = format!("`{}`", entry.key);
     let mut complete = true;
     let mut pairs = Vec::new();

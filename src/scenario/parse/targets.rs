@@ -13,6 +13,7 @@ use crate::target::{Credentials, ProviderMode, TargetSpec};
 const FILE_KEYS: &[&str] = &["targets"];
 const TARGET_KEYS: &[&str] = &[
     "app_url",
+    "webhook_url",
     "provider",
     "mode",
     "provider_url",
@@ -59,6 +60,7 @@ fn target(ctx: &mut Ctx, entry: &Entry) -> Option<TargetSpec> {
     let fields = ctx.fields(entry.value, &format!("target `{}`", entry.key), TARGET_KEYS)?;
     let mut text = |key: &str| fields.get(key).and_then(|e| ctx.text(e));
     let app_url = text("app_url");
+    let webhook_url = text("webhook_url");
     let provider_url = text("provider_url");
     let credentials = Credentials {
         api_key: text("api_key"),
@@ -70,18 +72,7 @@ fn target(ctx: &mut Ctx, entry: &Entry) -> Option<TargetSpec> {
     };
     let provider = match fields.get("provider") {
         None => Some(ProviderKind::Evolution),
-        Some(e) => {
-            let name = ctx.string(e)?;
-            let kind = ProviderKind::parse(&name);
-            if kind.is_none() {
-                ctx.error(
-                    e.value_node(),
-                    format!("unknown provider `{name}`"),
-                    Some("use `evolution` or `meta`".into()),
-                );
-            }
-            kind
-        }
+        Some(e) => super::provider(ctx, e),
     };
     let mode = match fields.get("mode") {
         None => Some(if provider_url.is_some() {
@@ -106,6 +97,7 @@ fn target(ctx: &mut Ctx, entry: &Entry) -> Option<TargetSpec> {
     Some(TargetSpec {
         name: entry.key.clone(),
         app_url,
+        webhook_url,
         provider: provider?,
         mode: mode?,
         provider_url,

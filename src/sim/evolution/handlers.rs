@@ -13,13 +13,15 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::errors::EvoError;
-use super::rules::{self, jid_for, jid_user};
+use super::rules;
 use super::state::{ConnState, Event, Instance};
-use super::{qr, EmitContext, Sim};
-use crate::sim::bus::{NewOutbound, Provider};
+use super::{harness_routes, messages, qr, EmitContext, Sim};
 
-type S = State<Arc<Sim>>;
-type EvoResult = Result<Response, EvoError>;
+pub(super) type S = State<Arc<Sim>>;
+pub(super) type EvoResult = Result<Response, EvoError>;
+
+/// Largest request body, as the server's `express.json({limit: "136mb"})`.
+const BODY_LIMIT: usize = 136 * 1024 * 1024;
 
 /// Routes of the real server that are not simulated (answered 501 after the guards).
 const UNSIMULATED: &[&str] = &[
@@ -93,18 +95,26 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/instance/delete/{instance}", delete(delete_instance))
         .route("/instance/setPresence/{instance}", post(set_presence))
         .route("/instance/fetchInstances", get(fetch_instances))
-        .route("/message/sendText/{instance}", post(send_text))
-        .route("/message/sendMedia/{instance}", post(send_media))
-        .route("/webhook/set/{instance}", post(webhook_set))
-        .route("/webhook/find/{instance}", get(webhook_find))
-        .route("/chat/whatsappNumbers/{instance}", post(whatsapp_numbers))
-        .route("/__harness/inbound", post(inbound))
-        .route("/__harness/instances/{instance}/pair", post(pair));
+        .route("/message/sendText/{instance}", post(messages::send_text))
+        .route("/message/sendMedia/{instance}", post(messages::send_media))
+        .route("/webhook/set/{instance}", post(messages::webhook_set))
+        .route("/webhook/find/{instance}", get(messages::webhook_find))
+        .route(
+            "/chat/whatsappNumbers/{instance}",
+            post(messages::whatsapp_numbers),
+        )
+        .route("/__harness/inbound", post(harness_routes::inbound))
+        .route(
+            "/__harness/instances/{instance}/pair",
+            post(harness_routes::pair),
+        );
     for path in UNSIMULATED {
         r = r.route(&format!("{path}/{{instance}}"), any(unsimulated));
     }
     r.fallback(no_route)
         .method_not_allowed_fallback(no_route)
+        // The server accepts bodies up to 136 MB (base64 media); axum's default is 2 MB.
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(sim)
 }
 
@@ -112,12 +122,12 @@ async fn no_route(method: Method, uri: Uri) -> EvoError {
     EvoError::no_route(method.as_str(), uri.path())
 }
 
-fn apikey(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn apikey(headers: &HeaderMap) -> Option<&str> {
     headers.get("apikey").and_then(|v| v.to_str().ok())
 }
 
 /// The body as JSON (`{}` when empty), or Express body-parser's 400.
-fn json_body(body: &Bytes) -> Result<Value, EvoError> {
+pub(super) fn json_body(body: &Bytes) -> Result<Value, EvoError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
@@ -127,7 +137,7 @@ fn json_body(body: &Bytes) -> Result<Value, EvoError> {
 
 impl Sim {
     /// Guards (instance exists → apikey) then `f` on the instance, under the lock.
-    fn with_instance<R>(
+    pub(super) fn with_instance<R>(
         &self,
         name: &str,
         headers: &HeaderMap,
@@ -142,11 +152,11 @@ impl Sim {
     }
 }
 
-fn created(body: Value) -> Response {
+pub(super) fn created(body: Value) -> Response {
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
-fn ok(body: Value) -> Response {
+pub(super) fn ok(body: Value) -> Response {
     Json(body).into_response()
 }
 
@@ -412,217 +422,6 @@ async fn fetch_instances(
     Ok(ok(Value::Array(list)))
 }
 
-/// What a send hands to the bus and the webhooks after the lock is released.
-struct Sent {
-    response: Value,
-    ctx: EmitContext,
-    ack_template: (Value, Value),
-    to: String,
-    key_id: String,
-}
-
-/// Common part of `sendText` and `sendMedia`: guards, validation, connection, number lookup.
-fn send(
-    sim: &Sim,
-    name: &str,
-    headers: &HeaderMap,
-    body: &Value,
-    build: impl FnOnce(&Value) -> Result<(String, Value, String), EvoError>,
-) -> Result<Sent, EvoError> {
-    sim.with_instance(name, headers, |inst| {
-        let (number, message, message_type) = build(body)?;
-        inst.check_can_send()?;
-        let jid = jid_for(&number);
-        if !rules::number_exists(&jid, &sim.config.unregistered_numbers) {
-            return Err(EvoError::new(
-                StatusCode::BAD_REQUEST,
-                json!([{"jid": jid, "exists": false, "number": number}]),
-            ));
-        }
-        let mut rng = rand::rng();
-        let key_id = rules::outgoing_message_id(&mut rng);
-        let row = rules::row_id(&mut rng);
-        let response = inst.sent_message(&jid, &key_id, message, &message_type);
-        Ok(Sent {
-            response,
-            ctx: EmitContext::of(inst),
-            ack_template: (
-                inst.ack(&jid, &key_id, "DELIVERY_ACK", &row),
-                inst.ack(&jid, &key_id, "READ", &row),
-            ),
-            to: jid_user(&jid).to_string(),
-            key_id,
-        })
-    })
-}
-
-fn finish_send(
-    sim: &Sim,
-    name: String,
-    sent: Sent,
-    kind: &str,
-    text: Option<String>,
-    payload: Value,
-) -> Response {
-    sim.bus.publish(NewOutbound {
-        provider: Provider::Evolution,
-        tenant: name,
-        to: sent.to,
-        message_id: sent.key_id,
-        kind: kind.to_string(),
-        text,
-        payload,
-    });
-    let (delivered, read) = sent.ack_template;
-    let events = vec![
-        Event::now("send.message", sent.response.clone()),
-        Event {
-            name: "messages.update",
-            data: delivered,
-            delay: sim.config.ack_delivered_after,
-        },
-        Event {
-            name: "messages.update",
-            data: read,
-            delay: sim.config.ack_read_after,
-        },
-    ];
-    sim.emit(&sent.ctx, events);
-    created(sent.response)
-}
-
-async fn send_text(
-    State(sim): S,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> EvoResult {
-    let body = json_body(&body)?;
-    let mut text = String::new();
-    let sent = send(&sim, &name, &headers, &body, |b| {
-        let req = rules::parse_send_text(b)?;
-        text = req.text.clone();
-        Ok((
-            req.number,
-            json!({"conversation": req.text}),
-            "conversation".into(),
-        ))
-    })?;
-    Ok(finish_send(&sim, name, sent, "text", Some(text), body))
-}
-
-async fn send_media(
-    State(sim): S,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> EvoResult {
-    let body = json_body(&body)?;
-    let mut caption = None;
-    let sent = send(&sim, &name, &headers, &body, |b| {
-        let req = rules::parse_send_media(b)?;
-        caption = req.caption.clone();
-        let message_type = format!("{}Message", req.mediatype);
-        let url = match req.media.starts_with("http") {
-            true => req.media.clone(),
-            false => format!(
-                "https://mmg.whatsapp.net/o1/v/t62/{}",
-                rules::row_id(&mut rand::rng())
-            ),
-        };
-        let mimetype = req
-            .mimetype
-            .clone()
-            .unwrap_or_else(|| default_mime(&req.mediatype).into());
-        let mut content = json!({"url": url, "mimetype": mimetype});
-        if let Some(c) = &req.caption {
-            content["caption"] = json!(c);
-        }
-        if let Some(f) = &req.file_name {
-            content["fileName"] = json!(f);
-        }
-        Ok((
-            req.number,
-            json!({ message_type.clone(): content }),
-            message_type,
-        ))
-    })?;
-    Ok(finish_send(&sim, name, sent, "media", caption, body))
-}
-
-fn default_mime(mediatype: &str) -> &'static str {
-    match mediatype {
-        "image" => "image/jpeg",
-        "video" => "video/mp4",
-        "audio" => "audio/ogg; codecs=opus",
-        _ => "application/octet-stream",
-    }
-}
-
-async fn webhook_set(
-    State(sim): S,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> EvoResult {
-    let body = json_body(&body)?;
-    let row = sim.with_instance(&name, &headers, |inst| {
-        let settings = rules::parse_webhook_set(&body)?;
-        Ok(inst.set_webhook(settings, rules::row_id(&mut rand::rng())))
-    })?;
-    Ok(created(row))
-}
-
-async fn webhook_find(State(sim): S, Path(name): Path<String>, headers: HeaderMap) -> EvoResult {
-    let row = sim.with_instance(&name, &headers, |inst| Ok(inst.webhook_row()))?;
-    Ok(ok(row))
-}
-
-/// `chat/whatsappNumbers` answers its own errors unwrapped: `{status, error, message}`.
-fn raw_bad_request(message: Value) -> Response {
-    let body = json!({"status": 400, "error": "Bad Request", "message": message});
-    (StatusCode::BAD_REQUEST, Json(body)).into_response()
-}
-
-async fn whatsapp_numbers(
-    State(sim): S,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> EvoResult {
-    let body = json_body(&body)?;
-    sim.with_instance(&name, &headers, |inst| {
-        let numbers = match body.get("numbers") {
-            // `numbers.map` of undefined: a TypeError, serialised as `{}`.
-            None => return Ok((StatusCode::BAD_REQUEST, Json(json!({}))).into_response()),
-            Some(Value::Array(items)) if items.iter().all(Value::is_string) => items,
-            Some(_) => {
-                return Ok(raw_bad_request(json!([[
-                    "numbers is not of a type(s) array"
-                ]])))
-            }
-        };
-        if let Err(e) = inst.check_can_send() {
-            return Ok(raw_bad_request(json!([e.message])));
-        }
-        let list: Vec<Value> = numbers
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|n| {
-                let jid = jid_for(n);
-                let user = jid_user(&jid).to_string();
-                let exists = rules::number_exists(&jid, &sim.config.unregistered_numbers);
-                let mut row = json!({"jid": jid, "exists": exists, "number": user});
-                if let (true, Some(name)) = (exists, inst.contacts.get(&user)) {
-                    row["name"] = json!(name);
-                }
-                row
-            })
-            .collect();
-        Ok(ok(Value::Array(list)))
-    })
-}
-
 async fn unsimulated(
     State(sim): S,
     Path(name): Path<String>,
@@ -637,124 +436,4 @@ async fn unsimulated(
             uri.path()
         )]),
     ))
-}
-
-fn control_error(status: StatusCode, msg: String) -> Response {
-    (status, Json(json!({"error": msg}))).into_response()
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct InboundRequest {
-    from: String,
-    name: Option<String>,
-    text: String,
-    instance: Option<String>,
-}
-
-/// `POST /__harness/inbound`: a customer writes to an instance; `messages.upsert` goes out.
-async fn inbound(State(sim): S, body: Bytes) -> Response {
-    let req: InboundRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => return control_error(StatusCode::BAD_REQUEST, format!("invalid inbound: {e}")),
-    };
-    let from = crate::sim::bus::phone_digits(&req.from);
-    if from.is_empty() {
-        return control_error(StatusCode::BAD_REQUEST, "`from` has no digits".into());
-    }
-    let result = {
-        let mut instances = sim.instances();
-        let name = match (&req.instance, instances.len()) {
-            (Some(n), _) => n.clone(),
-            (None, 1) => instances.keys().next().cloned().unwrap_or_default(),
-            (None, _) => {
-                return control_error(
-                    StatusCode::BAD_REQUEST,
-                    "`instance` is required unless exactly one instance exists".into(),
-                )
-            }
-        };
-        match instances.get_mut(&name) {
-            None => Err((
-                StatusCode::NOT_FOUND,
-                format!("instance {name:?} does not exist"),
-            )),
-            Some(inst) if inst.state != ConnState::Open => Err((
-                StatusCode::CONFLICT,
-                format!(
-                    "instance {name:?} is not connected (state {})",
-                    inst.state.as_str()
-                ),
-            )),
-            Some(inst) => Ok(inbound_event(inst, &from, &req)),
-        }
-    };
-    match result {
-        Err((status, msg)) => control_error(status, msg),
-        Ok((ctx, event, id, jid)) => {
-            sim.emit(&ctx, vec![event]);
-            Json(json!({"message_id": id, "instance": ctx.instance, "remote_jid": jid}))
-                .into_response()
-        }
-    }
-}
-
-fn inbound_event(
-    inst: &mut Instance,
-    from: &str,
-    req: &InboundRequest,
-) -> (EmitContext, Event, String, String) {
-    let id = rules::incoming_message_id(&mut rand::rng());
-    let jid = format!("{from}@s.whatsapp.net");
-    let push_name = req.name.clone().unwrap_or_else(|| from.to_string());
-    inst.remember_contact(from, &push_name);
-    let data = json!({
-        "key": {"remoteJid": jid, "fromMe": false, "id": id},
-        "pushName": push_name, "status": "DELIVERY_ACK",
-        "message": {"conversation": req.text},
-        "messageType": "conversation", "messageTimestamp": super::state::unix_secs(),
-        "instanceId": inst.id, "source": rules::source_of(&id),
-    });
-    (
-        EmitContext::of(inst),
-        Event::now("messages.upsert", data),
-        id,
-        jid,
-    )
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-struct PairRequest {
-    number: Option<String>,
-    name: Option<String>,
-}
-
-/// `POST /__harness/instances/{name}/pair`: the phone scans the QR; state becomes `open`.
-async fn pair(State(sim): S, Path(name): Path<String>, body: Bytes) -> Response {
-    let req: PairRequest = match body.is_empty() {
-        true => PairRequest::default(),
-        false => match serde_json::from_slice(&body) {
-            Ok(r) => r,
-            Err(e) => return control_error(StatusCode::BAD_REQUEST, format!("invalid pair: {e}")),
-        },
-    };
-    let result = {
-        let mut instances = sim.instances();
-        instances.get_mut(&name).map(|inst| {
-            let number = req
-                .number
-                .as_deref()
-                .map(crate::sim::bus::phone_digits)
-                .unwrap_or_else(|| format!("5511{:09}", rand::random_range(0..1_000_000_000u32)));
-            let profile = req.name.clone().unwrap_or_else(|| inst.name.clone());
-            let events = inst.pair(format!("{number}@s.whatsapp.net"), profile);
-            (EmitContext::of(inst), events, inst.connection_state())
-        })
-    };
-    match result {
-        None => EvoError::no_instance(&name).into_response(),
-        Some((ctx, events, state)) => {
-            sim.emit(&ctx, events);
-            ok(state)
-        }
-    }
 }

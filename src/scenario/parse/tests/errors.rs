@@ -140,10 +140,6 @@ fn actions_exactly_one_per_step() {
         errors(&one_step("    http: { url: u }\n    inject: { text: hi }\n")),
         ["5:5 (6) step has several actions: `http` and `inject` [a step does one thing: split it into two steps]"]
     );
-    assert_eq!(
-        errors(&one_step("    await: { text: hi }\n")),
-        ["4:5 (5) `await` steps are not supported yet [they come with the end-to-end feature]"]
-    );
 }
 
 #[test]

@@ -79,7 +79,9 @@ fn full_example_parses_to_the_model() {
         (step.name.as_str(), step.span),
         ("create instance", at(8, 5))
     );
-    let Action::Http(http) = &step.action;
+    let Action::Http(http) = &step.action else {
+        panic!("an http step")
+    };
     assert_eq!(
         http,
         &HttpRequest {
@@ -184,7 +186,9 @@ fn full_example_parses_to_the_model() {
             value: 5000.0,
         }]
     );
-    let Action::Http(raw) = &s.steps[1].action;
+    let Action::Http(raw) = &s.steps[1].action else {
+        panic!("an http step")
+    };
     assert_eq!(
         (raw.method.as_str(), &raw.body),
         ("GET", &Some(Body::Raw("raw text".into())))
@@ -366,6 +370,8 @@ fn every_example_in_the_format_spec_parses() {
         let first_key = block.split(':').next().unwrap_or_default();
         let src = match first_key {
             "name" => block.to_string(),
+            "  - name" => format!("name: t\nsteps:\n{block}"),
+
             "variables" | "thresholds" => format!("{prefix}{http}{block}"),
             "http" => format!("{prefix}{}", indent(block, "    ")),
             "checks" | "capture" | "retry" => format!("{prefix}{http}{}", indent(block, "    ")),

@@ -22,17 +22,15 @@
 //! Concurrency: the active profile is an `Arc` behind an `RwLock`, swapped whole on update;
 //! each request clones the `Arc` (a few nanoseconds) and decides without holding the lock.
 
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::Router;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+
+pub use super::duration_serde;
+
+mod layer;
+pub use layer::{apply, connection_fault_response, Faults, TenantOf};
 
 /// Path prefix of the control API, never subject to faults.
 pub const CONTROL_PREFIX: &str = "/__harness";
@@ -148,7 +146,7 @@ pub struct Downtime {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "opt_duration_serde"
+        with = "duration_serde::opt"
     )]
     pub every: Option<Duration>,
     #[serde(default)]
@@ -368,142 +366,6 @@ impl FaultProfile {
             source,
         })?;
         Self::parse(&text)
-    }
-}
-
-/// The live fault state of one simulator (cheap to clone).
-#[derive(Debug, Clone)]
-pub struct Faults {
-    inner: Arc<RwLock<(Arc<FaultProfile>, Instant)>>,
-}
-
-impl Faults {
-    pub fn new(profile: FaultProfile) -> Self {
-        Self {
-            inner: Arc::new(RwLock::new((Arc::new(profile), Instant::now()))),
-        }
-    }
-
-    /// Replaces the profile; downtime windows count from now.
-    pub fn set(&self, profile: FaultProfile) {
-        let mut guard = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        *guard = (Arc::new(profile), Instant::now());
-    }
-
-    /// Removes every rule.
-    pub fn clear(&self) {
-        self.set(FaultProfile::default());
-    }
-
-    /// The active profile and when it was set.
-    pub fn get(&self) -> (Arc<FaultProfile>, Instant) {
-        let guard = self.inner.read().unwrap_or_else(|p| p.into_inner());
-        (Arc::clone(&guard.0), guard.1)
-    }
-}
-
-impl Default for Faults {
-    fn default() -> Self {
-        Self::new(FaultProfile::default())
-    }
-}
-
-/// Extracts the tenant (instance name, phone-number-id) from a request path.
-pub type TenantOf = fn(&str) -> Option<String>;
-
-/// Wraps `router` with the fault middleware.
-pub fn apply(router: Router, faults: Faults, tenant_of: TenantOf) -> Router {
-    router.layer(axum::middleware::from_fn_with_state(
-        (faults, tenant_of),
-        fault_middleware,
-    ))
-}
-
-async fn fault_middleware(
-    State((faults, tenant_of)): State<(Faults, TenantOf)>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let (profile, since) = faults.get();
-    let path = req.uri().path();
-    if profile.rules.is_empty() || path.starts_with(CONTROL_PREFIX) {
-        return next.run(req).await;
-    }
-    let tenant = tenant_of(path);
-    let info = RequestInfo {
-        method: req.method().as_str(),
-        path,
-        tenant: tenant.as_deref(),
-    };
-    let draws = Draws::sample(&mut rand::rng());
-    let decision = decide(&profile, &info, since.elapsed(), &draws);
-    if !decision.delay.is_zero() {
-        tokio::time::sleep(decision.delay).await;
-    }
-    match decision.outcome {
-        Outcome::Pass => next.run(req).await,
-        Outcome::Respond { status, body } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            match body {
-                Some(body) => (status, axum::Json(body)).into_response(),
-                None => (status, Body::empty()).into_response(),
-            }
-        }
-        Outcome::Connection(fault) => connection_fault_response(fault),
-    }
-}
-
-/// A response that tells [`super::serve`] to drop the connection instead of answering.
-pub fn connection_fault_response(fault: ConnectionFault) -> Response {
-    let mut resp = StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    resp.extensions_mut().insert(fault);
-    resp
-}
-
-/// Serde for durations: a number of milliseconds, or a humantime string (`"1.5s"`, `"250ms"`).
-pub mod duration_serde {
-    use std::time::Duration;
-
-    use serde::{de, Deserialize, Deserializer, Serializer};
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Ms(f64),
-        Text(String),
-    }
-
-    pub fn parse(raw: &str) -> Result<Duration, String> {
-        humantime::parse_duration(raw.trim()).map_err(|e| format!("bad duration {raw:?}: {e}"))
-    }
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&humantime::format_duration(*d).to_string())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        match Raw::deserialize(d)? {
-            Raw::Ms(ms) if ms.is_finite() && ms >= 0.0 => Ok(Duration::from_secs_f64(ms / 1000.0)),
-            Raw::Ms(ms) => Err(de::Error::custom(format!("bad duration {ms}"))),
-            Raw::Text(t) => parse(&t).map_err(de::Error::custom),
-        }
-    }
-}
-
-mod opt_duration_serde {
-    use std::time::Duration;
-
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => super::duration_serde::serialize(d, s),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        super::duration_serde::deserialize(d).map(Some)
     }
 }
 
@@ -730,14 +592,20 @@ mod tests {
     }
 
     #[test]
-    fn faults_state_set_get_clear() {
-        let f = Faults::default();
-        assert!(f.get().0.rules.is_empty());
-        f.set(FaultProfile {
-            rules: vec![FaultRule::default()],
-        });
-        assert_eq!(f.get().0.rules.len(), 1);
-        f.clear();
-        assert!(f.get().0.rules.is_empty());
+    fn bundled_profiles_in_mocks_parse() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mocks/faults");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "json")
+            ) {
+                let p = FaultProfile::load(&path).unwrap_or_else(|e| panic!("{e}"));
+                assert!(!p.rules.is_empty(), "{}", path.display());
+                n += 1;
+            }
+        }
+        assert!(n >= 3, "profiles found: {n}");
     }
 }

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Ceiling of a simulator's send endpoint on one core, and its memory after 10k and 1M requests.
+#
+#   benches/sim-ceiling.sh [evolution|meta]       (default: evolution)
+#
+# Builds the release binary, pins the simulator to core 0 and wrk to core 1 (taskset), drives
+# sendText (Evolution) or /messages (Meta) with keep-alive connections, and reports req/s and
+# the simulator's RSS (VmRSS) after ~10k requests and after >= 1M requests. Needs wrk
+# (`apt-get install -y wrk`). Request logging is off (RUST_LOG=warn): with it on, the terminal
+# is the bottleneck. No webhook URL is set, so no webhooks are sent (this measures the API).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+provider=${1:-evolution}
+port=${PORT:-18080}
+conns=${CONNS:-64}
+threads=${THREADS:-2}
+target_total=${TOTAL:-1000000}
+
+cargo build --release --quiet
+lua=$(mktemp --suffix .lua)
+trap 'rm -f "$lua"; [[ -n ${sim_pid:-} ]] && kill "$sim_pid" 2>/dev/null || true' EXIT
+
+case $provider in
+  evolution)
+    RUST_LOG=warn taskset -c 0 ./target/release/harness mock evolution --port "$port" \
+      --api-key BENCHKEY --instance bench:BENCHTOKEN >/dev/null &
+    sim_pid=$!
+    path=/message/sendText/bench
+    cat >"$lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["apikey"] = "BENCHTOKEN"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"number":"5511988887777","text":"Su cita con cardiología está confirmada para mañana a las 10:00."}'
+LUA
+    ;;
+  meta)
+    RUST_LOG=warn taskset -c 0 ./target/release/harness mock meta --port "$port" \
+      --token BENCHTOKEN --phone-number-id 106540352242922 >/dev/null &
+    sim_pid=$!
+    path=/v21.0/106540352242922/messages
+    cat >"$lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer BENCHTOKEN"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"messaging_product":"whatsapp","to":"5511988887777","type":"template","template":{"name":"hello_world","language":{"code":"en_US"}}}'
+LUA
+    ;;
+  *) echo "usage: $0 [evolution|meta]" >&2; exit 2 ;;
+esac
+
+url="http://127.0.0.1:$port$path"
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/__harness/health" >/dev/null && break; sleep 0.1; done
+rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$sim_pid/status"; }
+requests() { awk '/requests in/ {print $1}'; }
+status() { grep -E 'Requests/sec|Non-2xx|Socket errors' || true; }
+# CPU seconds used by the simulator so far (utime + stime). Requests per CPU-second is the
+# rate it would sustain with a whole core: a load-independent estimate of the ceiling when
+# other processes share the core.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$sim_pid/stat"; }
+
+echo "simulator: $provider (pid $sim_pid, core 0); wrk: core 1, $threads threads, $conns connections"
+echo "RSS at start: $(rss)"
+out=$(taskset -c 1 wrk -t1 -c8 -d1s -s "$lua" "$url")
+total=$(requests <<<"$out")
+echo "after $total requests (warm-up): RSS $(rss)"
+
+cpu0=$(cpu)
+out=$(taskset -c 1 wrk -t"$threads" -c"$conns" -d20s -s "$lua" "$url")
+cpu1=$(cpu)
+echo "$out" | status
+measured=$(requests <<<"$out")
+total=$((total + measured))
+echo "simulator CPU: $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}') s for $measured requests:" \
+  "$(awk -v a="$cpu0" -v b="$cpu1" -v n="$measured" 'BEGIN {printf "%.0f", n / (b - a)}') requests per CPU-second"
+while (( total < target_total )); do
+  out=$(taskset -c 1 wrk -t"$threads" -c"$conns" -d10s -s "$lua" "$url")
+  total=$((total + $(requests <<<"$out")))
+done
+echo "after $total requests: RSS $(rss)"
+curl -fs "http://127.0.0.1:$port/__harness/health"; echo

@@ -1,0 +1,497 @@
+//! The end-to-end actions. `inject` asks the simulator (its control API, so the same code
+//! serves an in-process simulator and a `harness mock` in another process) to deliver a
+//! customer's message to the app, and starts that customer's end-to-end clock; or it posts a
+//! raw payload straight to the app's webhook. `await` long-polls the simulator's journal of
+//! outbound messages for the app's reply to that customer; the reply's timestamp minus the
+//! injection's is the end-to-end latency.
+//!
+//! Both clocks are the wall clock of this machine (the simulator stamps each outbound message
+//! with Unix microseconds), so the latency is right whether the simulator runs in process or
+//! beside it.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use super::check::{self, CheckResult, Observation};
+use super::http::{self, ErrorKind, ExchangeError, Response, SentRequest};
+use super::template::{Templater, Vars};
+use super::{judge, Attempt, Injection, RunContext, RunState};
+use crate::scenario::{Await, Body, Content, Inject, Signature, Step, Subject};
+
+/// Unix time now, in microseconds.
+pub fn unix_us_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// A rendered `inject`: the request, and the customer whose clock it starts.
+pub(super) struct Rendered {
+    request: SentRequest,
+    content_type: Option<&'static str>,
+    customer: Option<String>,
+}
+
+fn invalid(message: impl Into<String>) -> ExchangeError {
+    ExchangeError {
+        kind: ErrorKind::InvalidRequest,
+        message: message.into(),
+    }
+}
+
+/// `provider.<key>` / `app.<key>` from the target's variables.
+fn target_value(vars: &Vars, map: &str, key: &str) -> Option<String> {
+    vars.get(map)?.get(key)?.as_str().map(str::to_string)
+}
+
+fn provider_url(vars: &Vars, what: &str) -> Result<String, ExchangeError> {
+    target_value(vars, "provider", "url")
+        .map(|u| u.trim_end_matches('/').to_string())
+        .ok_or_else(|| {
+            invalid(format!(
+                "{what} needs the simulator's URL (`provider.url`): run with a simulated provider"
+            ))
+        })
+}
+
+fn is_meta(vars: &Vars) -> bool {
+    target_value(vars, "provider", "name").as_deref() == Some("meta")
+}
+
+pub(super) fn render_inject(
+    inject: &Inject,
+    t: &Templater,
+    vars: &Vars,
+) -> Result<Rendered, ExchangeError> {
+    let r = |s: &String| t.render(s, vars).map_err(ExchangeError::from);
+    match inject {
+        Inject::Customer(m) => {
+            let from = r(&m.from)?;
+            let mut body = json!({ "from": from });
+            if let Some(name) = &m.name {
+                body["name"] = json!(r(name)?);
+            }
+            let meta = is_meta(vars);
+            match (&m.content, meta) {
+                (Content::Text(text), _) => body["text"] = json!(r(text)?),
+                (Content::ButtonReply { id, title }, true) => {
+                    body["button_reply"] = json!({"id": r(id)?, "title": r(title)?})
+                }
+                (Content::ListReply { id, title }, true) => {
+                    body["list_reply"] = json!({"id": r(id)?, "title": r(title)?})
+                }
+                // Evolution delivers what the customer tapped as its text.
+                (Content::ButtonReply { title, .. } | Content::ListReply { title, .. }, false) => {
+                    body["text"] = json!(r(title)?)
+                }
+            }
+            let tenant_key = if meta { "phone_number_id" } else { "instance" };
+            let tenant = match &m.tenant {
+                Some(tn) => Some(r(tn)?),
+                None => target_value(vars, "provider", tenant_key),
+            };
+            if let Some(tenant) = tenant {
+                body[tenant_key] = json!(tenant);
+            }
+            let url = format!("{}/__harness/inbound", provider_url(vars, "`inject`")?);
+            let request = SentRequest {
+                method: "POST".into(),
+                url,
+                headers: Vec::new(),
+                body: Some(body.to_string()),
+            };
+            Ok(Rendered {
+                request,
+                content_type: Some("application/json"),
+                customer: Some(digits(&from)),
+            })
+        }
+        Inject::Raw(raw) => {
+            let url = match &raw.url {
+                Some(u) => r(u)?,
+                None => target_value(vars, "app", "webhook_url").ok_or_else(|| {
+                    invalid("`inject: raw` needs the app's webhook URL: set `url:`, or run with an app URL")
+                })?,
+            };
+            let (body, content_type) = match &raw.body {
+                Body::Json(v) => (
+                    t.render_json(v, vars)
+                        .map_err(ExchangeError::from)?
+                        .to_string(),
+                    Some("application/json"),
+                ),
+                Body::Raw(s) => (r(s)?, None),
+            };
+            let mut headers = Vec::with_capacity(raw.headers.len() + 1);
+            for (k, v) in &raw.headers {
+                headers.push((k.clone(), r(v)?));
+            }
+            if is_meta(vars) && raw.signature != Signature::None {
+                let secret = target_value(vars, "provider", "app_secret").ok_or_else(|| {
+                    invalid("a signed Meta webhook needs the target's `app_secret`")
+                })?;
+                let key = match raw.signature {
+                    Signature::Invalid => format!("not-{secret}"),
+                    _ => secret,
+                };
+                headers.push(("X-Hub-Signature-256".into(), sign(&key, body.as_bytes())));
+            }
+            let request = SentRequest {
+                method: "POST".into(),
+                url,
+                headers,
+                body: Some(body),
+            };
+            Ok(Rendered {
+                request,
+                content_type,
+                customer: None,
+            })
+        }
+    }
+}
+
+/// `sha256=<hex HMAC-SHA256(key, body)>`, as Meta signs webhooks.
+pub fn sign(key: &str, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn digits(phone: &str) -> String {
+    phone.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// Sends a rendered `inject`; a delivered customer message starts the customer's clock.
+pub(super) async fn inject(
+    step: &Step,
+    r: Rendered,
+    state: &mut RunState,
+    ctx: &RunContext,
+) -> Attempt {
+    let at_unix_us = unix_us_now();
+    let exchange = http::send(&ctx.client, r.request, r.content_type, ctx.default_timeout).await;
+    let mut attempt = judge(step, exchange, &state.vars, ctx);
+    let Some(customer) = r.customer else {
+        return attempt;
+    };
+    if let Some(response) = &attempt.response {
+        let declared = step.checks.iter().any(|c| c.subject == Subject::Status);
+        let accepted = (200..300).contains(&response.status);
+        if !declared {
+            attempt.checks.insert(
+                0,
+                CheckResult {
+                    name: "simulator delivered the message".into(),
+                    span: step.span,
+                    passed: accepted,
+                    expected: "a 2xx answer from the simulator's control API".into(),
+                    observed: format!(
+                        "{} {}",
+                        response.status,
+                        check::truncate(&response.text(), 200)
+                    ),
+                },
+            );
+        }
+        if accepted {
+            state
+                .injections
+                .insert(customer.clone(), Injection { at_unix_us });
+            state.last_customer = Some(customer);
+        }
+    }
+    attempt
+}
+
+/// An outbound message as the simulator's journal reports it.
+struct Observed {
+    seq: u64,
+    json: Value,
+    text: String,
+    at_unix_us: u64,
+}
+
+/// Waits for the app's reply (or, with `expect: none`, for silence).
+pub(super) async fn await_reply(
+    step: &Step,
+    spec: &Await,
+    state: &mut RunState,
+    ctx: &RunContext,
+) -> Attempt {
+    let vars = &state.vars;
+    let customer = match &spec.to {
+        Some(to) => match ctx.templater.render(to, vars) {
+            Ok(c) => digits(&c),
+            Err(e) => return Attempt::failed(None, e.into()),
+        },
+        None => match &state.last_customer {
+            Some(c) => c.clone(),
+            None => {
+                return Attempt::failed(
+                    None,
+                    invalid("`await` has no customer: give `to:`, or `inject` a message first"),
+                )
+            }
+        },
+    };
+    let tenant = match spec
+        .tenant
+        .as_ref()
+        .map(|t| ctx.templater.render(t, vars))
+        .transpose()
+    {
+        Ok(t) => t,
+        Err(e) => return Attempt::failed(None, e.into()),
+    };
+    let base = match provider_url(vars, "`await`") {
+        Ok(u) => u,
+        Err(e) => return Attempt::failed(None, e),
+    };
+    let injected_at = state.injections.get(&customer).map(|i| i.at_unix_us);
+    let wanted = describe_matchers(spec, &customer);
+    let which = Wanted {
+        customer: &customer,
+        tenant: tenant.as_deref(),
+        injected_at,
+        after_seq: state.consumed.get(&customer).copied().unwrap_or(0),
+    };
+    let poll = poll(ctx, &base, &which, spec, vars).await;
+    let (request, found, others) = match poll {
+        Ok(p) => p,
+        Err((request, e)) => return Attempt::failed(Some(request), e),
+    };
+    let window = humantime::format_duration(spec.timeout);
+    match (found, spec.expect_none) {
+        (None, true) => Attempt {
+            request: Some(request),
+            checks: vec![verdict(
+                step,
+                true,
+                format!("no {wanted} within {window}"),
+                "none".into(),
+            )],
+            ..Attempt::default()
+        },
+        (Some(m), true) => Attempt {
+            request: Some(request),
+            checks: vec![verdict(
+                step,
+                false,
+                format!("no {wanted} within {window}"),
+                format!("{:?}", m.text),
+            )],
+            ..Attempt::default()
+        },
+        (None, false) => {
+            let observed = if others.is_empty() {
+                format!("no message to {customer} within {window}")
+            } else {
+                let shown: Vec<String> = others
+                    .iter()
+                    .take(3)
+                    .map(|t| format!("{:?}", check::truncate(t, 120)))
+                    .collect();
+                format!(
+                    "no match within {window}; the app sent {} other message(s) to {customer}: {}",
+                    others.len(),
+                    shown.join(", ")
+                )
+            };
+            Attempt {
+                request: Some(request),
+                checks: vec![verdict(step, false, wanted, observed)],
+                ..Attempt::default()
+            }
+        }
+        (Some(m), false) => {
+            state.consumed.insert(customer, m.seq);
+            // Without an injection of this customer (e.g. after a raw webhook) there is no clock to
+            // read: the reply counts, but gives no end-to-end sample.
+            let latency =
+                injected_at.map(|at| Duration::from_micros(m.at_unix_us.saturating_sub(at)));
+            let response = Response {
+                status: 200,
+                headers: Vec::new(),
+                body: Bytes::from(m.text.clone()),
+            };
+            let mut attempt = Attempt {
+                request: Some(request),
+                response: Some(response),
+                message: Some(m.json),
+                duration: latency,
+                ..Attempt::default()
+            };
+            let mut checks = vec![verdict(
+                step,
+                true,
+                wanted,
+                format!("{:?}", check::truncate(&m.text, 200)),
+            )];
+            if let Some(obs) = attempt.observation() {
+                checks.extend(
+                    step.checks
+                        .iter()
+                        .map(|c| check::evaluate(c, &obs, &ctx.templater, vars)),
+                );
+            }
+            attempt.checks = checks;
+            attempt
+        }
+    }
+}
+
+fn verdict(step: &Step, passed: bool, expected: String, observed: String) -> CheckResult {
+    CheckResult {
+        name: "reply".into(),
+        span: step.span,
+        passed,
+        expected,
+        observed,
+    }
+}
+
+fn describe_matchers(spec: &Await, customer: &str) -> String {
+    let matchers: Vec<String> = spec
+        .matchers
+        .iter()
+        .map(|c| {
+            let d = check::describe(c);
+            d.strip_prefix("body ")
+                .map_or(d.clone(), |rest| format!("text {rest}"))
+        })
+        .collect();
+    if matchers.is_empty() {
+        format!("message to {customer}")
+    } else {
+        format!("message to {customer} with {}", matchers.join(" and "))
+    }
+}
+
+/// Which journal entries an `await` considers.
+struct Wanted<'a> {
+    customer: &'a str,
+    tenant: Option<&'a str>,
+    /// Only replies stamped after the customer's injection.
+    injected_at: Option<u64>,
+    /// Only entries after the last reply already awaited for this customer.
+    after_seq: u64,
+}
+
+type PollResult =
+    Result<(SentRequest, Option<Observed>, Vec<String>), (SentRequest, ExchangeError)>;
+
+/// Long-polls the journal until a matching message arrives or the await's time is up.
+async fn poll(
+    ctx: &RunContext,
+    base: &str,
+    w: &Wanted<'_>,
+    spec: &Await,
+    vars: &Vars,
+) -> PollResult {
+    let (customer, tenant, injected_at) = (w.customer, w.tenant, w.injected_at);
+    let deadline = Instant::now() + spec.timeout;
+    let mut since = w.after_seq;
+    let mut others = Vec::new();
+    let mut request = SentRequest {
+        method: "GET".into(),
+        url: String::new(),
+        headers: Vec::new(),
+        body: None,
+    };
+    loop {
+        let wait_ms = deadline
+            .saturating_duration_since(Instant::now())
+            .as_millis() as u64;
+        request.url =
+            format!("{base}/__harness/outbound?to={customer}&since={since}&wait_ms={wait_ms}");
+        let timeout = Duration::from_millis(wait_ms) + Duration::from_secs(5);
+        let exchange = http::send(&ctx.client, request.clone(), None, timeout).await;
+        let response = match exchange.result {
+            Ok(r) if r.status == 200 => r,
+            Ok(r) => {
+                return Err((
+                    request,
+                    invalid(format!(
+                        "the simulator's journal answered {}: {}",
+                        r.status,
+                        r.text()
+                    )),
+                ))
+            }
+            Err(e) => return Err((request, e)),
+        };
+        let list: Vec<Value> = match serde_json::from_slice(&response.body) {
+            Ok(l) => l,
+            Err(e) => {
+                return Err((
+                    request,
+                    invalid(format!("the simulator's journal is not a JSON list: {e}")),
+                ))
+            }
+        };
+        for json in list {
+            let seq = json["seq"].as_u64().unwrap_or(0);
+            since = since.max(seq);
+            let at_unix_us = json["at_unix_us"].as_u64().unwrap_or(0);
+            if injected_at.is_some_and(|t| at_unix_us < t)
+                || tenant.is_some_and(|t| json["tenant"] != t)
+            {
+                continue;
+            }
+            let text = json["text"].as_str().unwrap_or_default().to_string();
+            if matches(spec, &text, &json, ctx, vars) {
+                return Ok((
+                    request,
+                    Some(Observed {
+                        seq,
+                        json,
+                        text,
+                        at_unix_us,
+                    }),
+                    others,
+                ));
+            }
+            others.push(text);
+        }
+        if Instant::now() >= deadline {
+            return Ok((request, None, others));
+        }
+    }
+}
+
+fn matches(spec: &Await, text: &str, json: &Value, ctx: &RunContext, vars: &Vars) -> bool {
+    let response = Response {
+        status: 200,
+        headers: Vec::new(),
+        body: Bytes::from(text.to_string()),
+    };
+    let obs = Observation::with_json(&response, 0.0, json.clone());
+    spec.matchers
+        .iter()
+        .all(|c| check::evaluate(c, &obs, &ctx.templater, vars).passed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_matches_an_independent_computation() {
+        // HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog"), RFC 4231 style vector.
+        assert_eq!(
+            sign("key", b"The quick brown fox jumps over the lazy dog"),
+            "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
+        );
+    }
+
+    #[test]
+    fn digits_only() {
+        assert_eq!(digits("+55 (11) 98888-7777"), "5511988887777");
+    }
+}

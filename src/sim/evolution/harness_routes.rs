@@ -1,0 +1,136 @@
+//! The Evolution simulator's own control routes (the shared ones are in
+//! [`crate::sim::control`]): `POST /__harness/inbound` (a customer writes; `messages.upsert`
+//! goes to the app) and `POST /__harness/instances/{name}/pair` (the phone scans the QR).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use super::errors::EvoError;
+use super::handlers::{ok, S};
+use super::rules;
+use super::state::{ConnState, Event, Instance};
+use super::EmitContext;
+
+fn control_error(status: StatusCode, msg: String) -> Response {
+    (status, Json(json!({"error": msg}))).into_response()
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct InboundRequest {
+    from: String,
+    name: Option<String>,
+    text: String,
+    instance: Option<String>,
+}
+
+/// `POST /__harness/inbound`: a customer writes to an instance; `messages.upsert` goes out.
+pub(super) async fn inbound(State(sim): S, body: Bytes) -> Response {
+    let req: InboundRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return control_error(StatusCode::BAD_REQUEST, format!("invalid inbound: {e}")),
+    };
+    let from = crate::sim::bus::phone_digits(&req.from);
+    if from.is_empty() {
+        return control_error(StatusCode::BAD_REQUEST, "`from` has no digits".into());
+    }
+    let result = {
+        let mut instances = sim.instances();
+        let name = match (&req.instance, instances.len()) {
+            (Some(n), _) => n.clone(),
+            (None, 1) => instances.keys().next().cloned().unwrap_or_default(),
+            (None, _) => {
+                return control_error(
+                    StatusCode::BAD_REQUEST,
+                    "`instance` is required unless exactly one instance exists".into(),
+                )
+            }
+        };
+        match instances.get_mut(&name) {
+            None => Err((
+                StatusCode::NOT_FOUND,
+                format!("instance {name:?} does not exist"),
+            )),
+            Some(inst) if inst.state != ConnState::Open => Err((
+                StatusCode::CONFLICT,
+                format!(
+                    "instance {name:?} is not connected (state {})",
+                    inst.state.as_str()
+                ),
+            )),
+            Some(inst) => Ok(inbound_event(inst, &from, &req)),
+        }
+    };
+    match result {
+        Err((status, msg)) => control_error(status, msg),
+        Ok((ctx, event, id, jid)) => {
+            sim.emit(&ctx, vec![event]);
+            Json(json!({"message_id": id, "instance": ctx.instance, "remote_jid": jid}))
+                .into_response()
+        }
+    }
+}
+
+fn inbound_event(
+    inst: &mut Instance,
+    from: &str,
+    req: &InboundRequest,
+) -> (EmitContext, Event, String, String) {
+    let id = rules::incoming_message_id(&mut rand::rng());
+    let jid = format!("{from}@s.whatsapp.net");
+    let push_name = req.name.clone().unwrap_or_else(|| from.to_string());
+    inst.remember_contact(from, &push_name);
+    let data = json!({
+        "key": {"remoteJid": jid, "fromMe": false, "id": id},
+        "pushName": push_name, "status": "DELIVERY_ACK",
+        "message": {"conversation": req.text},
+        "messageType": "conversation", "messageTimestamp": super::state::unix_secs(),
+        "instanceId": inst.id, "source": rules::source_of(&id),
+    });
+    (
+        EmitContext::of(inst),
+        Event::now("messages.upsert", data),
+        id,
+        jid,
+    )
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct PairRequest {
+    number: Option<String>,
+    name: Option<String>,
+}
+
+/// `POST /__harness/instances/{name}/pair`: the phone scans the QR; state becomes `open`.
+pub(super) async fn pair(State(sim): S, Path(name): Path<String>, body: Bytes) -> Response {
+    let req: PairRequest = match body.is_empty() {
+        true => PairRequest::default(),
+        false => match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(e) => return control_error(StatusCode::BAD_REQUEST, format!("invalid pair: {e}")),
+        },
+    };
+    let result = {
+        let mut instances = sim.instances();
+        instances.get_mut(&name).map(|inst| {
+            let number = req
+                .number
+                .as_deref()
+                .map(crate::sim::bus::phone_digits)
+                .unwrap_or_else(|| format!("5511{:09}", rand::random_range(0..1_000_000_000u32)));
+            let profile = req.name.clone().unwrap_or_else(|| inst.name.clone());
+            let events = inst.pair(format!("{number}@s.whatsapp.net"), profile);
+            (EmitContext::of(inst), events, inst.connection_state())
+        })
+    };
+    match result {
+        None => EvoError::no_instance(&name).into_response(),
+        Some((ctx, events, state)) => {
+            sim.emit(&ctx, events);
+            ok(state)
+        }
+    }
+}

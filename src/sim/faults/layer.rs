@@ -1,0 +1,120 @@
+//! The fault middleware and the live fault state (see the module docs of [`super`]).
+
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+use super::{decide, ConnectionFault, Draws, FaultProfile, Outcome, RequestInfo, CONTROL_PREFIX};
+
+/// The live fault state of one simulator (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Faults {
+    inner: Arc<RwLock<(Arc<FaultProfile>, Instant)>>,
+}
+
+impl Faults {
+    pub fn new(profile: FaultProfile) -> Self {
+        Self {
+            inner: Arc::new(RwLock::new((Arc::new(profile), Instant::now()))),
+        }
+    }
+
+    /// Replaces the profile; downtime windows count from now.
+    pub fn set(&self, profile: FaultProfile) {
+        let mut guard = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        *guard = (Arc::new(profile), Instant::now());
+    }
+
+    /// Removes every rule.
+    pub fn clear(&self) {
+        self.set(FaultProfile::default());
+    }
+
+    /// The active profile and when it was set.
+    pub fn get(&self) -> (Arc<FaultProfile>, Instant) {
+        let guard = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        (Arc::clone(&guard.0), guard.1)
+    }
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self::new(FaultProfile::default())
+    }
+}
+
+/// Extracts the tenant (instance name, phone-number-id) from a request path.
+pub type TenantOf = fn(&str) -> Option<String>;
+
+/// Wraps `router` with the fault middleware.
+pub fn apply(router: Router, faults: Faults, tenant_of: TenantOf) -> Router {
+    router.layer(axum::middleware::from_fn_with_state(
+        (faults, tenant_of),
+        fault_middleware,
+    ))
+}
+
+async fn fault_middleware(
+    State((faults, tenant_of)): State<(Faults, TenantOf)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (profile, since) = faults.get();
+    let path = req.uri().path();
+    if profile.rules.is_empty() || path.starts_with(CONTROL_PREFIX) {
+        return next.run(req).await;
+    }
+    let tenant = tenant_of(path);
+    let info = RequestInfo {
+        method: req.method().as_str(),
+        path,
+        tenant: tenant.as_deref(),
+    };
+    let draws = Draws::sample(&mut rand::rng());
+    let decision = decide(&profile, &info, since.elapsed(), &draws);
+    if !decision.delay.is_zero() {
+        tokio::time::sleep(decision.delay).await;
+    }
+    match decision.outcome {
+        Outcome::Pass => next.run(req).await,
+        Outcome::Respond { status, body } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            match body {
+                Some(body) => (status, axum::Json(body)).into_response(),
+                None => (status, Body::empty()).into_response(),
+            }
+        }
+        Outcome::Connection(fault) => connection_fault_response(fault),
+    }
+}
+
+/// A response that tells [`super::serve`] to drop the connection instead of answering.
+pub fn connection_fault_response(fault: ConnectionFault) -> Response {
+    let mut resp = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    resp.extensions_mut().insert(fault);
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::FaultRule;
+    use super::*;
+
+    #[test]
+    fn faults_state_set_get_clear() {
+        let f = Faults::default();
+        assert!(f.get().0.rules.is_empty());
+        f.set(FaultProfile {
+            rules: vec![FaultRule::default()],
+        });
+        assert_eq!(f.get().0.rules.len(), 1);
+        f.clear();
+        assert!(f.get().0.rules.is_empty());
+    }
+}
