@@ -8,6 +8,8 @@
 # the simulator's RSS (VmRSS) after ~10k requests and after >= 1M requests. Needs wrk
 # (`apt-get install -y wrk`). Request logging is off (RUST_LOG=warn): with it on, the terminal
 # is the bottleneck. No webhook URL is set, so no webhooks are sent (this measures the API).
+# Meta runs with --no-limits: with the real limits, one recipient is answered 131056 after 45
+# sends and the number 130429 above 80 messages/s, which would measure the error path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 provider=${1:-evolution}
@@ -34,7 +36,7 @@ wrk.body = '{"number":"5511988887777","text":"Su cita con cardiología está con
 LUA
     ;;
   meta)
-    RUST_LOG=warn taskset -c 0 ./target/release/harness mock meta --port "$port" \
+    RUST_LOG=warn taskset -c 0 ./target/release/harness mock meta --port "$port" --no-limits \
       --token BENCHTOKEN --phone-number-id 106540352242922 >/dev/null &
     sim_pid=$!
     path=/v21.0/106540352242922/messages

@@ -15,7 +15,7 @@ use rand::Rng;
 
 use crate::sim::evolution::{self, EvolutionConfig, SeedInstance};
 use crate::sim::faults::FaultProfile;
-use crate::sim::meta::{self, MetaConfig, PhoneNumber};
+use crate::sim::meta::{self, MetaConfig, MetaLimits, PhoneNumber};
 use crate::sim::SimHandle;
 
 /// Which provider to simulate.
@@ -69,6 +69,10 @@ pub struct MockArgs {
     /// Fault profile (YAML or JSON), e.g. mocks/faults/evolution-flaky.yaml.
     #[arg(long, value_name = "FILE")]
     pub faults: Option<PathBuf>,
+    /// Meta: no throughput (130429) or pair-rate (131056) limit and no 24-hour service window,
+    /// e.g. to measure the simulator's own ceiling.
+    #[arg(long)]
+    pub no_limits: bool,
 }
 
 /// Resolved options of `harness mock`.
@@ -85,6 +89,8 @@ pub struct MockOptions {
     pub verify_token: String,
     pub phone_number_id: Option<String>,
     pub faults: FaultProfile,
+    /// Meta: lift the sending limits.
+    pub no_limits: bool,
 }
 
 /// A random upper-case hex secret of `n` characters.
@@ -130,6 +136,7 @@ impl MockArgs {
                 .unwrap_or_else(|| secret(16).to_lowercase()),
             phone_number_id: self.phone_number_id,
             faults,
+            no_limits: self.no_limits,
         })
     }
 }
@@ -156,8 +163,14 @@ impl MockOptions {
             verify_token: self.verify_token.clone(),
             webhook_url: self.webhook_url.clone(),
             faults: self.faults.clone(),
+            // Giving the URL on the command line is registering it: Meta verifies it first
+            // (in the background here; the outcome is logged).
+            verify_on_start: self.webhook_url.is_some(),
             ..MetaConfig::default()
         };
+        if self.no_limits {
+            config.limits = MetaLimits::unlimited();
+        }
         if let Some(id) = &self.phone_number_id {
             let display = config
                 .phone_numbers
@@ -309,6 +322,17 @@ mod tests {
             ("T", "S", "V")
         );
         assert_eq!(m.phone_numbers[0].id, "42");
+        assert_eq!(m.limits, MetaLimits::default());
+        assert!(!m.verify_on_start);
+        let m = args(&["meta", "--no-limits", "--webhook-url", "http://app/hook"])
+            .into_options()
+            .unwrap()
+            .meta_config();
+        assert_eq!(m.limits, MetaLimits::unlimited());
+        assert!(
+            m.verify_on_start,
+            "a URL given on the command line is verified"
+        );
         assert!(args(&["evolution", "--instance", ":x"])
             .into_options()
             .is_err());

@@ -1,12 +1,14 @@
 //! Meta-specific control routes (the shared ones come from [`crate::sim::control`]):
 //!
-//! - `POST /__harness/inbound` `{from, name?, text? | button_reply? | list_reply? | button?,
-//!   phone_number_id?, context_id?}`: a customer sends a message. The simulator opens the
+//! - `POST /__harness/inbound` `{from, name?, phone_number_id?, context_id?}` plus one of
+//!   `text`, `button_reply`, `list_reply`, `button`, `image`, `document`, `audio`, `video`,
+//!   `sticker`, `reaction`, `location` (see [`super::inbound`]): a customer sends a message. The simulator opens the
 //!   customer-service window, registers the customer's business-scoped id, delivers the signed
 //!   webhook to the number's URL and answers
 //!   `{"message_id", "phone_number_id", "from", "user_id", "delivery_id"}`.
 //! - `POST /__harness/webhook/verify` `{url?, phone_number_id?, verify_token?}`: runs the GET
-//!   verification handshake against the app now and reports what it answered.
+//!   verification handshake against the app now and reports what it answered;
+//!   `GET /__harness/webhook/verify` lists the latest handshakes (registration, start, on demand).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,86 +19,22 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ids::{self, Direction};
-use super::payload::{InboundContent, InboundMessage};
-use super::registration::verify_callback;
+use super::inbound::{content_of, InboundRequest};
+use super::payload::InboundMessage;
+use super::registration::verify_and_record;
+use super::state::Profile;
 use super::tenants::PhoneNumber;
 use super::{events, Meta, Shared};
 
 pub(super) fn router(meta: Shared) -> Router {
     Router::new()
         .route("/__harness/inbound", post(inbound))
-        .route("/__harness/webhook/verify", post(verify))
+        .route("/__harness/webhook/verify", post(verify).get(verifications))
         .with_state(meta)
-}
-
-#[derive(Debug, Deserialize)]
-struct Reply {
-    id: String,
-    title: String,
-    #[serde(default)]
-    description: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct TemplateButton {
-    payload: String,
-    text: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InboundRequest {
-    from: String,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    button_reply: Option<Reply>,
-    #[serde(default)]
-    list_reply: Option<Reply>,
-    #[serde(default)]
-    button: Option<TemplateButton>,
-    #[serde(default)]
-    phone_number_id: Option<String>,
-    /// The wamid of the business message this one replies to.
-    #[serde(default)]
-    context_id: Option<String>,
 }
 
 fn bad_request(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(json!({"error": msg.into()}))).into_response()
-}
-
-fn content_of(req: InboundRequest) -> Result<InboundContent, String> {
-    let mut found = Vec::new();
-    if let Some(body) = req.text {
-        found.push(InboundContent::Text { body });
-    }
-    if let Some(r) = req.button_reply {
-        found.push(InboundContent::ButtonReply {
-            id: r.id,
-            title: r.title,
-        });
-    }
-    if let Some(r) = req.list_reply {
-        found.push(InboundContent::ListReply {
-            id: r.id,
-            title: r.title,
-            description: r.description,
-        });
-    }
-    if let Some(b) = req.button {
-        found.push(InboundContent::TemplateButton {
-            payload: b.payload,
-            text: b.text,
-        });
-    }
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => Err("one of text, button_reply, list_reply or button is required".into()),
-        _ => Err("give only one of text, button_reply, list_reply or button".into()),
-    }
 }
 
 fn number_for<'a>(m: &'a Meta, id: Option<&str>) -> Result<&'a PhoneNumber, (StatusCode, String)> {
@@ -132,8 +70,13 @@ async fn inbound(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
             format!("no webhook URL configured for phone number {}", number.id),
         );
     }
-    let (name, context_id) = (req.name.clone(), req.context_id.clone());
-    let content = match content_of(req) {
+    let profile = Profile {
+        name: req.name.clone(),
+        username: req.username.clone(),
+        hide_phone: req.hide_phone,
+    };
+    let context_id = req.context_id.clone();
+    let content = match content_of(req, &mut m.media(), &number.id) {
         Ok(c) => c,
         Err(e) => return bad_request(StatusCode::BAD_REQUEST, e),
     };
@@ -142,7 +85,7 @@ async fn inbound(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
     };
     let wamid = ids::wamid(&from, Direction::Inbound);
     let now = tokio::time::Instant::now();
-    let customer = st.record_inbound(&from, name.as_deref(), &wamid, now);
+    let customer = st.record_inbound(&from, &profile, &wamid, now);
     let msg = InboundMessage {
         id: wamid.clone(),
         timestamp: super::server::unix_after(std::time::Duration::ZERO),
@@ -197,5 +140,10 @@ async fn verify(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
     let token = req
         .verify_token
         .unwrap_or_else(|| m.registration().verify_token);
-    Json(verify_callback(&m.client, &url, &token).await).into_response()
+    Json(verify_and_record(&m, &url, &token).await).into_response()
+}
+
+async fn verifications(State(m): State<Shared>) -> Response {
+    let list: Vec<_> = m.verifications().iter().cloned().collect();
+    Json(list).into_response()
 }

@@ -21,18 +21,8 @@ use crate::sim::webhook::WebhookRequest;
 /// The User-Agent Meta's webhook deliveries carry.
 const USER_AGENT: &str = "facebookexternalua";
 
-/// Signs and queues one webhook for `number`; `None` when no webhook URL is configured for it.
-pub(super) fn queue(
-    m: &Meta,
-    number: &PhoneNumber,
-    event: &str,
-    value: &Value,
-    delay: Duration,
-) -> Option<u64> {
-    let Some(url) = m.webhook_url_of(number) else {
-        tracing::debug!(phone_number_id = %number.id, event, "no webhook URL: event not sent");
-        return None;
-    };
+/// Signs `value` and queues it for `url`; returns the emitter's delivery id.
+fn queue(m: &Meta, url: String, event: &str, value: &Value, delay: Duration) -> u64 {
     let body = Bytes::from(to_ascii_json(value));
     let signature = signature_header(m.config.app_secret.as_bytes(), &body);
     let headers = vec![
@@ -40,13 +30,22 @@ pub(super) fn queue(
         (SIGNATURE_HEADER.to_string(), signature),
         ("user-agent".to_string(), USER_AGENT.to_string()),
     ];
-    Some(m.webhooks.send(WebhookRequest {
+    m.webhooks.send(WebhookRequest {
         url,
         event: event.to_string(),
         headers,
         body,
         delay,
-    }))
+    })
+}
+
+/// The number's webhook URL, or `None` (logged: the event is not sent).
+fn url_for(m: &Meta, number: &PhoneNumber, event: &str) -> Option<String> {
+    let url = m.webhook_url_of(number);
+    if url.is_none() {
+        tracing::debug!(phone_number_id = %number.id, event, "no webhook URL: event not sent");
+    }
+    url
 }
 
 /// A stable conversation id per (phone number, customer).
@@ -69,6 +68,9 @@ pub(super) fn schedule_statuses(
     accepted: &AcceptedSend,
     wamid: &str,
 ) {
+    let Some(url) = url_for(m, number, "statuses") else {
+        return;
+    };
     let delays = &m.config.status_delays;
     let plan: Vec<(StatusKind, Duration)> = if accepted.in_window {
         [
@@ -102,13 +104,8 @@ pub(super) fn schedule_statuses(
             error: failed.then(GraphError::re_engagement),
         };
         let value = payload::status_webhook(&business, &customer, &ev);
-        queue(
-            m,
-            number,
-            &format!("statuses.{}", status.as_str()),
-            &value,
-            delay,
-        );
+        let event = format!("statuses.{}", status.as_str());
+        queue(m, url.clone(), &event, &value, delay);
     }
 }
 
@@ -119,9 +116,10 @@ pub(super) fn deliver_inbound(
     customer: &payload::Customer,
     msg: &InboundMessage,
 ) -> Option<u64> {
+    let url = url_for(m, number, "messages")?;
     let business = m.tenants.business(number);
     let value = payload::inbound_webhook(&business, customer, msg);
-    queue(m, number, "messages", &value, Duration::ZERO)
+    Some(queue(m, url, "messages", &value, Duration::ZERO))
 }
 
 #[cfg(test)]

@@ -217,6 +217,18 @@ impl GraphError {
         GraphError::new(131053, "Media upload error", Some(details.into()), 400)
     }
 
+    /// 132001: the template is not in the account's catalogue. HTTP 404.
+    pub fn template_missing(name: &str) -> Self {
+        GraphError::new(
+            132001,
+            "Template name does not exist in the translation",
+            Some(format!(
+                "template name ({name}) does not exist in the translation"
+            )),
+            404,
+        )
+    }
+
     /// The `message` field.
     pub fn message(&self) -> String {
         match &self.raw_message {

@@ -11,10 +11,11 @@
 //! webhook URLs. See `docs/simulators-meta.md`.
 //!
 //! Layout: pure rules in [`graph`], [`wire`], [`ids`], [`payload`], [`validate`], [`limits`],
-//! [`tenants`], [`state`], [`media`]; thin axum handlers in `server` (Graph API), `control`
-//! (`/__harness/` routes specific to Meta) and `registration` (the verification handshake,
-//! `/oauth/access_token`, `/{app-id}/subscriptions`); shared machinery (bus, journal, faults,
-//! webhook emitter, control routes, accept loop) from [`crate::sim`].
+//! [`tenants`], [`state`], [`media`], [`profiles`]; thin axum handlers in `server` (Graph
+//! API), `control` (`/__harness/` routes specific to Meta) and `registration` (the
+//! verification handshake, `/oauth/access_token`, `/{app-id}/subscriptions`,
+//! `/{waba-id}/subscribed_apps`); `events` signs and queues webhooks; the shared machinery (bus,
+//! journal, faults, webhook emitter, control routes, accept loop) comes from [`crate::sim`].
 //!
 //! Concurrency: the tenant table is immutable after start; each tenant's mutable state is behind
 //! its own mutex ([`state::TenantState`]), the media store behind another, the simulator-wide
@@ -23,9 +24,11 @@
 
 pub mod graph;
 pub mod ids;
+pub mod inbound;
 pub mod limits;
 pub mod media;
 pub mod payload;
+pub mod profiles;
 pub mod state;
 pub mod tenants;
 pub mod validate;
@@ -36,7 +39,7 @@ mod events;
 mod registration;
 mod server;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -65,12 +68,26 @@ pub struct MetaLimits {
     /// The customer-service window for free-form messages (`None`: no window). Default 24 h.
     #[serde(with = "opt_duration")]
     pub service_window: Option<Duration>,
-    /// Customers (and inbound message ids) remembered per phone number; oldest evicted first.
+    /// Customers (least recently active evicted first) and inbound message ids (oldest first)
+    /// remembered per phone number. About 400 bytes per customer.
     pub customer_capacity: usize,
     /// Total bytes of uploaded media kept; oldest evicted first.
     pub media_capacity_bytes: usize,
     /// Largest accepted upload.
     pub media_max_file_bytes: usize,
+}
+
+impl MetaLimits {
+    /// No throughput or pair-rate limit and no service window (state bounds unchanged): for
+    /// measuring the simulator's own ceiling, or apps that must not see provider limits.
+    pub fn unlimited() -> Self {
+        MetaLimits {
+            throughput: Rate::UNLIMITED,
+            pair: Rate::UNLIMITED,
+            service_window: None,
+            ..MetaLimits::default()
+        }
+    }
 }
 
 impl Default for MetaLimits {
@@ -79,7 +96,7 @@ impl Default for MetaLimits {
             throughput: Rate::THROUGHPUT,
             pair: Rate::PAIR,
             service_window: Some(Duration::from_secs(24 * 3600)),
-            customer_capacity: 100_000,
+            customer_capacity: 50_000,
             media_capacity_bytes: 64 << 20,
             media_max_file_bytes: 16 << 20,
         }
@@ -139,6 +156,13 @@ pub struct MetaConfig {
     pub faults: FaultProfile,
     /// HTTP status per Graph error code, overriding the defaults (e.g. `130429 → 429`).
     pub error_statuses: StatusOverrides,
+    /// Names of the approved message templates; `None` accepts any name. A template send
+    /// naming another one fails with 132001 (HTTP 404).
+    pub templates: Option<Vec<String>>,
+    /// Run the verification handshake against every configured webhook URL at start, as the
+    /// App Dashboard does when a URL is saved (in the background: the outcome is logged and
+    /// listed by `GET /__harness/webhook/verify`, and a failure does not stop the simulator).
+    pub verify_on_start: bool,
 }
 
 impl Default for MetaConfig {
@@ -159,6 +183,8 @@ impl Default for MetaConfig {
             journal_capacity: super::journal::DEFAULT_CAPACITY,
             faults: FaultProfile::default(),
             error_statuses: StatusOverrides::new(),
+            templates: None,
+            verify_on_start: false,
         }
     }
 }
@@ -193,6 +219,18 @@ mod opt_duration {
 struct Registration {
     webhook_url: Option<String>,
     verify_token: String,
+    /// Per-WABA callback overrides (`POST /{waba-id}/subscribed_apps`).
+    waba_overrides: HashMap<String, String>,
+}
+
+impl Registration {
+    fn from_config(config: &MetaConfig) -> Self {
+        Registration {
+            webhook_url: config.webhook_url.clone(),
+            verify_token: config.verify_token.clone(),
+            waba_overrides: HashMap::new(),
+        }
+    }
 }
 
 /// Everything the handlers share.
@@ -202,6 +240,8 @@ struct Meta {
     states: HashMap<String, state::TenantState>,
     registration: RwLock<Registration>,
     media: Mutex<media::MediaStore>,
+    /// The latest verification handshakes (at most [`registration::VERIFICATIONS_KEPT`]).
+    verifications: Mutex<VecDeque<registration::Verification>>,
     bus: Bus,
     webhooks: WebhookEmitter,
     /// For the verification handshake.
@@ -227,12 +267,22 @@ impl Meta {
         self.media.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The webhook URL of a number: its own, else the simulator-wide one.
+    fn verifications(&self) -> std::sync::MutexGuard<'_, VecDeque<registration::Verification>> {
+        self.verifications.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The webhook URL of a number: its own, else its WABA's override, else the
+    /// simulator-wide one.
     fn webhook_url_of(&self, number: &PhoneNumber) -> Option<String> {
-        number
-            .webhook_url
-            .clone()
-            .or_else(|| self.registration().webhook_url)
+        if let Some(own) = &number.webhook_url {
+            return Some(own.clone());
+        }
+        let reg = self.registration.read().unwrap_or_else(|p| p.into_inner());
+        let waba = self.tenants.waba_of(number);
+        reg.waba_overrides
+            .get(waba)
+            .or(reg.webhook_url.as_ref())
+            .cloned()
     }
 
     fn reset(&self) {
@@ -241,10 +291,8 @@ impl Meta {
             s.reset(now);
         }
         self.media().clear();
-        self.set_registration(Registration {
-            webhook_url: self.config.webhook_url.clone(),
-            verify_token: self.config.verify_token.clone(),
-        });
+        self.set_registration(Registration::from_config(&self.config));
+        self.verifications().clear();
     }
 }
 
@@ -289,10 +337,8 @@ pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimH
     let webhooks = WebhookEmitter::new(config.retry.clone());
     let faults = Faults::new(config.faults.clone());
     let meta: Shared = Arc::new(Meta {
-        registration: RwLock::new(Registration {
-            webhook_url: config.webhook_url.clone(),
-            verify_token: config.verify_token.clone(),
-        }),
+        registration: RwLock::new(Registration::from_config(&config)),
+        verifications: Mutex::new(VecDeque::new()),
         media: Mutex::new(media::MediaStore::new(config.limits.media_capacity_bytes)),
         client: reqwest::Client::builder()
             .timeout(config.retry.timeout)
@@ -319,6 +365,9 @@ pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimH
     let router: Router =
         super::faults::apply(api, faults, tenant_of).merge(super::control::router(control_state));
     let mut handle = super::serve(listener, router, bus).await?;
+    if meta.config.verify_on_start {
+        handle.attach_task(tokio::spawn(registration::verify_configured(meta)));
+    }
     handle.on_shutdown(move || webhooks.shutdown());
     Ok(handle)
 }
@@ -334,6 +383,14 @@ mod tests {
         assert_eq!(tenant_of("/123").as_deref(), Some("123"));
         assert_eq!(tenant_of("/v25.0/").as_deref(), None);
         assert_eq!(tenant_of("/").as_deref(), None);
+    }
+
+    #[test]
+    fn unlimited_lifts_every_limit() {
+        let l = MetaLimits::unlimited();
+        assert!(!l.throughput.is_limited() && !l.pair.is_limited());
+        assert_eq!(l.service_window, None);
+        assert_eq!(l.customer_capacity, MetaLimits::default().customer_capacity);
     }
 
     #[test]

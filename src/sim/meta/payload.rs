@@ -29,10 +29,15 @@ pub struct Customer {
     pub user_id: String,
     /// Profile name.
     pub name: String,
+    /// `profile.username`, if the customer adopted one.
+    pub username: Option<String>,
+    /// Withhold `from` and `wa_id` (a username user with no recent exchange with the business):
+    /// only the business-scoped id identifies the customer.
+    pub phone_hidden: bool,
 }
 
 /// What the customer sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum InboundContent {
     /// A text message.
     Text { body: String },
@@ -46,6 +51,25 @@ pub enum InboundContent {
     },
     /// A tap on a template quick-reply button.
     TemplateButton { payload: String, text: String },
+    /// A photo, document, audio, video or sticker, already in the media store under `id`.
+    Media {
+        /// `image`, `document`, `audio`, `video` or `sticker`.
+        kind: String,
+        id: String,
+        mime_type: String,
+        sha256: String,
+        caption: Option<String>,
+        filename: Option<String>,
+    },
+    /// A reaction to a business message.
+    Reaction { message_id: String, emoji: String },
+    /// A shared location.
+    Location {
+        latitude: f64,
+        longitude: f64,
+        name: Option<String>,
+        address: Option<String>,
+    },
 }
 
 impl InboundContent {
@@ -57,12 +81,15 @@ impl InboundContent {
                 title
             }
             InboundContent::TemplateButton { text, .. } => text,
+            InboundContent::Media { caption, .. } => caption.as_deref().unwrap_or_default(),
+            InboundContent::Reaction { emoji, .. } => emoji,
+            InboundContent::Location { name, .. } => name.as_deref().unwrap_or_default(),
         }
     }
 }
 
 /// An inbound message event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InboundMessage {
     pub id: String,
     pub timestamp: u64,
@@ -131,25 +158,28 @@ fn base_value(business: &Business, customer: &Customer) -> serde_json::Map<Strin
             "phone_number_id": business.phone_number_id,
         }),
     );
-    v.insert(
-        "contacts".into(),
-        json!([{
-            "profile": {"name": customer.name},
-            "wa_id": customer.wa_id,
-            "user_id": customer.user_id,
-        }]),
-    );
+    let mut profile = json!({"name": customer.name});
+    if let Some(u) = &customer.username {
+        profile["username"] = json!(u);
+    }
+    let mut contact = json!({"profile": profile});
+    if !customer.phone_hidden {
+        contact["wa_id"] = json!(customer.wa_id);
+    }
+    contact["user_id"] = json!(customer.user_id);
+    v.insert("contacts".into(), json!([contact]));
     v
 }
 
 /// The webhook for a message sent by `customer` to `business`.
 pub fn inbound_webhook(business: &Business, customer: &Customer, msg: &InboundMessage) -> Value {
-    let mut m = json!({
-        "from": customer.wa_id,
-        "from_user_id": customer.user_id,
-        "id": msg.id,
-        "timestamp": msg.timestamp.to_string(),
-    });
+    let mut m = json!({});
+    if !customer.phone_hidden {
+        m["from"] = json!(customer.wa_id);
+    }
+    m["from_user_id"] = json!(customer.user_id);
+    m["id"] = json!(msg.id);
+    m["timestamp"] = json!(msg.timestamp.to_string());
     if let Some(ctx) = &msg.context_id {
         m["context"] = json!({"from": business.display_phone_number, "id": ctx});
     }
@@ -179,10 +209,57 @@ pub fn inbound_webhook(business: &Business, customer: &Customer, msg: &InboundMe
             m["type"] = json!("button");
             m["button"] = json!({"payload": payload, "text": text});
         }
+        other => extra_content(&mut m, other),
     }
     let mut value = base_value(business, customer);
     value.insert("messages".into(), json!([m]));
     envelope(business, Value::Object(value))
+}
+
+/// Media, reactions and locations (split from [`inbound_webhook`] for size).
+fn extra_content(m: &mut Value, content: &InboundContent) {
+    match content {
+        InboundContent::Media {
+            kind,
+            id,
+            mime_type,
+            sha256,
+            caption,
+            filename,
+        } => {
+            let mut media = json!({"mime_type": mime_type, "sha256": sha256, "id": id});
+            if let Some(c) = caption {
+                media["caption"] = json!(c);
+            }
+            if let Some(f) = filename {
+                media["filename"] = json!(f);
+            }
+            m["type"] = json!(kind);
+            m[kind.as_str()] = media;
+        }
+        InboundContent::Reaction { message_id, emoji } => {
+            m["type"] = json!("reaction");
+            m["reaction"] = json!({"message_id": message_id, "emoji": emoji});
+        }
+        InboundContent::Location {
+            latitude,
+            longitude,
+            name,
+            address,
+        } => {
+            let mut loc = json!({"latitude": latitude, "longitude": longitude});
+            if let Some(n) = name {
+                loc["name"] = json!(n);
+            }
+            if let Some(a) = address {
+                loc["address"] = json!(a);
+            }
+            m["type"] = json!("location");
+            m["location"] = loc;
+        }
+        // Text and replies are written by `inbound_webhook` itself.
+        _ => {}
+    }
 }
 
 /// The webhook for one status change of a message sent by `business` to `customer`.
@@ -245,6 +322,8 @@ mod tests {
             wa_id: "16505551234".into(),
             user_id: "US.13491208655302741918".into(),
             name: "Sheena Nelson".into(),
+            username: None,
+            phone_hidden: false,
         }
     }
 
@@ -278,6 +357,28 @@ mod tests {
         assert_eq!(m["text"]["body"], "Does it come in another color?");
         assert_eq!(val["messages"].as_array().unwrap().len(), 1);
         assert!(m.get("context").is_none());
+    }
+
+    #[test]
+    fn username_users_without_a_phone() {
+        let mut c = customer();
+        c.username = Some("@sheena".into());
+        c.phone_hidden = true;
+        let msg = InboundMessage {
+            id: "wamid.U".into(),
+            timestamp: 1,
+            content: InboundContent::Text { body: "hi".into() },
+            context_id: None,
+        };
+        let v = inbound_webhook(&business(), &c, &msg);
+        let val = &v["entry"][0]["changes"][0]["value"];
+        assert_eq!(val["contacts"][0]["profile"]["username"], "@sheena");
+        assert!(val["contacts"][0].get("wa_id").is_none());
+        assert!(val["messages"][0].get("from").is_none());
+        assert_eq!(
+            val["messages"][0]["from_user_id"],
+            "US.13491208655302741918"
+        );
     }
 
     #[test]
@@ -317,6 +418,49 @@ mod tests {
         let m = &v["entry"][0]["changes"][0]["value"]["messages"][0];
         assert_eq!(m["type"], "button");
         assert_eq!(m["button"]["payload"], "P");
+    }
+
+    #[test]
+    fn media_reaction_and_location() {
+        let mut msg = InboundMessage {
+            id: "wamid.M".into(),
+            timestamp: 1,
+            content: InboundContent::Media {
+                kind: "image".into(),
+                id: "123".into(),
+                mime_type: "image/png".into(),
+                sha256: "ab".into(),
+                caption: Some("foto".into()),
+                filename: None,
+            },
+            context_id: None,
+        };
+        let m = |msg: &InboundMessage| {
+            inbound_webhook(&business(), &customer(), msg)["entry"][0]["changes"][0]["value"]
+                ["messages"][0]
+                .clone()
+        };
+        let v = m(&msg);
+        assert_eq!(v["type"], "image");
+        assert_eq!(
+            v["image"],
+            json!({"mime_type":"image/png","sha256":"ab","id":"123","caption":"foto"})
+        );
+        msg.content = InboundContent::Reaction {
+            message_id: "wamid.OUT".into(),
+            emoji: "👍".into(),
+        };
+        assert_eq!(m(&msg)["reaction"]["emoji"], "👍");
+        msg.content = InboundContent::Location {
+            latitude: 4.6,
+            longitude: -74.08,
+            name: Some("Clínica".into()),
+            address: None,
+        };
+        let v = m(&msg);
+        assert_eq!(v["type"], "location");
+        assert_eq!(v["location"]["longitude"], -74.08);
+        assert_eq!(msg.content.text(), "Clínica");
     }
 
     fn status(kind: StatusKind) -> StatusEvent {

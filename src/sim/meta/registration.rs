@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Uri};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -22,7 +22,10 @@ use serde_json::{json, Value};
 
 use super::graph::GraphError;
 use super::server::{graph_error, node_of, token_of};
-use super::{Meta, Registration, Shared};
+use super::{Meta, Shared};
+
+/// Handshake outcomes kept for `GET /__harness/webhook/verify`.
+pub const VERIFICATIONS_KEPT: usize = 20;
 
 /// What the app answered to the handshake.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -82,14 +85,58 @@ pub(super) async fn verify_callback(
             out.status = Some(resp.status().as_u16());
             match resp.text().await {
                 Ok(text) => out.body = text.chars().take(1024).collect(),
-                Err(e) => out.error = Some(e.to_string()),
+                Err(e) => out.error = Some(transport_error(e)),
             }
             out.ok = out.status == Some(200) && out.error.is_none() && out.body.trim() == challenge;
         }
-        Err(e) => out.error = Some(e.to_string()),
+        Err(e) => out.error = Some(transport_error(e)),
     }
     tracing::info!(url, ok = out.ok, status = ?out.status, "webhook verification handshake");
     out
+}
+
+/// A transport error without its URL: the URL carries `hub.verify_token`, which must not reach
+/// logs or the control API.
+fn transport_error(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        msg.push_str(": ");
+        msg.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    msg
+}
+
+/// Runs the handshake and records its outcome.
+pub(super) async fn verify_and_record(m: &Meta, url: &str, verify_token: &str) -> Verification {
+    let out = verify_callback(&m.client, url, verify_token).await;
+    let mut log = m.verifications();
+    if log.len() >= VERIFICATIONS_KEPT {
+        log.pop_front();
+    }
+    log.push_back(out.clone());
+    out
+}
+
+/// The handshake against every configured webhook URL (`verify_on_start`).
+pub(super) async fn verify_configured(m: Shared) {
+    let mut urls: Vec<String> = m.config.webhook_url.iter().cloned().collect();
+    for n in m.tenants.numbers() {
+        if let Some(u) = &n.webhook_url {
+            if !urls.contains(u) {
+                urls.push(u.clone());
+            }
+        }
+    }
+    let token = m.registration().verify_token;
+    for url in urls {
+        let out = verify_and_record(&m, &url, &token).await;
+        if !out.ok {
+            tracing::warn!(url, details = %out.failure_details(), "webhook verification failed");
+        }
+    }
 }
 
 pub(super) fn router(meta: Shared) -> Router {
@@ -98,7 +145,15 @@ pub(super) fn router(meta: Shared) -> Router {
         .route("/{p1}/oauth/access_token", get(access_token))
         .route("/{p1}/subscriptions", post(subscribe))
         .route("/{p1}/{p2}/subscriptions", post(subscribe))
+        .route("/{p1}/subscribed_apps", any_of_three())
+        .route("/{p1}/{p2}/subscribed_apps", any_of_three())
         .with_state(meta)
+}
+
+fn any_of_three() -> axum::routing::MethodRouter<Shared> {
+    get(subscribed_apps)
+        .post(subscribed_apps)
+        .delete(subscribed_apps)
 }
 
 fn app_token(m: &Meta) -> String {
@@ -178,20 +233,104 @@ async fn register(
     let Some(url) = p.get("callback_url").filter(|u| !u.is_empty()) else {
         return Err(GraphError::param_required("callback_url"));
     };
+    let verify_token = handshake(m, url, p).await?;
+    let mut reg = m.registration();
+    reg.webhook_url = Some(url.clone());
+    reg.verify_token = verify_token;
+    m.set_registration(reg);
+    Ok(json!({"success": true}))
+}
+
+/// The handshake a registration needs before Meta accepts `url`: `verify_token` is required, and
+/// a failed handshake is error 2200. Returns the verify token.
+async fn handshake(m: &Meta, url: &str, p: &HashMap<String, String>) -> Result<String, GraphError> {
     let Some(verify_token) = p.get("verify_token").filter(|t| !t.is_empty()) else {
         return Err(GraphError::param_required("verify_token"));
     };
-    let outcome = verify_callback(&m.client, url, verify_token).await;
-    if !outcome.ok {
-        return Err(GraphError::callback_verification_failed(
+    let outcome = verify_and_record(m, url, verify_token).await;
+    if outcome.ok {
+        Ok(verify_token.clone())
+    } else {
+        Err(GraphError::callback_verification_failed(
             outcome.failure_details(),
-        ));
+        ))
     }
-    m.set_registration(Registration {
-        webhook_url: Some(url.clone()),
-        verify_token: verify_token.clone(),
-    });
+}
+
+/// The token, if it may act on at least one number of `waba`; else 190 or 100/33.
+fn waba_access(
+    m: &Meta,
+    method: &str,
+    waba: &str,
+    h: &HeaderMap,
+    p: &HashMap<String, String>,
+) -> Result<(), GraphError> {
+    let token = token_of(h, p).unwrap_or_default();
+    if !m.tenants.token_is_known(&token) {
+        return Err(GraphError::invalid_token());
+    }
+    let mut numbers = m.tenants.visible_to(&token);
+    if numbers.any(|n| m.tenants.waba_of(n) == waba) {
+        Ok(())
+    } else {
+        Err(GraphError::unsupported_request(method, waba))
+    }
+}
+
+/// `POST /{waba-id}/subscribed_apps [{override_callback_uri, verify_token}]`: subscribe the app
+/// to the account, optionally overriding the callback URL of its numbers (after the handshake).
+async fn subscribe_waba(
+    m: &Meta,
+    waba: &str,
+    p: &HashMap<String, String>,
+    h: &HeaderMap,
+) -> Result<Value, GraphError> {
+    waba_access(m, "POST", waba, h, p)?;
+    let Some(url) = p.get("override_callback_uri").filter(|u| !u.is_empty()) else {
+        return Ok(json!({"success": true}));
+    };
+    handshake(m, url, p).await?;
+    let mut reg = m.registration();
+    reg.waba_overrides.insert(waba.to_string(), url.clone());
+    m.set_registration(reg);
     Ok(json!({"success": true}))
+}
+
+/// `GET /{waba-id}/subscribed_apps` lists the app (with its override); `DELETE` removes the
+/// override.
+fn read_or_unsubscribe(m: &Meta, method: &Method, waba: &str) -> Value {
+    if method == Method::DELETE {
+        let mut reg = m.registration();
+        reg.waba_overrides.remove(waba);
+        m.set_registration(reg);
+        return json!({"success": true});
+    }
+    let mut app = json!({"whatsapp_business_api_data": {"id": m.config.app_id, "name": "harness"}});
+    if let Some(u) = m.registration().waba_overrides.get(waba) {
+        app["override_callback_uri"] = json!(u);
+    }
+    json!({ "data": [app] })
+}
+
+async fn subscribed_apps(
+    State(m): State<Shared>,
+    method: Method,
+    Path(path): Path<HashMap<String, String>>,
+    Query(q): Query<HashMap<String, String>>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let p = params(q, &body);
+    let result = match node_of(&path, "/subscribed_apps") {
+        Err(e) => Err(e),
+        Ok(waba) if method == Method::POST => subscribe_waba(&m, &waba, &p, &h).await,
+        Ok(waba) => waba_access(&m, method.as_str(), &waba, &h, &p)
+            .map(|()| read_or_unsubscribe(&m, &method, &waba)),
+    };
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => graph_error(&m, &e),
+    }
 }
 
 async fn subscribe(

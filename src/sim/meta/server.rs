@@ -24,7 +24,9 @@ use super::ids::{self, Direction};
 use super::media::MediaItem;
 use super::state::AcceptedSend;
 use super::tenants::{request_token, PhoneNumber};
-use super::validate::{parse_messages_request, MessagesRequest, Recipient, SendRequest};
+use super::validate::{
+    check_template_exists, parse_messages_request, MessagesRequest, Recipient, SendRequest,
+};
 use super::{events, Meta, Shared};
 use crate::sim::bus::{NewOutbound, Provider};
 
@@ -134,6 +136,7 @@ fn send_messages(
             Ok(json!({"success": true}))
         }
         MessagesRequest::Send(req) => {
+            check_template_exists(m.config.templates.as_deref(), &req)?;
             let accepted = st.check_send(&req, tokio::time::Instant::now())?;
             let wamid = ids::wamid(&accepted.customer.wa_id, Direction::Outbound);
             if accepted.in_window {

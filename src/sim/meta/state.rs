@@ -33,6 +33,10 @@ pub struct CustomerRecord {
     pub wa_id: String,
     pub user_id: String,
     pub name: String,
+    /// `profile.username`, for customers who adopted one.
+    pub username: Option<String>,
+    /// The phone number is withheld from webhooks (a username user with no recent exchange).
+    pub phone_hidden: bool,
     pub last_inbound: Option<Instant>,
     pair: TokenBucket,
 }
@@ -44,15 +48,32 @@ impl CustomerRecord {
             wa_id: self.wa_id.clone(),
             user_id: self.user_id.clone(),
             name: self.name.clone(),
+            username: self.username.clone(),
+            phone_hidden: self.phone_hidden,
         }
     }
 }
 
-/// A FIFO-bounded set of keys.
+/// How a customer presents itself in an inbound message (absent fields keep what is known).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub name: Option<String>,
+    pub username: Option<String>,
+    /// Withhold `from` / `wa_id` from webhooks, so the app must reply by `recipient`.
+    pub hide_phone: bool,
+}
+
+/// A map bounded to `capacity` keys that evicts the least recently *touched* key.
+///
+/// `order` lists `(generation, key)` pairs oldest first; touching a key gives it a new
+/// generation and appends a new pair, leaving the old one stale (skipped at eviction). When stale
+/// pairs make `order` more than twice the capacity, it is rebuilt from the map, so its length
+/// stays bounded and each operation is amortised O(1).
 #[derive(Debug)]
 struct Bounded<V> {
-    map: HashMap<String, V>,
-    order: VecDeque<String>,
+    map: HashMap<String, (u64, V)>,
+    order: VecDeque<(u64, String)>,
+    next_generation: u64,
     capacity: usize,
 }
 
@@ -61,21 +82,64 @@ impl<V> Bounded<V> {
         Bounded {
             map: HashMap::new(),
             order: VecDeque::new(),
+            next_generation: 0,
             capacity: capacity.max(1),
         }
     }
 
-    /// Inserts (evicting the oldest key when full); returns the evicted value.
+    fn generation(&mut self) -> u64 {
+        self.next_generation += 1;
+        self.next_generation
+    }
+
+    /// Inserts or replaces (and touches) `key`; returns the value evicted to make room.
     fn insert(&mut self, key: String, value: V) -> Option<V> {
-        if self.map.insert(key.clone(), value).is_some() {
-            return None;
+        let generation = self.generation();
+        self.order.push_back((generation, key.clone()));
+        let is_new = self.map.insert(key, (generation, value)).is_none();
+        let mut evicted = None;
+        while is_new && self.map.len() > self.capacity {
+            let Some((g, old)) = self.order.pop_front() else {
+                break;
+            };
+            if self.map.get(&old).is_some_and(|(current, _)| *current == g) {
+                evicted = self.map.remove(&old).map(|(_, v)| v);
+            }
         }
-        self.order.push_back(key);
-        if self.order.len() > self.capacity {
-            let old = self.order.pop_front()?;
-            return self.map.remove(&old);
+        self.compact_if_needed();
+        evicted
+    }
+
+    /// Marks `key` as just used, so it is evicted last.
+    fn touch(&mut self, key: &str) {
+        let generation = self.generation();
+        if let Some(entry) = self.map.get_mut(key) {
+            entry.0 = generation;
+            self.order.push_back((generation, key.to_string()));
+            self.compact_if_needed();
         }
-        None
+    }
+
+    fn compact_if_needed(&mut self) {
+        if self.order.len() <= 2 * self.capacity + 16 {
+            return;
+        }
+        let mut live: Vec<(u64, String)> =
+            self.map.iter().map(|(k, (g, _))| (*g, k.clone())).collect();
+        live.sort_unstable();
+        self.order = live.into();
+    }
+
+    fn get_mut(&mut self, key: &str) -> Option<&mut V> {
+        self.map.get_mut(key).map(|(_, v)| v)
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.map.contains_key(key)
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
     }
 
     fn clear(&mut self) {
@@ -113,7 +177,8 @@ pub struct TenantState {
 }
 
 impl TenantState {
-    /// Empty state keeping at most `capacity` customers and `capacity` inbound ids.
+    /// Empty state keeping at most `capacity` customers (least recently active evicted first)
+    /// and `capacity` inbound ids (oldest first).
     pub fn new(waba_id: String, rules: LimitRules, capacity: usize, now: Instant) -> Self {
         TenantState {
             waba_id,
@@ -148,7 +213,7 @@ impl TenantState {
     pub fn record_inbound(
         &self,
         phone: &str,
-        name: Option<&str>,
+        profile: &Profile,
         wamid: &str,
         now: Instant,
     ) -> Customer {
@@ -157,9 +222,13 @@ impl TenantState {
         g.throughput.take_if_available(rules.throughput, now);
         let rec = self.customer_entry(&mut g, phone, now);
         rec.last_inbound = Some(now);
-        if let Some(n) = name {
-            rec.name = n.to_string();
+        if let Some(n) = &profile.name {
+            rec.name = n.clone();
         }
+        if profile.username.is_some() {
+            rec.username = profile.username.clone();
+        }
+        rec.phone_hidden = profile.hide_phone;
         let contact = rec.contact();
         g.inbound_ids.insert(wamid.to_string(), false);
         contact
@@ -171,12 +240,16 @@ impl TenantState {
         phone: &str,
         now: Instant,
     ) -> &'a mut CustomerRecord {
-        if !g.customers.map.contains_key(phone) {
+        if g.customers.contains(phone) {
+            g.customers.touch(phone);
+        } else {
             let user_id = ids::user_id(&self.waba_id, phone);
             let rec = CustomerRecord {
                 wa_id: phone.to_string(),
                 user_id: user_id.clone(),
                 name: phone.to_string(),
+                username: None,
+                phone_hidden: false,
                 last_inbound: None,
                 pair: TokenBucket::full(self.rules.pair, now),
             };
@@ -185,7 +258,7 @@ impl TenantState {
             }
             g.by_user.insert(user_id, phone.to_string());
         }
-        match g.customers.map.get_mut(phone) {
+        match g.customers.get_mut(phone) {
             Some(rec) => rec,
             None => unreachable!("inserted above and capacity is at least 1"),
         }
@@ -232,7 +305,7 @@ impl TenantState {
     /// Marks an inbound message read; 131009 when the id is not one this tenant received.
     pub fn mark_read(&self, message_id: &str) -> Result<(), GraphError> {
         let mut g = self.lock();
-        match g.inbound_ids.map.get_mut(message_id) {
+        match g.inbound_ids.get_mut(message_id) {
             Some(read) => {
                 *read = true;
                 Ok(())
@@ -250,7 +323,7 @@ impl TenantState {
 
     /// Number of customers currently remembered.
     pub fn customer_count(&self) -> usize {
-        self.lock().customers.map.len()
+        self.lock().customers.len()
     }
 }
 
@@ -290,7 +363,15 @@ mod tests {
         assert!(!t.check_send(&text, now).unwrap().in_window);
         let tpl = send_to(Recipient::Phone("100".into()), "template");
         assert!(t.check_send(&tpl, now).unwrap().in_window);
-        let c = t.record_inbound("100", Some("Ana"), "wamid.1", now);
+        let c = t.record_inbound(
+            "100",
+            &Profile {
+                name: Some("Ana".into()),
+                ..Profile::default()
+            },
+            "wamid.1",
+            now,
+        );
         assert_eq!(c.name, "Ana");
         let later = now + Duration::from_secs(2);
         let ok = t.check_send(&text, later).unwrap();
@@ -319,7 +400,7 @@ mod tests {
     fn user_ids_resolve_to_phones_and_mark_read_checks_ids() {
         let now = Instant::now();
         let t = TenantState::new("w".into(), rules(), 10, now);
-        let c = t.record_inbound("100", None, "wamid.IN", now);
+        let c = t.record_inbound("100", &Profile::default(), "wamid.IN", now);
         assert_eq!(c.user_id, ids::user_id("w", "100"));
         assert_eq!(t.phone_of(&c.user_id).as_deref(), Some("100"));
         let s = t
@@ -335,11 +416,38 @@ mod tests {
     }
 
     #[test]
+    fn bounded_evicts_the_least_recently_touched_and_stays_compact() {
+        let mut b = Bounded::new(2);
+        b.insert("a".into(), 1);
+        b.insert("b".into(), 2);
+        b.touch("a");
+        assert_eq!(
+            b.insert("c".into(), 3),
+            Some(2),
+            "b was least recently used"
+        );
+        assert!(b.contains("a") && b.contains("c"));
+        for _ in 0..1000 {
+            b.touch("a");
+            b.touch("c");
+        }
+        assert!(b.order.len() <= 2 * 2 + 16 + 1, "{}", b.order.len());
+        assert_eq!(b.insert("d".into(), 4), Some(1), "a was touched before c");
+        assert_eq!(b.insert("c".into(), 30), None, "replacing evicts nothing");
+        assert_eq!(b.len(), 2);
+    }
+
+    #[test]
     fn customers_are_bounded_and_reset_forgets() {
         let now = Instant::now();
         let t = TenantState::new("w".into(), rules(), 3, now);
         for i in 0..10 {
-            t.record_inbound(&format!("10{i}"), None, &format!("wamid.{i}"), now);
+            t.record_inbound(
+                &format!("10{i}"),
+                &Profile::default(),
+                &format!("wamid.{i}"),
+                now,
+            );
         }
         assert_eq!(t.customer_count(), 3);
         assert!(t.phone_of(&ids::user_id("w", "100")).is_none());

@@ -1,217 +1,6 @@
-//! The Meta Cloud API simulator over real HTTP: every endpoint, Graph errors, signed webhooks
-//! (verified here with an independent HMAC), the verification handshake, limits, the service
-//! window, tenants, media, faults.
+//! Sends, inbound messages, statuses, validation, auth and tenants, limits, the service window.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::get;
-use axum::Router;
-use harness::sim::meta::{start, MetaConfig, PhoneNumber, Rate, StatusDelays};
-use harness::sim::SimHandle;
-use hmac::{Hmac, Mac};
-use serde_json::{json, Value};
-use sha2::Sha256;
-use tokio::net::TcpListener;
-use tokio::sync::mpsc;
-
-const SECRET: &str = "test-app-secret";
-const TOKEN: &str = "global-token";
-const PN: &str = "106540352242922";
-
-/// A webhook as the app received it.
-#[derive(Debug)]
-struct Received {
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Received {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-    fn value(&self) -> Value {
-        self.json()["entry"][0]["changes"][0]["value"].clone()
-    }
-}
-
-#[derive(Clone)]
-struct AppState {
-    tx: mpsc::UnboundedSender<Received>,
-    verify_token: Arc<Mutex<String>>,
-}
-
-/// A stand-in for the app: records webhook POSTs, answers the verification handshake like pywa.
-struct App {
-    url: String,
-    rx: mpsc::UnboundedReceiver<Received>,
-}
-
-impl App {
-    async fn start(verify_token: &str) -> App {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let state = AppState {
-            tx,
-            verify_token: Arc::new(Mutex::new(verify_token.to_string())),
-        };
-        let router = Router::new()
-            .route("/webhook", get(challenge).post(record))
-            .with_state(state);
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/webhook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        App { url, rx }
-    }
-
-    async fn next(&mut self) -> Received {
-        tokio::time::timeout(Duration::from_secs(10), self.rx.recv())
-            .await
-            .expect("no webhook within 10 s")
-            .expect("receiver closed")
-    }
-
-    /// The next `n` webhooks, ordered by their status (sent < delivered < read).
-    async fn statuses(&mut self, n: usize) -> Vec<Value> {
-        let mut out = Vec::new();
-        for _ in 0..n {
-            let r = self.next().await;
-            assert_signed(&r);
-            out.push(r.value()["statuses"][0].clone());
-        }
-        let rank = |s: &Value| {
-            ["sent", "delivered", "read", "failed"]
-                .iter()
-                .position(|k| s["status"] == *k)
-        };
-        out.sort_by_key(rank);
-        out
-    }
-}
-
-async fn record(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let _ = s.tx.send(Received { headers, body });
-    StatusCode::OK
-}
-
-async fn challenge(
-    State(s): State<AppState>,
-    Query(q): Query<std::collections::HashMap<String, String>>,
-) -> (StatusCode, String) {
-    let expected = s.verify_token.lock().unwrap().clone();
-    match (q.get("hub.verify_token"), q.get("hub.challenge")) {
-        (Some(t), Some(c))
-            if *t == expected && q.get("hub.mode").map(String::as_str) == Some("subscribe") =>
-        {
-            (StatusCode::OK, c.clone())
-        }
-        _ => (StatusCode::FORBIDDEN, "Forbidden".into()),
-    }
-}
-
-/// Independent check of `X-Hub-Signature-256`, `Content-Length` and ASCII-only bytes.
-fn assert_signed(r: &Received) {
-    let header = r.headers["x-hub-signature-256"].to_str().unwrap();
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(&r.body);
-    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    assert_eq!(header, expected, "signature over the exact bytes");
-    let len: usize = r.headers["content-length"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert_eq!(len, r.body.len());
-    assert!(r.headers.get("transfer-encoding").is_none());
-    assert_eq!(r.headers["content-type"], "application/json");
-    assert!(r.body.is_ascii(), "webhook JSON must be ASCII-escaped");
-}
-
-fn config(webhook: &str) -> MetaConfig {
-    MetaConfig {
-        token: TOKEN.into(),
-        app_secret: SECRET.into(),
-        verify_token: "vt".into(),
-        webhook_url: Some(webhook.into()),
-        status_delays: StatusDelays {
-            sent: Duration::ZERO,
-            delivered: Some(Duration::from_millis(5)),
-            read: Some(Duration::from_millis(10)),
-        },
-        ..MetaConfig::default()
-    }
-}
-
-/// Only the first status (`sent` or `failed`) follows a send.
-fn sent_only(webhook: &str) -> MetaConfig {
-    let mut cfg = config(webhook);
-    cfg.status_delays.delivered = None;
-    cfg.status_delays.read = None;
-    cfg
-}
-
-async fn sim(config: MetaConfig) -> SimHandle {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    start(config, listener).await.unwrap()
-}
-
-struct Client {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Client {
-    fn new(sim: &SimHandle) -> Client {
-        Client {
-            http: reqwest::Client::new(),
-            base: sim.base_url.clone(),
-        }
-    }
-
-    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value, HeaderMap) {
-        let mut req = self.http.post(format!("{}{path}", self.base)).json(&body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        (status, resp.json().await.unwrap_or(Value::Null), headers)
-    }
-
-    async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
-        let mut req = self.http.get(format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.unwrap();
-        (
-            resp.status().as_u16(),
-            resp.json().await.unwrap_or(Value::Null),
-        )
-    }
-
-    async fn inbound(&self, body: Value) -> Value {
-        let (status, v, _) = self.post("/__harness/inbound", None, body).await;
-        assert_eq!(status, 200, "{v}");
-        v
-    }
-}
-
-fn text_to(to: &str, body: &str) -> Value {
-    json!({"messaging_product":"whatsapp","recipient_type":"individual","to":to,
-           "type":"text","text":{"preview_url":false,"body":body}})
-}
-
-fn assert_graph_error(status: u16, v: &Value, want_status: u16, code: u64) {
-    assert_eq!(status, want_status, "{v}");
-    assert_eq!(v["error"]["code"], code, "{v}");
-    assert!(v["error"]["message"].is_string(), "{v}");
-    assert!(v["error"]["type"].is_string(), "{v}");
-    assert!(v["error"]["fbtrace_id"].is_string(), "{v}");
-}
+use super::*;
 
 #[tokio::test]
 async fn inbound_webhook_is_signed_ascii_and_complete() {
@@ -404,7 +193,9 @@ async fn every_message_kind_on_versioned_and_unversioned_paths() {
 #[tokio::test]
 async fn validation_errors_are_graph_objects() {
     let app = App::start("vt").await;
-    let sim = sim(config(&app.url)).await;
+    let mut cfg = config(&app.url);
+    cfg.templates = Some(vec!["hello_world".into()]);
+    let sim = sim(cfg).await;
     let c = Client::new(&sim);
     let path = format!("/v25.0/{PN}/messages");
     let cases = [
@@ -430,6 +221,10 @@ async fn validation_errors_are_graph_objects() {
         let (s, v, _) = c.post(&path, Some(TOKEN), body.clone()).await;
         assert_graph_error(s, &v, 400, code);
     }
+    let tpl = json!({"messaging_product":"whatsapp","to":"16505551234","type":"template",
+        "template":{"name":"not_approved","language":{"code":"es"}}});
+    let (s, v, _) = c.post(&path, Some(TOKEN), tpl).await;
+    assert_graph_error(s, &v, 404, 132001);
     let (s, v, _) = c.post(&path, Some(TOKEN), json!({"to":"1"})).await;
     assert_eq!(
         v["error"]["message"],
@@ -579,11 +374,16 @@ async fn replies_by_business_scoped_user_id_are_attributed_to_the_phone() {
     let mut app = App::start("vt").await;
     let sim = sim(sent_only(&app.url)).await;
     let c = Client::new(&sim);
+    // A username user whose phone number the webhook withholds.
     let inb = c
-        .inbound(json!({"from":"573001234567","text":"hola"}))
+        .inbound(json!({"from":"573001234567","text":"hola","username":"@ana","hide_phone":true}))
         .await;
-    app.next().await;
+    let hook = app.next().await.value();
+    assert!(hook["messages"][0].get("from").is_none(), "{hook}");
+    assert!(hook["contacts"][0].get("wa_id").is_none(), "{hook}");
+    assert_eq!(hook["contacts"][0]["profile"]["username"], "@ana");
     let user_id = inb["user_id"].as_str().unwrap();
+    assert_eq!(hook["messages"][0]["from_user_id"], user_id);
     assert!(user_id.starts_with("CO."), "{user_id}");
     let body = json!({"messaging_product":"whatsapp","recipient":user_id,"type":"text","text":{"body":"¡Hola!"}});
     let (s, v, _) = c
@@ -602,213 +402,46 @@ async fn replies_by_business_scoped_user_id_are_attributed_to_the_phone() {
     sim.shutdown().await;
 }
 
-fn multipart(boundary: &str, data: &[u8]) -> Vec<u8> {
-    let mut b = Vec::new();
-    let text_part = |b: &mut Vec<u8>, name: &str, value: &str| {
-        b.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                .as_bytes(),
-        );
-    };
-    text_part(&mut b, "messaging_product", "whatsapp");
-    text_part(&mut b, "type", "image/png");
-    b.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\
-             Content-Type: image/png\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    b.extend_from_slice(data);
-    b.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    b
-}
-
 #[tokio::test]
-async fn media_upload_retrieve_download_delete() {
+async fn concurrent_sends_never_exceed_the_throughput_budget() {
     let app = App::start("vt").await;
-    let mut cfg = config(&app.url);
-    cfg.phone_numbers
-        .push(PhoneNumber::new("222", "15550000002").with_token("tok-b"));
-    let sim = sim(cfg).await;
-    let http = reqwest::Client::new();
-    let data: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
-    let resp = http
-        .post(format!("{}/v25.0/{PN}/media", sim.base_url))
-        .bearer_auth(TOKEN)
-        .header("content-type", "multipart/form-data; boundary=XyZ")
-        .body(multipart("XyZ", &data))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let id = resp.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let c = Client::new(&sim);
-    let (s, meta) = c.get(&format!("/v25.0/{id}"), Some(TOKEN)).await;
-    assert_eq!(s, 200, "{meta}");
-    assert_eq!(meta["mime_type"], "image/png");
-    assert_eq!(meta["file_size"], 5000);
-    assert_eq!(meta["id"], id);
-    assert_eq!(meta["sha256"].as_str().unwrap().len(), 64);
-    let url = meta["url"].as_str().unwrap();
-    assert!(url.starts_with(&sim.base_url));
-    let got = http.get(url).bearer_auth(TOKEN).send().await.unwrap();
-    assert_eq!(got.headers()["content-type"], "image/png");
-    assert_eq!(got.bytes().await.unwrap().as_ref(), data.as_slice());
-    assert_eq!(http.get(url).send().await.unwrap().status(), 401);
-    // Another tenant cannot see it.
-    let (s, v) = c.get(&format!("/{id}"), Some("tok-b")).await;
-    assert_graph_error(s, &v, 400, 100);
-    let del = http
-        .delete(format!("{}/{id}", sim.base_url))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(del.json::<Value>().await.unwrap(), json!({"success": true}));
-    let (s, _) = c.get(&format!("/{id}"), Some(TOKEN)).await;
-    assert_eq!(s, 400);
-    // Missing file part.
-    let resp = http
-        .post(format!("{}/{PN}/media", sim.base_url))
-        .bearer_auth(TOKEN)
-        .header("content-type", "multipart/form-data; boundary=B")
-        .body("--B\r\nContent-Disposition: form-data; name=\"messaging_product\"\r\n\r\nwhatsapp\r\n--B--\r\n")
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    assert_graph_error(status, &resp.json().await.unwrap(), 400, 100);
-    sim.shutdown().await;
-}
-
-#[tokio::test]
-async fn verification_handshake_and_registration() {
-    let mut app = App::start("right").await;
     let mut cfg = config(&app.url);
     cfg.webhook_url = None;
-    cfg.app_id = "42".into();
-    let sim = sim(cfg).await;
-    let c = Client::new(&sim);
-    // Without a URL, inbound cannot be delivered.
-    let (s, _, _) = c
-        .post(
-            "/__harness/inbound",
-            None,
-            json!({"from":"16505551234","text":"x"}),
-        )
-        .await;
-    assert_eq!(s, 409);
-    // On demand, against an explicit URL.
-    let (s, v, _) = c
-        .post(
-            "/__harness/webhook/verify",
-            None,
-            json!({"url": app.url, "verify_token": "right"}),
-        )
-        .await;
-    assert_eq!(s, 200);
-    assert_eq!(v["ok"], true, "{v}");
-    assert_eq!(v["body"], v["challenge"]);
-    let (_, v, _) = c
-        .post(
-            "/__harness/webhook/verify",
-            None,
-            json!({"url": app.url, "verify_token": "wrong"}),
-        )
-        .await;
-    assert_eq!(
-        (v["ok"].clone(), v["status"].clone()),
-        (json!(false), json!(403))
-    );
-
-    // The pywa way: app token, then subscriptions (Meta runs the handshake first).
-    let (s, tok) = c.get("/v25.0/oauth/access_token?grant_type=client_credentials&client_id=42&client_secret=test-app-secret", None).await;
-    assert_eq!(s, 200, "{tok}");
-    let app_token = tok["access_token"].as_str().unwrap().to_string();
-    let (s, v) = c
-        .get("/oauth/access_token?client_id=42&client_secret=bad", None)
-        .await;
-    assert_graph_error(s, &v, 400, 1);
-    let sub = |verify: &str| {
-        format!(
-            "/v25.0/42/subscriptions?object=whatsapp_business_account&fields=messages&callback_url={}&verify_token={verify}&access_token={app_token}",
-            app.url
-        )
+    cfg.limits.throughput = Rate {
+        per_second: 1e-6,
+        burst: 10.0,
     };
-    let (s, v, _) = c.post(&sub("wrong"), None, json!({})).await;
-    assert_graph_error(s, &v, 400, 2200);
-    assert!(v["error"]["message"].as_str().unwrap().contains("403"));
-    let (s, v, _) = c.post(&sub("right"), None, json!({})).await;
-    assert_eq!((s, v), (200, json!({"success": true})));
-    c.inbound(json!({"from":"16505551234","text":"now it arrives"}))
+    cfg.limits.pair = Rate::UNLIMITED;
+    let sim = sim(cfg).await;
+    let c = Arc::new(Client::new(&sim));
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let c = Arc::clone(&c);
+            tokio::spawn(async move {
+                let body = json!({"messaging_product":"whatsapp","to":format!("165055520{i:02}"),
+                    "type":"template","template":{"name":"t","language":{"code":"es"}}});
+                let (s, v, _) = c.post(&format!("/{PN}/messages"), Some(TOKEN), body).await;
+                (s, v["error"]["code"].as_u64())
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    let mut throttled = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (200, None) => ok += 1,
+            (400, Some(130429)) => throttled += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((ok, throttled), (10, 20));
+    let (_, list) = c
+        .get(&format!("/__harness/outbound?tenant={PN}"), None)
         .await;
     assert_eq!(
-        app.next().await.value()["messages"][0]["text"]["body"],
-        "now it arrives"
+        list.as_array().unwrap().len(),
+        10,
+        "only accepted sends are published"
     );
-    sim.shutdown().await;
-}
-
-#[tokio::test]
-async fn phone_numbers_unknown_paths_and_faults() {
-    let app = App::start("vt").await;
-    let sim = sim(config(&app.url)).await;
-    let c = Client::new(&sim);
-    let (s, v) = c
-        .get(
-            &format!("/v25.0/{PN}?fields=display_phone_number"),
-            Some(TOKEN),
-        )
-        .await;
-    assert_eq!(
-        (s, v),
-        (
-            200,
-            json!({"display_phone_number": "+15550783881", "id": PN})
-        )
-    );
-    let (s, v) = c
-        .get("/v25.0/102290129340398/phone_numbers", Some(TOKEN))
-        .await;
-    assert_eq!(s, 200);
-    assert_eq!(v["data"][0]["id"], PN);
-    assert_eq!(v["data"][0]["platform_type"], "CLOUD_API");
-    let (s, v) = c.get("/v25.0/123/nothing/here", Some(TOKEN)).await;
-    assert_graph_error(s, &v, 400, 2500);
-    let (s, v) = c.get(&format!("/v25.0/{PN}/messages"), Some(TOKEN)).await;
-    assert_graph_error(s, &v, 400, 2500);
-
-    let graph_500 = json!({"error":{"message":"(#131000) Something went wrong","type":"OAuthException",
-        "code":131000,"error_data":{"messaging_product":"whatsapp","details":"An unknown error occurred"},
-        "fbtrace_id":"x"}});
-    let profile = json!({"rules":[{"endpoint":"/{version}/{id}/messages","tenant":PN,
-        "error":{"rate":1.0,"status":500,"body":graph_500}}]});
-    let (s, v, _) = c.post("/__harness/faults", None, profile).await;
-    assert_eq!(s, 200, "{v}");
-    let body = json!({"messaging_product":"whatsapp","to":"16505551234","type":"template",
-        "template":{"name":"t","language":{"code":"es"}}});
-    let (s, v, _) = c
-        .post(&format!("/v25.0/{PN}/messages"), Some(TOKEN), body.clone())
-        .await;
-    assert_graph_error(s, &v, 500, 131000);
-    // The unversioned path is another endpoint: not selected by the rule.
-    let (s, _, _) = c
-        .post(&format!("/{PN}/messages"), Some(TOKEN), body.clone())
-        .await;
-    assert_eq!(s, 200);
-    let del = reqwest::Client::new()
-        .delete(format!("{}/__harness/faults", sim.base_url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(del.status(), 200);
-    let (s, _, _) = c
-        .post(&format!("/v25.0/{PN}/messages"), Some(TOKEN), body)
-        .await;
-    assert_eq!(s, 200);
     sim.shutdown().await;
 }
