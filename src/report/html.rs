@@ -240,7 +240,7 @@ fn e2e_section(h: &mut String, e: &E2eView) {
     let [p50, p95, p99, max] = latency_cells(e.latency_ms);
     let _ = write!(
         h,
-        "<section><h2>End to end</h2><p>{} conversations, {} failed · p50 {} · p95 {} · p99 {} · max {}</p>\
+        "<section><h2>End to end</h2><p>{} awaited replies, {} failed · p50 {} · p95 {} · p99 {} · max {}</p>\
          <div class=\"charts\"><figure><figcaption>inbound message → reply</figcaption>{}</figure></div></section>",
         e.count,
         e.failures,

@@ -58,7 +58,7 @@ pub fn render_with(report: &Report, extras: &Extras) -> String {
         let [p50, p95, p99, _] = latency_cells(e.latency_ms);
         let _ = writeln!(
             md,
-            "\n**End to end:** {} conversations, {} failed · p50 {} · p95 {} · p99 {}",
+            "\n**End to end:** {} awaited replies, {} failed · p50 {} · p95 {} · p99 {}",
             e.count, e.failures, p50, p95, p99
         );
     }
