@@ -132,6 +132,12 @@ fn metadata(h: &mut String, r: &Report, ctx: &HtmlContext) {
         rows.push(("Provider", u.clone()));
     }
     rows.push(("Started", r.started_at.clone()));
+    if r.interrupted {
+        rows.push((
+            "Interrupted",
+            "yes: stopped by Ctrl-C, later steps did not run".into(),
+        ));
+    }
     rows.push(("Duration", format!("{:.2}s", r.duration_s)));
     rows.push(("Harness", r.harness_version.clone()));
     if let Some(c) = &ctx.git_commit {
