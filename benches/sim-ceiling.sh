@@ -55,6 +55,10 @@ for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/__harness/health" >/dev/
 rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$sim_pid/status"; }
 requests() { awk '/requests in/ {print $1}'; }
 status() { grep -E 'Requests/sec|Non-2xx|Socket errors' || true; }
+# CPU seconds used by the simulator so far (utime + stime). Requests per CPU-second is the
+# rate it would sustain with a whole core: a load-independent estimate of the ceiling when
+# other processes share the core.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$sim_pid/stat"; }
 
 echo "simulator: $provider (pid $sim_pid, core 0); wrk: core 1, $threads threads, $conns connections"
 echo "RSS at start: $(rss)"
@@ -62,9 +66,14 @@ out=$(taskset -c 1 wrk -t1 -c8 -d1s -s "$lua" "$url")
 total=$(requests <<<"$out")
 echo "after $total requests (warm-up): RSS $(rss)"
 
+cpu0=$(cpu)
 out=$(taskset -c 1 wrk -t"$threads" -c"$conns" -d20s -s "$lua" "$url")
+cpu1=$(cpu)
 echo "$out" | status
-total=$((total + $(requests <<<"$out")))
+measured=$(requests <<<"$out")
+total=$((total + measured))
+echo "simulator CPU: $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}') s for $measured requests:" \
+  "$(awk -v a="$cpu0" -v b="$cpu1" -v n="$measured" 'BEGIN {printf "%.0f", n / (b - a)}') requests per CPU-second"
 while (( total < target_total )); do
   out=$(taskset -c 1 wrk -t"$threads" -c"$conns" -d10s -s "$lua" "$url")
   total=$((total + $(requests <<<"$out")))

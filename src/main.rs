@@ -12,7 +12,8 @@ fn main() -> ExitCode {
     harness::init_logging(match &cli.command {
         Command::Run(a) if a.verbose == 1 => "info,harness::sim=warn",
         Command::Run(a) if a.verbose > 1 => "debug",
-        Command::Mock(_) => "info",
+        Command::Mock(_) | Command::App(_) => "info",
+
         _ => "warn",
     });
     let runtime = match tokio::runtime::Runtime::new() {
@@ -32,6 +33,13 @@ fn main() -> ExitCode {
                 .await
                 .map(|()| exit::SUCCESS)
                 .map_err(command::CommandError::Harness),
+            Command::App(args) => match args.into_options() {
+                Ok(opts) => command::app::serve(opts)
+                    .await
+                    .map(|()| exit::SUCCESS)
+                    .map_err(command::CommandError::Harness),
+                Err(msg) => Err(command::CommandError::Invalid(msg)),
+            },
         }
     });
     match result {

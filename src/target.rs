@@ -263,12 +263,12 @@ impl Credentials {
     pub fn from_env_defaults() -> Self {
         let env = |name: &str| format!("${{{name}:-}}");
         Self {
-            api_key: Some(env("EVOLUTION_API_KEY")),
-            instance: Some(env("EVOLUTION_INSTANCE")),
-            token: Some(env("META_TOKEN")),
-            app_secret: Some(env("META_APP_SECRET")),
-            verify_token: Some(env("META_VERIFY_TOKEN")),
-            phone_number_id: Some(env("META_PHONE_NUMBER_ID")),
+            api_key: Some(env("HARNESS_EVOLUTION_API_KEY")),
+            instance: Some(env("HARNESS_EVOLUTION_INSTANCE")),
+            token: Some(env("HARNESS_META_TOKEN")),
+            app_secret: Some(env("HARNESS_META_APP_SECRET")),
+            verify_token: Some(env("HARNESS_META_VERIFY_TOKEN")),
+            phone_number_id: Some(env("HARNESS_META_PHONE_NUMBER_ID")),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The one integration-test binary (one link step for all integration tests).
 
 mod cli;
+mod e2e;
+
 mod runner;
 mod sim_evolution;
 mod sim_meta;

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::command::{ListOptions, RunOptions, TargetOverrides, ValidateOptions};
 use crate::target::ProviderKind;
 
+pub mod app;
 pub mod mock;
 
 /// Test and load-validation harness for WhatsApp business apps
@@ -29,6 +30,8 @@ pub enum Command {
     List(ListArgs),
     /// Serve a provider simulator (Evolution API v2 or Meta Cloud API) until Ctrl-C.
     Mock(mock::MockArgs),
+    /// Serve the bundled reference booking app (the embedded default's system under test).
+    App(app::AppArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,6 +93,9 @@ pub struct RunArgs {
     /// Per-request timeout for steps that set none.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: std::time::Duration,
+    /// Stop at the first failed step (the rest are not run; the report says so).
+    #[arg(long)]
+    pub fail_fast: bool,
     /// Show every check, not only failed ones; repeat for debug logs.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -132,6 +138,7 @@ impl RunArgs {
             report_dir: self.report_dir,
             timeout: self.timeout,
             verbose: self.verbose,
+            fail_fast: self.fail_fast,
         }
     }
 }

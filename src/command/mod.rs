@@ -3,7 +3,9 @@
 //! Each command returns the process exit code ([`crate::exit`]); harness faults are
 //! [`CommandError`]s, which the binary prints and maps to their exit code.
 
+pub mod app;
 mod list;
+
 mod run;
 mod validate;
 
@@ -41,6 +43,7 @@ pub struct RunOptions {
     pub report_dir: PathBuf,
     pub timeout: Duration,
     pub verbose: u8,
+    pub fail_fast: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -43,6 +43,8 @@ pub async fn run(opts: RunOptions) -> Result<u8, CommandError> {
     let ctrl_c = spawn_ctrl_c(cancel.clone());
     let mut ctx = RunContext::new(templater, cancel);
     ctx.default_timeout = opts.timeout;
+    ctx.fail_fast = opts.fail_fast;
+
     let run = run_scenario(&scenario, vars, &ctx).await;
     ctrl_c.abort();
 

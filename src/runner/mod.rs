@@ -29,6 +29,8 @@ pub struct RunContext {
     pub cancel: CancellationToken,
     /// Per-request timeout when a step sets none.
     pub default_timeout: Duration,
+    /// Stop the scenario at the first failed step.
+    pub fail_fast: bool,
 }
 
 impl RunContext {
@@ -38,6 +40,7 @@ impl RunContext {
             templater,
             cancel,
             default_timeout: Duration::from_secs(30),
+            fail_fast: false,
         }
     }
 }
@@ -226,7 +229,11 @@ pub async fn run_scenario(scenario: &Scenario, vars: Vars, ctx: &RunContext) -> 
             r = run_step(step, &mut state, ctx) => r,
             () = ctx.cancel.cancelled() => { interrupted = true; break; }
         };
+        let failed = !result.passed;
         steps.push(result);
+        if failed && ctx.fail_fast {
+            break;
+        }
     }
     ScenarioRun {
         started_at,

@@ -211,6 +211,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
             if let (Some(method), Some(uri), Some(start)) = (method, uri, start) {
                 let status = resp.status().as_u16();
                 let elapsed_us = start.elapsed().as_micros() as u64;
+                let uri = loggable_uri(&uri);
                 tracing::info!(%method, %uri, status, elapsed_us, ?fault, "request");
             }
             match fault {
@@ -223,6 +224,24 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
             }
         })
     }
+}
+
+/// The request target for the log, with sensitive query values (`access_token`,
+/// `hub.verify_token`, …) masked: Graph accepts the token as a query parameter.
+fn loggable_uri(uri: &axum::http::Uri) -> String {
+    let Some(query) = uri.query() else {
+        return uri.path().to_string();
+    };
+    let masked: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if crate::redact::is_sensitive_name(k) => {
+                format!("{k}={}", crate::redact::MASK)
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{}?{}", uri.path(), masked.join("&"))
 }
 
 /// The TCP stream of one connection; when a reset fault fired, closes with RST on drop.
@@ -336,6 +355,18 @@ mod tests {
         assert_eq!(y, j);
         assert_eq!(y["b"][1], serde_json::json!(2.5));
         assert!(yaml_to_json("a: [").is_err());
+    }
+
+    #[test]
+    fn logged_uris_mask_secrets_in_the_query() {
+        let uri: axum::http::Uri = "/v21.0/1/messages?access_token=SECRET&x=1&hub.verify_token=V"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            loggable_uri(&uri),
+            "/v21.0/1/messages?access_token=***&x=1&hub.verify_token=***"
+        );
+        assert_eq!(loggable_uri(&"/a".parse().unwrap()), "/a");
     }
 
     #[tokio::test]

@@ -39,6 +39,9 @@ pub struct RetryPolicy {
     /// Per-attempt request timeout.
     #[serde(with = "duration_serde")]
     pub timeout: Duration,
+    /// Random spread of each wait, as a fraction: 0.2 waits 80 % to 120 % of the backoff
+    /// (Evolution's ±20 %). 0 makes the schedule exact.
+    pub jitter: f64,
     /// Response statuses that are final failures (no retry).
     pub no_retry_statuses: Vec<u16>,
     /// Deliveries in flight at most; more are recorded as failed.
@@ -56,6 +59,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(10),
             timeout: Duration::from_secs(30),
+            jitter: 0.0,
             no_retry_statuses: Vec::new(),
             max_pending: 10_000,
             log_capacity: 1_000,
@@ -68,6 +72,12 @@ impl RetryPolicy {
     pub fn backoff(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
         self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+
+    /// [`RetryPolicy::backoff`] spread by the jitter, for a uniform draw `u` in [0, 1).
+    pub fn backoff_jittered(&self, attempt: u32, u: f64) -> Duration {
+        let spread = self.jitter.clamp(0.0, 1.0) * (2.0 * u.clamp(0.0, 1.0) - 1.0);
+        self.backoff(attempt).mul_f64(1.0 + spread)
     }
 
     /// Whether a response status ends the delivery, and whether successfully.
@@ -238,7 +248,8 @@ impl WebhookEmitter {
             if outcome.is_some() || last {
                 return;
             }
-            if !self.pause(policy.backoff(attempt)).await {
+            let wait = policy.backoff_jittered(attempt, rand::random());
+            if !self.pause(wait).await {
                 return self.update(id, |d| d.outcome = DeliveryOutcome::Failed);
             }
         }
@@ -297,6 +308,20 @@ mod tests {
         let waits: Vec<_> = (1..=5).map(|a| p.backoff(a).as_millis()).collect();
         assert_eq!(waits, vec![100, 200, 400, 500, 500]);
         assert_eq!(p.backoff(200), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn jitter_spreads_the_wait_symmetrically() {
+        let p = RetryPolicy {
+            base_delay: Duration::from_millis(1000),
+            jitter: 0.2,
+            ..Default::default()
+        };
+        assert_eq!(p.backoff_jittered(1, 0.0), Duration::from_millis(800));
+        assert_eq!(p.backoff_jittered(1, 0.5), Duration::from_millis(1000));
+        assert!(p.backoff_jittered(1, 0.999_999) <= Duration::from_millis(1200));
+        let exact = RetryPolicy::default();
+        assert_eq!(exact.backoff_jittered(2, 0.9), exact.backoff(2));
     }
 
     #[test]

@@ -123,8 +123,9 @@ impl Default for EvolutionConfig {
             ack_delivered_after: Duration::from_millis(500),
             ack_read_after: Duration::from_millis(1500),
             webhook_retry: RetryPolicy {
-                // The server does not retry these (reference §4.3).
+                // The server does not retry these, and spreads its waits ±20 % (§4.3).
                 no_retry_statuses: vec![400, 401, 403, 404, 422],
+                jitter: 0.2,
                 ..RetryPolicy::default()
             },
             journal_capacity: DEFAULT_CAPACITY,
@@ -141,7 +142,7 @@ impl Default for EvolutionConfig {
 pub struct EmitContext {
     pub instance: String,
     pub token: String,
-    pub webhook: Option<WebhookSettings>,
+    pub webhook: Option<Arc<WebhookSettings>>,
     pub sender: Option<String>,
 }
 
@@ -205,6 +206,11 @@ impl Sim {
     /// Back to the configured instances.
     pub fn reset(&self) {
         *self.instances() = Self::seeded(&self.config);
+    }
+
+    /// Whether any webhook (the instance's or the global one) may receive its events.
+    pub fn has_webhook(&self, ctx: &EmitContext) -> bool {
+        self.config.global_webhook_url.is_some() || ctx.webhook.as_ref().is_some_and(|w| w.enabled)
     }
 
     /// Sends `events` to the instance's webhook and the global webhook.

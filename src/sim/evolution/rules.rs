@@ -144,8 +144,10 @@ pub fn source_of(id: &str) -> &'static str {
 }
 
 /// The JSON body as an object (non-objects validate as an object without properties).
-pub fn as_object(body: &Value) -> Map<String, Value> {
-    body.as_object().cloned().unwrap_or_default()
+pub fn as_object(body: &Value) -> &Map<String, Value> {
+    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    body.as_object()
+        .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
 }
 
 /// A jsonschema "requires property" message for a top-level (`instance`) or nested object.
@@ -168,22 +170,22 @@ pub struct SendText {
 pub fn parse_send_text(body: &Value) -> Result<SendText, EvoError> {
     let obj = as_object(body);
     let mut errors = Vec::new();
-    check_number(&obj, &mut errors);
+    check_number(obj, &mut errors);
     match obj.get("text") {
         None => errors.push(requires("instance", "text")),
         Some(Value::String(_)) => {}
         Some(_) => errors.push(type_error("text", "string")),
     }
-    check_delay(&obj, &mut errors);
+    check_delay(obj, &mut errors);
     if !errors.is_empty() {
         return Err(EvoError::validation(errors));
     }
-    let text = str_field(&obj, "text");
+    let text = str_field(obj, "text");
     if text.trim().is_empty() {
         return Err(EvoError::bad_request("Text is required"));
     }
     Ok(SendText {
-        number: str_field(&obj, "number"),
+        number: str_field(obj, "number"),
         text,
     })
 }
@@ -203,7 +205,7 @@ pub struct SendMedia {
 pub fn parse_send_media(body: &Value) -> Result<SendMedia, EvoError> {
     let obj = as_object(body);
     let mut errors = Vec::new();
-    check_number(&obj, &mut errors);
+    check_number(obj, &mut errors);
     match obj.get("mediatype") {
         None => errors.push(requires("instance", "mediatype")),
         Some(Value::String(s)) if MEDIA_TYPES.contains(&s.as_str()) => {}
@@ -212,24 +214,24 @@ pub fn parse_send_media(body: &Value) -> Result<SendMedia, EvoError> {
             MEDIA_TYPES.join(",")
         )),
     }
-    check_delay(&obj, &mut errors);
+    check_delay(obj, &mut errors);
     if !errors.is_empty() {
         return Err(EvoError::validation(errors));
     }
-    let media = str_field(&obj, "media");
+    let media = str_field(obj, "media");
     let is_url = media.starts_with("http://") || media.starts_with("https://");
     if !is_url && !is_base64(&media) {
         return Err(EvoError::bad_request("Owned media must be a url or base64"));
     }
     let opt = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
-    let mediatype = str_field(&obj, "mediatype");
+    let mediatype = str_field(obj, "mediatype");
     if !is_url && mediatype == "document" && opt("fileName").is_none() {
         return Err(EvoError::bad_request(
             "For base64 the file name must be informed.",
         ));
     }
     Ok(SendMedia {
-        number: str_field(&obj, "number"),
+        number: str_field(obj, "number"),
         mediatype,
         media,
         mimetype: opt("mimetype"),
@@ -295,7 +297,7 @@ pub fn parse_webhook_set(body: &Value) -> Result<WebhookSettings, EvoError> {
             errors.push(requires("webhook", req));
         }
     }
-    check_webhook_fields(&hook, &mut errors);
+    check_webhook_fields(hook, &mut errors);
     if !errors.is_empty() {
         return Err(EvoError::validation(errors));
     }
@@ -306,7 +308,7 @@ pub fn parse_webhook_set(body: &Value) -> Result<WebhookSettings, EvoError> {
     if enabled && !hook.contains_key("events") {
         return Err(EvoError::internal(MISSING_EVENTS));
     }
-    Ok(webhook_settings(&hook, enabled))
+    Ok(webhook_settings(hook, enabled))
 }
 
 /// Validates the `webhook` block of `instance/create` (always enabled).
@@ -316,14 +318,14 @@ pub fn parse_create_webhook(hook: &Value) -> Result<WebhookSettings, EvoError> {
     if !hook.contains_key("url") {
         errors.push(requires("webhook", "url"));
     }
-    check_webhook_fields(&hook, &mut errors);
+    check_webhook_fields(hook, &mut errors);
     if !errors.is_empty() {
         return Err(EvoError::validation(errors));
     }
     if !hook.contains_key("events") {
         return Err(EvoError::bad_request(MISSING_EVENTS));
     }
-    Ok(webhook_settings(&hook, true))
+    Ok(webhook_settings(hook, true))
 }
 
 fn check_webhook_fields(hook: &Map<String, Value>, errors: &mut Vec<String>) {

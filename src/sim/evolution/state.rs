@@ -86,7 +86,8 @@ impl Event {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookRow {
     pub id: String,
-    pub settings: WebhookSettings,
+    /// Shared with the webhook contexts of pending events (cloned per send, so an `Arc`).
+    pub settings: std::sync::Arc<WebhookSettings>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -388,7 +389,7 @@ impl Instance {
         };
         self.webhook = Some(WebhookRow {
             id,
-            settings,
+            settings: std::sync::Arc::new(settings),
             created_at,
             updated_at: now,
         });

@@ -370,6 +370,8 @@ fn every_example_in_the_format_spec_parses() {
         let first_key = block.split(':').next().unwrap_or_default();
         let src = match first_key {
             "name" => block.to_string(),
+            "  - name" => format!("name: t\nsteps:\n{block}"),
+
             "variables" | "thresholds" => format!("{prefix}{http}{block}"),
             "http" => format!("{prefix}{}", indent(block, "    ")),
             "checks" | "capture" | "retry" => format!("{prefix}{http}{}", indent(block, "    ")),

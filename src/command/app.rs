@@ -1,0 +1,74 @@
+//! `harness app`: runs the reference booking app standalone.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::app::{self, AppConfig, TenantConfig};
+use crate::embedded::{webhook_path, EVOLUTION_INSTANCES, META_NUMBERS};
+use crate::scenario::ProviderKind;
+
+/// What `harness app` needs.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    pub addr: SocketAddr,
+    pub config: AppConfig,
+}
+
+/// Builds the app's configuration; a missing credential is an error naming the flag.
+pub fn config(
+    provider: ProviderKind,
+    provider_url: String,
+    credential: Option<String>,
+    tenants: Vec<String>,
+) -> Result<AppConfig, String> {
+    let flag = match provider {
+        ProviderKind::Evolution => "--api-key (or HARNESS_EVOLUTION_API_KEY)",
+        ProviderKind::Meta => "--token (or HARNESS_META_TOKEN)",
+    };
+    let credential = credential
+        .ok_or_else(|| format!("error: the app needs the provider's credential: {flag}"))?;
+    let mut config = AppConfig::new(provider, provider_url, credential);
+    let tenants = if tenants.is_empty() {
+        match provider {
+            ProviderKind::Evolution => EVOLUTION_INSTANCES.iter().map(|s| s.to_string()).collect(),
+            ProviderKind::Meta => META_NUMBERS.iter().map(|(id, _)| id.to_string()).collect(),
+        }
+    } else {
+        tenants
+    };
+    config.tenants = tenants
+        .into_iter()
+        .map(|id| TenantConfig { id, token: None })
+        .collect();
+    Ok(config)
+}
+
+/// Serves until Ctrl-C, printing where it listens.
+pub async fn serve(opts: AppOptions) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(opts.addr)
+        .await
+        .with_context(|| format!("cannot bind {}", opts.addr))?;
+    let provider = opts.config.provider;
+    let tenants: Vec<String> = opts.config.tenants.iter().map(|t| t.id.clone()).collect();
+    let replies = opts.config.replies;
+    let handle = app::start(opts.config, listener)
+        .await
+        .context("cannot start the app")?;
+    println!(
+        "reference booking app ({}) listening on {}",
+        provider.name(),
+        handle.base_url
+    );
+    println!("  webhook: {}{}", handle.base_url, webhook_path(provider));
+    println!("  tenants: {}", tenants.join(", "));
+    if !replies {
+        println!("  replies: DISABLED (--no-replies): a deliberately broken app");
+    }
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot listen for Ctrl-C")?;
+    handle.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! The Evolution API v2 simulator over real HTTP: every endpoint's status codes, shapes and
+//! error bodies; QR PNGs decoded; webhooks received by a real receiver; faults; tenant
+//! isolation; the journal bound.
+
+mod control;
+mod instances;
+mod messages;
+mod support;
