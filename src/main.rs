@@ -29,6 +29,8 @@ fn main() -> ExitCode {
             Command::Run(args) => command::run(args.into_options()).await,
             Command::Validate(args) => Ok(command::validate(&args.into_options(), color)),
             Command::List(args) => Ok(command::list(&args.into_options())),
+            Command::Report(args) => command::report(&args.into_options()),
+            Command::Compare(args) => command::compare(&args.into_options()),
             Command::Mock(args) => harness::cli::mock::run(args)
                 .await
                 .map(|()| exit::SUCCESS)

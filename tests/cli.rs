@@ -29,17 +29,20 @@ fn default_report_goes_to_the_report_dir() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_in(dir.path(), &["run", "smoke", "--report-dir", "out"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    let files: Vec<_> = std::fs::read_dir(dir.path().join("out"))
+    let mut files: Vec<_> = std::fs::read_dir(dir.path().join("out"))
         .unwrap()
         .flatten()
-        .map(|e| e.file_name())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(files.len(), 1);
-    let name = files[0].to_string_lossy().into_owned();
+    files.sort();
+    // The JSON report and the HTML report, same stem.
+    assert_eq!(files.len(), 2, "{files:?}");
+    let name = &files[1];
     assert!(
         name.starts_with("smoke-") && name.ends_with("Z.json"),
         "{name}"
     );
+    assert_eq!(files[0], name.replace(".json", ".html"));
 }
 
 #[test]

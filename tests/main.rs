@@ -2,7 +2,7 @@
 
 mod cli;
 mod e2e;
-
+mod report;
 mod runner;
 mod sim_evolution;
 mod sim_meta;

@@ -1,9 +1,7 @@
 //! Reading the providers' webhooks: what a customer said, to which tenant, under which id.
 //! Pure functions over the request body; the HTTP layer maps their errors to status codes.
 
-use hmac::{Hmac, Mac};
 use serde_json::Value;
-use sha2::Sha256;
 
 /// A customer's message, whichever provider delivered it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,14 +140,10 @@ pub fn verify_signature(
     body: &[u8],
 ) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
-    let hex_sig = header
-        .strip_prefix("sha256=")
-        .ok_or(SignatureError::Mismatch)?;
-    let sig = hex::decode(hex_sig.trim()).map_err(|_| SignatureError::Mismatch)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret.as_bytes())
-        .map_err(|_| SignatureError::Mismatch)?;
-    mac.update(body);
-    mac.verify_slice(&sig).map_err(|_| SignatureError::Mismatch)
+    match crate::sim::meta::wire::verify_signature(app_secret.as_bytes(), body, header.trim()) {
+        true => Ok(()),
+        false => Err(SignatureError::Mismatch),
+    }
 }
 
 /// Parses a Meta Cloud API webhook; reads `entry[0].changes[0]` and its first message, as
@@ -209,7 +203,9 @@ pub fn meta(body: &[u8]) -> Result<Event, InvalidPayload> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hmac::{Hmac, Mac};
     use serde_json::json;
+    use sha2::Sha256;
 
     fn upsert(text: &str) -> Vec<u8> {
         json!({"event": "messages.upsert", "instance": "clinica", "data": {

@@ -322,6 +322,14 @@ mod tests {
             ("T", "S", "V")
         );
         assert_eq!(m.phone_numbers[0].id, "42");
+        assert!(args(&["evolution", "--instance", ":x"])
+            .into_options()
+            .is_err());
+    }
+
+    #[test]
+    fn meta_limits_and_handshake_flags() {
+        let m = args(&["meta"]).into_options().unwrap().meta_config();
         assert_eq!(m.limits, MetaLimits::default());
         assert!(!m.verify_on_start);
         let m = args(&["meta", "--no-limits", "--webhook-url", "http://app/hook"])
@@ -333,9 +341,6 @@ mod tests {
             m.verify_on_start,
             "a URL given on the command line is verified"
         );
-        assert!(args(&["evolution", "--instance", ":x"])
-            .into_options()
-            .is_err());
     }
 
     #[test]

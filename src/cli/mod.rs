@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::command::{ListOptions, RunOptions, TargetOverrides, ValidateOptions};
+use crate::command::{
+    CompareOptions, ListOptions, ReportOptions, RunOptions, TargetOverrides, ValidateOptions,
+};
 use crate::target::ProviderKind;
 
 pub mod app;
@@ -32,6 +34,10 @@ pub enum Command {
     Mock(mock::MockArgs),
     /// Serve the bundled reference booking app (the embedded default's system under test).
     App(app::AppArgs),
+    /// Render a saved JSON report again as HTML, JUnit XML or Markdown.
+    Report(ReportArgs),
+    /// Compare a report with a baseline; exit 1 naming what regressed beyond the limits.
+    Compare(CompareArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,6 +93,8 @@ pub struct RunArgs {
     /// Write the JSON report here (default: <report-dir>/<scenario>-<UTC time>.json).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub render: RenderArgs,
     /// Folder for the default report files.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub report_dir: PathBuf,
@@ -99,6 +107,51 @@ pub struct RunArgs {
     /// Show every check, not only failed ones; repeat for debug logs.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// A JSON report written by `harness run`.
+    pub report: PathBuf,
+    #[command(flatten)]
+    pub render: RenderArgs,
+}
+
+/// The report files to write besides the JSON.
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// Write the HTML report here (default: beside the JSON report, same stem).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write a JUnit XML report here (for CI test tabs).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set).
+    #[arg(long, value_name = "FILE")]
+    pub summary_md: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The baseline JSON report (e.g. the last release's).
+    pub baseline: PathBuf,
+    /// The JSON report of the build to promote.
+    pub current: PathBuf,
+    /// Largest tolerated growth of p50/p95/p99 (and, for load runs, fall of throughput).
+    #[arg(long, value_name = "PERCENT", default_value = "50%", value_parser = crate::report::compare::parse_ratio)]
+    pub max_regression: f64,
+    /// Largest tolerated error rate of any step, end to end or overall.
+    #[arg(long, value_name = "PERCENT", default_value = "5%", value_parser = crate::report::compare::parse_ratio)]
+    pub max_error_rate: f64,
+    /// Latency growth smaller than this is noise, never a regression.
+    #[arg(long, value_name = "DURATION", default_value = "1ms", value_parser = humantime::parse_duration)]
+    pub min_delta: std::time::Duration,
+    /// Write the comparison as an HTML page here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write the comparison as Markdown here (also appended to $GITHUB_STEP_SUMMARY when set).
+    #[arg(long, value_name = "FILE")]
+    pub summary_md: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -135,10 +188,40 @@ impl RunArgs {
             scenario: self.scenario,
             target: self.target.into_overrides(),
             json: self.json,
+            html: self.render.html,
+            junit: self.render.junit,
+            summary_md: self.render.summary_md,
             report_dir: self.report_dir,
             timeout: self.timeout,
             verbose: self.verbose,
             fail_fast: self.fail_fast,
+        }
+    }
+}
+
+impl ReportArgs {
+    pub fn into_options(self) -> ReportOptions {
+        ReportOptions {
+            input: self.report,
+            html: self.render.html,
+            junit: self.render.junit,
+            summary_md: self.render.summary_md,
+        }
+    }
+}
+
+impl CompareArgs {
+    pub fn into_options(self) -> CompareOptions {
+        CompareOptions {
+            baseline: self.baseline,
+            current: self.current,
+            limits: crate::report::compare::Limits {
+                max_regression: self.max_regression,
+                max_error_rate: self.max_error_rate,
+                min_delta_ms: self.min_delta.as_secs_f64() * 1000.0,
+            },
+            html: self.html,
+            summary_md: self.summary_md,
         }
     }
 }

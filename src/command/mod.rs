@@ -4,15 +4,18 @@
 //! [`CommandError`]s, which the binary prints and maps to their exit code.
 
 pub mod app;
+mod compare;
 mod list;
-
+mod report;
 mod run;
 mod validate;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use compare::compare;
 pub use list::list;
+pub use report::report;
 pub use run::run;
 pub use validate::validate;
 
@@ -40,10 +43,32 @@ pub struct RunOptions {
     pub scenario: String,
     pub target: TargetOverrides,
     pub json: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+    pub summary_md: Option<PathBuf>,
     pub report_dir: PathBuf,
     pub timeout: Duration,
     pub verbose: u8,
     pub fail_fast: bool,
+}
+
+/// `harness report`: a saved JSON report and the files to render from it.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub input: PathBuf,
+    pub html: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+    pub summary_md: Option<PathBuf>,
+}
+
+/// `harness compare`: two JSON reports and the gate's limits.
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
+    pub baseline: PathBuf,
+    pub current: PathBuf,
+    pub limits: crate::report::compare::Limits,
+    pub html: Option<PathBuf>,
+    pub summary_md: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]

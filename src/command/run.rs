@@ -15,7 +15,8 @@ use crate::runner::{init_vars, run_scenario, RunContext};
 use crate::target::{self, ProviderKind};
 use crate::thresholds;
 
-/// Runs the scenario, prints the summary, writes the JSON report; returns the exit code.
+/// Runs the scenario, prints the summary, writes the reports (JSON, HTML, and JUnit and
+/// Markdown when asked); returns the exit code.
 pub async fn run(opts: RunOptions) -> Result<u8, CommandError> {
     let color = terminal::color_for_stdout();
     let scenario = load_scenario(&opts.scenario, color)?;
@@ -67,9 +68,21 @@ pub async fn run(opts: RunOptions) -> Result<u8, CommandError> {
         .json
         .clone()
         .unwrap_or_else(|| default_report_path(&opts, &report.scenario));
-    report::write_json(&report, &path)
-        .with_context(|| format!("cannot write the report to {}", path.display()))?;
-    println!("report: {}", path.display());
+    let outputs = report::output::Outputs::for_run(
+        path,
+        opts.html.clone(),
+        opts.junit.clone(),
+        opts.summary_md.clone(),
+    );
+    let ctx = report::html::HtmlContext {
+        git_commit: report::output::git_commit(),
+        extras: None,
+    };
+    for p in
+        report::output::write_all(&report, &outputs, &ctx).context("cannot write the report")?
+    {
+        println!("report: {}", p.display());
+    }
     Ok(if report.passed {
         exit::SUCCESS
     } else {

@@ -4,6 +4,14 @@
 //! The JSON form is the stable interface (schema in `reports/schema.json`, documented in
 //! `docs/report-format.md`); `harness report` and `harness compare` read it back.
 
+pub mod chart;
+pub mod compare;
+pub mod compare_render;
+pub mod extras;
+pub mod html;
+pub mod junit;
+pub mod markdown;
+pub mod output;
 pub mod terminal;
 
 use serde::{Deserialize, Serialize};

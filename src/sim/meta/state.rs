@@ -158,7 +158,7 @@ pub struct AcceptedSend {
 
 /// Mutable state of one tenant.
 #[derive(Debug)]
-pub struct TenantInner {
+struct TenantInner {
     throughput: TokenBucket,
     customers: Bounded<CustomerRecord>,
     /// user_id → wa_id.
