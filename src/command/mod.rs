@@ -4,13 +4,16 @@
 //! [`CommandError`]s, which the binary prints and maps to their exit code.
 
 mod list;
+pub mod load;
 mod run;
+mod setup;
 mod validate;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use list::list;
+pub use load::{load, LoadOptions, LoadShape};
 pub use run::run;
 pub use validate::validate;
 

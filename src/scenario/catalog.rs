@@ -26,6 +26,8 @@ pub const BUILTIN: &[Builtin] = &[
     builtin!("smoke", "scenarios/smoke.yaml"),
     builtin!("smoke-meta", "scenarios/smoke-meta.yaml"),
     builtin!("e2e-booking", "scenarios/e2e-booking.yaml"),
+    builtin!("volume", "scenarios/volume.yaml"),
+    builtin!("webhook-burst", "scenarios/webhook-burst.yaml"),
     builtin!("examples/rest-smoke", "scenarios/examples/rest-smoke.yaml"),
 ];
 
