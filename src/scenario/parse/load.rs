@@ -81,7 +81,8 @@ fn count(ctx: &mut Ctx, entry: &Entry) -> Option<usize> {
     match super::node::number(entry.value) {
         Some(n) if n >= 1.0 && n.fract() == 0.0 => Some(n as usize),
         _ => {
-            ctx.mismatch(entry, "a whole number ≥ 1", None);
+            let message = format!("`{}` must be a whole number ≥ 1", entry.key);
+            ctx.error(entry.value_node(), message, None);
             None
         }
     }
