@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use harness::load::flow::{QuickFlow, QuickRequest};
+use harness::load::hyper_flow::HyperFlow;
 use harness::load::{
     parse_stages, run, EngineOptions, Flow, Hooks, LoadResult, Outcome, Plan, Samples, StepRecord,
 };
@@ -221,6 +222,13 @@ fn quick(url: &str) -> QuickRequest {
 async fn the_server_saw_exactly_the_requests_recorded() {
     let (url, seen) = counting_server().await;
     let flow = Arc::new(QuickFlow::new(&quick(&url), 4).unwrap());
+    invariant_holds(flow, &seen).await;
+    seen.store(0, Ordering::Relaxed);
+    let flow = Arc::new(HyperFlow::new(&quick(&url)).unwrap().unwrap());
+    invariant_holds(flow, &seen).await;
+}
+
+async fn invariant_holds<F: Flow>(flow: Arc<F>, seen: &AtomicU64) {
     let open = Plan::constant(200.0, Duration::from_secs(1), false).unwrap();
     let (r, _) = go(flow.clone(), open, 100).await;
     assert_eq!(r.started + r.dropped, 200);
@@ -236,6 +244,27 @@ async fn the_server_saw_exactly_the_requests_recorded() {
     assert_eq!(r.records.iterations.count, r.started);
     let points: u64 = r.timeline.iter().map(|p| p.requests).sum();
     assert_eq!(points, r.started, "the time series covers every request");
+}
+
+#[tokio::test]
+async fn hyper_flow_counts_error_statuses_as_failures() {
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy") }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let flow = Arc::new(HyperFlow::new(&quick(&url)).unwrap().unwrap());
+    let plan = Plan::constant(20.0, Duration::from_millis(500), false).unwrap();
+    let (r, _) = go(flow, plan, 100).await;
+    assert_eq!(r.records.errors.get("http_5xx"), Some(&r.started));
+    let sample = r.records.samples[0].as_ref().unwrap();
+    assert_eq!(sample.response.as_ref().map(|p| p.status), Some(503));
+    assert!(
+        HyperFlow::new(&quick("https://example.invalid/")).is_none(),
+        "TLS goes to reqwest"
+    );
 }
 
 #[tokio::test]

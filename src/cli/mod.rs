@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::command::{
-    ListOptions, LoadOptions, LoadShape, RunOptions, TargetOverrides, ValidateOptions,
+    HttpClient, ListOptions, LoadOptions, LoadShape, RunOptions, TargetOverrides, ValidateOptions,
 };
 use crate::target::ProviderKind;
 
@@ -162,6 +162,10 @@ pub struct LoadArgs {
     /// Stop early once a scenario threshold can no longer pass.
     #[arg(long)]
     pub abort_on_fail: bool,
+    /// Quick mode's HTTP client for plain http:// URLs: `hyper` (default, hand-held
+    /// connections) or `reqwest` (for comparison; always used for https://).
+    #[arg(long, value_name = "CLIENT", default_value = "hyper", value_parser = ["hyper", "reqwest"], requires = "url", hide = true)]
+    pub http_client: String,
     /// Show every check, not only failed ones; repeat for debug logs.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -238,6 +242,11 @@ impl LoadArgs {
             quiet: self.quiet,
             abort_on_fail: self.abort_on_fail,
             verbose: self.verbose,
+            http_client: if self.http_client == "reqwest" {
+                HttpClient::Reqwest
+            } else {
+                HttpClient::Hyper
+            },
         }
     }
 }

@@ -16,6 +16,7 @@ use super::setup::{prepare, spawn_ctrl_c, write_report};
 use super::{load_scenario, CommandError, TargetOverrides};
 use crate::exit;
 use crate::load::flow::{QuickFlow, QuickRequest, ScenarioFlow};
+use crate::load::hyper_flow::HyperFlow;
 use crate::load::timeline::{AbortFn, ProgressFn};
 use crate::load::{self, EngineOptions, Flow, Hooks, Live, LoadResult, Plan, Progress};
 use crate::report::{self, terminal, LoadReport, Report, TargetReport};
@@ -66,6 +67,16 @@ pub struct LoadOptions {
     pub quiet: bool,
     pub abort_on_fail: bool,
     pub verbose: u8,
+    /// Quick mode's client (`hyper` for plain http, the faster; `reqwest` to compare).
+    pub http_client: HttpClient,
+}
+
+/// Quick mode's HTTP client. TLS URLs always use reqwest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpClient {
+    #[default]
+    Hyper,
+    Reqwest,
 }
 
 /// The plan and in-flight cap for `shape` over the scenario's `load:` section.
@@ -123,14 +134,26 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
         let scenario = quick_scenario(&quick);
         let (plan, cap) = resolve_plan(&opts.shape, None).map_err(invalid)?;
         let conns = opts.shape.connections.unwrap_or(cap.min(100));
-        let flow = QuickFlow::new(&quick, conns).map_err(|e| invalid(e.message))?;
         let target = TargetReport {
             name: "cli".into(),
             app_url: Some(quick.url.clone()),
             ..TargetReport::default()
         };
         let redactor = crate::redact::Redactor::new();
-        let result = drive(flow, &opts, plan.clone(), cap, None).await;
+        let hyper = match opts.http_client {
+            HttpClient::Hyper => HyperFlow::new(&quick),
+            HttpClient::Reqwest => None,
+        };
+        let result = match hyper {
+            Some(flow) => {
+                let flow = flow.map_err(|e| invalid(e.message))?;
+                drive(flow, &opts, plan.clone(), cap, None).await
+            }
+            None => {
+                let flow = QuickFlow::new(&quick, conns).map_err(|e| invalid(e.message))?;
+                drive(flow, &opts, plan.clone(), cap, None).await
+            }
+        };
         let report = finish(&scenario, &result, &plan, cap, &target, &redactor);
         return conclude(&report, &result, &opts, color);
     }

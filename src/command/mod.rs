@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use list::list;
-pub use load::{load, LoadOptions, LoadShape};
+pub use load::{load, HttpClient, LoadOptions, LoadShape};
 pub use run::run;
 pub use validate::validate;
 
