@@ -15,6 +15,7 @@ CONNS=50
 PORT=18080
 ONLY=${ONLY:-"wrk oha hey harness harness-reqwest"}
 WORK=$(mktemp -d /tmp/harness-bench.XXXX)
+chmod 755 "$WORK"  # nginx workers run as another user
 trap 'kill $(cat "$WORK/nginx.pid" 2>/dev/null) 2>/dev/null || true' EXIT
 
 install() {
@@ -78,7 +79,7 @@ run() {
            -u $CONNS --hatch-rate 1000 -t ${SECS}s --no-reset-metrics --report-file "$WORK/goose.$2.html" > "$out" 2>&1 || true
          local rps; rps=$(awk '/Aggregated/ {print $NF; exit}' "$out") ;;
   esac
-  read -r u s m < "$t"
+  read -r u s m < <(tail -n1 "$t")
   local reqs; reqs=$(python3 -c "print(float('$rps') * $SECS)")
   python3 -c "u,s=$u,$s; r=$reqs; print(f'{r/$SECS:.0f} {r/(u+s):.0f} {(u+s)/$SECS*100:.1f} {$m/1024:.1f}')"
 }
