@@ -188,6 +188,58 @@ async fn latency_from_the_intended_start_grows_with_the_backlog() {
     assert!(lat.p50 > 400.0, "the backlog shows in the median: {lat:?}");
 }
 
+#[tokio::test(start_paused = true)]
+async fn stopping_ends_scheduling_and_marks_the_run_interrupted() {
+    let flow = Sleeper::new(ms(200));
+    let plan = Plan::constant(20.0, Duration::from_secs(2), false).unwrap();
+    let hooks = Hooks::default();
+    let stop = hooks.stop.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(ms(490)).await;
+        stop.cancel();
+    });
+    let r = run(flow, &options(plan, 100), hooks).await;
+    assert!(r.interrupted && !r.aborted);
+    // Arrivals at 0, 50, …, 450 ms started; those in flight finished within the grace.
+    assert_eq!(
+        (r.started, r.records.iterations.count, r.abandoned),
+        (10, 10, 0)
+    );
+    assert!(
+        (r.scheduled.as_secs_f64() - 0.49).abs() < 0.01,
+        "{:?}",
+        r.scheduled
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn in_flight_iterations_past_the_grace_are_abandoned() {
+    let flow = Sleeper::new(Duration::from_secs(60));
+    let plan = Plan::constant(10.0, Duration::from_secs(1), false).unwrap();
+    let mut opts = options(plan, 100);
+    opts.grace = Duration::from_secs(1);
+    let r = run(flow, &opts, Hooks::default()).await;
+    assert_eq!(
+        (r.started, r.abandoned, r.records.iterations.count),
+        (10, 10, 0)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_abort_check_stops_the_run() {
+    let flow = Sleeper::new(ms(10));
+    let plan = Plan::constant(20.0, Duration::from_secs(3), false).unwrap();
+    let hooks = Hooks {
+        abort: Some(Box::new(|live: &harness::load::Live<'_>| {
+            live.iterations.count >= 5
+        })),
+        ..Hooks::default()
+    };
+    let r = run(flow, &options(plan, 100), hooks).await;
+    assert!(r.aborted && !r.interrupted);
+    assert!(r.started >= 5 && r.started < 60, "{}", r.started);
+}
+
 /// A server on 127.0.0.1:0 that counts the requests it answered.
 async fn counting_server() -> (String, Arc<AtomicU64>) {
     let count = Arc::new(AtomicU64::new(0));

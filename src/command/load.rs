@@ -564,6 +564,25 @@ mod tests {
         assert!(resolve_plan(&both, None).is_err());
     }
 
+    #[test]
+    fn the_progress_line_shows_the_live_figures() {
+        let p = Progress {
+            elapsed: s(12),
+            total: s(60),
+            started: 1200,
+            completed: 1190,
+            errors: 3,
+            dropped: 1,
+            in_flight: 9,
+            rps: 100.0,
+            p95_ms: Some(84.23),
+        };
+        assert_eq!(
+            progress_line(&p),
+            "12s/60s  100.0 it/s  p95 84.2ms  errors 3  in flight 9  dropped 1"
+        );
+    }
+
     fn spec(metric: Metric, value: f64) -> ThresholdSpec {
         ThresholdSpec {
             span: Default::default(),
