@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::load_report::{finish, load_summary};
 use super::setup::{prepare, spawn_ctrl_c, write_report};
 use super::{load_scenario, CommandError, TargetOverrides};
 use crate::exit;
@@ -19,13 +20,12 @@ use crate::load::flow::{QuickFlow, QuickRequest, ScenarioFlow};
 use crate::load::hyper_flow::HyperFlow;
 use crate::load::timeline::{AbortFn, ProgressFn};
 use crate::load::{self, EngineOptions, Flow, Hooks, Live, LoadResult, Plan, Progress};
-use crate::report::{self, terminal, LoadReport, Report, TargetReport};
+use crate::report::{terminal, Report, TargetReport};
 use crate::runner::check::compare;
-use crate::runner::{init_vars, RunContext, ScenarioRun, StepKind, StepResult};
+use crate::runner::{init_vars, RunContext, StepKind};
 use crate::scenario::{
     Comparison, LoadSpec, Metric, Scenario, Series as SeriesKind, ThresholdSpec,
 };
-use crate::thresholds;
 
 /// The scenario `harness load` runs when given none.
 pub const DEFAULT_SCENARIO: &str = "volume";
@@ -310,102 +310,6 @@ fn quick_scenario(q: &QuickRequest) -> Scenario {
     }
 }
 
-/// The merged records as a run of the scenario's steps (one step result per step, with
-/// its first failure as the sample), so thresholds and the report work as for `harness run`.
-/// A step passes when the scenario has thresholds (they decide) or it never failed.
-pub fn scenario_run(scenario: &Scenario, result: &LoadResult) -> ScenarioRun {
-    let gated =
-        !scenario.thresholds.is_empty() || scenario.steps.iter().any(|s| !s.thresholds.is_empty());
-    let steps = scenario
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(i, step)| {
-            let series = result.records.steps.get(i).cloned().unwrap_or_default();
-            let sample = result
-                .records
-                .samples
-                .get(i)
-                .cloned()
-                .flatten()
-                .unwrap_or_default();
-            StepResult {
-                name: step.name.clone(),
-                span: step.span,
-                kind: StepKind::of(&step.action),
-                attempts: u32::try_from(series.count).unwrap_or(u32::MAX),
-                passed: gated || series.failures == 0,
-                checks: sample.checks,
-                error: sample.error,
-                request: sample.request,
-                response: sample.response,
-                series,
-            }
-        })
-        .collect();
-    ScenarioRun {
-        started_at: result.started_at,
-        elapsed: result.scheduled,
-        interrupted: result.interrupted,
-        steps,
-    }
-}
-
-/// Thresholds, the report, and its `load` section.
-fn finish(
-    scenario: &Scenario,
-    result: &LoadResult,
-    plan: &Plan,
-    cap: usize,
-    target: &TargetReport,
-    redactor: &crate::redact::Redactor,
-) -> Report {
-    let run = scenario_run(scenario, result);
-    let verdicts = thresholds::evaluate_run(scenario, &run);
-    let mut report = report::build(scenario, &run, &verdicts, target, redactor);
-    report.passed = report.passed && !result.aborted;
-    report.load = Some(load_report(result, plan, cap));
-    report
-}
-
-pub fn load_report(result: &LoadResult, plan: &Plan, cap: usize) -> LoadReport {
-    let r = &result.records;
-    let (model, users, think, poisson) = match plan {
-        Plan::Open { poisson, .. } => ("open", None, None, *poisson),
-        Plan::Closed { users, think, .. } => (
-            "closed",
-            Some(*users as u64),
-            Some(think.as_secs_f64() * 1000.0),
-            false,
-        ),
-    };
-    LoadReport {
-        model: model.into(),
-        target_rps: plan.target_rps(),
-        achieved_rps: result.achieved_rps(),
-        iterations: result.started,
-        completed: r.iterations.count,
-        failed: r.iterations.failures,
-        dropped: result.dropped,
-        abandoned: result.abandoned,
-        duration_s: result.scheduled.as_secs_f64(),
-        max_in_flight: (model == "open").then_some(cap as u64),
-        peak_in_flight: result.peak_in_flight,
-        users,
-        think_time_ms: think,
-        poisson,
-        aborted: result.aborted,
-        latency_ms: r.iterations.summary(),
-        service_ms: r.service.summary(),
-        histogram: report::buckets(&r.iterations),
-        errors: r.errors.clone(),
-        time_series: load::timeline::fill_gaps(
-            result.timeline.clone(),
-            result.scheduled.as_secs_f64().ceil() as u64,
-        ),
-    }
-}
-
 fn conclude(
     report: &Report,
     result: &LoadResult,
@@ -429,37 +333,6 @@ fn conclude(
     } else {
         exit::FAILED
     })
-}
-
-/// The load section for the terminal.
-pub fn load_summary(l: &LoadReport) -> String {
-    let target = l
-        .target_rps
-        .map_or(String::new(), |t| format!("target {t:.1} it/s, "));
-    let users = l.users.map_or(String::new(), |u| format!(", {u} users"));
-    let mut out = format!(
-        "load: {} model{users}, {target}achieved {:.1} it/s over {:.1}s\n",
-        l.model, l.achieved_rps, l.duration_s
-    );
-    out += &format!(
-        "iterations: {} started, {} completed, {} failed, {} dropped, {} abandoned; peak in flight {}\n",
-        l.iterations, l.completed, l.failed, l.dropped, l.abandoned, l.peak_in_flight
-    );
-    let fmt = |s: &Option<crate::metrics::LatencySummary>| {
-        s.map_or("no samples".to_string(), |s| {
-            format!(
-                "p50 {:.1}ms  p95 {:.1}ms  p99 {:.1}ms  max {:.1}ms",
-                s.p50, s.p95, s.p99, s.max
-            )
-        })
-    };
-    out += &format!("latency from intended start: {}\n", fmt(&l.latency_ms));
-    out += &format!("service time:                {}\n", fmt(&l.service_ms));
-    if !l.errors.is_empty() {
-        let kinds: Vec<String> = l.errors.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        out += &format!("errors: {}\n", kinds.join(", "));
-    }
-    out
 }
 
 /// `--abort-on-fail`: true once a scenario-level threshold can no longer pass whatever the

@@ -5,6 +5,7 @@
 
 mod list;
 pub mod load;
+mod load_report;
 mod run;
 mod setup;
 mod validate;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 pub use list::list;
 pub use load::{load, HttpClient, LoadOptions, LoadShape};
+pub use load_report::{load_report, load_summary, scenario_run};
 pub use run::run;
 pub use validate::validate;
 
