@@ -370,6 +370,54 @@ fn quick_mode_from_the_command_line_writes_a_valid_report() {
 }
 
 #[test]
+fn stages_from_the_command_line_ramp_the_rate() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (url, seen) = rt.block_on(counting_server());
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "load",
+        "--url",
+        &url,
+        "--stages",
+        "1s:20,1s:0",
+        "--json",
+        "r.json",
+    ];
+    let out = run_in(dir.path(), &args, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let report = read_report(&dir.path().join("r.json"));
+    // Up from 0 to 20/s over 1 s, then down to 0 over 1 s: 10 + 10 arrivals.
+    assert_eq!(report["load"]["iterations"].as_u64(), Some(20));
+    assert_eq!(report["load"]["target_rps"].as_f64(), Some(10.0));
+    assert_eq!(seen.load(Ordering::Relaxed), 20);
+}
+
+#[test]
+fn a_failing_url_fails_the_run() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{port}/");
+    let args = [
+        "load", "--url", &url, "--rps", "5", "-z", "1s", "--json", "r.json",
+    ];
+    let out = run_in(dir.path(), &args, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let report = read_report(&dir.path().join("r.json"));
+    assert_eq!(report["load"]["errors"]["connect"].as_u64(), Some(5));
+    assert_eq!(report["failures"][0]["kind"], "connect");
+}
+
+#[test]
 fn the_default_volume_flow_runs_whatsapp_conversations_under_load() {
     let dir = tempfile::tempdir().unwrap();
     let args = [

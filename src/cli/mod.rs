@@ -129,7 +129,7 @@ pub struct LoadArgs {
     pub duration: Option<std::time::Duration>,
     /// Ramps, `DURATION:RPS,…`, e.g. "30s:10,1m:100,30s:0" (from 0, linear within a stage).
     #[arg(long, value_name = "STAGES", value_parser = parse_stages_arg, conflicts_with_all = ["rps", "users"])]
-    pub stages: Option<Vec<(std::time::Duration, f64)>>,
+    pub stages: Option<StagesArg>,
     /// Closed model: N concurrent users, each starting its next iteration when its last ends.
     #[arg(long, value_name = "N", conflicts_with = "rps")]
     pub users: Option<usize>,
@@ -171,8 +171,15 @@ pub struct LoadArgs {
     pub verbose: u8,
 }
 
-fn parse_stages_arg(s: &str) -> Result<Vec<(std::time::Duration, f64)>, String> {
-    crate::load::plan::parse_stages(s).map_err(|e| e.to_string())
+/// `--stages` parsed: one value holding every stage (a bare `Vec` would make clap expect
+/// several values).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StagesArg(pub Vec<(std::time::Duration, f64)>);
+
+fn parse_stages_arg(s: &str) -> Result<StagesArg, String> {
+    crate::load::plan::parse_stages(s)
+        .map(StagesArg)
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Debug, clap::Args)]
@@ -227,7 +234,7 @@ impl LoadArgs {
             shape: LoadShape {
                 rps: self.rps,
                 duration: self.duration,
-                stages: self.stages,
+                stages: self.stages.map(|s| s.0),
                 users: self.users,
                 think_time: self.think_time,
                 poisson: self.poisson,
