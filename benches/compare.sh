@@ -76,8 +76,10 @@ run() {
            --http-client $client --json "$WORK/$tool.$2.json" > "$out" 2>&1 || true
          local rps; rps=$(python3 -c 'import json,sys; l=json.load(open(sys.argv[1]))["load"]; print(l["completed"]/l["duration_s"])' "$WORK/$tool.$2.json") ;;
     goose) "${timed[@]}" benches/goose/target/release/goose-bench --host "http://127.0.0.1:$PORT" \
-           -u $CONNS --hatch-rate 1000 -t ${SECS}s --no-reset-metrics --report-file "$WORK/goose.$2.html" > "$out" 2>&1 || true
-         local rps; rps=$(awk '/Aggregated/ {print $NF; exit}' "$out") ;;
+           -u $CONNS --increase-rate 1000 -t ${SECS}s -q > "$out" 2>&1 || true
+         # Requests of the last per-request table over the run's seconds (ramp-up included,
+         # as for the other tools).
+         local rps; rps=$(awk -F'|' '/# reqs/ {grab=1; next} grab && /GET \// {n=$2; gsub(/[ ,]/, "", n); last=n; grab=0} END {print last / '"$SECS"'}' "$out") ;;
   esac
   read -r u s m < <(tail -n1 "$t")
   local reqs; reqs=$(python3 -c "print(float('$rps') * $SECS)")
