@@ -17,6 +17,7 @@ pub mod cli;
 pub mod command;
 pub mod embedded;
 pub mod exit;
+pub mod load;
 pub mod metrics;
 pub mod redact;
 pub mod report;

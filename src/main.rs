@@ -12,6 +12,8 @@ fn main() -> ExitCode {
     harness::init_logging(match &cli.command {
         Command::Run(a) if a.verbose == 1 => "info,harness::sim=warn",
         Command::Run(a) if a.verbose > 1 => "debug",
+        Command::Load(a) if a.verbose == 1 => "info,harness::sim=warn",
+        Command::Load(a) if a.verbose > 1 => "debug",
         Command::Mock(_) | Command::App(_) => "info",
 
         _ => "warn",
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Run(args) => command::run(args.into_options()).await,
+            Command::Load(args) => command::load((*args).into_options()).await,
             Command::Validate(args) => Ok(command::validate(&args.into_options(), color)),
             Command::List(args) => Ok(command::list(&args.into_options())),
             Command::Report(args) => command::report(&args.into_options()),

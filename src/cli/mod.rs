@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::command::{
-    CompareOptions, ListOptions, ReportOptions, RunOptions, TargetOverrides, ValidateOptions,
+    CompareOptions, HttpClient, ListOptions, LoadOptions, LoadShape, ReportOptions, RunOptions,
+    TargetOverrides, ValidateOptions,
 };
 use crate::target::ProviderKind;
 
@@ -26,6 +27,9 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario and write its report; the exit code is the verdict.
     Run(RunArgs),
+    /// Run a scenario (or one URL) at an arrival rate; latency from each iteration's intended
+    /// start. Without a scenario or --url: the built-in `volume` WhatsApp booking flow.
+    Load(Box<LoadArgs>),
     /// Check scenario files without running anything.
     Validate(ValidateArgs),
     /// List the scenarios available (in ./scenarios and built in), with descriptions.
@@ -155,6 +159,90 @@ pub struct CompareArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// A scenario file or name (default: `volume`, or none with --url).
+    #[arg(conflicts_with = "url")]
+    pub scenario: Option<String>,
+    /// Quick mode: load this one URL instead of a scenario (as oha or hey do).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Quick mode: the HTTP method.
+    #[arg(long, short = 'm', default_value = "GET", requires = "url")]
+    pub method: String,
+    /// Quick mode: a request header, `'Name: value'`; repeatable.
+    #[arg(long = "header", short = 'H', value_name = "'K: V'", requires = "url")]
+    pub headers: Vec<String>,
+    /// Quick mode: the request body, or `@FILE` to read it from a file.
+    #[arg(long, short = 'd', value_name = "STR|@FILE", requires = "url")]
+    pub body: Option<String>,
+    /// Quick mode: keep-alive connections; without --rps, a closed loop at maximum rate over
+    /// them (with --rps, the in-flight cap).
+    #[arg(long, short = 'c', value_name = "N", requires = "url")]
+    pub connections: Option<usize>,
+    /// Iterations started per second (open model): `100`, `250/min`.
+    #[arg(long, value_name = "RATE", value_parser = crate::load::plan::parse_rate)]
+    pub rps: Option<f64>,
+    /// How long iterations are started for (default: the scenario's, else 60s).
+    #[arg(long, short = 'z', value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Ramps, `DURATION:RPS,…`, e.g. "30s:10,1m:100,30s:0" (from 0, linear within a stage).
+    #[arg(long, value_name = "STAGES", value_parser = parse_stages_arg, conflicts_with_all = ["rps", "users"])]
+    pub stages: Option<StagesArg>,
+    /// Closed model: N concurrent users, each starting its next iteration when its last ends.
+    #[arg(long, value_name = "N", conflicts_with = "rps")]
+    pub users: Option<usize>,
+    /// Closed model: pause between a user's iterations.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub think_time: Option<std::time::Duration>,
+    /// Poisson arrivals (exponential gaps, same mean rate) instead of evenly spaced ones.
+    #[arg(long)]
+    pub poisson: bool,
+    /// Cap on iterations in flight; arrivals beyond it are counted as dropped (default 1000).
+    #[arg(long, value_name = "N")]
+    pub max_in_flight: Option<usize>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Write the JSON report here (default: <report-dir>/<scenario>-<UTC time>.json).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Folder for the default report files.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub report_dir: PathBuf,
+    #[command(flatten)]
+    pub render: RenderArgs,
+    /// Per-request timeout for steps that set none.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+    /// How long iterations in flight may finish after the end or Ctrl-C.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub grace: std::time::Duration,
+    /// No live progress line (it is also off when stderr is not a terminal).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Stop early once a scenario threshold can no longer pass.
+    #[arg(long)]
+    pub abort_on_fail: bool,
+    /// Quick mode's HTTP client for plain http:// URLs: `hyper` (default, hand-held
+    /// connections) or `reqwest` (for comparison; always used for https://).
+    #[arg(long, value_name = "CLIENT", default_value = "hyper", value_parser = ["hyper", "reqwest"], requires = "url", hide = true)]
+    pub http_client: String,
+    /// Show every check, not only failed ones; repeat for debug logs.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// `--stages` parsed: one value holding every stage (a bare `Vec` would make clap expect
+/// several values).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StagesArg(pub Vec<(std::time::Duration, f64)>);
+
+fn parse_stages_arg(s: &str) -> Result<StagesArg, String> {
+    crate::load::plan::parse_stages(s)
+        .map(StagesArg)
+        .map_err(|e| e.to_string())
+}
+
+#[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
     /// Scenario files (or names) to check.
     #[arg(required = true)]
@@ -222,6 +310,45 @@ impl CompareArgs {
             },
             html: self.html,
             summary_md: self.summary_md,
+        }
+    }
+}
+
+impl LoadArgs {
+    pub fn into_options(self) -> LoadOptions {
+        LoadOptions {
+            scenario: self.scenario,
+            url: self.url,
+            method: self.method,
+            headers: self.headers,
+            body: self.body,
+            shape: LoadShape {
+                rps: self.rps,
+                duration: self.duration,
+                stages: self.stages.map(|s| s.0),
+                users: self.users,
+                think_time: self.think_time,
+                poisson: self.poisson,
+                max_in_flight: self.max_in_flight,
+                connections: self.connections,
+            },
+            target: self.target.into_overrides(),
+            json: self.json,
+            report_dir: self.report_dir,
+            html: self.render.html,
+            junit: self.render.junit,
+            summary_md: self.render.summary_md,
+            timeout: self.timeout,
+            grace: self.grace,
+
+            quiet: self.quiet,
+            abort_on_fail: self.abort_on_fail,
+            verbose: self.verbose,
+            http_client: if self.http_client == "reqwest" {
+                HttpClient::Reqwest
+            } else {
+                HttpClient::Hyper
+            },
         }
     }
 }

@@ -6,8 +6,11 @@
 pub mod app;
 mod compare;
 mod list;
+pub mod load;
+mod load_report;
 mod report;
 mod run;
+mod setup;
 mod validate;
 
 use std::path::PathBuf;
@@ -15,6 +18,8 @@ use std::time::Duration;
 
 pub use compare::compare;
 pub use list::list;
+pub use load::{load, HttpClient, LoadOptions, LoadShape};
+pub use load_report::{load_report, load_summary, scenario_run};
 pub use report::report;
 pub use run::run;
 pub use validate::validate;

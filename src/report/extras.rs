@@ -48,7 +48,10 @@ pub struct SecondView {
     /// Seconds since the start.
     #[serde(alias = "t", alias = "second", alias = "elapsed_s")]
     pub t_s: f64,
+    /// Iterations completed in that second (`harness load`'s `iterations`).
+    #[serde(alias = "iterations")]
     pub rps: f64,
+
     #[serde(alias = "p50_ms")]
     pub p50: Option<f64>,
     #[serde(alias = "p95_ms")]

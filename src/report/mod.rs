@@ -56,6 +56,49 @@ pub struct Report {
     /// when the scenario has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub e2e: Option<E2eReport>,
+    /// `harness load` only: the load shape, what was achieved, and the per-second series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadReport>,
+}
+
+/// What a load run asked for and achieved (`harness load`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadReport {
+    /// `open` (arrival rate) or `closed` (concurrent users).
+    pub model: String,
+    /// Planned mean arrival rate (open model).
+    pub target_rps: Option<f64>,
+    /// Iterations started per second of schedule.
+    pub achieved_rps: f64,
+    /// Iterations started.
+    pub iterations: u64,
+    pub completed: u64,
+    pub failed: u64,
+    /// Arrivals that could not start on time: the in-flight cap was reached.
+    pub dropped: u64,
+    /// Iterations still in flight when the grace period after the end ran out.
+    pub abandoned: u64,
+    /// Seconds during which iterations were started.
+    pub duration_s: f64,
+    /// The cap on iterations in flight (open model).
+    pub max_in_flight: Option<u64>,
+    pub peak_in_flight: u64,
+    /// Closed model: concurrent users and their think time.
+    pub users: Option<u64>,
+    pub think_time_ms: Option<f64>,
+    pub poisson: bool,
+    /// `--abort-on-fail` stopped the run: a threshold could no longer pass.
+    pub aborted: bool,
+    /// Iteration latency from its intended start (includes any wait for the schedule:
+    /// coordinated-omission free).
+    pub latency_ms: Option<LatencySummary>,
+    /// Iteration latency from its actual start.
+    pub service_ms: Option<LatencySummary>,
+    pub histogram: Vec<Bucket>,
+    /// Failed iterations by kind (`check`, `timeout`, `connect`, `http_5xx`, …).
+    pub errors: std::collections::BTreeMap<String, u64>,
+    /// One point per second.
+    pub time_series: Vec<crate::load::TimePoint>,
 }
 
 /// End-to-end latency: from a customer's injected message to the app's reply observed at the
@@ -292,10 +335,12 @@ pub fn build(
                 latency_ms: e2e.summary(),
                 histogram: buckets(&e2e),
             }),
+        load: None,
     }
 }
 
-fn buckets(series: &Series) -> Vec<Bucket> {
+/// The latency distribution of `series` as chart buckets.
+pub fn buckets(series: &Series) -> Vec<Bucket> {
     series
         .buckets()
         .into_iter()

@@ -268,6 +268,7 @@ pub(crate) fn sample_report() -> Report {
             checks_failed: 1,
         },
         e2e: None,
+        load: None,
     }
 }
 

@@ -207,7 +207,8 @@ async fn execute(
     })
 }
 
-fn classify(e: reqwest::Error) -> ExchangeError {
+/// Maps a reqwest error to its kind (`timeout`, `connect`, …) and a message with its causes.
+pub fn classify(e: reqwest::Error) -> ExchangeError {
     let kind = if e.is_timeout() {
         ErrorKind::Timeout
     } else if e.is_connect() {

@@ -27,6 +27,8 @@ pub const BUILTIN: &[Builtin] = &[
     builtin!("smoke-meta", "scenarios/smoke-meta.yaml"),
     builtin!("e2e-booking", "scenarios/e2e-booking.yaml"),
     builtin!("errors", "scenarios/errors.yaml"),
+    builtin!("volume", "scenarios/volume.yaml"),
+    builtin!("webhook-burst", "scenarios/webhook-burst.yaml"),
     builtin!("examples/rest-smoke", "scenarios/examples/rest-smoke.yaml"),
 ];
 

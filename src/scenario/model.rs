@@ -34,6 +34,23 @@ pub struct Scenario {
     pub steps: Vec<Step>,
     /// Scenario-level thresholds (over all steps), e.g. `error_rate < 1%`.
     pub thresholds: Vec<ThresholdSpec>,
+    /// `load:` — the load shape of `harness load` when the command line gives none.
+    pub load: Option<LoadSpec>,
+}
+
+/// `load:` — what `harness load <scenario>` does without load flags. Open model (`rps` or
+/// `stages`) or closed model (`users`, `think_time`); the command line overrides each key.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LoadSpec {
+    /// Iterations started per second.
+    pub rps: Option<f64>,
+    pub duration: Option<Duration>,
+    /// `(stage duration, rate at its end)`, ramped linearly from the previous stage's rate.
+    pub stages: Vec<(Duration, f64)>,
+    pub max_in_flight: Option<usize>,
+    pub users: Option<usize>,
+    pub think_time: Option<Duration>,
+    pub poisson: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

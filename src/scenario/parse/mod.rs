@@ -20,6 +20,7 @@ use node::{is_identifier, position, Ctx, Entry, Node};
 
 mod check;
 mod e2e;
+mod load;
 mod node;
 mod step;
 mod targets;
@@ -35,6 +36,7 @@ const SCENARIO_KEYS: &[&str] = &[
     "variables",
     "steps",
     "thresholds",
+    "load",
 ];
 
 /// Parses and validates a scenario; `path` is only used in diagnostics and kept in
@@ -149,6 +151,7 @@ fn scenario(ctx: &mut Ctx, root: &Node, path: &Path, text: &str) -> Option<Scena
         .required(&fields, "steps", root, what)
         .and_then(|e| step::steps(ctx, e));
     let thresholds = fields.get("thresholds").map(|e| step::thresholds(ctx, e));
+    let load = fields.get("load").map(|e| load::load(ctx, e));
     Some(Scenario {
         name: name?,
         description: node::optional(description)?,
@@ -158,6 +161,7 @@ fn scenario(ctx: &mut Ctx, root: &Node, path: &Path, text: &str) -> Option<Scena
         variables: variables.unwrap_or(Some(Vec::new()))?,
         steps: steps?,
         thresholds: thresholds.unwrap_or(Some(Vec::new()))?,
+        load: node::optional(load)?,
     })
 }
 

@@ -9,6 +9,7 @@ use crate::scenario::model::*;
 mod e2e;
 mod errors;
 mod forms;
+mod load;
 
 pub(super) fn ok(src: &str) -> Scenario {
     parse(Path::new("t.yaml"), src).unwrap_or_else(|d| panic!("{}", d.render(src, false)))

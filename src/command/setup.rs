@@ -1,0 +1,110 @@
+//! What `run` and `load` share: resolving the target, starting the embedded default,
+//! Ctrl-C, and where the report goes.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use super::{CommandError, TargetOverrides};
+use crate::embedded::Embedded;
+use crate::redact::Redactor;
+use crate::report::{self, Report};
+use crate::runner::template::{process_env, Templater};
+use crate::scenario::Scenario;
+use crate::target::{self, ProviderKind, Target};
+
+/// A scenario with its target resolved and, if needed, the embedded simulators running.
+pub(super) struct Prepared {
+    pub redactor: Redactor,
+    pub templater: Templater,
+    pub embedded: Option<Embedded>,
+    /// The target as the run sees it (the embedded simulators' addresses filled in).
+    pub target: Target,
+}
+
+/// Resolves the target for `scenario` (flags > scenario's provider > Evolution) and starts
+/// what it leaves unset.
+pub(super) async fn prepare(
+    scenario: &Scenario,
+    overrides: &TargetOverrides,
+) -> Result<Prepared, CommandError> {
+    let redactor = Redactor::new();
+    let templater = Templater::new(process_env(), redactor.clone());
+    let provider = overrides
+        .provider
+        .or(scenario.provider)
+        .unwrap_or(ProviderKind::Evolution);
+    let spec = target::select(overrides, provider).map_err(CommandError::Invalid)?;
+    let resolved = spec
+        .resolve(&templater)
+        .map_err(|e| CommandError::Invalid(format!("error: target `{}`: {e}", spec.name)))?;
+    let embedded = Embedded::start_for(&resolved, overrides.sim_port, &redactor)
+        .await
+        .context("cannot start the embedded simulators")?;
+    let target = embedded
+        .as_ref()
+        .map_or_else(|| resolved.clone(), |e| e.target(&resolved));
+    Ok(Prepared {
+        redactor,
+        templater,
+        embedded,
+        target,
+    })
+}
+
+/// Where a run's reports go.
+pub(super) struct ReportFiles<'a> {
+    /// The JSON report; default: a dated file in `report_dir`.
+    pub json: Option<&'a Path>,
+    pub report_dir: &'a Path,
+    /// Default: beside the JSON report, same stem.
+    pub html: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+    pub summary_md: Option<PathBuf>,
+}
+
+/// Writes the JSON and HTML reports (and JUnit and Markdown when asked) and says where.
+pub(super) fn write_report(report: &Report, files: ReportFiles<'_>) -> Result<(), CommandError> {
+    let path = files.json.map_or_else(
+        || default_report_path(files.report_dir, &report.scenario),
+        Path::to_path_buf,
+    );
+    let outputs = report::output::Outputs::for_run(path, files.html, files.junit, files.summary_md);
+    let ctx = report::html::HtmlContext {
+        git_commit: report::output::git_commit(),
+        extras: None,
+    };
+    for p in report::output::write_all(report, &outputs, &ctx).context("cannot write the report")? {
+        println!("report: {}", p.display());
+    }
+    Ok(())
+}
+
+/// `<report-dir>/<scenario>-<UTC time>.json`, e.g. `reports/smoke-20261122T101500Z.json`.
+fn default_report_path(report_dir: &Path, scenario: &str) -> PathBuf {
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .replace([':', '-'], "");
+    let safe: String = scenario
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    report_dir.join(format!("{safe}-{stamp}.json"))
+}
+
+/// Ctrl-C cancels the run (the report is still written, marked interrupted).
+pub(super) fn spawn_ctrl_c(cancel: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: stopping, the report will be written");
+            cancel.cancel();
+        }
+    })
+}

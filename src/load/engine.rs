@@ -1,0 +1,341 @@
+//! The load engine: a dispatcher, a few workers, a metrics task.
+//!
+//! Concurrency protocol:
+//! - The **dispatcher** (the calling task) walks the schedule. For the open model it sleeps
+//!   until each arrival's intended instant, takes a permit from the in-flight semaphore
+//!   (`--max-in-flight`) without waiting, and sends a [`Ticket`] carrying the instant to a
+//!   worker (round robin). No permit: the arrival is counted as **dropped** (k6's
+//!   `dropped_iterations`), never silently skipped or delayed. For the closed model it sends
+//!   one ticket per user at the start, then waits for the end of the plan.
+//! - Each **worker** is one task owning a [`Recorder`] (its own histograms) and running many
+//!   iterations concurrently in a `FuturesUnordered`. When one completes it records it, and
+//!   in the closed model starts that user's next iteration after the think time; the same
+//!   loop serves both models. Every 250 ms, and when a second is over, it sends its finished
+//!   one-second window to the metrics task.
+//! - The **metrics task** ([`super::timeline`]) builds the time series and the live view, and
+//!   may cancel the run (`--abort-on-fail`).
+//! - Stopping: the `stop` token (Ctrl-C, abort, end of a closed plan) stops new iterations;
+//!   the dispatcher drops its senders, the workers finish what is in flight, and after
+//!   `grace` a hard cancel drops whatever is still running (counted as abandoned). The
+//!   recorders are then merged.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::plan::Plan;
+use super::record::{Done, Outcome, Recorder, Window};
+use super::schedule::Arrivals;
+use super::timeline::{AbortFn, Collector, ProgressFn, TimePoint};
+
+/// What one iteration does. Implementations: a scenario's steps, or one HTTP request.
+pub trait Flow: Send + Sync + 'static {
+    /// Number of steps (records carry indexes below it).
+    fn steps(&self) -> usize;
+    /// Runs one iteration. Must not panic on the target's failures: they are data.
+    fn iterate(&self) -> impl Future<Output = Outcome> + Send;
+}
+
+/// Engine settings (plain values: the CLI and scenario files resolve into these).
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub plan: Plan,
+    /// Cap on iterations in flight (open model).
+    pub max_in_flight: usize,
+    /// Worker tasks (each runs many iterations concurrently).
+    pub workers: usize,
+    /// How long iterations in flight may finish after the plan ends or the run is stopped.
+    pub grace: Duration,
+    /// Seed for Poisson arrivals (reproducible tests); `None`: random.
+    pub seed: Option<u64>,
+}
+
+/// How the caller observes and steers a run.
+#[derive(Default)]
+pub struct Hooks {
+    /// Cancel to stop the run early (Ctrl-C); the result is then marked interrupted.
+    pub stop: CancellationToken,
+    pub progress: Option<ProgressFn>,
+    /// Checked every 250 ms: `true` stops the run (`--abort-on-fail`).
+    pub abort: Option<AbortFn>,
+}
+
+/// Counters shared by the dispatcher, the workers and the metrics task.
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub t0: Instant,
+    pub started: AtomicU64,
+    pub dropped: AtomicU64,
+    pub in_flight: AtomicU64,
+    pub peak_in_flight: AtomicU64,
+}
+
+/// A permission to start an iteration, with the instant it was meant to start.
+#[derive(Debug)]
+struct Ticket {
+    intended: Instant,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+/// Everything a load run measured.
+#[derive(Debug)]
+pub struct LoadResult {
+    pub started_at: SystemTime,
+    /// From the start until the last iteration ended.
+    pub elapsed: Duration,
+    /// How long iterations were being started (the plan's duration unless stopped early).
+    pub scheduled: Duration,
+    pub records: Recorder,
+    /// Iterations started; completed ones are `records.iterations.count`.
+    pub started: u64,
+    /// Arrivals that could not start on time because the in-flight cap was reached.
+    pub dropped: u64,
+    /// Iterations still in flight when the grace period ran out.
+    pub abandoned: u64,
+    pub peak_in_flight: u64,
+    pub timeline: Vec<TimePoint>,
+    /// Stopped by the caller (Ctrl-C).
+    pub interrupted: bool,
+    /// Stopped by the abort check.
+    pub aborted: bool,
+}
+
+impl LoadResult {
+    /// Iterations started per second of schedule.
+    pub fn achieved_rps(&self) -> f64 {
+        let secs = self.scheduled.as_secs_f64();
+        if secs > 0.0 {
+            self.started as f64 / secs
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Runs `flow` along the plan. Never fails: the target's failures are in the result.
+pub async fn run<F: Flow>(flow: Arc<F>, opts: &EngineOptions, hooks: Hooks) -> LoadResult {
+    let started_at = SystemTime::now();
+    let shared = Arc::new(Shared {
+        t0: Instant::now(),
+        started: AtomicU64::new(0),
+        dropped: AtomicU64::new(0),
+        in_flight: AtomicU64::new(0),
+        peak_in_flight: AtomicU64::new(0),
+    });
+    let t0 = shared.t0;
+    let deadline = t0 + opts.plan.duration();
+    // `stop` ends scheduling (the caller's token, the abort check, a closed plan's end);
+    // `hard` drops what is still in flight once the grace period is over.
+    let stop = hooks.stop.child_token();
+    let hard = CancellationToken::new();
+    let (window_tx, window_rx) = mpsc::unbounded_channel();
+    let collector = Collector {
+        shared: shared.clone(),
+        total: opts.plan.duration(),
+        progress: hooks.progress,
+        abort: hooks.abort,
+        stop: stop.clone(),
+    };
+    let metrics = tokio::spawn(collector.run(window_rx));
+    let closed = match opts.plan {
+        Plan::Closed { think, .. } => Some(think),
+        Plan::Open { .. } => None,
+    };
+    let mut senders = Vec::new();
+    let mut workers = Vec::new();
+    for _ in 0..opts.workers.max(1) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        senders.push(tx);
+        let w = Worker {
+            flow: flow.clone(),
+            shared: shared.clone(),
+            windows: window_tx.clone(),
+            stop: stop.clone(),
+            hard: hard.clone(),
+            think: closed,
+            deadline,
+        };
+        workers.push(tokio::spawn(w.run(rx)));
+    }
+    drop(window_tx);
+
+    match &opts.plan {
+        Plan::Open { stages, poisson } => {
+            let arrivals = if *poisson {
+                Arrivals::poisson(stages.clone(), opts.seed)
+            } else {
+                Arrivals::new(stages.clone())
+            };
+            let cap = Arc::new(Semaphore::new(opts.max_in_flight.max(1)));
+            dispatch(arrivals, &senders, &cap, &shared, &stop).await;
+        }
+        Plan::Closed { users, .. } => {
+            for u in 0..*users {
+                let ticket = Ticket {
+                    intended: t0,
+                    permit: None,
+                };
+                let _ = senders[u % senders.len()].send(ticket);
+            }
+        }
+    }
+    tokio::select! {
+        () = tokio::time::sleep_until(deadline) => {}
+        () = stop.cancelled() => {}
+    }
+    stop.cancel();
+    let scheduled = t0.elapsed().min(opts.plan.duration());
+    drop(senders);
+
+    let mut records = Recorder::new(flow.steps());
+    let joined = tokio::time::timeout(opts.grace, futures_util::future::join_all(&mut workers));
+    let results = match joined.await {
+        Ok(results) => results,
+        Err(_) => {
+            hard.cancel();
+            futures_util::future::join_all(workers).await
+        }
+    };
+    for r in results.into_iter().flatten() {
+        records.merge(r);
+    }
+    let timeline = metrics.await.unwrap_or_default();
+    LoadResult {
+        started_at,
+        elapsed: t0.elapsed(),
+        scheduled,
+        records,
+        started: shared.started.load(Ordering::Relaxed),
+        dropped: shared.dropped.load(Ordering::Relaxed),
+        abandoned: shared.in_flight.load(Ordering::Relaxed),
+        peak_in_flight: shared.peak_in_flight.load(Ordering::Relaxed),
+        timeline: timeline.points,
+        interrupted: hooks.stop.is_cancelled(),
+        aborted: timeline.aborted,
+    }
+}
+
+/// The open model's dispatcher: one ticket per arrival, or one dropped arrival.
+async fn dispatch(
+    arrivals: Arrivals,
+    senders: &[mpsc::UnboundedSender<Ticket>],
+    cap: &Arc<Semaphore>,
+    shared: &Shared,
+    stop: &CancellationToken,
+) {
+    for (i, offset) in arrivals.enumerate() {
+        let intended = shared.t0 + offset;
+        if intended > Instant::now() {
+            tokio::select! {
+                () = tokio::time::sleep_until(intended) => {}
+                () = stop.cancelled() => return,
+            }
+        } else if stop.is_cancelled() {
+            return;
+        }
+        match cap.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let ticket = Ticket {
+                    intended,
+                    permit: Some(permit),
+                };
+                let _ = senders[i % senders.len()].send(ticket);
+            }
+            Err(_) => {
+                shared.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+struct Worker<F> {
+    flow: Arc<F>,
+    shared: Arc<Shared>,
+    windows: mpsc::UnboundedSender<Window>,
+    stop: CancellationToken,
+    hard: CancellationToken,
+    /// Closed model: the think time before a user's next iteration.
+    think: Option<Duration>,
+    deadline: Instant,
+}
+
+impl<F: Flow> Worker<F> {
+    async fn run(self, mut tickets: mpsc::UnboundedReceiver<Ticket>) -> Recorder {
+        let mut rec = Recorder::new(self.flow.steps());
+        let mut running = FuturesUnordered::new();
+        let mut open = true;
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tokio::select! {
+                biased;
+                () = self.hard.cancelled() => break,
+                Some(done) = running.next(), if !running.is_empty() => {
+                    let done: Option<Done> = done;
+                    let Some(done) = done else { continue };
+                    if let Some(think) = self.think {
+                        let next = done.finished + think;
+                        if !self.stop.is_cancelled() && next < self.deadline {
+                            running.push(self.iteration(Ticket { intended: next, permit: None }));
+                        }
+                    }
+                    let second = (done.finished - self.shared.t0).as_secs();
+                    if let Some(w) = rec.record(done, second) {
+                        let _ = self.windows.send(w);
+                    }
+                }
+                t = tickets.recv(), if open => match t {
+                    Some(t) => running.push(self.iteration(t)),
+                    None => open = false,
+                },
+                _ = tick.tick() => {
+                    if let Some(w) = rec.roll(self.shared.t0.elapsed().as_secs()) {
+                        let _ = self.windows.send(w);
+                    }
+                }
+            }
+            if !open && running.is_empty() {
+                break;
+            }
+        }
+        if let Some(w) = rec.flush() {
+            let _ = self.windows.send(w);
+        }
+        rec
+    }
+
+    /// One iteration: waits for its intended instant (a closed model's think time), then
+    /// runs the flow. `None` when the run was stopped before it started.
+    fn iteration(&self, ticket: Ticket) -> impl Future<Output = Option<Done>> + Send + 'static {
+        let flow = self.flow.clone();
+        let shared = self.shared.clone();
+        let stop = self.stop.clone();
+        async move {
+            if ticket.intended > Instant::now() {
+                tokio::select! {
+                    () = tokio::time::sleep_until(ticket.intended) => {}
+                    () = stop.cancelled() => return None,
+                }
+            }
+            let started = Instant::now();
+            shared.started.fetch_add(1, Ordering::Relaxed);
+            let now = shared.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+            shared.peak_in_flight.fetch_max(now, Ordering::Relaxed);
+            let outcome = flow.iterate().await;
+            let finished = Instant::now();
+            shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+            drop(ticket.permit);
+            Some(Done {
+                outcome,
+                intended: ticket.intended,
+                started,
+                finished,
+            })
+        }
+    }
+}

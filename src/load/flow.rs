@@ -1,0 +1,254 @@
+//! What an iteration does: a scenario's steps with fresh variables ([`ScenarioFlow`]), or
+//! one prebuilt HTTP request ([`QuickFlow`], `harness load --url`).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::engine::Flow;
+use super::record::{FailureSample, Outcome, Samples, StepRecord};
+use crate::runner::http::{classify, ErrorKind, ExchangeError, Response, SentRequest};
+use crate::runner::template::Vars;
+use crate::runner::{init_vars, run_step, RunContext, RunState, StepKind};
+use crate::scenario::Scenario;
+
+/// The name of an error kind as reports spell it (`timeout`, `connect`, …).
+pub fn kind_name(kind: &ErrorKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A scenario's steps, in order, with the scenario's variables rendered anew for each
+/// iteration (so `{{ phone() }}` gives each iteration its own customer). An iteration stops
+/// at its first failed step: the later steps depend on it (an `await` after a failed
+/// `inject` would only wait for its timeout).
+#[derive(Debug)]
+pub struct ScenarioFlow {
+    scenario: Scenario,
+    /// The target's variables, under the scenario's.
+    vars: Vars,
+    ctx: RunContext,
+}
+
+impl ScenarioFlow {
+    pub fn new(scenario: Scenario, vars: Vars, ctx: RunContext) -> Self {
+        Self {
+            scenario,
+            vars,
+            ctx,
+        }
+    }
+}
+
+impl Flow for ScenarioFlow {
+    fn steps(&self) -> usize {
+        self.scenario.steps.len()
+    }
+
+    async fn iterate(&self) -> Outcome {
+        let vars = match init_vars(&self.scenario, self.vars.clone(), &self.ctx.templater) {
+            Ok(v) => v,
+            Err(e) => {
+                let error = ExchangeError {
+                    kind: ErrorKind::Template,
+                    message: e.to_string(),
+                };
+                return Outcome {
+                    steps: Vec::new(),
+                    error: Some(kind_name(&error.kind)),
+                    sample: Some((
+                        0,
+                        FailureSample {
+                            error: Some(error),
+                            ..FailureSample::default()
+                        },
+                    )),
+                };
+            }
+        };
+        let mut state = RunState::new(vars);
+        let mut out = Outcome::default();
+        for (index, step) in self.scenario.steps.iter().enumerate() {
+            if state.skips(step) {
+                continue;
+            }
+            let r = run_step(step, &mut state, &self.ctx).await;
+
+            out.steps.push(StepRecord {
+                index,
+                kind: r.kind,
+                samples: Samples::Series(r.series),
+            });
+            if !r.passed {
+                out.error = Some(
+                    r.error
+                        .as_ref()
+                        .map_or("check".into(), |e| kind_name(&e.kind)),
+                );
+                let checks = r.checks.into_iter().filter(|c| !c.passed).collect();
+                out.sample = Some((
+                    index,
+                    FailureSample {
+                        error: r.error,
+                        checks,
+                        request: r.request,
+                        response: r.response,
+                    },
+                ));
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// One request as given on the command line (`--url`, `--method`, `--header`, `--body`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuickRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    pub timeout: Duration,
+}
+
+/// One HTTP request per iteration: built once, cloned per send, the body read to its end.
+/// A status ≥ 400 is a failure (kind `http_4xx` / `http_5xx`).
+#[derive(Debug)]
+pub struct QuickFlow {
+    client: reqwest::Client,
+    request: reqwest::Request,
+    sent: SentRequest,
+    /// A failure sample has been taken (one is enough; later failures are only counted).
+    sampled: AtomicBool,
+}
+
+impl QuickFlow {
+    /// `connections`: keep-alive connections to keep open (the pool's idle limit).
+    pub fn new(q: &QuickRequest, connections: usize) -> Result<Self, ExchangeError> {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(connections.max(1))
+            .user_agent(concat!("harness/", env!("CARGO_PKG_VERSION")))
+            .timeout(q.timeout)
+            .build()
+            .map_err(classify)?;
+        let invalid = |message: String| ExchangeError {
+            kind: ErrorKind::InvalidRequest,
+            message,
+        };
+        let method = reqwest::Method::from_bytes(q.method.as_bytes())
+            .map_err(|_| invalid(format!("invalid HTTP method `{}`", q.method)))?;
+        let mut builder = client.request(method, &q.url);
+        for (k, v) in &q.headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        if let Some(body) = &q.body {
+            builder = builder.body(body.clone());
+        }
+        let request = builder
+            .build()
+            .map_err(|e| invalid(format!("invalid request to `{}`: {e}", q.url)))?;
+        let sent = SentRequest {
+            method: q.method.clone(),
+            url: q.url.clone(),
+            headers: q.headers.clone(),
+            body: q
+                .body
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned()),
+        };
+        Ok(Self {
+            client,
+            request,
+            sent,
+            sampled: AtomicBool::new(false),
+        })
+    }
+
+    fn sample(
+        &self,
+        error: Option<ExchangeError>,
+        response: Option<Response>,
+    ) -> Option<(usize, FailureSample)> {
+        (!self.sampled.swap(true, Ordering::Relaxed)).then(|| {
+            (
+                0,
+                FailureSample {
+                    error,
+                    checks: Vec::new(),
+                    request: Some(self.sent.clone()),
+                    response,
+                },
+            )
+        })
+    }
+}
+
+impl Flow for QuickFlow {
+    fn steps(&self) -> usize {
+        1
+    }
+
+    async fn iterate(&self) -> Outcome {
+        let start = Instant::now();
+        let result = match self.request.try_clone() {
+            Some(req) => self.client.execute(req).await.map_err(classify),
+            None => Err(ExchangeError {
+                kind: ErrorKind::InvalidRequest,
+                message: "the request body cannot be replayed".into(),
+            }),
+        };
+        let (status, headers, body) = match result {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let headers = (status >= 400).then(|| {
+                    resp.headers()
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.to_string(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                });
+                (status, headers, resp.bytes().await.map_err(classify))
+            }
+            Err(e) => (0, None, Err(e)),
+        };
+        let latency = start.elapsed();
+        let (error, sample) = match body {
+            Err(e) => (Some(kind_name(&e.kind)), self.sample(Some(e), None)),
+            Ok(body) if status >= 400 => {
+                let response = Response {
+                    status,
+                    headers: headers.unwrap_or_default(),
+                    body,
+                };
+                let kind = if status >= 500 {
+                    "http_5xx"
+                } else {
+                    "http_4xx"
+                };
+                (Some(kind.to_string()), self.sample(None, Some(response)))
+            }
+            Ok(_) => (None, None),
+        };
+        Outcome {
+            steps: vec![StepRecord {
+                index: 0,
+                kind: StepKind::Http,
+                samples: Samples::One {
+                    latency: Some(latency),
+                    failed: error.is_some(),
+                },
+            }],
+            error,
+            sample,
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! What a worker records, and how records merge: per-step series, the iteration latency
+//! from the intended start (coordinated-omission free) and from the actual start (service
+//! time), errors by kind, one failure sample per step, and the current one-second window
+//! that feeds the time series. All fixed-size: HDR histograms and counters, no per-request
+//! storage, so memory does not grow with the run's length.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::metrics::Series;
+use crate::runner::check::CheckResult;
+use crate::runner::http::{ExchangeError, Response, SentRequest};
+use crate::runner::StepKind;
+
+/// The samples of one executed step of one iteration.
+#[derive(Debug)]
+pub struct StepRecord {
+    /// The step's position in the flow.
+    pub index: usize,
+    pub kind: StepKind,
+    pub samples: Samples,
+}
+
+#[derive(Debug)]
+pub enum Samples {
+    /// One execution (the quick mode's request): no histogram allocated per iteration.
+    One {
+        latency: Option<Duration>,
+        failed: bool,
+    },
+    /// The series a scenario step produced (attempts of a retried step included).
+    Series(Series),
+}
+
+/// What a failed step looked like: kept once per step for the report.
+#[derive(Debug, Clone, Default)]
+pub struct FailureSample {
+    pub error: Option<ExchangeError>,
+    pub checks: Vec<CheckResult>,
+    pub request: Option<SentRequest>,
+    pub response: Option<Response>,
+}
+
+/// The result of one iteration, as a flow reports it.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub steps: Vec<StepRecord>,
+    /// The kind of the iteration's failure (`check`, `timeout`, `connect`, `status`, …);
+    /// `None`: it passed.
+    pub error: Option<String>,
+    /// The failed step and what it looked like; the worker keeps the first per step.
+    pub sample: Option<(usize, FailureSample)>,
+}
+
+/// An iteration that ran, with its three instants.
+#[derive(Debug)]
+pub struct Done {
+    pub outcome: Outcome,
+    /// When the schedule meant it to start.
+    pub intended: Instant,
+    pub started: Instant,
+    pub finished: Instant,
+}
+
+/// One second of completions (by completion time), as one worker saw them.
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    /// Seconds since the start of the run.
+    pub second: u64,
+    /// Iteration latencies from the intended start.
+    pub iterations: Series,
+    /// Request latencies (`http`, `inject` steps).
+    pub requests: Series,
+    /// End-to-end latencies (`await` steps).
+    pub e2e: Series,
+}
+
+impl Window {
+    pub fn merge(&mut self, other: &Window) {
+        self.iterations.merge(&other.iterations);
+        self.requests.merge(&other.requests);
+        self.e2e.merge(&other.e2e);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.iterations.count == 0
+    }
+}
+
+/// A worker's records; merged into one at the end of the run.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    /// Per step of the flow, in order.
+    pub steps: Vec<Series>,
+    pub kinds: Vec<Option<StepKind>>,
+    /// Intended start → end of the iteration.
+    pub iterations: Series,
+    /// Actual start → end of the iteration.
+    pub service: Series,
+    pub errors: BTreeMap<String, u64>,
+    pub samples: Vec<Option<FailureSample>>,
+    window: Window,
+}
+
+impl Recorder {
+    pub fn new(steps: usize) -> Self {
+        Self {
+            steps: (0..steps).map(|_| Series::new()).collect(),
+            kinds: vec![None; steps],
+            iterations: Series::new(),
+            service: Series::new(),
+            errors: BTreeMap::new(),
+            samples: vec![None; steps],
+            window: Window::default(),
+        }
+    }
+
+    /// Records an iteration that finished `second`s into the run; returns the previous
+    /// window when this one starts a new second.
+    pub fn record(&mut self, done: Done, second: u64) -> Option<Window> {
+        let flushed = self.roll(second);
+        let Done {
+            outcome,
+            intended,
+            started,
+            finished,
+        } = done;
+        let failed = outcome.error.is_some();
+        let latency = finished.saturating_duration_since(intended);
+        self.iterations.record(latency, failed);
+        self.service
+            .record(finished.saturating_duration_since(started), failed);
+        self.window.iterations.record(latency, failed);
+        for step in outcome.steps {
+            self.record_step(step);
+        }
+        if let Some(kind) = outcome.error {
+            *self.errors.entry(kind).or_default() += 1;
+        }
+        if let Some((i, sample)) = outcome.sample {
+            if let Some(slot @ None) = self.samples.get_mut(i) {
+                *slot = Some(sample);
+            }
+        }
+        flushed
+    }
+
+    fn record_step(&mut self, step: StepRecord) {
+        let Some(series) = self.steps.get_mut(step.index) else {
+            return;
+        };
+        self.kinds[step.index] = Some(step.kind);
+        let window = match step.kind {
+            StepKind::Await => &mut self.window.e2e,
+            _ => &mut self.window.requests,
+        };
+        match step.samples {
+            Samples::One { latency, failed } => match latency {
+                Some(d) => {
+                    series.record(d, failed);
+                    window.record(d, failed);
+                }
+                None => {
+                    series.record_without_latency(failed);
+                    window.record_without_latency(failed);
+                }
+            },
+            Samples::Series(s) => {
+                series.merge(&s);
+                window.merge(&s);
+            }
+        }
+    }
+
+    /// Hands over the current window if it is older than `second` (and not empty).
+    pub fn roll(&mut self, second: u64) -> Option<Window> {
+        if second == self.window.second {
+            return None;
+        }
+        let fresh = Window {
+            second,
+            ..Window::default()
+        };
+        let old = std::mem::replace(&mut self.window, fresh);
+        (!old.is_empty()).then_some(old)
+    }
+
+    /// Hands over the current window, whatever its age.
+    pub fn flush(&mut self) -> Option<Window> {
+        let second = self.window.second;
+        let old = std::mem::replace(
+            &mut self.window,
+            Window {
+                second,
+                ..Window::default()
+            },
+        );
+        (!old.is_empty()).then_some(old)
+    }
+
+    /// Adds another worker's records (the first failure sample per step wins).
+    pub fn merge(&mut self, other: Recorder) {
+        for (mine, theirs) in self.steps.iter_mut().zip(&other.steps) {
+            mine.merge(theirs);
+        }
+        for (mine, theirs) in self.kinds.iter_mut().zip(other.kinds) {
+            *mine = mine.or(theirs);
+        }
+        for (mine, theirs) in self.samples.iter_mut().zip(other.samples) {
+            if mine.is_none() {
+                *mine = theirs;
+            }
+        }
+        self.iterations.merge(&other.iterations);
+        self.service.merge(&other.service);
+        for (k, n) in other.errors {
+            *self.errors.entry(k).or_default() += n;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn done(at: Instant, intended_ms: u64, service_ms: u64, error: Option<&str>) -> Done {
+        let started = at + Duration::from_millis(intended_ms);
+        Done {
+            outcome: Outcome {
+                steps: vec![StepRecord {
+                    index: 0,
+                    kind: StepKind::Http,
+                    samples: Samples::One {
+                        latency: Some(Duration::from_millis(service_ms)),
+                        failed: error.is_some(),
+                    },
+                }],
+                error: error.map(str::to_string),
+                sample: error.map(|_| (0, FailureSample::default())),
+            },
+            intended: at,
+            started,
+            finished: started + Duration::from_millis(service_ms),
+        }
+    }
+
+    #[test]
+    fn latency_counts_from_the_intended_start_and_service_from_the_actual_one() {
+        let t0 = Instant::now();
+        let mut r = Recorder::new(1);
+        r.record(done(t0, 100, 50, None), 0);
+        let it = r.iterations.summary().unwrap();
+        let sv = r.service.summary().unwrap();
+        assert!((it.max - 150.0).abs() < 0.2, "{it:?}");
+        assert!((sv.max - 50.0).abs() < 0.1, "{sv:?}");
+        assert_eq!(r.steps[0].count, 1);
+    }
+
+    #[test]
+    fn merge_adds_counts_errors_and_keeps_one_sample_per_step() {
+        let t0 = Instant::now();
+        let (mut a, mut b, mut all) = (Recorder::new(1), Recorder::new(1), Recorder::new(1));
+        for i in 0..200u64 {
+            let err = (i % 10 == 0).then_some(if i % 20 == 0 { "timeout" } else { "status" });
+            let target = if i % 3 == 0 { &mut a } else { &mut b };
+            target.record(done(t0, i % 7, 10 + i, err), i / 50);
+            all.record(done(t0, i % 7, 10 + i, err), i / 50);
+        }
+        a.merge(b);
+        assert_eq!(a.iterations.summary(), all.iterations.summary());
+        assert_eq!(a.service.summary(), all.service.summary());
+        assert_eq!(a.steps[0].summary(), all.steps[0].summary());
+        assert_eq!((a.iterations.count, a.iterations.failures), (200, 20));
+        assert_eq!(a.errors, all.errors);
+        assert_eq!(a.errors.values().sum::<u64>(), a.iterations.failures);
+        assert!(a.samples[0].is_some());
+    }
+
+    #[test]
+    fn windows_roll_by_second_and_cover_every_iteration() {
+        let t0 = Instant::now();
+        let mut r = Recorder::new(1);
+        let mut windows = Vec::new();
+        for i in 0..30u64 {
+            windows.extend(r.record(done(t0, 0, 5, None), i / 10));
+        }
+        windows.extend(r.flush());
+        assert_eq!(
+            windows.iter().map(|w| w.second).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+        assert!(windows.iter().all(|w| w.iterations.count == 10));
+        assert!(windows.iter().all(|w| w.requests.count == 10));
+        assert!(r.flush().is_none());
+    }
+}
