@@ -38,7 +38,24 @@ pub fn is_sensitive_name(name: &str) -> bool {
     SENSITIVE_NAMES.contains(&lower.as_str())
 }
 
+/// `url` (or a path with a query) with the values of sensitive query parameters
+/// (`hub.verify_token`, `access_token`, …) replaced by `***`.
+pub fn mask_sensitive_query(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if is_sensitive_name(k) => format!("{k}={MASK}"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", query.join("&"))
+}
+
 /// A shared, growing set of secret values. Cheap to clone.
+
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     secrets: Arc<RwLock<Vec<String>>>,

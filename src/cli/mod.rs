@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::command::{
-    CompareOptions, HttpClient, ListOptions, LoadOptions, LoadShape, ReportOptions, RunOptions,
-    TargetOverrides, ValidateOptions,
+    CompareOptions, HttpClient, ListOptions, LoadOptions, LoadShape, ReportFiles, ReportOptions,
+    RunOptions, TargetOverrides, ValidateOptions,
 };
 use crate::target::ProviderKind;
 
@@ -94,14 +94,8 @@ pub struct RunArgs {
     pub scenario: String,
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Write the JSON report here (default: <report-dir>/<scenario>-<UTC time>.json).
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
     #[command(flatten)]
-    pub render: RenderArgs,
-    /// Folder for the default report files.
-    #[arg(long, value_name = "DIR", default_value = "reports")]
-    pub report_dir: PathBuf,
+    pub output: OutputArgs,
     /// Per-request timeout for steps that set none.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: std::time::Duration,
@@ -119,6 +113,31 @@ pub struct ReportArgs {
     pub report: PathBuf,
     #[command(flatten)]
     pub render: RenderArgs,
+}
+
+/// Where `run` and `load` write their reports.
+#[derive(Debug, clap::Args)]
+pub struct OutputArgs {
+    /// Write the JSON report here (default: <report-dir>/<scenario>-<UTC time>.json).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Folder for the default report files.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub report_dir: PathBuf,
+    #[command(flatten)]
+    pub render: RenderArgs,
+}
+
+impl OutputArgs {
+    fn into_files(self) -> ReportFiles {
+        ReportFiles {
+            json: self.json,
+            report_dir: self.report_dir,
+            html: self.render.html,
+            junit: self.render.junit,
+            summary_md: self.render.summary_md,
+        }
+    }
 }
 
 /// The report files to write besides the JSON.
@@ -202,14 +221,8 @@ pub struct LoadArgs {
     pub max_in_flight: Option<usize>,
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Write the JSON report here (default: <report-dir>/<scenario>-<UTC time>.json).
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Folder for the default report files.
-    #[arg(long, value_name = "DIR", default_value = "reports")]
-    pub report_dir: PathBuf,
     #[command(flatten)]
-    pub render: RenderArgs,
+    pub output: OutputArgs,
     /// Per-request timeout for steps that set none.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: std::time::Duration,
@@ -275,11 +288,7 @@ impl RunArgs {
         RunOptions {
             scenario: self.scenario,
             target: self.target.into_overrides(),
-            json: self.json,
-            html: self.render.html,
-            junit: self.render.junit,
-            summary_md: self.render.summary_md,
-            report_dir: self.report_dir,
+            files: self.output.into_files(),
             timeout: self.timeout,
             verbose: self.verbose,
             fail_fast: self.fail_fast,
@@ -333,11 +342,7 @@ impl LoadArgs {
                 connections: self.connections,
             },
             target: self.target.into_overrides(),
-            json: self.json,
-            report_dir: self.report_dir,
-            html: self.render.html,
-            junit: self.render.junit,
-            summary_md: self.render.summary_md,
+            files: self.output.into_files(),
             timeout: self.timeout,
             grace: self.grace,
 

@@ -13,7 +13,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::load_report::{finish, load_summary};
-use super::setup::{prepare, spawn_ctrl_c, write_report, ReportFiles};
+use super::setup::{prepare, spawn_ctrl_c, write_report};
+use super::ReportFiles;
 
 use super::{load_scenario, CommandError, TargetOverrides};
 use crate::exit;
@@ -60,11 +61,7 @@ pub struct LoadOptions {
     pub body: Option<String>,
     pub shape: LoadShape,
     pub target: TargetOverrides,
-    pub json: Option<PathBuf>,
-    pub report_dir: PathBuf,
-    pub html: Option<PathBuf>,
-    pub junit: Option<PathBuf>,
-    pub summary_md: Option<PathBuf>,
+    pub files: ReportFiles,
     pub timeout: Duration,
     /// How long iterations in flight may finish after the end or Ctrl-C.
     pub grace: Duration,
@@ -333,16 +330,7 @@ fn conclude(
     if result.aborted {
         println!("aborted: a threshold could no longer pass (--abort-on-fail)");
     }
-    write_report(
-        report,
-        ReportFiles {
-            json: opts.json.as_deref(),
-            report_dir: &opts.report_dir,
-            html: opts.html.clone(),
-            junit: opts.junit.clone(),
-            summary_md: opts.summary_md.clone(),
-        },
-    )?;
+    write_report(report, &opts.files)?;
     Ok(if report.passed {
         exit::SUCCESS
     } else {

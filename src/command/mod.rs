@@ -47,11 +47,7 @@ pub struct TargetOverrides {
 pub struct RunOptions {
     pub scenario: String,
     pub target: TargetOverrides,
-    pub json: Option<PathBuf>,
-    pub html: Option<PathBuf>,
-    pub junit: Option<PathBuf>,
-    pub summary_md: Option<PathBuf>,
-    pub report_dir: PathBuf,
+    pub files: ReportFiles,
     pub timeout: Duration,
     pub verbose: u8,
     pub fail_fast: bool,
@@ -73,6 +69,18 @@ pub struct CompareOptions {
     pub current: PathBuf,
     pub limits: crate::report::compare::Limits,
     pub html: Option<PathBuf>,
+    pub summary_md: Option<PathBuf>,
+}
+
+/// Where a run's reports go.
+#[derive(Debug, Clone)]
+pub struct ReportFiles {
+    /// The JSON report; default: a dated file in `report_dir`.
+    pub json: Option<PathBuf>,
+    pub report_dir: PathBuf,
+    /// Default: beside the JSON report, same stem.
+    pub html: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
     pub summary_md: Option<PathBuf>,
 }
 

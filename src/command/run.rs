@@ -2,7 +2,7 @@
 
 use tokio_util::sync::CancellationToken;
 
-use super::setup::{prepare, spawn_ctrl_c, write_report, ReportFiles};
+use super::setup::{prepare, spawn_ctrl_c, write_report};
 use super::{load_scenario, CommandError, RunOptions};
 use crate::exit;
 use crate::report::{self, terminal};
@@ -41,16 +41,7 @@ pub async fn run(opts: RunOptions) -> Result<u8, CommandError> {
     if let Some(e) = p.embedded {
         e.shutdown().await;
     }
-    write_report(
-        &report,
-        ReportFiles {
-            json: opts.json.as_deref(),
-            report_dir: &opts.report_dir,
-            html: opts.html.clone(),
-            junit: opts.junit.clone(),
-            summary_md: opts.summary_md.clone(),
-        },
-    )?;
+    write_report(&report, &opts.files)?;
     Ok(if report.passed {
         exit::SUCCESS
     } else {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use super::{CommandError, TargetOverrides};
+use super::{CommandError, ReportFiles, TargetOverrides};
 use crate::embedded::Embedded;
 use crate::redact::Redactor;
 use crate::report::{self, Report};
@@ -53,24 +53,18 @@ pub(super) async fn prepare(
     })
 }
 
-/// Where a run's reports go.
-pub(super) struct ReportFiles<'a> {
-    /// The JSON report; default: a dated file in `report_dir`.
-    pub json: Option<&'a Path>,
-    pub report_dir: &'a Path,
-    /// Default: beside the JSON report, same stem.
-    pub html: Option<PathBuf>,
-    pub junit: Option<PathBuf>,
-    pub summary_md: Option<PathBuf>,
-}
-
 /// Writes the JSON and HTML reports (and JUnit and Markdown when asked) and says where.
-pub(super) fn write_report(report: &Report, files: ReportFiles<'_>) -> Result<(), CommandError> {
-    let path = files.json.map_or_else(
-        || default_report_path(files.report_dir, &report.scenario),
-        Path::to_path_buf,
+pub(super) fn write_report(report: &Report, files: &ReportFiles) -> Result<(), CommandError> {
+    let path = files
+        .json
+        .clone()
+        .unwrap_or_else(|| default_report_path(&files.report_dir, &report.scenario));
+    let outputs = report::output::Outputs::for_run(
+        path,
+        files.html.clone(),
+        files.junit.clone(),
+        files.summary_md.clone(),
     );
-    let outputs = report::output::Outputs::for_run(path, files.html, files.junit, files.summary_md);
     let ctx = report::html::HtmlContext {
         git_commit: report::output::git_commit(),
         extras: None,

@@ -115,15 +115,101 @@ pub struct QuickRequest {
     pub timeout: Duration,
 }
 
+impl QuickRequest {
+    /// The request as reports show it.
+    fn sent(&self) -> SentRequest {
+        SentRequest {
+            method: self.method.clone(),
+            url: self.url.clone(),
+            headers: self.headers.clone(),
+            body: self
+                .body
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned()),
+        }
+    }
+}
+
+/// What both quick-mode clients share: turning one exchange into an [`Outcome`], and keeping
+/// one failure sample (one is enough; later failures are only counted).
+#[derive(Debug)]
+pub(super) struct QuickOutcomes {
+    sent: SentRequest,
+    sampled: AtomicBool,
+}
+
+/// A status, the response headers (kept for failures only) and the body, or why not.
+pub(super) type QuickResult =
+    Result<(u16, Option<Vec<(String, String)>>, bytes::Bytes), ExchangeError>;
+
+impl QuickOutcomes {
+    pub(super) fn new(q: &QuickRequest) -> Self {
+        Self {
+            sent: q.sent(),
+            sampled: AtomicBool::new(false),
+        }
+    }
+
+    /// One request's outcome: a status ≥ 400 is a failure (`http_4xx` / `http_5xx`).
+    pub(super) fn outcome(&self, latency: Duration, result: QuickResult) -> Outcome {
+        let (error, sample) = match result {
+            Err(e) => (Some(kind_name(&e.kind)), self.sample(Some(e), None)),
+            Ok((status, headers, body)) if status >= 400 => {
+                let kind = if status >= 500 {
+                    "http_5xx"
+                } else {
+                    "http_4xx"
+                };
+                let response = Response {
+                    status,
+                    headers: headers.unwrap_or_default(),
+                    body,
+                };
+                (Some(kind.to_string()), self.sample(None, Some(response)))
+            }
+            Ok(_) => (None, None),
+        };
+        Outcome {
+            steps: vec![StepRecord {
+                index: 0,
+                kind: StepKind::Http,
+                samples: Samples::One {
+                    latency: Some(latency),
+                    failed: error.is_some(),
+                },
+            }],
+            error,
+            sample,
+        }
+    }
+
+    fn sample(
+        &self,
+        error: Option<ExchangeError>,
+        response: Option<Response>,
+    ) -> Option<(usize, FailureSample)> {
+        (!self.sampled.swap(true, Ordering::Relaxed)).then(|| {
+            let request = Some(self.sent.clone());
+            (
+                0,
+                FailureSample {
+                    error,
+                    checks: Vec::new(),
+                    request,
+                    response,
+                },
+            )
+        })
+    }
+}
+
 /// One HTTP request per iteration: built once, cloned per send, the body read to its end.
 /// A status ≥ 400 is a failure (kind `http_4xx` / `http_5xx`).
 #[derive(Debug)]
 pub struct QuickFlow {
     client: reqwest::Client,
     request: reqwest::Request,
-    sent: SentRequest,
-    /// A failure sample has been taken (one is enough; later failures are only counted).
-    sampled: AtomicBool,
+    outcomes: QuickOutcomes,
 }
 
 impl QuickFlow {
@@ -152,38 +238,10 @@ impl QuickFlow {
         let request = builder
             .build()
             .map_err(|e| invalid(format!("invalid request to `{}`: {e}", q.url)))?;
-        let sent = SentRequest {
-            method: q.method.clone(),
-            url: q.url.clone(),
-            headers: q.headers.clone(),
-            body: q
-                .body
-                .as_ref()
-                .map(|b| String::from_utf8_lossy(b).into_owned()),
-        };
         Ok(Self {
             client,
             request,
-            sent,
-            sampled: AtomicBool::new(false),
-        })
-    }
-
-    fn sample(
-        &self,
-        error: Option<ExchangeError>,
-        response: Option<Response>,
-    ) -> Option<(usize, FailureSample)> {
-        (!self.sampled.swap(true, Ordering::Relaxed)).then(|| {
-            (
-                0,
-                FailureSample {
-                    error,
-                    checks: Vec::new(),
-                    request: Some(self.sent.clone()),
-                    response,
-                },
-            )
+            outcomes: QuickOutcomes::new(q),
         })
     }
 }
@@ -202,53 +260,25 @@ impl Flow for QuickFlow {
                 message: "the request body cannot be replayed".into(),
             }),
         };
-        let (status, headers, body) = match result {
+        let result = match result {
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 let headers = (status >= 400).then(|| {
+                    let text = |v: &reqwest::header::HeaderValue| {
+                        String::from_utf8_lossy(v.as_bytes()).into_owned()
+                    };
                     resp.headers()
                         .iter()
-                        .map(|(k, v)| {
-                            (
-                                k.to_string(),
-                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                            )
-                        })
+                        .map(|(k, v)| (k.to_string(), text(v)))
                         .collect::<Vec<_>>()
                 });
-                (status, headers, resp.bytes().await.map_err(classify))
+                resp.bytes()
+                    .await
+                    .map_err(classify)
+                    .map(|body| (status, headers, body))
             }
-            Err(e) => (0, None, Err(e)),
+            Err(e) => Err(e),
         };
-        let latency = start.elapsed();
-        let (error, sample) = match body {
-            Err(e) => (Some(kind_name(&e.kind)), self.sample(Some(e), None)),
-            Ok(body) if status >= 400 => {
-                let response = Response {
-                    status,
-                    headers: headers.unwrap_or_default(),
-                    body,
-                };
-                let kind = if status >= 500 {
-                    "http_5xx"
-                } else {
-                    "http_4xx"
-                };
-                (Some(kind.to_string()), self.sample(None, Some(response)))
-            }
-            Ok(_) => (None, None),
-        };
-        Outcome {
-            steps: vec![StepRecord {
-                index: 0,
-                kind: StepKind::Http,
-                samples: Samples::One {
-                    latency: Some(latency),
-                    failed: error.is_some(),
-                },
-            }],
-            error,
-            sample,
-        }
+        self.outcomes.outcome(start.elapsed(), result)
     }
 }

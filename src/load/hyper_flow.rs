@@ -6,7 +6,6 @@
 //!
 //! [`QuickFlow`]: super::flow::QuickFlow
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -19,10 +18,9 @@ use hyper_util::rt::TokioIo;
 use tokio::time::Instant;
 
 use super::engine::Flow;
-use super::flow::{kind_name, QuickRequest};
-use super::record::{FailureSample, Outcome, Samples, StepRecord};
-use crate::runner::http::{ErrorKind, ExchangeError, Response, SentRequest};
-use crate::runner::StepKind;
+use super::flow::{QuickOutcomes, QuickRequest};
+use super::record::Outcome;
+use crate::runner::http::{ErrorKind, ExchangeError};
 
 type Conn = SendRequest<Full<Bytes>>;
 
@@ -39,8 +37,7 @@ pub struct HyperFlow {
     timeout: Duration,
     /// Idle keep-alive connections; grows to the number of concurrent requests.
     pool: Mutex<Vec<Conn>>,
-    sent: SentRequest,
-    sampled: AtomicBool,
+    outcomes: QuickOutcomes,
 }
 
 fn invalid(message: String) -> ExchangeError {
@@ -109,16 +106,7 @@ impl HyperFlow {
             body: q.body.clone().map(Bytes::from).unwrap_or_default(),
             timeout: q.timeout,
             pool: Mutex::new(Vec::new()),
-            sent: SentRequest {
-                method: q.method.clone(),
-                url: q.url.clone(),
-                headers: q.headers.clone(),
-                body: q
-                    .body
-                    .as_ref()
-                    .map(|b| String::from_utf8_lossy(b).into_owned()),
-            },
-            sampled: AtomicBool::new(false),
+            outcomes: QuickOutcomes::new(q),
         })
     }
 
@@ -176,22 +164,6 @@ impl HyperFlow {
         }
         Ok((status, headers, body))
     }
-
-    fn sample(
-        &self,
-        error: Option<ExchangeError>,
-        response: Option<Response>,
-    ) -> Option<(usize, FailureSample)> {
-        (!self.sampled.swap(true, Ordering::Relaxed)).then(|| {
-            let sample = FailureSample {
-                error,
-                checks: Vec::new(),
-                request: Some(self.sent.clone()),
-                response,
-            };
-            (0, sample)
-        })
-    }
 }
 
 impl Flow for HyperFlow {
@@ -208,35 +180,6 @@ impl Flow for HyperFlow {
                 format!("no response within {:?}", self.timeout),
             )),
         };
-        let latency = start.elapsed();
-        let (error, sample) = match result {
-            Err(e) => (Some(kind_name(&e.kind)), self.sample(Some(e), None)),
-            Ok((status, headers, body)) if status >= 400 => {
-                let kind = if status >= 500 {
-                    "http_5xx"
-                } else {
-                    "http_4xx"
-                };
-                let response = Response {
-                    status,
-                    headers: headers.unwrap_or_default(),
-                    body,
-                };
-                (Some(kind.to_string()), self.sample(None, Some(response)))
-            }
-            Ok(_) => (None, None),
-        };
-        Outcome {
-            steps: vec![StepRecord {
-                index: 0,
-                kind: StepKind::Http,
-                samples: Samples::One {
-                    latency: Some(latency),
-                    failed: error.is_some(),
-                },
-            }],
-            error,
-            sample,
-        }
+        self.outcomes.outcome(start.elapsed(), result)
     }
 }

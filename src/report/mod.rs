@@ -386,20 +386,7 @@ fn redact_body(body: &str, redactor: &Redactor) -> String {
 
 /// Masks known secrets and the values of sensitive query parameters.
 fn redact_url(url: &str, redactor: &Redactor) -> String {
-    let url = redactor.redact(url);
-    let Some((base, query)) = url.split_once('?') else {
-        return url;
-    };
-    let query: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if crate::redact::is_sensitive_name(k) => {
-                format!("{k}={}", crate::redact::MASK)
-            }
-            _ => pair.to_string(),
-        })
-        .collect();
-    format!("{base}?{}", query.join("&"))
+    crate::redact::mask_sensitive_query(&redactor.redact(url))
 }
 
 /// Writes `report` as pretty JSON to `path`, creating its folder.

@@ -229,19 +229,10 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
 /// The request target for the log, with sensitive query values (`access_token`,
 /// `hub.verify_token`, …) masked: Graph accepts the token as a query parameter.
 fn loggable_uri(uri: &axum::http::Uri) -> String {
-    let Some(query) = uri.query() else {
-        return uri.path().to_string();
-    };
-    let masked: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if crate::redact::is_sensitive_name(k) => {
-                format!("{k}={}", crate::redact::MASK)
-            }
-            _ => pair.to_string(),
-        })
-        .collect();
-    format!("{}?{}", uri.path(), masked.join("&"))
+    let target = uri
+        .path_and_query()
+        .map_or_else(|| uri.path(), |pq| pq.as_str());
+    crate::redact::mask_sensitive_query(target)
 }
 
 /// The TCP stream of one connection; when a reset fault fired, closes with RST on drop.
