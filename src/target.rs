@@ -102,6 +102,11 @@ impl Target {
             "provider",
             json!({
                 "name": self.spec.provider.name(),
+                "mode": match self.spec.mode {
+                    ProviderMode::Real => "real",
+                    ProviderMode::Simulated => "simulated",
+                },
+
                 "url": self.provider_url,
                 "api_key": c.api_key,
                 "instance": c.instance,

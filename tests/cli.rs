@@ -282,3 +282,31 @@ async fn a_named_target_from_harness_yaml_is_used_with_its_credentials_from_the_
     assert!(!stdout.contains("staging-key-123") && !report.to_string().contains("staging-key-123"));
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inject_against_a_real_provider_is_a_clear_step_failure() {
+    use wiremock::MockServer;
+    let server = MockServer::start().await;
+    let (dir, _) = scenario_dir(
+        "e.yaml",
+        "name: e\nsteps:\n  - name: ask\n    inject: { from: \"5511999990000\", text: Hola }\n",
+    );
+    let path = dir.path().to_path_buf();
+    let uri = server.uri();
+    let out = tokio::task::spawn_blocking(move || {
+        run_in(
+            &path,
+            &["run", "e.yaml", "--provider-url", &uri, "--json", "r.json"],
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("needs a simulated provider"), "{stdout}");
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "nothing was sent to the real provider"
+    );
+}

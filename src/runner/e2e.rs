@@ -48,6 +48,14 @@ fn target_value(vars: &Vars, map: &str, key: &str) -> Option<String> {
 }
 
 fn provider_url(vars: &Vars, what: &str) -> Result<String, ExchangeError> {
+    if target_value(vars, "provider", "mode").as_deref() == Some("real") {
+        return Err(invalid(format!(
+            "{what} needs a simulated provider (the simulator's control API plays the customer), \
+             but this target's provider is real: run against the embedded default, --sim-port, or a \
+             `harness mock` target with `mode: simulated`"
+        )));
+    }
+
     target_value(vars, "provider", "url")
         .map(|u| u.trim_end_matches('/').to_string())
         .ok_or_else(|| {
