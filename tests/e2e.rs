@@ -170,6 +170,13 @@ fn e2e_booking_and_errors_pass_for_meta_with_the_e2e_histogram_in_the_report() {
         );
         assert_eq!(report["e2e"]["failures"], 0);
         assert!(!report["e2e"]["histogram"].as_array().unwrap().is_empty());
+        if scenario == "errors" {
+            let faults = report["faults"]
+                .as_array()
+                .expect("the injected faults are reported");
+            assert!(faults.len() >= 3, "{faults:?}");
+            assert!(faults[0]["profile"]["rules"][0]["downtime"].is_array());
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::load_report::{finish, load_summary};
-use super::setup::{prepare, spawn_ctrl_c, write_report};
+use super::setup::{fault_history, prepare, spawn_ctrl_c, write_report};
 use super::ReportFiles;
 
 use super::{load_scenario, CommandError, TargetOverrides};
@@ -174,7 +174,7 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
         .then(|| abort_check(&scenario, plan.planned_iterations()));
     let flow = ScenarioFlow::new(scenario.clone(), base, ctx);
     let result = drive(flow, &opts, plan.clone(), cap, abort).await;
-    let report = finish(
+    let mut report = finish(
         &scenario,
         &result,
         &plan,
@@ -182,6 +182,7 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
         &p.target.report(),
         &p.redactor,
     );
+    report.faults = fault_history(&p.target, &p.redactor).await;
     if let Some(e) = p.embedded {
         e.shutdown().await;
     }

@@ -2,7 +2,7 @@
 
 use tokio_util::sync::CancellationToken;
 
-use super::setup::{prepare, spawn_ctrl_c, write_report};
+use super::setup::{fault_history, prepare, spawn_ctrl_c, write_report};
 use super::{load_scenario, CommandError, RunOptions};
 use crate::exit;
 use crate::report::{self, terminal};
@@ -27,7 +27,8 @@ pub async fn run(opts: RunOptions) -> Result<u8, CommandError> {
     ctrl_c.abort();
 
     let verdicts = thresholds::evaluate_run(&scenario, &run);
-    let report = report::build(&scenario, &run, &verdicts, &p.target.report(), &p.redactor);
+    let mut report = report::build(&scenario, &run, &verdicts, &p.target.report(), &p.redactor);
+    report.faults = fault_history(&p.target, &p.redactor).await;
     print!(
         "{}",
         terminal::render(

@@ -93,6 +93,31 @@ fn default_report_path(report_dir: &Path, scenario: &str) -> PathBuf {
     report_dir.join(format!("{safe}-{stamp}.json"))
 }
 
+/// The fault profiles set on a simulated provider during the run (its control API keeps
+/// them); empty for a real provider or when the simulator cannot say.
+pub(super) async fn fault_history(
+    target: &Target,
+    redactor: &Redactor,
+) -> Vec<crate::sim::faults::FaultEvent> {
+    let simulated = target.spec.mode == crate::target::ProviderMode::Simulated;
+    let Some(url) = target.provider_url.as_deref().filter(|_| simulated) else {
+        return Vec::new();
+    };
+    let url = format!("{}/__harness/faults/history", url.trim_end_matches('/'));
+    let client = crate::runner::default_client();
+    let answer = client
+        .get(url)
+        .timeout(std::time::Duration::from_secs(2))
+        .send()
+        .await;
+    let events: serde_json::Value = match answer {
+        Ok(r) if r.status().is_success() => r.json().await.unwrap_or_default(),
+        _ => return Vec::new(),
+    };
+    // Like everything in a report, fault bodies pass through the redactor.
+    serde_json::from_value(redactor.redact_json(&events)).unwrap_or_default()
+}
+
 /// Ctrl-C cancels the run (the report is still written, marked interrupted).
 pub(super) fn spawn_ctrl_c(cancel: CancellationToken) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

@@ -96,7 +96,7 @@ impl Extras {
         Extras {
             e2e: section("e2e").and_then(|s| serde_json::from_value(s).ok()),
             load: section("load").and_then(|s| serde_json::from_value(s).ok()),
-            faults: section("faults").map(flatten).unwrap_or_default(),
+            faults: section("faults").map(faults).unwrap_or_default(),
         }
     }
 }
@@ -110,6 +110,22 @@ pub fn latency_cells(l: Option<LatencySummary>) -> [String; 4] {
 }
 
 /// `{"latency": {"delay_ms": 200}, "error_rate": 0.1}` → `latency.delay_ms = 200`, …
+/// `faults`: the profiles set during the run (`[{set_at, profile: {rules}}]`) as one row per
+/// rule, keyed by when it was set; any other shape is flattened.
+fn faults(v: Value) -> Vec<(String, String)> {
+    let Value::Array(events) = &v else {
+        return flatten(v);
+    };
+    let mut out = Vec::new();
+    for e in events {
+        let at = e["set_at"].as_str().unwrap_or_default();
+        for rule in e["profile"]["rules"].as_array().into_iter().flatten() {
+            out.push((at.to_string(), rule.to_string()));
+        }
+    }
+    out
+}
+
 fn flatten(v: Value) -> Vec<(String, String)> {
     fn walk(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
         match v {

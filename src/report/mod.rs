@@ -59,6 +59,10 @@ pub struct Report {
     /// `harness load` only: the load shape, what was achieved, and the per-second series.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<LoadReport>,
+    /// Fault profiles set on the simulated provider during the run (by the scenario through
+    /// the control API, or at start), oldest first; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<crate::sim::faults::FaultEvent>,
 }
 
 /// What a load run asked for and achieved (`harness load`).
@@ -336,6 +340,7 @@ pub fn build(
                 histogram: buckets(&e2e),
             }),
         load: None,
+        faults: Vec::new(),
     }
 }
 

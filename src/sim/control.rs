@@ -13,6 +13,8 @@
 //! - `POST /__harness/reset` → simulator state back to its configuration; journal, webhook log
 //!   and faults cleared.
 //! - `GET|POST|DELETE /__harness/faults` → read, replace (JSON or YAML body), clear.
+//! - `GET /__harness/faults/history` → every non-empty profile set since start or reset, with
+//!   when (bounded), for reports.
 //! - `GET /__harness/webhooks` → the webhook delivery log.
 
 use std::sync::Arc;
@@ -57,6 +59,7 @@ pub fn router(state: ControlState) -> Router {
             "/__harness/faults",
             get(get_faults).post(set_faults).delete(clear_faults),
         )
+        .route("/__harness/faults/history", get(fault_history))
         .route("/__harness/webhooks", get(webhooks))
         .with_state(state)
 }
@@ -99,6 +102,7 @@ async fn reset(State(s): State<ControlState>) -> Json<serde_json::Value> {
     s.bus.clear();
     s.webhooks.clear();
     s.faults.clear();
+    s.faults.clear_history();
     Json(json!({"status": "reset"}))
 }
 
@@ -125,6 +129,10 @@ async fn set_faults(State(s): State<ControlState>, body: Bytes) -> Response {
 async fn clear_faults(State(s): State<ControlState>) -> Json<FaultProfile> {
     s.faults.clear();
     Json(FaultProfile::default())
+}
+
+async fn fault_history(State(s): State<ControlState>) -> Json<Vec<super::faults::FaultEvent>> {
+    Json(s.faults.history())
 }
 
 async fn webhooks(State(s): State<ControlState>) -> Json<Vec<super::webhook::Delivery>> {

@@ -1,7 +1,8 @@
 //! The fault middleware and the live fault state (see the module docs of [`super`]).
 
-use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Instant, SystemTime};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -16,19 +17,68 @@ use super::{decide, ConnectionFault, Draws, FaultProfile, Outcome, RequestInfo, 
 #[derive(Debug, Clone)]
 pub struct Faults {
     inner: Arc<RwLock<(Arc<FaultProfile>, Instant)>>,
+    /// Every non-empty profile set since start (or the last reset), bounded: what reports show
+    /// as "faults injected".
+    history: Arc<Mutex<VecDeque<FaultEvent>>>,
+}
+
+/// How many profiles the history keeps (oldest dropped first).
+pub const HISTORY_CAPACITY: usize = 100;
+
+/// A fault profile that was set, and when.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FaultEvent {
+    /// RFC 3339, UTC.
+    pub set_at: String,
+    pub profile: FaultProfile,
 }
 
 impl Faults {
     pub fn new(profile: FaultProfile) -> Self {
-        Self {
-            inner: Arc::new(RwLock::new((Arc::new(profile), Instant::now()))),
-        }
+        let faults = Self {
+            inner: Arc::new(RwLock::new((
+                Arc::new(FaultProfile::default()),
+                Instant::now(),
+            ))),
+            history: Arc::default(),
+        };
+        faults.set(profile);
+        faults
     }
 
     /// Replaces the profile; downtime windows count from now.
     pub fn set(&self, profile: FaultProfile) {
+        if !profile.rules.is_empty() {
+            let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+            if history.len() == HISTORY_CAPACITY {
+                history.pop_front();
+            }
+            let set_at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+            history.push_back(FaultEvent {
+                set_at,
+                profile: profile.clone(),
+            });
+        }
         let mut guard = self.inner.write().unwrap_or_else(|p| p.into_inner());
         *guard = (Arc::new(profile), Instant::now());
+    }
+
+    /// The profiles set so far, oldest first.
+    pub fn history(&self) -> Vec<FaultEvent> {
+        self.history
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Forgets the history (a reset).
+    pub fn clear_history(&self) {
+        self.history
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// Removes every rule.
@@ -116,5 +166,28 @@ mod tests {
         assert_eq!(f.get().0.rules.len(), 1);
         f.clear();
         assert!(f.get().0.rules.is_empty());
+    }
+
+    #[test]
+    fn history_keeps_non_empty_profiles_bounded_oldest_first() {
+        let f = Faults::default();
+        for i in 0..HISTORY_CAPACITY + 5 {
+            let rule = FaultRule {
+                name: Some(format!("r{i}")),
+                ..FaultRule::default()
+            };
+            f.set(FaultProfile { rules: vec![rule] });
+            f.clear();
+        }
+        let h = f.history();
+        assert_eq!(
+            h.len(),
+            HISTORY_CAPACITY,
+            "clears are not recorded; the oldest are dropped"
+        );
+        assert_eq!(h[0].profile.rules[0].name.as_deref(), Some("r5"));
+        assert!(h[0].set_at.ends_with('Z'));
+        f.clear_history();
+        assert!(f.history().is_empty());
     }
 }

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 pub use super::duration_serde;
 
 mod layer;
-pub use layer::{apply, connection_fault_response, Faults, TenantOf};
+pub use layer::{apply, connection_fault_response, FaultEvent, Faults, TenantOf};
 
 /// Path prefix of the control API, never subject to faults.
 pub const CONTROL_PREFIX: &str = "/__harness";
