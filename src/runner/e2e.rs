@@ -19,6 +19,7 @@ use super::http::{self, ErrorKind, ExchangeError, Response, SentRequest};
 use super::template::{Templater, Vars};
 use super::{judge, Attempt, Injection, RunContext, RunState};
 use crate::scenario::{Await, Body, Content, Inject, Signature, Step, Subject};
+use crate::sim::bus::phone_digits;
 use crate::sim::meta::wire as meta_wire;
 
 /// Unix time now, in microseconds.
@@ -114,7 +115,7 @@ pub(super) fn render_inject(
             Ok(Rendered {
                 request,
                 content_type: Some("application/json"),
-                customer: Some(digits(&from)),
+                customer: Some(phone_digits(&from)),
             })
         }
         Inject::Raw(raw) => {
@@ -167,10 +168,6 @@ pub(super) fn render_inject(
             })
         }
     }
-}
-
-fn digits(phone: &str) -> String {
-    phone.chars().filter(char::is_ascii_digit).collect()
 }
 
 /// Sends a rendered `inject`; a delivered customer message starts the customer's clock.
@@ -233,7 +230,7 @@ pub(super) async fn await_reply(
     let vars = &state.vars;
     let customer = match &spec.to {
         Some(to) => match ctx.templater.render(to, vars) {
-            Ok(c) => digits(&c),
+            Ok(c) => phone_digits(&c),
             Err(e) => return Attempt::failed(None, e.into()),
         },
         None => match &state.last_customer {
@@ -481,14 +478,4 @@ fn matches(spec: &Await, text: &str, json: &Value, ctx: &RunContext, vars: &Vars
     spec.matchers
         .iter()
         .all(|c| check::evaluate(c, &obs, &ctx.templater, vars).passed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn digits_only() {
-        assert_eq!(digits("+55 (11) 98888-7777"), "5511988887777");
-    }
 }
