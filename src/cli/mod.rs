@@ -235,6 +235,14 @@ pub struct LoadArgs {
     /// Stop early once a scenario threshold can no longer pass.
     #[arg(long)]
     pub abort_on_fail: bool,
+    /// Turn off the delivery check: an open-model run passes on its thresholds even when
+    /// arrivals were dropped (the report says the check was off).
+    #[arg(long, conflicts_with = "max_dropped")]
+    pub allow_dropped: bool,
+    /// The share of arrivals that may be dropped (`5%` or `0.05`; default 1 %, or the
+    /// scenario's `dropped_rate` threshold).
+    #[arg(long, value_name = "RATE", value_parser = crate::scenario::threshold::parse_rate)]
+    pub max_dropped: Option<f64>,
     /// Quick mode's HTTP client for plain http:// URLs: `hyper` (default, hand-held
     /// connections) or `reqwest` (for comparison; always used for https://).
     #[arg(long, value_name = "CLIENT", default_value = "hyper", value_parser = ["hyper", "reqwest"], requires = "url", hide = true)]
@@ -349,6 +357,10 @@ impl LoadArgs {
             quiet: self.quiet,
             abort_on_fail: self.abort_on_fail,
             verbose: self.verbose,
+            delivery: crate::command::DeliveryFlags {
+                allow_dropped: self.allow_dropped,
+                max_dropped: self.max_dropped,
+            },
             http_client: if self.http_client == "reqwest" {
                 HttpClient::Reqwest
             } else {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::load_report::{finish, load_summary};
+use super::load_report::{finish, load_summary, DeliveryFlags, FinishContext};
 use super::setup::{fault_history, prepare, spawn_ctrl_c, write_report};
 use super::ReportFiles;
 
@@ -70,6 +70,8 @@ pub struct LoadOptions {
     pub verbose: u8,
     /// Quick mode's client (`hyper` for plain http, the faster; `reqwest` to compare).
     pub http_client: HttpClient,
+    /// `--allow-dropped`, `--max-dropped`: the delivery check's limit.
+    pub delivery: DeliveryFlags,
 }
 
 /// Quick mode's HTTP client. TLS URLs always use reqwest.
@@ -155,7 +157,14 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
                 drive(flow, &opts, plan.clone(), cap, None).await
             }
         };
-        let report = finish(&scenario, &result, &plan, cap, &target, &redactor);
+        let cx = FinishContext {
+            plan: &plan,
+            cap,
+            target: &target,
+            redactor: &redactor,
+            delivery: opts.delivery,
+        };
+        let report = finish(&scenario, &result, &cx);
         return conclude(&report, &result, &opts, color);
     }
     let name = opts.scenario.as_deref().unwrap_or(DEFAULT_SCENARIO);
@@ -174,14 +183,15 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
         .then(|| abort_check(&scenario, plan.planned_iterations()));
     let flow = ScenarioFlow::new(scenario.clone(), base, ctx);
     let result = drive(flow, &opts, plan.clone(), cap, abort).await;
-    let mut report = finish(
-        &scenario,
-        &result,
-        &plan,
+    let target = p.target.report();
+    let cx = FinishContext {
+        plan: &plan,
         cap,
-        &p.target.report(),
-        &p.redactor,
-    );
+        target: &target,
+        redactor: &p.redactor,
+        delivery: opts.delivery,
+    };
+    let mut report = finish(&scenario, &result, &cx);
     report.faults = fault_history(&p.target, &p.redactor).await;
     if let Some(e) = p.embedded {
         e.shutdown().await;
@@ -356,9 +366,11 @@ fn abort_check(scenario: &Scenario, planned: Option<f64>) -> AbortFn {
         planned.map(|p| p * count(StepKind::Await)),
     );
     Box::new(move |live: &Live<'_>| {
-        specs.iter().any(|t| match t.series {
-            SeriesKind::Latency => doomed(t, live.requests, most.0),
-            SeriesKind::E2e => doomed(t, live.e2e, most.1),
+        specs.iter().any(|t| match (t.series, t.metric) {
+            // Per iteration, as the threshold is judged.
+            (SeriesKind::Latency, Metric::ErrorRate) => doomed(t, live.iterations, planned),
+            (SeriesKind::Latency, _) => doomed(t, live.requests, most.0),
+            (SeriesKind::E2e, _) => doomed(t, live.e2e, most.1),
         })
     })
 }

@@ -2,18 +2,47 @@
 //! steps (so thresholds and the report work as for `harness run`), plus the `load` section.
 
 use crate::load::{self, LoadResult, Plan};
+use crate::metrics::Series;
 use crate::redact::Redactor;
-use crate::report::{self, LoadReport, Report, TargetReport};
+use crate::report::{
+    self, DeliveryReport, LoadReport, Report, SaturationReport, StageDeliveryReport,
+    TargetReport,
+};
 use crate::runner::{ScenarioRun, StepKind, StepResult};
-use crate::scenario::Scenario;
-use crate::thresholds;
+use crate::scenario::{Metric, Scenario};
+use crate::thresholds::{self, delivery};
+use delivery::{Delivery, LimitSource, Saturation, StageFigures};
+
+/// How the delivery check of an open-model run is set on the command line.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DeliveryFlags {
+    /// `--allow-dropped`: the check is off.
+    pub allow_dropped: bool,
+    /// `--max-dropped`: the limit on the dropped share (a ratio).
+    pub max_dropped: Option<f64>,
+}
+
+/// The limit in force: the command line, else the scenario's `dropped_rate`, else the default.
+pub fn limit_source(flags: DeliveryFlags, scenario: &Scenario) -> LimitSource {
+    let in_file = scenario
+        .thresholds
+        .iter()
+        .find(|t| t.metric == Metric::DroppedRate);
+    if flags.allow_dropped {
+        LimitSource::Off
+    } else if let Some(v) = flags.max_dropped {
+        LimitSource::Flag(v)
+    } else if let Some(t) = in_file {
+        LimitSource::Scenario(t.clone())
+    } else {
+        LimitSource::Default
+    }
+}
 
 /// The merged records as a run of the scenario's steps (one step result per step, with
 /// its first failure as the sample), so thresholds and the report work as for `harness run`.
-/// A step passes when the scenario has thresholds (they decide) or it never failed.
+/// A step passes when it never failed (the verdict is [`finish`]'s).
 pub fn scenario_run(scenario: &Scenario, result: &LoadResult) -> ScenarioRun {
-    let gated =
-        !scenario.thresholds.is_empty() || scenario.steps.iter().any(|s| !s.thresholds.is_empty());
     let steps = scenario
         .steps
         .iter()
@@ -32,7 +61,7 @@ pub fn scenario_run(scenario: &Scenario, result: &LoadResult) -> ScenarioRun {
                 span: step.span,
                 kind: StepKind::of(&step.action),
                 attempts: u32::try_from(series.count).unwrap_or(u32::MAX),
-                passed: gated || series.failures == 0,
+                passed: series.failures == 0,
                 checks: sample.checks,
                 error: sample.error,
                 request: sample.request,
@@ -47,25 +76,126 @@ pub fn scenario_run(scenario: &Scenario, result: &LoadResult) -> ScenarioRun {
         started_at: result.started_at,
         elapsed: result.scheduled,
         interrupted: result.interrupted,
+        iterations: Series::from_counts(
+            result.records.iterations.executions,
+            result.records.iterations.failures,
+        ),
         steps,
     }
 }
 
-/// Thresholds, the report, and its `load` section.
-pub(super) fn finish(
-    scenario: &Scenario,
-    result: &LoadResult,
-    plan: &Plan,
-    cap: usize,
-    target: &TargetReport,
-    redactor: &Redactor,
-) -> Report {
+/// What [`finish`] needs besides the result.
+pub struct FinishContext<'a> {
+    pub plan: &'a Plan,
+    pub cap: usize,
+    pub target: &'a TargetReport,
+    pub redactor: &'a Redactor,
+    pub delivery: DeliveryFlags,
+}
+
+/// Thresholds, the delivery check, the report and its `load` section.
+///
+/// The verdict: not interrupted or aborted, every threshold (the delivery check included)
+/// passed, and — unless the scenario states how many errors it tolerates with an
+/// `error_rate` threshold — no failed iteration.
+pub(super) fn finish(scenario: &Scenario, result: &LoadResult, cx: &FinishContext) -> Report {
     let run = scenario_run(scenario, result);
-    let verdicts = thresholds::evaluate_run(scenario, &run);
-    let mut report = report::build(scenario, &run, &verdicts, target, redactor);
-    report.passed = report.passed && !result.aborted;
-    report.load = Some(load_report(result, plan, cap));
+    let mut verdicts = thresholds::evaluate_run(scenario, &run);
+    let delivery = matches!(cx.plan, Plan::Open { .. }).then(|| {
+        delivery::check(
+            limit_source(cx.delivery, scenario),
+            stage_figures(cx.plan, result),
+        )
+    });
+    verdicts.extend(delivery.as_ref().and_then(|d| d.threshold.clone()));
+    let mut report = report::build(scenario, &run, &verdicts, cx.target, cx.redactor);
+    let tolerates_errors = scenario
+        .thresholds
+        .iter()
+        .chain(scenario.steps.iter().flat_map(|s| &s.thresholds))
+        .any(|t| t.metric == Metric::ErrorRate);
+    report.passed = !run.interrupted
+        && !result.aborted
+        && report.thresholds.iter().all(|t| t.passed)
+        && (tolerates_errors || run.iterations.failures == 0);
+    let mut load = load_report(result, cx.plan, cx.cap);
+    load.delivery = delivery.map(delivery_report);
+    load.saturation = saturation(result, cx, &load);
+    report.load = Some(load);
     report
+}
+
+/// Per stage of an open plan: its planned mean rate with the arrivals and drops counted.
+fn stage_figures(plan: &Plan, result: &LoadResult) -> Vec<StageFigures> {
+    let Plan::Open { stages, .. } = plan else {
+        return Vec::new();
+    };
+    stages
+        .iter()
+        .zip(result.stages.iter().chain(std::iter::repeat(&Default::default())))
+        .map(|(s, a)| StageFigures {
+            duration_s: s.duration.as_secs_f64(),
+            planned_rps: (s.from_rps + s.to_rps) / 2.0,
+            arrivals: a.arrivals,
+            dropped: a.dropped,
+        })
+        .collect()
+}
+
+fn delivery_report(d: Delivery) -> DeliveryReport {
+    DeliveryReport {
+        check: d.source.as_str().into(),
+        limit: d.threshold.as_ref().and_then(|_| match &d.source {
+            LimitSource::Default => Some(delivery::DEFAULT_LIMIT),
+            LimitSource::Flag(v) => Some(*v),
+            LimitSource::Scenario(t) => Some(t.value),
+            LimitSource::Off => None,
+        }),
+        arrivals: d.arrivals,
+        dropped: d.dropped,
+        dropped_rate: if d.arrivals == 0 {
+            0.0
+        } else {
+            d.dropped as f64 / d.arrivals as f64
+        },
+        passed: d.passed,
+        message: d.message,
+        stages: d
+            .stages
+            .iter()
+            .map(|s| StageDeliveryReport {
+                duration_s: s.duration_s,
+                planned_rps: s.planned_rps,
+                achieved_rps: s.achieved_rps(),
+                arrivals: s.arrivals,
+                dropped: s.dropped,
+            })
+            .collect(),
+    }
+}
+
+/// The generator's figures, and which side limited the load.
+fn saturation(result: &LoadResult, cx: &FinishContext, load: &LoadReport) -> SaturationReport {
+    let r = &result.records;
+    let s = Saturation {
+        cpu_share: result.cpu.share(),
+        cores: result.cpu.cores,
+        start_lag_p99_ms: r.start_lag.quantile_ms(0.99),
+        service_p50_ms: r.service.quantile_ms(0.50),
+        cap: cx.cap as u64,
+        peak_in_flight: result.peak_in_flight,
+        planned_rps: load.target_rps,
+        embedded: cx.target.name == "embedded",
+    };
+    let diagnosis = delivery::diagnose(&s, result.dropped);
+    SaturationReport {
+        cpu_seconds: result.cpu.seconds,
+        cpu_share: s.cpu_share,
+        cores: s.cores as u64,
+        start_lag_ms: r.start_lag.summary(),
+        limiter: diagnosis.as_ref().map(|(l, _)| l.as_str().to_string()),
+        explanation: diagnosis.map(|(_, why)| why),
+    }
 }
 
 pub fn load_report(result: &LoadResult, plan: &Plan, cap: usize) -> LoadReport {
@@ -103,6 +233,8 @@ pub fn load_report(result: &LoadResult, plan: &Plan, cap: usize) -> LoadReport {
             result.timeline.clone(),
             result.scheduled.as_secs_f64().ceil() as u64,
         ),
+        delivery: None,
+        saturation: SaturationReport::default(),
     }
 }
 
@@ -130,6 +262,24 @@ pub fn load_summary(l: &LoadReport) -> String {
     };
     out += &format!("latency from intended start: {}\n", fmt(&l.latency_ms));
     out += &format!("service time:                {}\n", fmt(&l.service_ms));
+    let lag = l.saturation.start_lag_ms.map_or(String::new(), |s| {
+        format!(
+            ", iterations started up to {} late (p99)",
+            thresholds::format_ms(s.p99)
+        )
+    });
+    out += &format!(
+        "generator: {:.0} % of {} core{} used{lag}\n",
+        100.0 * l.saturation.cpu_share,
+        l.saturation.cores,
+        if l.saturation.cores == 1 { "" } else { "s" },
+    );
+    if let Some(d) = &l.delivery {
+        out += &format!("delivery: {}\n", d.message);
+    }
+    if let Some(why) = &l.saturation.explanation {
+        out += &format!("limit: {why}\n");
+    }
     if !l.errors.is_empty() {
         let kinds: Vec<String> = l.errors.iter().map(|(k, n)| format!("{k} {n}")).collect();
         out += &format!("errors: {}\n", kinds.join(", "));

@@ -19,7 +19,7 @@ use std::time::Duration;
 pub use compare::compare;
 pub use list::list;
 pub use load::{load, HttpClient, LoadOptions, LoadShape};
-pub use load_report::{load_report, load_summary, scenario_run};
+pub use load_report::{load_report, load_summary, scenario_run, DeliveryFlags};
 pub use report::report;
 pub use run::run;
 pub use validate::validate;

@@ -104,6 +104,53 @@ pub struct LoadResult {
     pub interrupted: bool,
     /// Stopped by the abort check.
     pub aborted: bool,
+    /// Open model: per stage of the plan, the arrivals the schedule reached and those dropped.
+    pub stages: Vec<StageArrivals>,
+    /// CPU time the whole harness process used during the run (user + system), and the cores
+    /// it could use: how close the generator itself came to its limit.
+    pub cpu: CpuUse,
+}
+
+/// The arrivals of one stage of an open-model plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StageArrivals {
+    /// Arrivals the schedule reached (started or dropped).
+    pub arrivals: u64,
+    pub dropped: u64,
+}
+
+/// CPU the process used over a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CpuUse {
+    /// User + system CPU seconds.
+    pub seconds: f64,
+    /// Cores the process may run on.
+    pub cores: usize,
+    /// Wall-clock seconds measured over.
+    pub wall: f64,
+}
+
+impl CpuUse {
+    /// Share of the available CPU used, 0..=1.
+    pub fn share(&self) -> f64 {
+        let avail = self.wall * self.cores.max(1) as f64;
+        if avail > 0.0 {
+            (self.seconds / avail).min(1.0)
+        } else {
+            0.0
+        }
+    }
+}
+
+/// CPU seconds (user + system) this process has used so far.
+pub fn process_cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes into the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0.0;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
 }
 
 impl LoadResult {
@@ -121,6 +168,7 @@ impl LoadResult {
 /// Runs `flow` along the plan. Never fails: the target's failures are in the result.
 pub async fn run<F: Flow>(flow: Arc<F>, opts: &EngineOptions, hooks: Hooks) -> LoadResult {
     let started_at = SystemTime::now();
+    let cpu_at_start = process_cpu_seconds();
     let shared = Arc::new(Shared {
         t0: Instant::now(),
         started: AtomicU64::new(0),
@@ -165,6 +213,7 @@ pub async fn run<F: Flow>(flow: Arc<F>, opts: &EngineOptions, hooks: Hooks) -> L
     }
     drop(window_tx);
 
+    let mut stage_arrivals = Vec::new();
     match &opts.plan {
         Plan::Open { stages, poisson } => {
             let arrivals = if *poisson {
@@ -173,7 +222,8 @@ pub async fn run<F: Flow>(flow: Arc<F>, opts: &EngineOptions, hooks: Hooks) -> L
                 Arrivals::new(stages.clone())
             };
             let cap = Arc::new(Semaphore::new(opts.max_in_flight.max(1)));
-            dispatch(arrivals, &senders, &cap, &shared, &stop).await;
+            let ends = stage_ends(stages);
+            stage_arrivals = dispatch(arrivals, &ends, &senders, &cap, &shared, &stop).await;
         }
         Plan::Closed { users, .. } => {
             for u in 0..*users {
@@ -206,6 +256,11 @@ pub async fn run<F: Flow>(flow: Arc<F>, opts: &EngineOptions, hooks: Hooks) -> L
         records.merge(r);
     }
     let timeline = metrics.await.unwrap_or_default();
+    let cpu = CpuUse {
+        seconds: process_cpu_seconds() - cpu_at_start,
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        wall: t0.elapsed().as_secs_f64(),
+    };
     LoadResult {
         started_at,
         elapsed: t0.elapsed(),
@@ -218,27 +273,48 @@ pub async fn run<F: Flow>(flow: Arc<F>, opts: &EngineOptions, hooks: Hooks) -> L
         timeline: timeline.points,
         interrupted: hooks.stop.is_cancelled(),
         aborted: timeline.aborted,
+        stages: stage_arrivals,
+        cpu,
     }
 }
 
-/// The open model's dispatcher: one ticket per arrival, or one dropped arrival.
+/// The offset at which each stage ends.
+fn stage_ends(stages: &[super::plan::Stage]) -> Vec<Duration> {
+    stages
+        .iter()
+        .scan(Duration::ZERO, |end, s| {
+            *end += s.duration;
+            Some(*end)
+        })
+        .collect()
+}
+
+/// The open model's dispatcher: one ticket per arrival, or one dropped arrival. Returns the
+/// arrivals and drops per stage (`ends`: each stage's end offset).
 async fn dispatch(
     arrivals: Arrivals,
+    ends: &[Duration],
     senders: &[mpsc::UnboundedSender<Ticket>],
     cap: &Arc<Semaphore>,
     shared: &Shared,
     stop: &CancellationToken,
-) {
+) -> Vec<StageArrivals> {
+    let mut per_stage = vec![StageArrivals::default(); ends.len().max(1)];
+    let mut stage = 0;
     for (i, offset) in arrivals.enumerate() {
         let intended = shared.t0 + offset;
         if intended > Instant::now() {
             tokio::select! {
                 () = tokio::time::sleep_until(intended) => {}
-                () = stop.cancelled() => return,
+                () = stop.cancelled() => return per_stage,
             }
         } else if stop.is_cancelled() {
-            return;
+            return per_stage;
         }
+        while stage + 1 < per_stage.len() && offset >= ends[stage] {
+            stage += 1;
+        }
+        per_stage[stage].arrivals += 1;
         match cap.clone().try_acquire_owned() {
             Ok(permit) => {
                 let ticket = Ticket {
@@ -248,10 +324,12 @@ async fn dispatch(
                 let _ = senders[i % senders.len()].send(ticket);
             }
             Err(_) => {
+                per_stage[stage].dropped += 1;
                 shared.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
+    per_stage
 }
 
 struct Worker<F> {

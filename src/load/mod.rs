@@ -17,7 +17,7 @@ pub mod record;
 pub mod schedule;
 pub mod timeline;
 
-pub use engine::{run, EngineOptions, Flow, Hooks, LoadResult};
+pub use engine::{run, CpuUse, EngineOptions, Flow, Hooks, LoadResult, StageArrivals};
 pub use plan::{parse_stages, Plan, PlanError, Stage};
 pub use record::{FailureSample, Outcome, Recorder, Samples, StepRecord};
 pub use timeline::{Live, Progress, TimePoint};

@@ -99,6 +99,9 @@ pub struct Recorder {
     pub iterations: Series,
     /// Actual start → end of the iteration.
     pub service: Series,
+    /// Intended start → actual start: how late the generator started iterations (a busy
+    /// process, or a dispatcher that fell behind its schedule).
+    pub start_lag: Series,
     pub errors: BTreeMap<String, u64>,
     pub samples: Vec<Option<FailureSample>>,
     window: Window,
@@ -111,6 +114,7 @@ impl Recorder {
             kinds: vec![None; steps],
             iterations: Series::new(),
             service: Series::new(),
+            start_lag: Series::new(),
             errors: BTreeMap::new(),
             samples: vec![None; steps],
             window: Window::default(),
@@ -132,6 +136,8 @@ impl Recorder {
         self.iterations.record(latency, failed);
         self.service
             .record(finished.saturating_duration_since(started), failed);
+        self.start_lag
+            .record(started.saturating_duration_since(intended), false);
         self.window.iterations.record(latency, failed);
         for step in outcome.steps {
             self.record_step(step);
@@ -215,6 +221,7 @@ impl Recorder {
         }
         self.iterations.merge(&other.iterations);
         self.service.merge(&other.service);
+        self.start_lag.merge(&other.start_lag);
         for (k, n) in other.errors {
             *self.errors.entry(k).or_default() += n;
         }

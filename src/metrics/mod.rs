@@ -15,10 +15,16 @@ const MAX_US: u64 = 3_600_000_000;
 #[derive(Debug, Clone)]
 pub struct Series {
     histogram: Histogram<u64>,
-    /// Executions (requests for an HTTP step; attempts included).
+    /// Requests (or awaits) made, the attempts of a retried step included.
     pub count: u64,
+    /// Executions: final outcomes, one per run of a step (or per iteration), whatever the
+    /// number of attempts it took. The denominator of the error rate.
+    pub executions: u64,
     /// Executions that failed (a check failed or no response came back).
     pub failures: u64,
+    /// Failed executions that produced no latency sample: for an `await`, the reply was never
+    /// observed.
+    pub failed_unsampled: u64,
 }
 
 impl Default for Series {
@@ -32,26 +38,47 @@ impl Series {
         Self {
             histogram: Histogram::new_with_bounds(1, MAX_US, 3).expect("valid histogram bounds"),
             count: 0,
+            executions: 0,
             failures: 0,
+            failed_unsampled: 0,
         }
     }
 
-    /// Records one execution that took `latency`.
+    /// Counts alone, no latency samples (e.g. a run's iterations).
+    pub fn from_counts(executions: u64, failures: u64) -> Self {
+        Self {
+            count: executions,
+            executions,
+            failures,
+            ..Self::new()
+        }
+    }
+
+    /// Records one execution (its final attempt) that took `latency`.
     pub fn record(&mut self, latency: Duration, failed: bool) {
+        self.record_attempt(latency);
+        self.executions += 1;
+        if failed {
+            self.failures += 1;
+        }
+    }
+
+    /// Records an attempt that will be retried: a latency sample and a request, not an
+    /// execution (its outcome is the final attempt's).
+    pub fn record_attempt(&mut self, latency: Duration) {
         let us = (latency.as_micros() as u64).clamp(1, MAX_US);
         self.histogram.saturating_record(us);
         self.count += 1;
-        if failed {
-            self.failures += 1;
-        }
     }
 
-    /// Counts an execution that produced no latency sample (a template error, or an `await`
-    /// that expected silence).
+    /// Counts an execution that produced no latency sample (a template error, an `await`
+    /// whose reply never came, or one that expected silence).
     pub fn record_without_latency(&mut self, failed: bool) {
         self.count += 1;
+        self.executions += 1;
         if failed {
             self.failures += 1;
+            self.failed_unsampled += 1;
         }
     }
 
@@ -59,15 +86,17 @@ impl Series {
         // Same bounds on both sides: `add` cannot fail.
         let _ = self.histogram.add(&other.histogram);
         self.count += other.count;
+        self.executions += other.executions;
         self.failures += other.failures;
+        self.failed_unsampled += other.failed_unsampled;
     }
 
-    /// Failures over executions, 0 when nothing ran.
+    /// Failed executions over executions, 0 when nothing ran.
     pub fn error_rate(&self) -> f64 {
-        if self.count == 0 {
+        if self.executions == 0 {
             0.0
         } else {
-            self.failures as f64 / self.count as f64
+            self.failures as f64 / self.executions as f64
         }
     }
 
@@ -176,7 +205,23 @@ mod tests {
         assert_eq!(s.error_rate(), 0.0);
         s.record_without_latency(true);
         assert_eq!((s.count, s.failures, s.samples()), (1, 1, 0));
+        assert_eq!(s.failed_unsampled, 1);
         assert_eq!(s.error_rate(), 1.0);
+    }
+
+    #[test]
+    fn retried_attempts_are_requests_not_executions() {
+        let mut s = Series::new();
+        for _ in 0..4 {
+            s.record_attempt(ms(5));
+        }
+        s.record(ms(5), true);
+        assert_eq!((s.count, s.executions, s.failures), (5, 1, 1));
+        assert_eq!(s.samples(), 5);
+        // One execution, failed: 100 %, not 1 in 5.
+        assert_eq!(s.error_rate(), 1.0);
+        let counts = Series::from_counts(4, 2);
+        assert_eq!((counts.error_rate(), counts.samples()), (0.5, 0));
     }
 
     #[test]

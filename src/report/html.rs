@@ -58,10 +58,13 @@ pub fn render(report: &Report, ctx: &HtmlContext) -> String {
     steps(&mut h, report);
     charts(&mut h, report);
     if let Some(e2e) = &extras.e2e {
-        e2e_section(&mut h, e2e);
+        e2e_section(&mut h, e2e, &super::missing_replies(report));
     }
     if let Some(load) = &extras.load {
         load_section(&mut h, load);
+    }
+    for line in super::delivery_lines(report) {
+        let _ = write!(h, "<p class=\"delivery\">{}</p>", escape(&line));
     }
     if !extras.faults.is_empty() {
         h.push_str("<section><h2>Injected faults</h2><dl class=\"meta\">");
@@ -91,20 +94,19 @@ pub fn verdict(report: &Report) -> &'static str {
 
 fn banner(h: &mut String, r: &Report) {
     let class = if r.passed { "pass" } else { "fail" };
-    let steps_passed = r.steps.iter().filter(|s| s.passed).count();
     let th_passed = r.thresholds.iter().filter(|t| t.passed).count();
     let _ = write!(
         h,
         "<header class=\"banner {class}\"><div class=\"verdict\">{}</div><div><h1>{}</h1>\
-         <p>{steps_passed}/{} steps · {}/{} checks · {th_passed}/{} thresholds passed · {} requests, {:.1}% errors</p></div></header>",
+         <p>steps {} · {}/{} checks · {th_passed}/{} thresholds passed · {} requests, {}</p></div></header>",
         verdict(r),
         escape(&r.scenario),
-        r.steps.len(),
+        r.totals.steps_line(),
         r.totals.checks_passed,
         r.totals.checks_passed + r.totals.checks_failed,
         r.thresholds.len(),
         r.totals.requests,
-        r.totals.error_rate * 100.0
+        escape(&super::error_rate_line(&r.totals))
     );
 }
 
@@ -242,14 +244,15 @@ fn charts(h: &mut String, r: &Report) {
     h.push_str("</div></section>");
 }
 
-fn e2e_section(h: &mut String, e: &E2eView) {
+fn e2e_section(h: &mut String, e: &E2eView, missing: &str) {
     let [p50, p95, p99, max] = latency_cells(e.latency_ms);
     let _ = write!(
         h,
-        "<section><h2>End to end</h2><p>{} awaited replies, {} failed · p50 {} · p95 {} · p99 {} · max {}</p>\
+        "<section><h2>End to end</h2><p>{} awaited replies, {} failed{} · p50 {} · p95 {} · p99 {} · max {}</p>\
          <div class=\"charts\"><figure><figcaption>inbound message → reply</figcaption>{}</figure></div></section>",
         e.count,
         e.failures,
+        escape(missing),
         p50,
         p95,
         p99,

@@ -109,6 +109,19 @@ fn cases(r: &Report) -> Vec<TestCase> {
         let name = format!("{scope}: {} {}", t.metric, t.condition);
         out.push(case(name, class("thresholds"), status));
     }
+    if r.load.is_some() {
+        // Under load, failed iterations fail the run unless an `error_rate` threshold (its own
+        // case above) says how many are tolerated.
+        let tolerated = r.thresholds.iter().any(|t| t.metric == "error_rate");
+        let message = super::error_rate_line(&r.totals);
+        let status = if r.totals.failed_iterations == 0 || tolerated {
+            TestCaseStatus::success()
+        } else {
+            let details = "no error_rate threshold allows failed iterations".to_string();
+            not_passed(NonSuccessKind::Failure, message, "iterations", details)
+        };
+        out.push(case("iterations".into(), class("load"), status));
+    }
     if r.interrupted {
         let message = "the run was interrupted before its end".to_string();
         let status = not_passed(NonSuccessKind::Error, message, "interrupted", String::new());

@@ -40,15 +40,14 @@ pub fn render_with(report: &Report, extras: &Extras) -> String {
     let _ = writeln!(md, "## {icon} {} — {}\n", cell(&r.scenario), verdict(r));
     let _ = writeln!(
         md,
-        "{}/{} steps · {}/{} checks · {}/{} thresholds passed · {} requests · {:.1}% errors · {:.2}s · target {}\n",
-        r.steps.iter().filter(|s| s.passed).count(),
-        r.steps.len(),
+        "steps {} · {}/{} checks · {}/{} thresholds passed · {} requests · {} · {:.2}s · target {}\n",
+        r.totals.steps_line(),
         r.totals.checks_passed,
         r.totals.checks_passed + r.totals.checks_failed,
         r.thresholds.iter().filter(|t| t.passed).count(),
         r.thresholds.len(),
         r.totals.requests,
-        r.totals.error_rate * 100.0,
+        super::error_rate_line(&r.totals),
         r.duration_s,
         cell(&r.target.name)
     );
@@ -58,9 +57,17 @@ pub fn render_with(report: &Report, extras: &Extras) -> String {
         let [p50, p95, p99, _] = latency_cells(e.latency_ms);
         let _ = writeln!(
             md,
-            "\n**End to end:** {} awaited replies, {} failed · p50 {} · p95 {} · p99 {}",
-            e.count, e.failures, p50, p95, p99
+            "\n**End to end:** {} awaited replies, {} failed{} · p50 {} · p95 {} · p99 {}",
+            e.count,
+            e.failures,
+            cell(&super::missing_replies(r)),
+            p50,
+            p95,
+            p99
         );
+    }
+    for line in super::delivery_lines(r) {
+        let _ = writeln!(md, "\n{}", cell(&line));
     }
     if !r.failures.is_empty() {
         md.push_str("\n### Failures\n\n");
@@ -136,7 +143,7 @@ mod tests {
         let expected = "\
 ## ❌ booking &lt;script&gt; — FAILED
 
-1/2 steps · 1/2 checks · 1/2 thresholds passed · 3 requests · 33.3% errors · 1.50s · target embedded
+steps 1 passed / 1 failed · 1/2 checks · 1/2 thresholds passed · 3 requests · error rate 100.0 % (1 of 1 iteration failed) · 1.50s · target embedded
 
 ### Thresholds
 

@@ -25,7 +25,9 @@ use crate::scenario::Scenario;
 use crate::thresholds::ThresholdResult;
 
 /// Version of the JSON report's shape; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: `totals.error_rate` is per iteration (a failed `await` counts), with the counts beside
+/// it; `load.delivery` and `load.saturation`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Bodies kept in failure records are cut to this many characters.
 const BODY_LIMIT: usize = 2048;
@@ -103,6 +105,57 @@ pub struct LoadReport {
     pub errors: std::collections::BTreeMap<String, u64>,
     /// One point per second.
     pub time_series: Vec<crate::load::TimePoint>,
+    /// Open model: the delivery check (arrivals planned, dropped, per stage) and its limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryReport>,
+    /// How close the generator came to its limit, and which side limited the load.
+    #[serde(default)]
+    pub saturation: SaturationReport,
+}
+
+/// Whether an open-model load was delivered: the share of arrivals dropped against its limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryReport {
+    /// Where the limit comes from: `default`, `scenario` (a `dropped_rate` threshold), `flag`
+    /// (`--max-dropped`) or `off` (`--allow-dropped`).
+    pub check: String,
+    /// The limit on the dropped share (a ratio); `None` when the check is off.
+    pub limit: Option<f64>,
+    /// Arrivals the schedule reached (started or dropped).
+    pub arrivals: u64,
+    pub dropped: u64,
+    pub dropped_rate: f64,
+    pub passed: bool,
+    /// For people: how much of the planned load was delivered.
+    pub message: String,
+    /// Per stage of the plan, in order (one for a constant rate).
+    pub stages: Vec<StageDeliveryReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageDeliveryReport {
+    pub duration_s: f64,
+    pub planned_rps: f64,
+    pub achieved_rps: f64,
+    pub arrivals: u64,
+    pub dropped: u64,
+}
+
+/// The generator's own figures: is the harness, not the target, the limit?
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SaturationReport {
+    /// CPU seconds (user + system) the harness process used during the load.
+    pub cpu_seconds: f64,
+    /// Share of the available cores used, 0..=1.
+    pub cpu_share: f64,
+    pub cores: u64,
+    /// How late iterations started against their intended instant.
+    pub start_lag_ms: Option<LatencySummary>,
+    /// `generator` or `target`: the side that limited the load, when arrivals were dropped or
+    /// the generator was at its limit.
+    pub limiter: Option<String>,
+    /// The evidence, for people.
+    pub explanation: Option<String>,
 }
 
 /// End-to-end latency: from a customer's injected message to the app's reply observed at the
@@ -113,6 +166,9 @@ pub struct E2eReport {
     pub count: u64,
     /// Replies missing or not matching (and `expect: none` violated).
     pub failures: u64,
+    /// Awaited replies that never came (no message observed before the timeout).
+    #[serde(default)]
+    pub missing: u64,
     pub latency_ms: Option<LatencySummary>,
     pub histogram: Vec<Bucket>,
 }
@@ -210,14 +266,81 @@ pub struct ResponseReport {
     pub body: String,
 }
 
+/// The run as a whole. One definition of failure: an iteration that failed any step (an HTTP
+/// error, a failed check, a missing or wrong reply, a timeout) is a failed iteration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
+    /// Requests of the `http` and `inject` steps (retried attempts included).
     pub requests: u64,
+    /// Failed executions of `http` and `inject` steps.
     pub failures: u64,
+    /// Iterations run: 1 for `harness run`, those completed under load.
+    #[serde(default)]
+    pub iterations: u64,
+    #[serde(default)]
+    pub failed_iterations: u64,
+    /// `failed_iterations / iterations` (quick mode: per request, each its own iteration).
     pub error_rate: f64,
+    /// Over the `http` and `inject` steps.
     pub latency_ms: Option<LatencySummary>,
     pub checks_passed: usize,
     pub checks_failed: usize,
+    /// Steps with no failure, with at least one, and not run (for another provider).
+    #[serde(default)]
+    pub steps_passed: usize,
+    #[serde(default)]
+    pub steps_failed: usize,
+    #[serde(default)]
+    pub steps_skipped: usize,
+}
+
+/// `error rate 50.0 % (15 of 30 iterations failed)`.
+pub fn error_rate_line(t: &Totals) -> String {
+    let unit = if t.iterations == 1 {
+        "iteration"
+    } else {
+        "iterations"
+    };
+    format!(
+        "error rate {:.1} % ({} of {} {unit} failed)",
+        t.error_rate * 100.0,
+        t.failed_iterations,
+        t.iterations
+    )
+}
+
+/// The load's delivery and limit, for people: `delivered …`, `limit: …` (empty outside load).
+pub fn delivery_lines(r: &Report) -> Vec<String> {
+    let Some(l) = &r.load else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(d) = &l.delivery {
+        out.push(format!("Delivery: {}.", d.message));
+    }
+    if let Some(why) = &l.saturation.explanation {
+        out.push(format!("Limit: {why}."));
+    }
+    out
+}
+
+/// `; 15 never answered` when awaited replies never came.
+pub fn missing_replies(r: &Report) -> String {
+    match &r.e2e {
+        Some(e) if e.missing > 0 => format!(" ({} never answered)", e.missing),
+        _ => String::new(),
+    }
+}
+
+impl Totals {
+    /// `3 passed / 1 failed / 2 skipped` (the skipped part only when there are some).
+    pub fn steps_line(&self) -> String {
+        let mut out = format!("{} passed / {} failed", self.steps_passed, self.steps_failed);
+        if self.steps_skipped > 0 {
+            out += &format!(" / {} skipped", self.steps_skipped);
+        }
+        out
+    }
 }
 
 /// Builds the report of a functional run. Every string passes through `redactor`.
@@ -300,6 +423,8 @@ pub fn build(
     let passed = !run.interrupted
         && run.steps.iter().all(|s| s.passed)
         && thresholds.iter().all(|t| t.passed);
+    let skipped = run.steps.iter().filter(|s| s.skipped).count();
+    let failed = run.steps.iter().filter(|s| !s.skipped && !s.passed).count();
     Report {
         schema_version: SCHEMA_VERSION,
         harness_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -321,10 +446,15 @@ pub fn build(
         totals: Totals {
             requests: all.count,
             failures: all.failures,
-            error_rate: all.error_rate(),
+            iterations: run.iterations.executions,
+            failed_iterations: run.iterations.failures,
+            error_rate: run.iterations.error_rate(),
             latency_ms: all.summary(),
             checks_passed: checks.len() - checks_failed,
             checks_failed,
+            steps_passed: run.steps.len() - skipped - failed,
+            steps_failed: failed,
+            steps_skipped: skipped,
         },
         checks,
         thresholds,
@@ -334,8 +464,9 @@ pub fn build(
             .iter()
             .any(|s| s.kind == StepKind::Await)
             .then(|| E2eReport {
-                count: e2e.count,
+                count: e2e.executions,
                 failures: e2e.failures,
+                missing: e2e.failed_unsampled,
                 latency_ms: e2e.summary(),
                 histogram: buckets(&e2e),
             }),

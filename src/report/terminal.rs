@@ -134,10 +134,10 @@ pub fn render(report: &Report, style: Style) -> String {
                 format_ms(l.max)
             )
         });
-        let missing = if e2e.failures > 0 {
-            style.red(&format!("  {} failed", e2e.failures))
-        } else {
-            String::new()
+        let missing = match (e2e.failures, e2e.missing) {
+            (0, _) => String::new(),
+            (f, 0) => style.red(&format!("  {f} failed")),
+            (f, m) => style.red(&format!("  {f} failed ({m} never answered)")),
         };
         let _ = writeln!(
             out,
@@ -169,7 +169,6 @@ pub fn render(report: &Report, style: Style) -> String {
             );
         }
     }
-    let steps_passed = report.steps.iter().filter(|s| s.passed).count();
     let thresholds_passed = report.thresholds.iter().filter(|t| t.passed).count();
     let verdict = match (report.passed, report.interrupted) {
         (_, true) => style.red("INTERRUPTED"),
@@ -178,11 +177,12 @@ pub fn render(report: &Report, style: Style) -> String {
     };
     let _ = writeln!(
         out,
-        "{verdict}  {steps_passed}/{} steps, {}/{} checks, {thresholds_passed}/{} thresholds passed in {:.2}s",
-        report.steps.len(),
+        "{verdict}  steps {}, {}/{} checks, {thresholds_passed}/{} thresholds passed, {} in {:.2}s",
+        report.totals.steps_line(),
         report.totals.checks_passed,
         report.totals.checks_passed + report.totals.checks_failed,
         report.thresholds.len(),
+        super::error_rate_line(&report.totals),
         report.duration_s
     );
     out

@@ -281,8 +281,11 @@ pub(super) async fn await_reply(
             )],
             ..Attempt::default()
         },
+        // A reply came although none was expected: it has a latency (so it is not counted as
+        // a reply that never came).
         (Some(m), true) => Attempt {
             request: Some(request),
+            duration: injected_at.map(|at| Duration::from_micros(m.at_unix_us.saturating_sub(at))),
             checks: vec![verdict(
                 step,
                 false,

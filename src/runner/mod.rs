@@ -120,6 +120,10 @@ pub struct ScenarioRun {
     pub elapsed: Duration,
     pub interrupted: bool,
     pub steps: Vec<StepResult>,
+    /// Iterations of the scenario (no latency samples): a functional run is one iteration
+    /// (none when interrupted before its first step); under load, those completed. An
+    /// iteration fails when any of its steps failed. The denominator of `error_rate`.
+    pub iterations: Series,
 }
 
 impl ScenarioRun {
@@ -235,10 +239,13 @@ pub async fn run_scenario(scenario: &Scenario, vars: Vars, ctx: &RunContext) -> 
             break;
         }
     }
+    let ran = steps.iter().any(|s| !s.skipped);
+    let failed = steps.iter().any(|s| !s.passed);
     ScenarioRun {
         started_at,
         elapsed: start.elapsed(),
         interrupted,
+        iterations: Series::from_counts(u64::from(ran), u64::from(ran && failed)),
         steps,
     }
 }
@@ -265,9 +272,9 @@ pub async fn run_step(step: &Step, state: &mut RunState, ctx: &RunContext) -> St
         let Some((_, interval)) = retry else {
             return finish(step, state, attempt, series, attempts);
         };
-        // An attempt that will be retried is a latency sample, not a failure.
+        // An attempt that will be retried is a latency sample, not an execution.
         if let Some(d) = attempt.duration {
-            series.record(d, false);
+            series.record_attempt(d);
         }
         tokio::time::sleep(interval).await;
     }

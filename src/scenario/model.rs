@@ -322,4 +322,6 @@ pub enum Metric {
     ErrorRate,
     Count,
     Rps,
+    /// `harness load` (open model): dropped arrivals over planned arrivals.
+    DroppedRate,
 }

@@ -20,6 +20,7 @@ pub const METRIC_NAMES: &[(&str, Metric)] = &[
     ("error_rate", Metric::ErrorRate),
     ("count", Metric::Count),
     ("rps", Metric::Rps),
+    ("dropped_rate", Metric::DroppedRate),
 ];
 
 /// Parses `[e2e] <metric> <op> <value>`.
@@ -49,6 +50,12 @@ pub fn parse_threshold(expr: &str) -> Result<(Series, Metric, Comparison, f64), 
         .find(|(n, _)| *n == name)
         .map(|(_, m)| *m)
         .ok_or_else(|| format!("unknown metric `{name}`: expected one of {}", metric_list()))?;
+    if metric == Metric::DroppedRate && series == Series::E2e {
+        return Err(
+            "`dropped_rate` is about the load's arrivals, not end to end: write `dropped_rate < 1%`"
+                .to_string(),
+        );
+    }
     let (comparison, value) = parse_comparison(&text[name_end..])
         .map_err(|e| format!("{e} after `{name}`, e.g. `{name} < {}`", example(metric)))?;
     if comparison == Comparison::Eq {
@@ -125,7 +132,7 @@ fn parse_value(metric: Metric, text: &str) -> Result<f64, String> {
         Metric::P50 | Metric::P90 | Metric::P95 | Metric::P99 | Metric::Max | Metric::Mean => {
             parse_duration_ms(text)
         }
-        Metric::ErrorRate => parse_rate(text),
+        Metric::ErrorRate | Metric::DroppedRate => parse_rate(text),
         Metric::Count => {
             let n = parse_number(text, "count")?;
             if n.fract() != 0.0 {
@@ -138,7 +145,7 @@ fn parse_value(metric: Metric, text: &str) -> Result<f64, String> {
 }
 
 /// `1%` → 0.01, `0.5 %` → 0.005, `0.01` → 0.01; must lie in 0..=1 (0 %..=100 %).
-fn parse_rate(text: &str) -> Result<f64, String> {
+pub fn parse_rate(text: &str) -> Result<f64, String> {
     let (number, scale) = match text.strip_suffix('%') {
         Some(number) => (number.trim_end(), 100.0),
         None => (text, 1.0),
@@ -248,16 +255,25 @@ mod tests {
     }
 
     #[test]
+    fn dropped_rate_is_a_rate_of_the_load_not_end_to_end() {
+        let (series, metric, _, v) = parse_threshold("dropped_rate < 5%").unwrap();
+        assert_eq!((series, metric, v), (Series::Latency, Metric::DroppedRate, 0.05));
+        assert!(parse_threshold("e2e dropped_rate < 5%")
+            .unwrap_err()
+            .contains("not end to end"));
+    }
+
+    #[test]
     fn errors_say_what_is_wrong() {
         assert_eq!(
             parse_threshold("p96 < 5s").unwrap_err(),
             "unknown metric `p96`: expected one of p50, p90, p95, p99, max, mean, error_rate, \
-             count, rps"
+             count, rps, dropped_rate"
         );
         assert_eq!(
             parse_threshold("< 5s").unwrap_err(),
             "expected a metric at the start of `< 5s`: one of p50, p90, p95, p99, max, mean, \
-             error_rate, count, rps"
+             error_rate, count, rps, dropped_rate"
         );
         assert_eq!(
             parse_threshold("p95 = 5s").unwrap_err(),

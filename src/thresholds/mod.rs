@@ -10,6 +10,8 @@ use crate::runner::ScenarioRun;
 use crate::scenario::threshold::symbol;
 use crate::scenario::{Metric, Scenario, Series as SeriesKind, Span, ThresholdSpec};
 
+pub mod delivery;
+
 /// The verdict on one threshold.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ThresholdResult {
@@ -89,10 +91,18 @@ pub fn evaluate_run(scenario: &Scenario, run: &ScenarioRun) -> Vec<ThresholdResu
                 .map(|t| evaluate(t, Some(&step.name), series, run.elapsed)),
         );
     }
-    out.extend(scenario.thresholds.iter().map(|t| {
-        let series = match t.series {
-            SeriesKind::Latency => &requests,
-            SeriesKind::E2e => &e2e,
+    // `dropped_rate` is judged by the load's delivery check (`delivery`), which knows the
+    // arrivals; a functional run has none.
+    let scenario_level = scenario
+        .thresholds
+        .iter()
+        .filter(|t| t.metric != Metric::DroppedRate);
+    out.extend(scenario_level.map(|t| {
+        let series = match (t.series, t.metric) {
+            // One definition of failure: the share of iterations that failed any step.
+            (SeriesKind::Latency, Metric::ErrorRate) => &run.iterations,
+            (SeriesKind::Latency, _) => &requests,
+            (SeriesKind::E2e, _) => &e2e,
         };
         evaluate(t, None, series, run.elapsed)
     }));
@@ -107,7 +117,9 @@ fn observe(metric: Metric, series: &Series, elapsed: Duration) -> Option<f64> {
         Metric::P99 => series.quantile_ms(0.99),
         Metric::Max => series.summary().map(|s| s.max),
         Metric::Mean => series.summary().map(|s| s.mean),
-        Metric::ErrorRate => (series.count > 0).then(|| series.error_rate()),
+        Metric::ErrorRate => (series.executions > 0).then(|| series.error_rate()),
+        // Evaluated by `delivery` over the arrivals, never over a series.
+        Metric::DroppedRate => None,
         Metric::Count => Some(series.count as f64),
         Metric::Rps => {
             let secs = elapsed.as_secs_f64();
@@ -127,6 +139,7 @@ pub fn metric_label(series: SeriesKind, metric: Metric) -> String {
         Metric::ErrorRate => "error_rate",
         Metric::Count => "count",
         Metric::Rps => "rps",
+        Metric::DroppedRate => "dropped_rate",
     };
     match series {
         SeriesKind::Latency => name.to_string(),
@@ -137,7 +150,7 @@ pub fn metric_label(series: SeriesKind, metric: Metric) -> String {
 /// A metric's value in its unit, for people.
 pub fn format_value(metric: Metric, value: f64) -> String {
     match metric {
-        Metric::ErrorRate => format!("{}%", round(value * 100.0)),
+        Metric::ErrorRate | Metric::DroppedRate => format!("{}%", round(value * 100.0)),
         Metric::Count => format!("{value}"),
         Metric::Rps => format!("{}/s", round(value)),
         _ => format_ms(value),

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::check::{captures, checks};
 use super::node::{quoted_list, suggest, untag, Ctx, Entry, Node};
-use crate::scenario::model::{Action, Body, HttpRequest, Retry, Step, ThresholdSpec};
+use crate::scenario::model::{Action, Body, HttpRequest, Metric, Retry, Step, ThresholdSpec};
 use crate::scenario::threshold::parse_threshold;
 
 pub(super) const STEP_KEYS: &[&str] = &[
@@ -230,6 +230,16 @@ fn retry(ctx: &mut Ctx, entry: &Entry) -> Option<Retry> {
 
 /// `thresholds:` — a list of expressions, at scenario or step level.
 pub(super) fn thresholds(ctx: &mut Ctx, entry: &Entry) -> Option<Vec<ThresholdSpec>> {
+    thresholds_at(ctx, entry, false)
+}
+
+/// `thresholds:` of the scenario: `dropped_rate` is allowed there only (arrivals belong to
+/// the whole load, not to a step).
+pub(super) fn scenario_thresholds(ctx: &mut Ctx, entry: &Entry) -> Option<Vec<ThresholdSpec>> {
+    thresholds_at(ctx, entry, true)
+}
+
+fn thresholds_at(ctx: &mut Ctx, entry: &Entry, scenario: bool) -> Option<Vec<ThresholdSpec>> {
     let saphyr::YamlData::Sequence(items) = &untag(entry.value).data else {
         let found = super::node::describe(entry.value);
         let message = format!("expected a list for `thresholds`, found {found}");
@@ -247,6 +257,11 @@ pub(super) fn thresholds(ctx: &mut Ctx, entry: &Entry) -> Option<Vec<ThresholdSp
                 return None;
             };
             match parse_threshold(expr) {
+                Ok((_, Metric::DroppedRate, ..)) if !scenario => {
+                    let message = "`dropped_rate` belongs in the scenario's `thresholds:`, not a step's: arrivals are dropped for the whole iteration";
+                    ctx.error(item, message.to_string(), None);
+                    None
+                }
                 Ok((series, metric, comparison, value)) => Some(ThresholdSpec {
                     span: super::node::position(item).0,
                     expr: expr.trim().to_string(),

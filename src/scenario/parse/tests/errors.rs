@@ -76,7 +76,7 @@ thresholds:
             "16:17 (4) expected a comparison operator (`<`, `<=`, `>`, `>=`), found `5s` [e.g. `duration: \"< 5s\"`]",
             "18:7 (8) invalid variable name `bad-name` [names are letters, digits and `_`, and do not start with a digit]",
             "19:5 (5) missing required key `timeout` in `retry`",
-            "20:18 (10) invalid threshold: unknown metric `p96`: expected one of p50, p90, p95, p99, max, mean, error_rate, count, rps",
+            "20:18 (10) invalid threshold: unknown metric `p96`: expected one of p50, p90, p95, p99, max, mean, error_rate, count, rps, dropped_rate",
             "21:11 (1) duplicate step name `a` [step names must be unique; `a` is first used at line 6]",
             "23:5 (1) missing required key `name` in step",
             "23:31 (4) `json` and `body` are mutually exclusive [`json` sends a JSON document, `body` raw text: keep one]",
