@@ -8,3 +8,4 @@ mod runner;
 mod sim_evolution;
 mod sim_meta;
 mod support;
+mod verdict;

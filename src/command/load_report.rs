@@ -5,8 +5,7 @@ use crate::load::{self, LoadResult, Plan};
 use crate::metrics::Series;
 use crate::redact::Redactor;
 use crate::report::{
-    self, DeliveryReport, LoadReport, Report, SaturationReport, StageDeliveryReport,
-    TargetReport,
+    self, DeliveryReport, LoadReport, Report, SaturationReport, StageDeliveryReport, TargetReport,
 };
 use crate::runner::{ScenarioRun, StepKind, StepResult};
 use crate::scenario::{Metric, Scenario};
@@ -132,7 +131,12 @@ fn stage_figures(plan: &Plan, result: &LoadResult) -> Vec<StageFigures> {
     };
     stages
         .iter()
-        .zip(result.stages.iter().chain(std::iter::repeat(&Default::default())))
+        .zip(
+            result
+                .stages
+                .iter()
+                .chain(std::iter::repeat(&Default::default())),
+        )
         .map(|(s, a)| StageFigures {
             duration_s: s.duration.as_secs_f64(),
             planned_rps: (s.from_rps + s.to_rps) / 2.0,
@@ -145,12 +149,7 @@ fn stage_figures(plan: &Plan, result: &LoadResult) -> Vec<StageFigures> {
 fn delivery_report(d: Delivery) -> DeliveryReport {
     DeliveryReport {
         check: d.source.as_str().into(),
-        limit: d.threshold.as_ref().and_then(|_| match &d.source {
-            LimitSource::Default => Some(delivery::DEFAULT_LIMIT),
-            LimitSource::Flag(v) => Some(*v),
-            LimitSource::Scenario(t) => Some(t.value),
-            LimitSource::Off => None,
-        }),
+        limit: d.source.limit(),
         arrivals: d.arrivals,
         dropped: d.dropped,
         dropped_rate: if d.arrivals == 0 {

@@ -102,7 +102,10 @@ fn cases(r: &Report) -> Vec<TestCase> {
                 "{} {} not met: observed {}",
                 t.metric, t.condition, t.observed_display
             );
-            let details = format!("{}:{}", r.file, t.line);
+            let details = match t.line {
+                0 => "the delivery check of `harness load` (default or command-line limit)".into(),
+                line => format!("{}:{line}", r.file),
+            };
             not_passed(NonSuccessKind::Failure, message, "threshold", details)
         };
         let scope = t.step.as_deref().unwrap_or("scenario");

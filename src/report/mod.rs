@@ -335,7 +335,10 @@ pub fn missing_replies(r: &Report) -> String {
 impl Totals {
     /// `3 passed / 1 failed / 2 skipped` (the skipped part only when there are some).
     pub fn steps_line(&self) -> String {
-        let mut out = format!("{} passed / {} failed", self.steps_passed, self.steps_failed);
+        let mut out = format!(
+            "{} passed / {} failed",
+            self.steps_passed, self.steps_failed
+        );
         if self.steps_skipped > 0 {
             out += &format!(" / {} skipped", self.steps_skipped);
         }

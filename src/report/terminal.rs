@@ -154,7 +154,8 @@ pub fn render(report: &Report, style: Style) -> String {
                 .as_deref()
                 .map(|s| format!("{s}: "))
                 .unwrap_or_default();
-            let at = if t.passed {
+            // Line 0: a built-in check (the delivery check's default or flag limit).
+            let at = if t.passed || t.line == 0 {
                 String::new()
             } else {
                 style.dim(&format!("  ({file}:{})", t.line))

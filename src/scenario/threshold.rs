@@ -257,7 +257,10 @@ mod tests {
     #[test]
     fn dropped_rate_is_a_rate_of_the_load_not_end_to_end() {
         let (series, metric, _, v) = parse_threshold("dropped_rate < 5%").unwrap();
-        assert_eq!((series, metric, v), (Series::Latency, Metric::DroppedRate, 0.05));
+        assert_eq!(
+            (series, metric, v),
+            (Series::Latency, Metric::DroppedRate, 0.05)
+        );
         assert!(parse_threshold("e2e dropped_rate < 5%")
             .unwrap_err()
             .contains("not end to end"));

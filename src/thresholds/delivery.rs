@@ -49,6 +49,11 @@ impl LimitSource {
         }
     }
 
+    /// The limit on the dropped share, `None` when the check is off.
+    pub fn limit(&self) -> Option<f64> {
+        self.condition().map(|(_, v, _)| v)
+    }
+
     /// The comparison and limit, `None` when the check is off.
     fn condition(&self) -> Option<(Comparison, f64, Span)> {
         match self {
@@ -227,9 +232,12 @@ pub fn diagnose(s: &Saturation, dropped: u64) -> Option<(Limiter, String)> {
         s.cores,
         if s.cores == 1 { "" } else { "s" }
     );
-    let lag = s
-        .start_lag_p99_ms
-        .map_or(String::new(), |l| format!(" and started iterations up to {} late (p99)", super::format_ms(l)));
+    let lag = s.start_lag_p99_ms.map_or(String::new(), |l| {
+        format!(
+            " and started iterations up to {} late (p99)",
+            super::format_ms(l)
+        )
+    });
     if s.generator_busy() {
         let mut why = format!("the generator was the limit: {cpu}{lag}");
         if s.embedded {
@@ -288,7 +296,12 @@ mod tests {
         let t = d.threshold.unwrap();
         assert_eq!(t.expr, "dropped_rate < 1%");
         assert_eq!(t.observed_display, "76.8%");
-        assert!(d.message.starts_with("delivered 4649 of 20000 arrivals (23.2 %"), "{}", d.message);
+        assert!(
+            d.message
+                .starts_with("delivered 4649 of 20000 arrivals (23.2 %"),
+            "{}",
+            d.message
+        );
         let ok = check(LimitSource::Default, vec![stage(6000, 0)]);
         assert!(ok.passed && ok.threshold.unwrap().passed);
     }
@@ -321,7 +334,11 @@ mod tests {
         );
         // 100 of 20,500 overall (0.49 %), but the last stage dropped 20 %.
         assert!(!d.passed);
-        assert!(d.message.contains("stage 3 of 3 dropped 20%"), "{}", d.message);
+        assert!(
+            d.message.contains("stage 3 of 3 dropped 20%"),
+            "{}",
+            d.message
+        );
     }
 
     fn saturation(cpu_share: f64, lag: f64) -> Saturation {
@@ -344,9 +361,15 @@ mod tests {
         assert!(why.contains("97 % of its 2 cores"), "{why}");
         let (who, why) = diagnose(&saturation(0.1, 0.4), 1000).unwrap();
         assert_eq!(who, Limiter::Target);
-        assert!(why.contains("at most ≈ 20.0 it/s against the planned 100.0/s"), "{why}");
+        assert!(
+            why.contains("at most ≈ 20.0 it/s against the planned 100.0/s"),
+            "{why}"
+        );
         assert_eq!(diagnose(&saturation(0.1, 0.4), 0), None);
         // Late starts alone are enough to suspect the generator.
-        assert_eq!(diagnose(&saturation(0.3, 250.0), 5).unwrap().0, Limiter::Generator);
+        assert_eq!(
+            diagnose(&saturation(0.3, 250.0), 5).unwrap().0,
+            Limiter::Generator
+        );
     }
 }

@@ -150,7 +150,9 @@ fn scenario(ctx: &mut Ctx, root: &Node, path: &Path, text: &str) -> Option<Scena
     let steps = ctx
         .required(&fields, "steps", root, what)
         .and_then(|e| step::steps(ctx, e));
-    let thresholds = fields.get("thresholds").map(|e| step::scenario_thresholds(ctx, e));
+    let thresholds = fields
+        .get("thresholds")
+        .map(|e| step::scenario_thresholds(ctx, e));
     let load = fields.get("load").map(|e| load::load(ctx, e));
     Some(Scenario {
         name: name?,
