@@ -2,6 +2,7 @@
 
 mod cli;
 mod e2e;
+mod lifecycle;
 mod load;
 mod report;
 mod runner;

@@ -237,7 +237,7 @@ pub async fn start(opts: &MockOptions) -> anyhow::Result<(SimHandle, String)> {
 pub async fn run(args: MockArgs) -> anyhow::Result<()> {
     let opts = args.into_options()?;
     let (handle, banner) = start(&opts).await?;
-    println!("{banner}");
+    crate::command::out::println(&banner);
     tokio::signal::ctrl_c()
         .await
         .context("cannot listen for Ctrl-C")?;
