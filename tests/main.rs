@@ -4,6 +4,7 @@ mod cli;
 mod e2e;
 mod lifecycle;
 mod load;
+mod preflight;
 mod report;
 mod runner;
 mod sim_evolution;

@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::load_report::{finish, load_summary};
 use super::setup::{
-    check_report_dirs, fault_history, new_run_id, prepare, shut_down, write_report,
+    check_references, check_report_dirs, fault_history, new_run_id, prepare, shut_down,
+    write_report,
 };
 use super::signals::Stop;
 use super::ReportFiles;
@@ -170,8 +171,9 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
     let scenario = load_scenario(name, color)?;
     let (plan, cap) = resolve_plan(&opts.shape, scenario.load.as_ref())
         .map_err(|e| invalid(format!("{}: {e}", scenario.path.display())))?;
-    check_report_dirs(&opts.files)?;
     let p = prepare(&scenario, &opts.target).await?;
+    check_references(&scenario, &p.target, color)?;
+    check_report_dirs(&opts.files)?;
     let base = p.target.vars();
     // Rendered once up front so a broken `variables:` is an error, not N failed iterations.
     init_vars(&scenario, base.clone(), &p.templater)

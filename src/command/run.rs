@@ -3,7 +3,8 @@
 use anyhow::Context;
 
 use super::setup::{
-    check_report_dirs, fault_history, new_run_id, prepare, shut_down, write_report,
+    check_references, check_report_dirs, fault_history, new_run_id, prepare, shut_down,
+    write_report,
 };
 use super::signals::Stop;
 use super::{load_scenario, CommandError, RunOptions};
@@ -20,8 +21,9 @@ pub async fn run(opts: RunOptions) -> Result<u8, CommandError> {
     let run_id = new_run_id();
     let color = terminal::color_for_stdout();
     let scenario = load_scenario(&opts.scenario, color)?;
-    check_report_dirs(&opts.files)?;
     let p = prepare(&scenario, &opts.target).await?;
+    check_references(&scenario, &p.target, color)?;
+    check_report_dirs(&opts.files)?;
     let vars = init_vars(&scenario, p.target.vars(), &p.templater)
         .map_err(|e| CommandError::Invalid(format!("error: {}: {e}", scenario.path.display())))?;
     let mut ctx = RunContext::new(p.templater, stop.soft.clone());

@@ -11,7 +11,7 @@ use crate::embedded::Embedded;
 use crate::redact::Redactor;
 use crate::report::{self, Report};
 use crate::runner::template::{process_env, Templater};
-use crate::scenario::Scenario;
+use crate::scenario::{references, Scenario};
 use crate::target::{self, ProviderKind, Target};
 
 /// A scenario with its target resolved and, if needed, the embedded simulators running.
@@ -51,6 +51,29 @@ pub(super) async fn prepare(
         embedded,
         target,
     })
+}
+
+/// Pre-flight: every `${VAR}` and `{{ var }}` the scenario uses can be defined against this
+/// target; otherwise exit 2 with each one at `file:line:col`, before any request.
+pub(super) fn check_references(
+    scenario: &Scenario,
+    target: &Target,
+    color: bool,
+) -> Result<(), CommandError> {
+    let env = |name: &str| std::env::var_os(name).is_some();
+    let known = references::Known {
+        provider: target.spec.provider,
+        target_vars: target.vars().0.into_keys().collect(),
+        env: &env,
+    };
+    let found = references::undefined(scenario, &known);
+    if found.is_empty() {
+        return Ok(());
+    }
+    let diagnostics = crate::scenario::Diagnostics(found);
+    Err(CommandError::Invalid(
+        diagnostics.render(&scenario.source, color),
+    ))
 }
 
 /// Pre-flight: the folders the reports go to exist (they are created) and take a file, so an

@@ -21,7 +21,7 @@ use node::{is_identifier, position, Ctx, Entry, Node};
 mod check;
 mod e2e;
 mod load;
-mod node;
+pub(crate) mod node;
 mod step;
 mod targets;
 
