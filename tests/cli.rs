@@ -264,3 +264,40 @@ async fn inject_against_a_real_provider_is_a_clear_step_failure() {
         "nothing was sent to the real provider"
     );
 }
+
+#[test]
+fn validate_clips_a_huge_one_line_file_around_the_error_and_refuses_an_oversized_one() {
+    let value = "a".repeat(4_000_000);
+    let (dir, _) = scenario_dir("big.yaml", &format!("{{name: \"{value}\", stepz: []}}\n"));
+    let out = run_in(dir.path(), &["validate", "big.yaml"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.len() + out.stdout.len() < 4096,
+        "{} bytes",
+        stderr.len()
+    );
+    assert!(stderr.contains("big.yaml:1:4000012"), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    let shown = lines.iter().position(|l| l.contains("stepz: []")).unwrap();
+    let column = |s: &str, pat: &str| s.find(pat).map(|b| s[..b].chars().count());
+    assert_eq!(
+        column(lines[shown], "stepz"),
+        column(lines[shown + 1], "^^^^^"),
+        "the caret under the key:\n{}\n{}",
+        lines[shown],
+        lines[shown + 1]
+    );
+    assert!(lines[shown].contains('…') && lines[shown + 1].contains("did you mean `steps`?"));
+
+    // Over the size limit: refused unread (a sparse file: no disk used).
+    let huge = std::fs::File::create(dir.path().join("huge.yaml")).unwrap();
+    huge.set_len(300_000_000).unwrap();
+    let out = run_in(dir.path(), &["validate", "huge.yaml"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("300.0 MB") && stderr.len() < 400,
+        "{stderr}"
+    );
+}
