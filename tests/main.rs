@@ -4,6 +4,7 @@ mod cli;
 mod e2e;
 mod lifecycle;
 mod load;
+mod masking;
 mod preflight;
 mod report;
 mod runner;

@@ -299,6 +299,7 @@ fn quick_scenario(q: &QuickRequest) -> Scenario {
         path: PathBuf::from("<command line>"),
         source: String::new(),
         variables: Vec::new(),
+        secrets: Vec::new(),
         steps: vec![Step {
             name: title,
             span: Span::default(),

@@ -30,6 +30,9 @@ pub(super) async fn prepare(
     overrides: &TargetOverrides,
 ) -> Result<Prepared, CommandError> {
     let redactor = Redactor::new();
+    for name in &scenario.secrets {
+        redactor.mark_secret(name);
+    }
     let templater = Templater::new(process_env(), redactor.clone());
     let provider = overrides
         .provider
