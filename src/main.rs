@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            command::out::eprintln(format_args!("error: cannot start the async runtime: {e}"));
             return exit::code(exit::HARNESS_ERROR);
         }
     };
@@ -51,8 +51,10 @@ fn main() -> ExitCode {
         Ok(code) => exit::code(code),
         Err(e) => {
             match &e {
-                command::CommandError::Invalid(msg) => eprintln!("{msg}"),
-                command::CommandError::Harness(err) => eprintln!("error: {err:#}"),
+                command::CommandError::Invalid(msg) => command::out::eprintln(msg),
+                command::CommandError::Harness(err) => {
+                    command::out::eprintln(format_args!("error: {err:#}"))
+                }
             }
             exit::code(e.exit_code())
         }

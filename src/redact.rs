@@ -1,9 +1,13 @@
 //! Secrets never reach output: every string written to a terminal, a log or a report passes
 //! through a [`Redactor`], which replaces known secret values by `***`.
 //!
-//! Secrets are learnt as the run goes: every value read from the environment by `${VAR}`, the
-//! provider credentials of the target, and the values of sensitive headers and query
-//! parameters (see [`is_sensitive_name`]).
+//! What is a secret is decided by what a value *is*, not by where it came from: the target's
+//! provider credentials; the values of sensitive headers, query parameters and JSON keys
+//! ([`is_sensitive_name`]: `apikey`, `authorization`, `*token*`, `*secret*`, `*password*`, …);
+//! and the values of environment variables, `variables:` and captures whose name says they are
+//! secrets ([`is_secret_name`]: `*_KEY`, `*_TOKEN`, `*_SECRET`, `*PASSWORD*`, …) or that the
+//! scenario lists under `secrets:`. Other values — instance names, phone-number-ids read from
+//! `HARNESS_*` variables — stay readable in failure output.
 
 use std::sync::{Arc, RwLock};
 
@@ -32,10 +36,42 @@ const SENSITIVE_NAMES: &[&str] = &[
     "x-hub-signature-256",
 ];
 
+/// Parts of a header, query-parameter or JSON key name that make its value a secret
+/// (`refresh_token`, `client_secret`, `x-auth-token`, `adminPassword`).
+const SENSITIVE_PARTS: &[&str] = &["token", "secret", "password", "passwd", "apikey", "api_key"];
+
+/// Words of a variable name (split at `_`, `-`, `.`) that make its value a secret:
+/// `HARNESS_EVOLUTION_API_KEY`, `DB_PASS`, `CRM_AUTH`. Matched as whole words, so that
+/// `HARNESS_EVOLUTION_INSTANCE` or `PHONE_NUMBER_ID` are not.
+const SECRET_WORDS: &[&str] = &[
+    "key",
+    "pass",
+    "pwd",
+    "auth",
+    "credential",
+    "credentials",
+    "private",
+    "signature",
+    "bearer",
+    "jwt",
+    "cookie",
+];
+
 /// Whether a header, query-parameter or JSON key name carries a secret by its nature.
 pub fn is_sensitive_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    SENSITIVE_NAMES.contains(&lower.as_str())
+    SENSITIVE_NAMES.contains(&lower.as_str()) || SENSITIVE_PARTS.iter().any(|p| lower.contains(p))
+}
+
+/// Whether an environment variable, scenario variable or capture called `name` holds a secret
+/// by its name: a sensitive name, a secret word in it, or a camel-case `…Key` (`apiKey`).
+pub fn is_secret_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    is_sensitive_name(name)
+        || lower
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| SECRET_WORDS.contains(&w))
+        || (name.ends_with("Key") && name.len() > 3)
 }
 
 /// `url` (or a path with a query) with the values of sensitive query parameters
@@ -59,6 +95,8 @@ pub fn mask_sensitive_query(url: &str) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     secrets: Arc<RwLock<Vec<String>>>,
+    /// Variable names marked secret by the scenario (`secrets:`).
+    marked: Arc<RwLock<Vec<String>>>,
 }
 
 impl Redactor {
@@ -76,6 +114,66 @@ impl Redactor {
             secrets.push(value.to_string());
             // Longest first, so a secret that contains another is masked whole.
             secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+    }
+
+    /// Marks the variable `name` (environment, `variables:` or capture) as a secret, whatever
+    /// its name says.
+    pub fn mark_secret(&self, name: &str) {
+        let mut marked = self.marked.write().unwrap_or_else(|e| e.into_inner());
+        if !marked.iter().any(|m| m == name) {
+            marked.push(name.to_string());
+        }
+    }
+
+    /// Whether the value of the variable `name` is a secret: by its name, or marked so.
+    pub fn is_secret_variable(&self, name: &str) -> bool {
+        is_secret_name(name)
+            || self
+                .marked
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .any(|m| m == name)
+    }
+
+    /// Learns `value` as a secret when the variable `name` holds one.
+    pub fn learn_variable(&self, name: &str, value: &str) {
+        if self.is_secret_variable(name) {
+            self.add(value);
+        }
+    }
+
+    /// Learns the value of a sensitive header or query parameter as a secret, so that it is
+    /// masked wherever else it shows (an echo in a body, a log line); for `Bearer X` or
+    /// `Basic X` the credential `X` too.
+    pub fn learn_named(&self, name: &str, value: &str) {
+        if !is_sensitive_name(name) {
+            return;
+        }
+        self.add(value);
+        if let Some((scheme, credential)) = value.split_once(' ') {
+            if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("basic") {
+                self.add(credential.trim());
+            }
+        }
+    }
+
+    /// Learns every string under a sensitive key of a JSON value (a `password` in a login
+    /// body) as a secret.
+    pub fn learn_json(&self, value: &serde_json::Value) {
+        use serde_json::Value;
+        match value {
+            Value::Array(items) => items.iter().for_each(|v| self.learn_json(v)),
+            Value::Object(map) => {
+                for (k, v) in map {
+                    match v {
+                        Value::String(s) if is_sensitive_name(k) => self.add(s),
+                        other => self.learn_json(other),
+                    }
+                }
+            }
+            _ => {}
         }
     }
 
@@ -136,6 +234,51 @@ mod tests {
         r.add("abcdef-123");
         r.add("xy"); // too short to be masked
         assert_eq!(r.redact("key=abcdef-123 k2=abcd xy"), "key=*** k2=*** xy");
+    }
+
+    #[test]
+    fn secrets_are_told_by_their_names_not_by_where_they_come_from() {
+        for secret in [
+            "HARNESS_EVOLUTION_API_KEY",
+            "HARNESS_META_TOKEN",
+            "HARNESS_META_APP_SECRET",
+            "APP_ADMIN_PASSWORD",
+            "DB_PASS",
+            "MY_KEY",
+            "apiKey",
+            "refresh_token",
+            "CRM_AUTH",
+        ] {
+            assert!(is_secret_name(secret), "{secret}");
+        }
+        for plain in [
+            "HARNESS_EVOLUTION_INSTANCE",
+            "HARNESS_META_PHONE_NUMBER_ID",
+            "HARNESS_WEBHOOK_URL",
+            "customer",
+            "MONKEY_COUNT",
+            "bypass_count",
+        ] {
+            assert!(!is_secret_name(plain), "{plain}");
+        }
+        let r = Redactor::new();
+        assert!(!r.is_secret_variable("session"));
+        r.mark_secret("session");
+        r.learn_variable("session", "S3SSION-ID");
+        r.learn_variable("instance", "clinic-1");
+        assert_eq!(r.redact("S3SSION-ID clinic-1"), "*** clinic-1");
+    }
+
+    #[test]
+    fn values_of_auth_headers_and_sensitive_json_keys_are_learnt() {
+        let r = Redactor::new();
+        r.learn_named("Authorization", "Bearer eyJ-token-value");
+        r.learn_named("accept", "application/json");
+        r.learn_json(&serde_json::json!({"user": "ana", "creds": [{"password": "hunter22"}]}));
+        assert_eq!(
+            r.redact("echo eyJ-token-value hunter22 ana application/json"),
+            "echo *** *** ana application/json"
+        );
     }
 
     #[test]

@@ -2,7 +2,10 @@
 
 mod cli;
 mod e2e;
+mod lifecycle;
 mod load;
+mod masking;
+mod preflight;
 mod report;
 mod runner;
 mod sim_evolution;

@@ -3,8 +3,10 @@
 //! Why: an app developer points the app at the simulator instead of pairing a real phone or
 //! using Meta's sandbox. Two stages as everywhere in the CLI: [`MockArgs`] (clap) only parses;
 //! [`MockArgs::into_options`] resolves files and generated credentials into [`MockOptions`];
-//! [`start`] turns those into a running simulator. Credentials are printed once at start-up:
-//! the user chose them, or they were generated for this run (the one place secrets are shown).
+//! [`start`] turns those into a running simulator. The start-up banner shows the credentials
+//! generated for this run (nobody else knows them, and the app needs them); those the user
+//! gave — flags or `HARNESS_*` variables — are shown as `***`: no secret of the user's reaches
+//! the output.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -91,6 +93,8 @@ pub struct MockOptions {
     pub faults: FaultProfile,
     /// Meta: lift the sending limits.
     pub no_limits: bool,
+    /// The credentials the user gave (masked in the banner); generated ones are not in it.
+    pub given: crate::redact::Redactor,
 }
 
 /// A random upper-case hex secret of `n` characters.
@@ -123,6 +127,21 @@ impl MockArgs {
                 _ => anyhow::bail!("--instance {spec:?}: expected NAME or NAME:TOKEN"),
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let given = crate::redact::Redactor::new();
+        let user_tokens = self.instances.iter().filter_map(|s| s.split_once(':'));
+        for secret in [
+            &self.api_key,
+            &self.token,
+            &self.app_secret,
+            &self.verify_token,
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .chain(user_tokens.map(|(_, token)| token))
+        {
+            given.add(secret);
+        }
         Ok(MockOptions {
             provider: self.provider,
             addr: SocketAddr::new(self.bind, self.port.unwrap_or(default_port)),
@@ -137,6 +156,7 @@ impl MockArgs {
             phone_number_id: self.phone_number_id,
             faults,
             no_limits: self.no_limits,
+            given,
         })
     }
 }
@@ -182,8 +202,13 @@ impl MockOptions {
         config
     }
 
-    /// What the user needs to point an app at the simulator.
+    /// What the user needs to point an app at the simulator; the credentials the user gave
+    /// are masked (they know them).
     fn banner(&self, base_url: &str) -> String {
+        self.given.redact(&self.banner_unmasked(base_url))
+    }
+
+    fn banner_unmasked(&self, base_url: &str) -> String {
         let hook = self
             .webhook_url
             .as_deref()
@@ -237,7 +262,7 @@ pub async fn start(opts: &MockOptions) -> anyhow::Result<(SimHandle, String)> {
 pub async fn run(args: MockArgs) -> anyhow::Result<()> {
     let opts = args.into_options()?;
     let (handle, banner) = start(&opts).await?;
-    println!("{banner}");
+    crate::command::out::println(&banner);
     tokio::signal::ctrl_c()
         .await
         .context("cannot listen for Ctrl-C")?;

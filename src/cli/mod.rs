@@ -118,7 +118,7 @@ pub struct ReportArgs {
 /// Where `run` and `load` write their reports.
 #[derive(Debug, clap::Args)]
 pub struct OutputArgs {
-    /// Write the JSON report here (default: <report-dir>/<scenario>-<UTC time>.json).
+    /// Write the JSON report here (default: <report-dir>/<scenario>-<run id>.json).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Folder for the default report files.

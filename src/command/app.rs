@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use super::out;
 use crate::app::{self, AppConfig, TenantConfig};
 use crate::embedded::{webhook_path, EVOLUTION_INSTANCES, META_NUMBERS};
 use crate::scenario::ProviderKind;
@@ -56,15 +57,19 @@ pub async fn serve(opts: AppOptions) -> anyhow::Result<()> {
     let handle = app::start(opts.config, listener)
         .await
         .context("cannot start the app")?;
-    println!(
+    out::println(format_args!(
         "reference booking app ({}) listening on {}",
         provider.name(),
         handle.base_url
-    );
-    println!("  webhook: {}{}", handle.base_url, webhook_path(provider));
-    println!("  tenants: {}", tenants.join(", "));
+    ));
+    out::println(format_args!(
+        "  webhook: {}{}",
+        handle.base_url,
+        webhook_path(provider)
+    ));
+    out::println(format_args!("  tenants: {}", tenants.join(", ")));
     if !replies {
-        println!("  replies: DISABLED (--no-replies): a deliberately broken app");
+        out::println("  replies: DISABLED (--no-replies): a deliberately broken app");
     }
     tokio::signal::ctrl_c()
         .await

@@ -1,6 +1,6 @@
 //! `harness list`: the scenarios available, with their descriptions.
 
-use super::ListOptions;
+use super::{out, ListOptions};
 use crate::exit;
 use crate::scenario::catalog::{self, Source};
 
@@ -28,7 +28,7 @@ pub fn list(opts: &ListOptions) -> u8 {
     let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
     for (name, from, description) in rows {
-        println!("{name:<w0$}  {from:<w1$}  {description}");
+        out::println(format_args!("{name:<w0$}  {from:<w1$}  {description}"));
     }
     exit::SUCCESS
 }

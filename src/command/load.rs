@@ -13,8 +13,13 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::load_report::{finish, load_summary, DeliveryFlags, FinishContext};
-use super::setup::{fault_history, prepare, spawn_ctrl_c, write_report};
+use super::setup::{
+    check_references, check_report_dirs, fault_history, new_run_id, prepare, shut_down,
+    write_report,
+};
+use super::signals::Stop;
 use super::ReportFiles;
+use anyhow::Context as _;
 
 use super::{load_scenario, CommandError, TargetOverrides};
 use crate::exit;
@@ -130,12 +135,15 @@ pub fn resolve_plan(shape: &LoadShape, file: Option<&LoadSpec>) -> Result<(Plan,
 
 /// Runs the load, prints the summary, writes the JSON report; returns the exit code.
 pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
+    let stop = Stop::listen().context("cannot listen for signals")?;
+    let run_id = new_run_id();
     let color = terminal::color_for_stdout();
     let invalid = |e: String| CommandError::Invalid(format!("error: {e}"));
     if let Some(url) = opts.url.clone() {
         let quick = quick_request(&opts, url).map_err(invalid)?;
         let scenario = quick_scenario(&quick);
         let (plan, cap) = resolve_plan(&opts.shape, None).map_err(invalid)?;
+        check_report_dirs(&opts.files)?;
         let conns = opts.shape.connections.unwrap_or(cap.min(100));
         let target = TargetReport {
             name: "cli".into(),
@@ -150,11 +158,11 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
         let result = match hyper {
             Some(flow) => {
                 let flow = flow.map_err(|e| invalid(e.message))?;
-                drive(flow, &opts, plan.clone(), cap, None).await
+                drive(flow, &opts, (plan.clone(), cap), None, &stop).await
             }
             None => {
                 let flow = QuickFlow::new(&quick, conns).map_err(|e| invalid(e.message))?;
-                drive(flow, &opts, plan.clone(), cap, None).await
+                drive(flow, &opts, (plan.clone(), cap), None, &stop).await
             }
         };
         let cx = FinishContext {
@@ -164,7 +172,8 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
             redactor: &redactor,
             delivery: opts.delivery,
         };
-        let report = finish(&scenario, &result, &cx);
+        let mut report = finish(&scenario, &result, &cx);
+        report.run_id = run_id;
         return conclude(&report, &result, &opts, color);
     }
     let name = opts.scenario.as_deref().unwrap_or(DEFAULT_SCENARIO);
@@ -172,6 +181,8 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
     let (plan, cap) = resolve_plan(&opts.shape, scenario.load.as_ref())
         .map_err(|e| invalid(format!("{}: {e}", scenario.path.display())))?;
     let p = prepare(&scenario, &opts.target).await?;
+    check_references(&scenario, &p.target, color)?;
+    check_report_dirs(&opts.files)?;
     let base = p.target.vars();
     // Rendered once up front so a broken `variables:` is an error, not N failed iterations.
     init_vars(&scenario, base.clone(), &p.templater)
@@ -182,7 +193,7 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
         .abort_on_fail
         .then(|| abort_check(&scenario, plan.planned_iterations()));
     let flow = ScenarioFlow::new(scenario.clone(), base, ctx);
-    let result = drive(flow, &opts, plan.clone(), cap, abort).await;
+    let result = drive(flow, &opts, (plan.clone(), cap), abort, &stop).await;
     let target = p.target.report();
     let cx = FinishContext {
         plan: &plan,
@@ -192,27 +203,28 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
         delivery: opts.delivery,
     };
     let mut report = finish(&scenario, &result, &cx);
-    report.faults = fault_history(&p.target, &p.redactor).await;
-    if let Some(e) = p.embedded {
-        e.shutdown().await;
+    report.run_id = run_id;
+    if !stop.hard.is_cancelled() {
+        report.faults = fault_history(&p.target, &p.redactor).await;
     }
-    conclude(&report, &result, &opts, color)
+    let code = conclude(&report, &result, &opts, color);
+    shut_down(p.embedded, &stop.hard).await;
+    code
 }
 
-/// Runs the engine with Ctrl-C and the progress line wired in.
+/// Runs the engine with the signals and the progress line wired in.
 async fn drive<F: Flow>(
     flow: F,
     opts: &LoadOptions,
-    plan: Plan,
-    max_in_flight: usize,
+    (plan, max_in_flight): (Plan, usize),
     abort: Option<AbortFn>,
+    stop: &Stop,
 ) -> LoadResult {
-    let stop = CancellationToken::new();
-    let ctrl_c = spawn_ctrl_c(stop.clone());
     let bar =
         (!opts.quiet && std::io::stderr().is_terminal()).then(|| progress_bar(plan.duration()));
     let hooks = Hooks {
-        stop,
+        stop: stop.soft.clone(),
+        hard_stop: stop.hard.clone(),
         progress: bar.as_ref().map(|b| progress_fn(b.clone())),
         abort,
     };
@@ -227,7 +239,6 @@ async fn drive<F: Flow>(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    ctrl_c.abort();
     result
 }
 
@@ -298,6 +309,7 @@ fn quick_scenario(q: &QuickRequest) -> Scenario {
         path: PathBuf::from("<command line>"),
         source: String::new(),
         variables: Vec::new(),
+        secrets: Vec::new(),
         steps: vec![Step {
             name: title,
             span: Span::default(),
@@ -334,12 +346,12 @@ fn conclude(
         color,
         verbose: opts.verbose > 0,
     };
-    print!("{}", terminal::render(report, style));
+    super::out::print(terminal::render(report, style));
     if let Some(l) = &report.load {
-        print!("{}", load_summary(l));
+        super::out::print(load_summary(l));
     }
     if result.aborted {
-        println!("aborted: a threshold could no longer pass (--abort-on-fail)");
+        super::out::println("aborted: a threshold could no longer pass (--abort-on-fail)");
     }
     write_report(report, &opts.files)?;
     Ok(if report.passed {

@@ -8,9 +8,11 @@ mod compare;
 mod list;
 pub mod load;
 mod load_report;
+pub mod out;
 mod report;
 mod run;
 mod setup;
+mod signals;
 mod validate;
 
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! `harness report`: renders a saved JSON report again (HTML, JUnit, Markdown), through the
 //! same writer as `harness run`, so the files are the ones the run would have written.
 
-use super::{CommandError, ReportOptions};
+use super::{out, CommandError, ReportOptions};
 use crate::exit;
 use crate::report::extras::Extras;
 use crate::report::html::HtmlContext;
@@ -31,7 +31,7 @@ pub fn report(opts: &ReportOptions) -> Result<u8, CommandError> {
     };
     let written = output::write_all(&report, &outputs, &ctx).map_err(anyhow::Error::from)?;
     for p in written {
-        println!("wrote {}", p.display());
+        out::println(format_args!("wrote {}", p.display()));
     }
     Ok(exit::SUCCESS)
 }

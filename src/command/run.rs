@@ -1,8 +1,12 @@
 //! `harness run`: one scenario, one report, one verdict.
 
-use tokio_util::sync::CancellationToken;
+use anyhow::Context;
 
-use super::setup::{fault_history, prepare, spawn_ctrl_c, write_report};
+use super::setup::{
+    check_references, check_report_dirs, fault_history, new_run_id, prepare, shut_down,
+    write_report,
+};
+use super::signals::Stop;
 use super::{load_scenario, CommandError, RunOptions};
 use crate::exit;
 use crate::report::{self, terminal};
@@ -10,39 +14,39 @@ use crate::runner::{init_vars, run_scenario, RunContext};
 use crate::thresholds;
 
 /// Runs the scenario, prints the summary, writes the reports (JSON, HTML, and JUnit and
-/// Markdown when asked); returns the exit code.
+/// Markdown when asked); returns the exit code. SIGINT or SIGTERM stops it at the step in
+/// progress, and the report is still written (see [`Stop`]).
 pub async fn run(opts: RunOptions) -> Result<u8, CommandError> {
+    let stop = Stop::listen().context("cannot listen for signals")?;
+    let run_id = new_run_id();
     let color = terminal::color_for_stdout();
     let scenario = load_scenario(&opts.scenario, color)?;
     let p = prepare(&scenario, &opts.target).await?;
+    check_references(&scenario, &p.target, color)?;
+    check_report_dirs(&opts.files)?;
     let vars = init_vars(&scenario, p.target.vars(), &p.templater)
         .map_err(|e| CommandError::Invalid(format!("error: {}: {e}", scenario.path.display())))?;
-    let cancel = CancellationToken::new();
-    let ctrl_c = spawn_ctrl_c(cancel.clone());
-    let mut ctx = RunContext::new(p.templater, cancel);
+    let mut ctx = RunContext::new(p.templater, stop.soft.clone());
     ctx.default_timeout = opts.timeout;
     ctx.fail_fast = opts.fail_fast;
 
     let run = run_scenario(&scenario, vars, &ctx).await;
-    ctrl_c.abort();
 
     let verdicts = thresholds::evaluate_run(&scenario, &run);
     let mut report = report::build(&scenario, &run, &verdicts, &p.target.report(), &p.redactor);
-    report.faults = fault_history(&p.target, &p.redactor).await;
-    print!(
-        "{}",
-        terminal::render(
-            &report,
-            terminal::Style {
-                color,
-                verbose: opts.verbose > 0
-            }
-        )
-    );
-    if let Some(e) = p.embedded {
-        e.shutdown().await;
+    report.run_id = run_id;
+    if !stop.hard.is_cancelled() {
+        report.faults = fault_history(&p.target, &p.redactor).await;
     }
+    super::out::print(terminal::render(
+        &report,
+        terminal::Style {
+            color,
+            verbose: opts.verbose > 0,
+        },
+    ));
     write_report(&report, &opts.files)?;
+    shut_down(p.embedded, &stop.hard).await;
     Ok(if report.passed {
         exit::SUCCESS
     } else {

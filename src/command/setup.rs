@@ -11,7 +11,7 @@ use crate::embedded::Embedded;
 use crate::redact::Redactor;
 use crate::report::{self, Report};
 use crate::runner::template::{process_env, Templater};
-use crate::scenario::Scenario;
+use crate::scenario::{references, Scenario};
 use crate::target::{self, ProviderKind, Target};
 
 /// A scenario with its target resolved and, if needed, the embedded simulators running.
@@ -30,6 +30,9 @@ pub(super) async fn prepare(
     overrides: &TargetOverrides,
 ) -> Result<Prepared, CommandError> {
     let redactor = Redactor::new();
+    for name in &scenario.secrets {
+        redactor.mark_secret(name);
+    }
     let templater = Templater::new(process_env(), redactor.clone());
     let provider = overrides
         .provider
@@ -53,12 +56,63 @@ pub(super) async fn prepare(
     })
 }
 
+/// Pre-flight: every `${VAR}` and `{{ var }}` the scenario uses can be defined against this
+/// target; otherwise exit 2 with each one at `file:line:col`, before any request.
+pub(super) fn check_references(
+    scenario: &Scenario,
+    target: &Target,
+    color: bool,
+) -> Result<(), CommandError> {
+    let env = |name: &str| std::env::var_os(name).is_some();
+    let known = references::Known {
+        provider: target.spec.provider,
+        target_vars: target.vars().0.into_keys().collect(),
+        env: &env,
+    };
+    let found = references::undefined(scenario, &known);
+    if found.is_empty() {
+        return Ok(());
+    }
+    let diagnostics = crate::scenario::Diagnostics(found);
+    Err(CommandError::Invalid(
+        diagnostics.render(&scenario.source, color),
+    ))
+}
+
+/// Pre-flight: the folders the reports go to exist (they are created) and take a file, so an
+/// unwritable `--report-dir` is found before any request rather than after the whole run.
+pub(super) fn check_report_dirs(files: &ReportFiles) -> Result<(), CommandError> {
+    let mut dirs = Vec::new();
+    if files.json.is_none() {
+        dirs.push(files.report_dir.clone());
+    }
+    for file in [&files.json, &files.html, &files.junit, &files.summary_md]
+        .into_iter()
+        .flatten()
+    {
+        let parent = file.parent().filter(|d| !d.as_os_str().is_empty());
+        dirs.push(parent.map_or_else(|| PathBuf::from("."), Path::to_path_buf));
+    }
+    for dir in dirs {
+        let fault = |e: std::io::Error| {
+            CommandError::Harness(anyhow::anyhow!(
+                "the report folder {} is not writable: {e} (fix its permissions, or choose another with --report-dir or --json)",
+                dir.display()
+            ))
+        };
+        std::fs::create_dir_all(&dir).map_err(fault)?;
+        let probe = dir.join(format!(".harness-write-test-{}", std::process::id()));
+        std::fs::write(&probe, b"").map_err(fault)?;
+        let _ = std::fs::remove_file(&probe);
+    }
+    Ok(())
+}
+
 /// Writes the JSON and HTML reports (and JUnit and Markdown when asked) and says where.
 pub(super) fn write_report(report: &Report, files: &ReportFiles) -> Result<(), CommandError> {
-    let path = files
-        .json
-        .clone()
-        .unwrap_or_else(|| default_report_path(&files.report_dir, &report.scenario));
+    let path = files.json.clone().unwrap_or_else(|| {
+        default_report_path(&files.report_dir, &report.scenario, &report.run_id)
+    });
     let outputs = report::output::Outputs::for_run(
         path,
         files.html.clone(),
@@ -70,16 +124,23 @@ pub(super) fn write_report(report: &Report, files: &ReportFiles) -> Result<(), C
         extras: None,
     };
     for p in report::output::write_all(report, &outputs, &ctx).context("cannot write the report")? {
-        println!("report: {}", p.display());
+        super::out::println(format_args!("report: {}", p.display()));
     }
     Ok(())
 }
 
-/// `<report-dir>/<scenario>-<UTC time>.json`, e.g. `reports/smoke-20261122T101500Z.json`.
-fn default_report_path(report_dir: &Path, scenario: &str) -> PathBuf {
-    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+/// A run's id: its UTC start to the millisecond and 6 random hex digits,
+/// `20261122T101500.123Z-3f9a2c`; two runs started in the same millisecond still differ.
+pub(super) fn new_run_id() -> String {
+    let stamp = humantime::format_rfc3339_millis(std::time::SystemTime::now())
         .to_string()
         .replace([':', '-'], "");
+    format!("{stamp}-{:06x}", rand::random_range(0..0x100_0000u32))
+}
+
+/// `<report-dir>/<scenario>-<run id>.json`, e.g.
+/// `reports/smoke-20261122T101500.123Z-3f9a2c.json`.
+fn default_report_path(report_dir: &Path, scenario: &str, run_id: &str) -> PathBuf {
     let safe: String = scenario
         .chars()
         .map(|c| {
@@ -90,7 +151,7 @@ fn default_report_path(report_dir: &Path, scenario: &str) -> PathBuf {
             }
         })
         .collect();
-    report_dir.join(format!("{safe}-{stamp}.json"))
+    report_dir.join(format!("{safe}-{run_id}.json"))
 }
 
 /// The fault profiles set on a simulated provider during the run (its control API keeps
@@ -118,12 +179,12 @@ pub(super) async fn fault_history(
     serde_json::from_value(redactor.redact_json(&events)).unwrap_or_default()
 }
 
-/// Ctrl-C cancels the run (the report is still written, marked interrupted).
-pub(super) fn spawn_ctrl_c(cancel: CancellationToken) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: stopping, the report will be written");
-            cancel.cancel();
+/// Stops the embedded simulators and app, unless `hard` (a second signal) says not to wait.
+pub(super) async fn shut_down(embedded: Option<Embedded>, hard: &CancellationToken) {
+    if let Some(e) = embedded {
+        tokio::select! {
+            () = e.shutdown() => {}
+            () = hard.cancelled() => {}
         }
-    })
+    }
 }

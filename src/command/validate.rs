@@ -1,6 +1,6 @@
 //! `harness validate`: parse and check files, run nothing.
 
-use super::{load_scenario, ValidateOptions};
+use super::{load_scenario, out, ValidateOptions};
 use crate::exit;
 
 /// Checks every file, printing every problem found; exit 2 if any file is invalid.
@@ -11,22 +11,25 @@ pub fn validate(opts: &ValidateOptions, color: bool) -> u8 {
             Ok(s) => {
                 let thresholds = s.thresholds.len()
                     + s.steps.iter().map(|st| st.thresholds.len()).sum::<usize>();
-                println!(
+                out::println(format_args!(
                     "ok: {} ({} steps, {thresholds} thresholds)",
                     s.path.display(),
                     s.steps.len()
-                );
+                ));
             }
             Err(e) => {
                 invalid += 1;
-                eprintln!("{e}");
+                out::eprintln(e);
             }
         }
     }
     if invalid == 0 {
         exit::SUCCESS
     } else {
-        eprintln!("{invalid} of {} file(s) invalid", opts.files.len());
+        out::eprintln(format_args!(
+            "{invalid} of {} file(s) invalid",
+            opts.files.len()
+        ));
         exit::INVALID_INPUT
     }
 }

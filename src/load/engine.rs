@@ -61,6 +61,9 @@ pub struct EngineOptions {
 pub struct Hooks {
     /// Cancel to stop the run early (Ctrl-C); the result is then marked interrupted.
     pub stop: CancellationToken,
+    /// Cancel to drop the iterations in flight at once, without waiting for the grace period
+    /// (a second Ctrl-C); what was measured so far is kept.
+    pub hard_stop: CancellationToken,
     pub progress: Option<ProgressFn>,
     /// Checked every 250 ms: `true` stops the run (`--abort-on-fail`).
     pub abort: Option<AbortFn>,
@@ -181,7 +184,7 @@ pub async fn run<F: Flow>(flow: Arc<F>, opts: &EngineOptions, hooks: Hooks) -> L
     // `stop` ends scheduling (the caller's token, the abort check, a closed plan's end);
     // `hard` drops what is still in flight once the grace period is over.
     let stop = hooks.stop.child_token();
-    let hard = CancellationToken::new();
+    let hard = hooks.hard_stop.child_token();
     let (window_tx, window_rx) = mpsc::unbounded_channel();
     let collector = Collector {
         shared: shared.clone(),

@@ -36,6 +36,10 @@ const BODY_LIMIT: usize = 2048;
 pub struct Report {
     pub schema_version: u32,
     pub harness_version: String,
+    /// This run's id (UTC start with milliseconds and a random suffix), also in the default
+    /// report file names; set by `run` and `load` (empty, and not written, otherwise).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub run_id: String,
     pub scenario: String,
     pub description: Option<String>,
     /// The scenario file.
@@ -431,6 +435,7 @@ pub fn build(
     Report {
         schema_version: SCHEMA_VERSION,
         harness_version: env!("CARGO_PKG_VERSION").to_string(),
+        run_id: String::new(),
         scenario: r(&scenario.name),
         description: scenario.description.as_deref().map(r),
         file: scenario.path.display().to_string(),

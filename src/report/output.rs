@@ -144,6 +144,7 @@ pub(crate) fn sample_report() -> Report {
     Report {
         schema_version: SCHEMA_VERSION,
         harness_version: "0.1.0".into(),
+        run_id: "20261122T101500.000Z-0a1b2c".into(),
         scenario: "booking <script>".into(),
         description: Some("books an appointment".into()),
         file: "scenarios/booking.yaml".into(),

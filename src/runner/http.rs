@@ -92,26 +92,27 @@ pub fn render(
     if !spec.query.is_empty() {
         let mut pairs = Vec::with_capacity(spec.query.len());
         for (k, v) in &spec.query {
-            pairs.push(format!(
-                "{}={}",
-                encode(k),
-                encode(&templater.render(v, vars)?)
-            ));
+            let value = templater.render(v, vars)?;
+            templater.redactor().learn_named(k, &value);
+            pairs.push(format!("{}={}", encode(k), encode(&value)));
         }
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(&pairs.join("&"));
     }
     let mut headers = Vec::with_capacity(spec.headers.len());
     for (k, v) in &spec.headers {
-        headers.push((k.clone(), templater.render(v, vars)?));
+        let value = templater.render(v, vars)?;
+        templater.redactor().learn_named(k, &value);
+        headers.push((k.clone(), value));
     }
     let (body, content_type) = match &spec.body {
         None => (None, None),
         Some(Body::Raw(t)) => (Some(templater.render(t, vars)?), None),
-        Some(Body::Json(v)) => (
-            Some(templater.render_json(v, vars)?.to_string()),
-            Some("application/json"),
-        ),
+        Some(Body::Json(v)) => {
+            let json = templater.render_json(v, vars)?;
+            templater.redactor().learn_json(&json);
+            (Some(json.to_string()), Some("application/json"))
+        }
     };
     Ok((
         SentRequest {

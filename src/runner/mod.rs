@@ -164,6 +164,7 @@ pub fn init_vars(
                 span: v.span,
                 source,
             })?;
+        templater.redactor().learn_variable(&v.name, &value);
         vars.set(v.name.clone(), serde_json::Value::String(value));
     }
     Ok(vars)
@@ -270,13 +271,24 @@ pub async fn run_step(step: &Step, state: &mut RunState, ctx: &RunContext) -> St
         let retry = deadline
             .filter(|(until, interval)| !passed && rendered && Instant::now() + *interval < *until);
         let Some((_, interval)) = retry else {
-            return finish(step, state, attempt, series, attempts);
+            let result = finish(step, state, attempt, series, attempts);
+            learn_secret_captures(step, state, ctx.templater.redactor());
+            return result;
         };
         // An attempt that will be retried is a latency sample, not an execution.
         if let Some(d) = attempt.duration {
             series.record_attempt(d);
         }
         tokio::time::sleep(interval).await;
+    }
+}
+
+/// Captured values whose variable is a secret (by name or `secrets:`) are masked from now on.
+fn learn_secret_captures(step: &Step, state: &RunState, redactor: &crate::redact::Redactor) {
+    for c in &step.captures {
+        if let Some(serde_json::Value::String(value)) = state.vars.get(&c.variable) {
+            redactor.learn_variable(&c.variable, value);
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Templating of scenario strings.
 //!
-//! Two passes: `${VAR}` / `${VAR:-default}` read the environment (every value read is a
-//! secret, handed to the [`Redactor`]); then `{{ expression }}` is rendered by minijinja over
+//! Two passes: `${VAR}` / `${VAR:-default}` read the environment (a value whose variable is a
+//! secret by its name or the scenario's `secrets:` is handed to the [`Redactor`]); then `{{ expression }}` is rendered by minijinja over
 //! the run's variables, with strict undefined-variable errors and these built-ins:
 //! `uuid()`, `now()` (RFC 3339, UTC), `timestamp()` (Unix seconds), `phone()` (a phone number
 //! unique within the run), `seq()` (1, 2, 3, … within the run).
@@ -133,7 +133,7 @@ impl Templater {
             let name = &caps[1];
             match ((self.lookup)(name), caps.get(2)) {
                 (Some(value), _) => {
-                    self.redactor.add(&value);
+                    self.redactor.learn_variable(name, &value);
                     value
                 }
                 (None, Some(default)) => default.as_str().to_string(),
@@ -234,6 +234,10 @@ mod tests {
         );
         assert_eq!(t.render("${MISSING:-}", &vars()).unwrap(), "");
         assert_eq!(t.redactor().redact("x s3cr3t-value y"), "x *** y");
+        // A value whose name says nothing secret stays readable.
+        let t = templater(&[("HARNESS_EVOLUTION_INSTANCE", "clinica-centro")]);
+        let name = t.render("${HARNESS_EVOLUTION_INSTANCE}", &vars()).unwrap();
+        assert_eq!(t.redactor().redact(&name), "clinica-centro");
         let err = t.render("${MISSING}", &vars()).unwrap_err();
         assert!(
             err.message.contains("`MISSING` is not set"),

@@ -22,6 +22,10 @@ macro_rules! builtin {
 }
 
 /// The scenarios built into the binary (copies of those in `scenarios/`).
+/// Largest scenario file read: hundreds of times the largest real scenario, small enough that
+/// reading and parsing stays cheap.
+pub const MAX_FILE_BYTES: u64 = 16_000_000;
+
 pub const BUILTIN: &[Builtin] = &[
     builtin!("smoke", "scenarios/smoke.yaml"),
     builtin!("smoke-meta", "scenarios/smoke-meta.yaml"),
@@ -48,9 +52,24 @@ impl Source {
         }
     }
 
+    /// The file's text; a file over [`MAX_FILE_BYTES`] is refused unread (an error naming
+    /// its size), so a wrong path to a huge file costs nothing.
     pub fn read(&self) -> std::io::Result<String> {
         match self {
-            Source::File(p) => std::fs::read_to_string(p),
+            Source::File(p) => {
+                let size = std::fs::metadata(p)?.len();
+                if size > MAX_FILE_BYTES {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "it is {:.1} MB, and a scenario file is at most {} MB (is it the right file?)",
+                            size as f64 / 1e6,
+                            MAX_FILE_BYTES / 1_000_000
+                        ),
+                    ));
+                }
+                std::fs::read_to_string(p)
+            }
             Source::Builtin(b) => Ok(b.text.to_string()),
         }
     }

@@ -59,12 +59,17 @@ impl Diagnostic {
 
     /// The diagnostic with the offending line of `source` and a caret under the token; ANSI
     /// colours only when `color` is true. Ends with a newline.
+    /// A line longer than [`MAX_SHOWN`] characters is cut around the column, with `…` where
+    /// text was left out, and messages and hints are cut to [`MAX_MESSAGE`] characters: a
+    /// one-line file of megabytes gives a diagnostic of a few hundred bytes.
     pub fn render(&self, source: &str, color: bool) -> String {
         let style = if color { Style::ANSI } else { Style::PLAIN };
         let (g, r) = (style.gutter, style.reset);
         let mut out = format!(
             "{}error{r}{}: {}{r}\n",
-            style.error, style.bold, self.message
+            style.error,
+            style.bold,
+            shorten(&self.message)
         );
         let number = self.span.line.to_string();
         let pad = " ".repeat(number.len());
@@ -81,23 +86,26 @@ impl Diagnostic {
         };
         match (line_text, &self.hint) {
             (Some(line_text), _) => {
-                let line_text = line_text.trim_end_matches('\r');
+                let (line_text, col) = clip(line_text.trim_end_matches('\r'), self.span.col);
                 out.push_str(&format!("{pad} {g}|{r}\n{g}{number} |{r} {line_text}\n"));
                 out.push_str(&format!(
                     "{pad} {g}|{r} {}\n",
-                    self.caret(line_text, &style)
+                    self.caret(&line_text, col, &style)
                 ));
             }
-            (None, Some(hint)) => out.push_str(&format!("{pad} {g}={r} help: {hint}\n")),
+            (None, Some(hint)) => {
+                out.push_str(&format!("{pad} {g}={r} help: {}\n", shorten(hint)));
+            }
             (None, None) => {}
         }
         out
     }
 
-    /// The caret line's content: blanks up to the column, `^` under the token, the hint.
-    fn caret(&self, line_text: &str, style: &Style) -> String {
+    /// The caret line's content: blanks up to the column `col` of `line_text`, `^` under the
+    /// token, the hint.
+    fn caret(&self, line_text: &str, col: usize, style: &Style) -> String {
         // Keep tabs so the caret lines up with the line above whatever the tab width.
-        let col = self.span.col.max(1);
+        let col = col.max(1);
         let indent: String = line_text
             .chars()
             .chain(std::iter::repeat(' '))
@@ -109,7 +117,7 @@ impl Diagnostic {
         let label = self
             .hint
             .as_ref()
-            .map(|h| format!(" {h}"))
+            .map(|h| format!(" {}", shorten(h)))
             .unwrap_or_default();
         format!("{indent}{}{carets}{label}{}", style.error, style.reset)
     }
@@ -122,11 +130,48 @@ impl fmt::Display for Diagnostic {
         if self.span.line > 0 {
             write!(f, ":{}:{}", self.span.line, self.span.col)?;
         }
-        write!(f, ": {}", self.message)?;
+        write!(f, ": {}", shorten(&self.message))?;
         if let Some(hint) = &self.hint {
-            write!(f, " ({hint})")?;
+            write!(f, " ({})", shorten(hint))?;
         }
         Ok(())
+    }
+}
+
+/// Longest source line a diagnostic shows, in characters.
+pub const MAX_SHOWN: usize = 160;
+/// Characters shown before the column when a line is cut.
+const BEFORE_COLUMN: usize = 60;
+/// Longest message or hint, in characters (they may quote a token of any length).
+pub const MAX_MESSAGE: usize = 300;
+
+/// `line` cut to at most [`MAX_SHOWN`] characters around the 1-based column `col`, with `…`
+/// where text was left out; returns it and the column's place in it.
+fn clip(line: &str, col: usize) -> (std::borrow::Cow<'_, str>, usize) {
+    let byte_at = |n: usize| line.char_indices().nth(n).map_or(line.len(), |(i, _)| i);
+    if byte_at(MAX_SHOWN) == line.len() {
+        return (line.into(), col);
+    }
+    let start = col.saturating_sub(1).saturating_sub(BEFORE_COLUMN);
+    let from = byte_at(start);
+    let rest = &line[from..];
+    let to = rest
+        .char_indices()
+        .nth(MAX_SHOWN)
+        .map_or(rest.len(), |(i, _)| i);
+    let (head, tail) = (
+        if start > 0 { "…" } else { "" },
+        if to < rest.len() { "…" } else { "" },
+    );
+    let shown = format!("{head}{}{tail}", &rest[..to]);
+    (shown.into(), col - start + head.chars().count())
+}
+
+/// `text` cut to [`MAX_MESSAGE`] characters, with `…` when cut.
+fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_MESSAGE) {
+        None => text.into(),
+        Some((i, _)) => format!("{}…", &text[..i]).into(),
     }
 }
 
@@ -230,6 +275,41 @@ mod tests {
              4 |     chekcs:\n  \
              |     ^^^^^^ did you mean `checks`?\n"
         );
+    }
+
+    /// The column (in characters) where `pat` starts in `s`.
+    fn column_of(s: &str, pat: &str) -> Option<usize> {
+        s.find(pat).map(|b| s[..b].chars().count())
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_column_with_the_caret_under_the_token() {
+        let line = format!("{}BAD{}", "a".repeat(10_000), "z".repeat(10_000));
+        let d = Diagnostic::new("f.yaml", at(1, 10_001), "bad `BAD`").with_len(3);
+        let out = d.render(&line, false);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(out.len() < 600, "{out}");
+        assert_eq!(lines[1], " --> f.yaml:1:10001");
+        let (shown, caret) = (lines[3], lines[4]);
+        assert!(
+            shown.starts_with("1 | …a") && shown.ends_with("z…"),
+            "{shown}"
+        );
+        assert_eq!(
+            column_of(shown, "BAD"),
+            column_of(caret, "^^^"),
+            "\n{shown}\n{caret}"
+        );
+        assert_eq!(caret.matches('^').count(), 3);
+        // A column near the start: cut at the end only.
+        let near = Diagnostic::new("f.yaml", at(1, 2), "x").render(&line, false);
+        let shown = near.lines().nth(3).unwrap();
+        assert!(
+            shown.starts_with("1 | aaa") && shown.ends_with("a…"),
+            "{shown}"
+        );
+        let long = Diagnostic::new("f.yaml", at(0, 0), "k".repeat(5000)).render("", false);
+        assert!(long.len() < 400 && long.contains("k…"), "{long}");
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod diagnostic;
 pub mod model;
 pub mod parse;
+pub mod references;
 pub mod threshold;
 
 pub use diagnostic::{Diagnostic, Diagnostics};

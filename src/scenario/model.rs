@@ -31,6 +31,9 @@ pub struct Scenario {
     pub source: String,
     /// `variables:` in file order; values are templates rendered once, before the first step.
     pub variables: Vec<Variable>,
+    /// `secrets:` — environment variables, `variables:` and captures whose values are masked
+    /// in all output, besides those whose names say they are secrets (`*_KEY`, `*_TOKEN`, …).
+    pub secrets: Vec<String>,
     pub steps: Vec<Step>,
     /// Scenario-level thresholds (over all steps), e.g. `error_rate < 1%`.
     pub thresholds: Vec<ThresholdSpec>,

@@ -21,7 +21,7 @@ use node::{is_identifier, position, Ctx, Entry, Node};
 mod check;
 mod e2e;
 mod load;
-mod node;
+pub(crate) mod node;
 mod step;
 mod targets;
 
@@ -34,6 +34,7 @@ const SCENARIO_KEYS: &[&str] = &[
     "description",
     "provider",
     "variables",
+    "secrets",
     "steps",
     "thresholds",
     "load",
@@ -147,6 +148,7 @@ fn scenario(ctx: &mut Ctx, root: &Node, path: &Path, text: &str) -> Option<Scena
     let description = fields.get("description").map(|e| ctx.string(e));
     let provider = fields.get("provider").map(|e| provider(ctx, e));
     let variables = fields.get("variables").map(|e| variables(ctx, e));
+    let secrets = fields.get("secrets").map(|e| secrets(ctx, e));
     let steps = ctx
         .required(&fields, "steps", root, what)
         .and_then(|e| step::steps(ctx, e));
@@ -161,6 +163,7 @@ fn scenario(ctx: &mut Ctx, root: &Node, path: &Path, text: &str) -> Option<Scena
         path: path.to_path_buf(),
         source: text.to_string(),
         variables: variables.unwrap_or(Some(Vec::new()))?,
+        secrets: secrets.unwrap_or(Some(Vec::new()))?,
         steps: steps?,
         thresholds: thresholds.unwrap_or(Some(Vec::new()))?,
         load: node::optional(load)?,
@@ -180,6 +183,32 @@ fn provider(ctx: &mut Ctx, entry: &Entry) -> Option<ProviderKind> {
         );
     }
     kind
+}
+
+/// `secrets:` — names of environment variables, `variables:` and captures whose values are
+/// secrets (masked in all output) even though their names do not say so.
+fn secrets(ctx: &mut Ctx, entry: &Entry) -> Option<Vec<String>> {
+    let hint = || Some("e.g. `secrets: [CRM_LOGIN, session]`".to_string());
+    let saphyr::YamlData::Sequence(items) = &node::untag(entry.value).data else {
+        let found = node::describe(entry.value);
+        let message = format!("expected a list of names for `secrets`, found {found}");
+        ctx.error(entry.value_node(), message, hint());
+        return None;
+    };
+    let names: Vec<Option<String>> = items
+        .iter()
+        .map(|item| match &node::untag(item).data {
+            saphyr::YamlData::Value(saphyr::Scalar::String(name)) if is_identifier(name) => {
+                Some(name.to_string())
+            }
+            _ => {
+                let message = "expected a variable name (letters, digits, `_`)";
+                ctx.error(item, message, hint());
+                None
+            }
+        })
+        .collect();
+    names.into_iter().collect()
 }
 
 /// `variables:` — name → template, in file order.

@@ -406,7 +406,7 @@ pub(super) fn is_identifier(name: &str) -> bool {
 
 /// The closest of `candidates` to a misspelt `word`, when one is close enough to be a likely
 /// typo (Jaro-Winkler similarity ≥ 0.8, as clap's suggestions use Jaro).
-pub(super) fn suggest<'k>(word: &str, candidates: &[&'k str]) -> Option<&'k str> {
+pub(crate) fn suggest<'k>(word: &str, candidates: &[&'k str]) -> Option<&'k str> {
     candidates
         .iter()
         .map(|c| {

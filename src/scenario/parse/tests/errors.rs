@@ -26,7 +26,7 @@ fn unknown_key_without_suggestion_lists_the_allowed_keys() {
         errors("name: t\nsteps: []\nbogus: 1\n"),
         [
             "2:1 (5) `steps` must not be empty [add at least one step with a `name` and an `http` action]",
-            "3:1 (5) unknown key `bogus` in the scenario [expected one of `name`, `description`, `provider`, `variables`, `steps`, `thresholds`, `load`]",
+            "3:1 (5) unknown key `bogus` in the scenario [expected one of `name`, `description`, `provider`, `variables`, `secrets`, `steps`, `thresholds`, `load`]",
         ]
     );
     assert_eq!(
@@ -278,5 +278,20 @@ fn crlf_line_endings_and_a_byte_order_mark_keep_positions() {
     assert_eq!(
         errors(non_ascii),
         ["4:21 (6) unknown key `método` in `http` [expected one of `method`, `url`, `headers`, `query`, `json`, `body`, `timeout`]"]
+    );
+}
+
+#[test]
+fn secrets_is_a_list_of_variable_names() {
+    let steps = "steps:\n  - name: s\n    http: { url: \"http://x\" }\n";
+    let s = super::ok(&format!("name: t\nsecrets: [CRM_LOGIN, session]\n{steps}"));
+    assert_eq!(s.secrets, ["CRM_LOGIN", "session"]);
+    assert_eq!(
+        errors(&format!("name: t\nsecrets: [ok, \"not a name\"]\n{steps}")),
+        ["2:15 (12) expected a variable name (letters, digits, `_`) [e.g. `secrets: [CRM_LOGIN, session]`]"]
+    );
+    assert_eq!(
+        errors(&format!("name: t\nsecrets: CRM_LOGIN\n{steps}")),
+        ["2:10 (9) expected a list of names for `secrets`, found a string [e.g. `secrets: [CRM_LOGIN, session]`]"]
     );
 }
