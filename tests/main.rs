@@ -1,6 +1,7 @@
 //! The one integration-test binary (one link step for all integration tests).
 
 mod cli;
+mod compare;
 mod e2e;
 mod lifecycle;
 mod load;

@@ -160,15 +160,22 @@ pub struct CompareArgs {
     pub baseline: PathBuf,
     /// The JSON report of the build to promote.
     pub current: PathBuf,
-    /// Largest tolerated growth of p50/p95/p99 (and, for load runs, fall of throughput).
+    /// Relative margin: largest tolerated growth of p50/p95/p99 (and, for load runs, fall of
+    /// throughput); `50%` and `50` mean the same.
     #[arg(long, value_name = "PERCENT", default_value = "50%", value_parser = crate::report::compare::parse_ratio)]
     pub max_regression: f64,
-    /// Largest tolerated error rate of any step, end to end or overall.
+    /// Largest tolerated error rate of any step, end to end or overall; `5%` and `5` mean the
+    /// same.
     #[arg(long, value_name = "PERCENT", default_value = "5%", value_parser = crate::report::compare::parse_ratio)]
     pub max_error_rate: f64,
-    /// Latency growth smaller than this is noise, never a regression.
+    /// Absolute margin: latency growth up to this (or up to half the baseline's p95−p50
+    /// spread, if larger) is noise, never a regression.
     #[arg(long, value_name = "DURATION", default_value = "1ms", value_parser = humantime::parse_duration)]
     pub min_delta: std::time::Duration,
+    /// Compare even reports of different scenarios, or a load run with a functional run
+    /// (refused with exit 2 otherwise).
+    #[arg(long)]
+    pub force: bool,
     /// Write the comparison as an HTML page here.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
@@ -325,6 +332,7 @@ impl CompareArgs {
                 max_error_rate: self.max_error_rate,
                 min_delta_ms: self.min_delta.as_secs_f64() * 1000.0,
             },
+            force: self.force,
             html: self.html,
             summary_md: self.summary_md,
         }

@@ -1,20 +1,33 @@
 //! `harness compare`: the promotion gate. Compares a current report with a baseline, prints
-//! the deltas, and exits 1 naming what regressed when a limit is exceeded.
+//! the deltas with why each counts as a regression or as noise, and exits 1 naming what
+//! regressed. Reports of different scenarios (or a load run against a functional run) are
+//! refused with exit 2 unless `--force`.
 
 use super::{CommandError, CompareOptions};
 use crate::exit;
-use crate::report::compare::compare_with;
-use crate::report::extras::Extras;
+use crate::report::compare::{compare as compare_reports, mismatch};
 use crate::report::output::{self, write_file};
 use crate::report::{compare_render, read_json};
 
-/// Exit 0 within limits, 1 on a regression, 2 when a report cannot be read.
+/// Exit 0 within limits, 1 on a regression, 2 when a report cannot be read or the reports
+/// are not comparable (without `--force`).
 pub fn compare(opts: &CompareOptions) -> Result<u8, CommandError> {
     let read = |p| read_json(p).map_err(|e| CommandError::Invalid(format!("error: {e}")));
     let baseline = read(&opts.baseline)?;
     let current = read(&opts.current)?;
-    let (base_x, cur_x) = (Extras::read(&opts.baseline), Extras::read(&opts.current));
-    let comparison = compare_with((&baseline, &base_x), (&current, &cur_x), opts.limits);
+    let forced = match mismatch(&baseline, &current) {
+        Some(why) if !opts.force => {
+            return Err(CommandError::Invalid(format!(
+                "error: {} and {} are not comparable: {why}\n  \
+                 hint: compare reports of the same scenario, or pass --force to compare anyway",
+                opts.baseline.display(),
+                opts.current.display()
+            )))
+        }
+        other => other,
+    };
+    let mut comparison = compare_reports(&baseline, &current, opts.limits);
+    comparison.forced = forced;
     print!("{}", compare_render::text(&comparison));
     let md = compare_render::markdown(&comparison);
     let harness = |e: output::OutputError| CommandError::Harness(e.into());

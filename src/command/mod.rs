@@ -70,6 +70,8 @@ pub struct CompareOptions {
     pub baseline: PathBuf,
     pub current: PathBuf,
     pub limits: crate::report::compare::Limits,
+    /// Compare even reports of different scenarios or kinds of run.
+    pub force: bool,
     pub html: Option<PathBuf>,
     pub summary_md: Option<PathBuf>,
 }

@@ -1,20 +1,42 @@
 //! Comparing a report with a baseline: the promotion gate's rollback rule ("performance
 //! degrades by more than 50 %, or the error rate passes 5 %"). Pure: two [`Report`]s in, a
-//! [`Comparison`] with its verdicts out; rendering lives in `compare_render`.
+//! [`Comparison`] with a judged verdict and its reason per metric out; rendering lives in
+//! `compare_render`.
 //!
-//! Rows: every step of the current report (matched to the baseline's by name), end to end when
-//! either report has it, and the whole run. Per row: p50, p95, p99, error rate and throughput.
-//! What counts as a regression:
-//! - a latency percentile grew by more than `max_regression` (a ratio of the baseline) *and*
-//!   by at least `min_delta_ms`, so sub-millisecond noise in functional runs does not fail a
-//!   gate;
-//! - the current error rate is above `max_error_rate` (an absolute limit, as in the plans);
-//! - throughput fell by more than `max_regression`, only when both reports are load runs
-//!   (a functional run's throughput is an accident of its duration, not a measurement).
+//! Rows: the steps, paired by name (a step only in one report is listed, never judged), end to
+//! end when either report has it, and all requests. Per row: p50, p95, p99, error rate and
+//! throughput. The gate must be quiet when nothing changed: two runs of the same build on a
+//! shared machine differ by scheduling noise, and a single slow sample moves a tail percentile
+//! of a small step. So a latency percentile *regressed* only when all of these hold:
+//!
+//! 1. **Enough samples**: both reports have at least [`SAMPLES_BEYOND`] samples *beyond* the
+//!    percentile in that row (p50: 10 samples, p95: 100, p99: 500), so one outlier cannot move
+//!    it. With fewer, the percentile is *not judged* (a one-request smoke step has no p95).
+//! 2. **Relative margin**: it grew by more than `max_regression` (+50 % by default).
+//! 3. **Absolute margin**: it grew by more than a floor that scales with the step: the larger
+//!    of `min_delta` (1 ms) and half the baseline's spread (its p95 − p50 in that row). A
+//!    median that moves by less than half the distance to the tail is the run-to-run wander of
+//!    a loaded system (queueing on a saturated machine moves the median first), not a
+//!    regression; a tight distribution (spread ≈ 0) keeps the `min_delta` floor.
+//!
+//! Growth beyond the relative margin but under the floor is reported as *noise*, with why.
+//! The error rate is an absolute limit (above `max_error_rate` is a regression, as in the
+//! plans). Throughput is judged only when both reports are load runs (a functional run's
+//! throughput is an accident of its duration): a fall by more than `max_regression`.
+//!
+//! Reports of different scenarios, or a load run against a functional run, are not
+//! comparable: [`mismatch`] says why, and the command refuses them unless forced.
 
-use super::extras::Extras;
-use super::Report;
+use super::{Bucket, Report};
 use crate::metrics::LatencySummary;
+use crate::runner::StepKind;
+use crate::thresholds::format_ms;
+
+/// A percentile is judged only with at least this many samples beyond it, in both reports.
+pub const SAMPLES_BEYOND: u64 = 5;
+
+/// The share of the baseline's spread (p95 − p50) that a latency must grow by to count.
+pub const SPREAD_SHARE: f64 = 0.5;
 
 /// The gate's limits.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -23,7 +45,7 @@ pub struct Limits {
     pub max_regression: f64,
     /// Largest tolerated error rate, as a ratio (0.05 = 5 %).
     pub max_error_rate: f64,
-    /// Latency growth below this many milliseconds is never a regression.
+    /// Latency growth up to this many milliseconds is never a regression.
     pub min_delta_ms: f64,
 }
 
@@ -66,6 +88,46 @@ impl Metric {
             Metric::Throughput => "throughput",
         }
     }
+
+    /// The percentile as a quantile (latency metrics only).
+    fn quantile(self) -> Option<f64> {
+        match self {
+            Metric::P50 => Some(0.50),
+            Metric::P95 => Some(0.95),
+            Metric::P99 => Some(0.99),
+            _ => None,
+        }
+    }
+
+    /// Samples needed on both sides to judge this percentile: [`SAMPLES_BEYOND`] beyond it.
+    pub fn min_samples(self) -> u64 {
+        self.quantile()
+            .map_or(0, |q| (SAMPLES_BEYOND as f64 / (1.0 - q)).round() as u64)
+    }
+}
+
+/// How a metric was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Within the limits (or better).
+    Within,
+    /// Grew beyond the relative margin, but not beyond the absolute floor: run-to-run noise.
+    Noise,
+    /// Not judged: too few samples, missing on one side, or not gated for this kind of run.
+    NotJudged,
+    /// Beyond every margin: fails the gate.
+    Regressed,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Within => "ok",
+            Verdict::Noise => "noise",
+            Verdict::NotJudged => "not judged",
+            Verdict::Regressed => "REGRESSED",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -75,7 +137,15 @@ pub struct MetricDelta {
     pub current: Option<f64>,
     /// `(current − baseline) / baseline`, when both exist and the baseline is not zero.
     pub change: Option<f64>,
-    pub regressed: bool,
+    pub verdict: Verdict,
+    /// Why the verdict, for people (empty when simply within the limits).
+    pub reason: String,
+}
+
+impl MetricDelta {
+    pub fn regressed(&self) -> bool {
+        self.verdict == Verdict::Regressed
+    }
 }
 
 /// Where a row comes from.
@@ -93,6 +163,8 @@ pub struct RowDelta {
     /// A step's name, `end to end`, or `all requests`.
     pub name: String,
     pub presence: Presence,
+    /// Latency samples of the row in the baseline and the current report.
+    pub samples: (Option<u64>, Option<u64>),
     pub metrics: Vec<MetricDelta>,
 }
 
@@ -101,110 +173,157 @@ pub struct Comparison {
     pub baseline: String,
     pub current: String,
     pub limits: Limits,
+    /// Why the reports were not comparable, when `--force` compared them anyway.
+    pub forced: Option<String>,
     pub rows: Vec<RowDelta>,
 }
 
 impl Comparison {
-    /// One line per regressed metric: `p95 of "create instance": 100ms → 160ms (+60%)`.
-    pub fn regressions(&self) -> Vec<String> {
+    /// One line per metric with `verdict`:
+    /// `p95 of "create instance": 100ms → 160ms (+60%): +60% > +50% and +60ms > floor 1ms`.
+    pub fn lines(&self, verdict: Verdict) -> Vec<String> {
         let mut out = Vec::new();
         for row in &self.rows {
-            for m in row.metrics.iter().filter(|m| m.regressed) {
+            for m in row.metrics.iter().filter(|m| m.verdict == verdict) {
                 out.push(format!(
-                    "{} of \"{}\": {} → {}{}",
+                    "{} of \"{}\": {} → {}{}: {}",
                     m.metric.name(),
                     row.name,
                     format_value(m.metric, m.baseline),
                     format_value(m.metric, m.current),
                     m.change
                         .map(|c| format!(" ({})", format_change(c)))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    m.reason
                 ));
             }
         }
         out
     }
 
+    /// What failed the gate, one line each, with why.
+    pub fn regressions(&self) -> Vec<String> {
+        self.lines(Verdict::Regressed)
+    }
+
     pub fn passed(&self) -> bool {
         self.rows
             .iter()
-            .all(|r| r.metrics.iter().all(|m| !m.regressed))
+            .all(|r| r.metrics.iter().all(|m| !m.regressed()))
     }
+}
+
+/// Why `baseline` and `current` cannot be compared, if they cannot: different scenarios,
+/// or a load run against a functional run. Steps are paired by name, so either would pair
+/// unrelated measurements.
+pub fn mismatch(baseline: &Report, current: &Report) -> Option<String> {
+    if baseline.scenario != current.scenario {
+        return Some(format!(
+            "the baseline is a report of scenario `{}` ({}), the current one of `{}` ({}): \
+             steps of different scenarios cannot be compared",
+            baseline.scenario, baseline.file, current.scenario, current.file
+        ));
+    }
+    let kind = |r: &Report| {
+        if r.load.is_some() {
+            "a load run"
+        } else {
+            "a functional run"
+        }
+    };
+    if baseline.load.is_some() != current.load.is_some() {
+        return Some(format!(
+            "the baseline is {} of `{}`, the current report {}: their latencies measure \
+             different things",
+            kind(baseline),
+            baseline.scenario,
+            kind(current)
+        ));
+    }
+    None
 }
 
 /// The measurements of one row of one report.
 #[derive(Debug, Clone, Copy, Default)]
 struct Sample {
     latency: Option<LatencySummary>,
+    /// Latency samples (the histogram's count; else the requests).
+    samples: u64,
     requests: u64,
     failures: u64,
 }
 
 impl Sample {
+    fn new(
+        latency: Option<LatencySummary>,
+        histogram: &[Bucket],
+        requests: u64,
+        failures: u64,
+    ) -> Self {
+        let counted: u64 = histogram.iter().map(|b| b.count).sum();
+        Sample {
+            latency,
+            samples: if counted > 0 { counted } else { requests },
+            requests,
+            failures,
+        }
+    }
+
     fn error_rate(&self) -> Option<f64> {
         (self.requests > 0).then(|| self.failures as f64 / self.requests as f64)
     }
 }
 
-/// Compares `current` with `baseline` under `limits`.
+/// Compares `current` with `baseline` under `limits` (whether they are comparable at all is
+/// [`mismatch`]'s question).
 pub fn compare(baseline: &Report, current: &Report, limits: Limits) -> Comparison {
-    compare_with(
-        (baseline, &Extras::of(baseline)),
-        (current, &Extras::of(current)),
-        limits,
-    )
-}
-
-/// [`compare`], with each report's optional sections given (as read from its file).
-pub fn compare_with(
-    (baseline, base_x): (&Report, &Extras),
-    (current, cur_x): (&Report, &Extras),
-    limits: Limits,
-) -> Comparison {
-    let load_runs = base_x.load.is_some() && cur_x.load.is_some();
     let ctx = RowContext {
         limits,
-        gate_throughput: load_runs,
+        gate_throughput: baseline.load.is_some() && current.load.is_some(),
         base_s: baseline.duration_s,
         cur_s: current.duration_s,
     };
     let step = |r: &Report, name: &str| {
-        r.steps.iter().find(|s| s.name == name).map(|s| Sample {
-            latency: s.latency_ms,
-            requests: s.requests,
-            failures: s.failures,
-        })
+        r.steps
+            .iter()
+            .find(|s| s.name == name && !s.skipped)
+            .map(|s| Sample::new(s.latency_ms, &s.histogram, s.requests, s.failures))
     };
     let mut rows = Vec::new();
-    for s in &current.steps {
+    for s in current.steps.iter().filter(|s| !s.skipped) {
         rows.push(ctx.row(&s.name, step(baseline, &s.name), step(current, &s.name)));
     }
-    for s in &baseline.steps {
-        if !current.steps.iter().any(|c| c.name == s.name) {
+    for s in baseline.steps.iter().filter(|s| !s.skipped) {
+        if step(current, &s.name).is_none() {
             rows.push(ctx.row(&s.name, step(baseline, &s.name), None));
         }
     }
-    let e2e = |x: &Extras| {
-        x.e2e.as_ref().map(|e| Sample {
-            latency: e.latency_ms,
-            requests: e.count,
-            failures: e.failures,
-        })
+    let e2e = |r: &Report| {
+        r.e2e
+            .as_ref()
+            .map(|e| Sample::new(e.latency_ms, &e.histogram, e.count, e.failures))
     };
-    let (be, ce) = (e2e(base_x), e2e(cur_x));
+    let (be, ce) = (e2e(baseline), e2e(current));
     if be.is_some() || ce.is_some() {
         rows.push(ctx.row("end to end", be, ce));
     }
-    let total = |r: &Report| Sample {
-        latency: r.totals.latency_ms,
-        requests: r.totals.requests,
-        failures: r.totals.failures,
+    let total = |r: &Report| {
+        let t = &r.totals;
+        // The request steps' histograms together: the samples behind the totals' latency.
+        let histogram: Vec<Bucket> = r
+            .steps
+            .iter()
+            .filter(|s| s.kind != StepKind::Await)
+            .flat_map(|s| s.histogram.iter().cloned())
+            .collect();
+        Sample::new(t.latency_ms, &histogram, t.requests, t.failures)
     };
     rows.push(ctx.row("all requests", Some(total(baseline)), Some(total(current))));
     Comparison {
         baseline: baseline.scenario.clone(),
         current: current.scenario.clone(),
         limits,
+        forced: None,
         rows,
     }
 }
@@ -223,56 +342,121 @@ impl RowContext {
             (None, Some(_)) => Presence::Added,
             _ => Presence::Both,
         };
-        let pct = |s: &Option<Sample>, f: fn(&LatencySummary) -> f64| {
-            s.as_ref().and_then(|s| s.latency.as_ref()).map(f)
-        };
-        let rate = |s: &Option<Sample>, secs: f64| {
-            s.as_ref()
-                .filter(|_| secs > 0.0)
-                .map(|s| s.requests as f64 / secs)
-        };
-        let mut metrics = Vec::with_capacity(5);
-        for (metric, f) in [
-            (
-                Metric::P50,
-                (|l: &LatencySummary| l.p50) as fn(&LatencySummary) -> f64,
-            ),
-            (Metric::P95, |l| l.p95),
-            (Metric::P99, |l| l.p99),
-        ] {
-            let (b, c) = (pct(&base, f), pct(&cur, f));
-            let regressed = match (b, c) {
-                (Some(b), Some(c)) => {
-                    c - b >= self.limits.min_delta_ms && c > b * (1.0 + self.limits.max_regression)
-                }
-                _ => false,
-            };
-            metrics.push(delta(metric, b, c, regressed));
+        let mut metrics = Vec::with_capacity(Metric::ALL.len());
+        for metric in [Metric::P50, Metric::P95, Metric::P99] {
+            metrics.push(self.latency(metric, base.as_ref(), cur.as_ref()));
         }
-        let (b, c) = (
-            base.as_ref().and_then(Sample::error_rate),
-            cur.as_ref().and_then(Sample::error_rate),
-        );
-        let regressed = c.is_some_and(|c| c > self.limits.max_error_rate);
-        metrics.push(delta(Metric::ErrorRate, b, c, regressed));
-        let (b, c) = (rate(&base, self.base_s), rate(&cur, self.cur_s));
-        let regressed = self.gate_throughput
-            && matches!((b, c), (Some(b), Some(c)) if c < b * (1.0 - self.limits.max_regression));
-        metrics.push(delta(Metric::Throughput, b, c, regressed));
+        metrics.push(self.error_rate(base.as_ref(), cur.as_ref()));
+        metrics.push(self.throughput(base.as_ref(), cur.as_ref()));
         RowDelta {
             name: name.to_string(),
             presence,
+            samples: (base.map(|s| s.samples), cur.map(|s| s.samples)),
             metrics,
         }
     }
+
+    /// A latency percentile, under the three rules of the module docs.
+    fn latency(&self, metric: Metric, base: Option<&Sample>, cur: Option<&Sample>) -> MetricDelta {
+        let pick = |l: &LatencySummary| match metric {
+            Metric::P50 => l.p50,
+            Metric::P95 => l.p95,
+            _ => l.p99,
+        };
+        let lat = |s: Option<&Sample>| s.and_then(|s| s.latency);
+        let (b, c) = (lat(base).map(|l| pick(&l)), lat(cur).map(|l| pick(&l)));
+        let mut d = delta(metric, b, c);
+        let (Some(bv), Some(cv), Some(bs), Some(cs), Some(bl)) = (b, c, base, cur, lat(base))
+        else {
+            d.verdict = Verdict::NotJudged;
+            d.reason = "not in both reports".into();
+            return d;
+        };
+        let need = metric.min_samples();
+        let fewest = bs.samples.min(cs.samples);
+        if fewest < need {
+            d.verdict = Verdict::NotJudged;
+            d.reason = format!(
+                "{fewest} sample{} < {need} ({} needs {SAMPLES_BEYOND} beyond it)",
+                if fewest == 1 { "" } else { "s" },
+                metric.name()
+            );
+            return d;
+        }
+        let grew = cv - bv;
+        let relative = bv * self.limits.max_regression;
+        if grew <= relative || grew <= 0.0 {
+            return d;
+        }
+        let spread = SPREAD_SHARE * (bl.p95 - bl.p50).max(0.0);
+        let (floor, why) = if spread > self.limits.min_delta_ms {
+            (spread, "half the baseline's p95−p50 spread")
+        } else {
+            (self.limits.min_delta_ms, "--min-delta")
+        };
+        let margins = format!(
+            "{} > +{:.0}%, +{} {} floor {} ({why})",
+            d.change.map_or_else(|| "from 0".to_string(), format_change),
+            self.limits.max_regression * 100.0,
+            format_ms(grew),
+            if grew > floor { ">" } else { "≤" },
+            format_ms(floor)
+        );
+        if grew > floor {
+            d.verdict = Verdict::Regressed;
+            d.reason = format!("{margins}; {} → {} samples", bs.samples, cs.samples);
+        } else {
+            d.verdict = Verdict::Noise;
+            d.reason = margins;
+        }
+        d
+    }
+
+    fn error_rate(&self, base: Option<&Sample>, cur: Option<&Sample>) -> MetricDelta {
+        let (b, c) = (
+            base.and_then(Sample::error_rate),
+            cur.and_then(Sample::error_rate),
+        );
+        let mut d = delta(Metric::ErrorRate, b, c);
+        if let (Some(rate), Some(s)) = (c, cur) {
+            if rate > self.limits.max_error_rate {
+                d.verdict = Verdict::Regressed;
+                d.reason = format!(
+                    "{} of {} failed: {} > limit {}",
+                    s.failures,
+                    s.requests,
+                    format_value(Metric::ErrorRate, Some(rate)),
+                    format_value(Metric::ErrorRate, Some(self.limits.max_error_rate))
+                );
+            }
+        }
+        d
+    }
+
+    fn throughput(&self, base: Option<&Sample>, cur: Option<&Sample>) -> MetricDelta {
+        let rate = |s: Option<&Sample>, secs: f64| {
+            s.filter(|_| secs > 0.0).map(|s| s.requests as f64 / secs)
+        };
+        let (b, c) = (rate(base, self.base_s), rate(cur, self.cur_s));
+        let mut d = delta(Metric::Throughput, b, c);
+        if !self.gate_throughput {
+            d.verdict = Verdict::NotJudged;
+            d.reason = "functional run (judged for load runs only)".into();
+        } else if let (Some(b), Some(c)) = (b, c) {
+            if c < b * (1.0 - self.limits.max_regression) {
+                d.verdict = Verdict::Regressed;
+                d.reason = format!(
+                    "fell {} > {:.0}%",
+                    format_change((c - b) / b),
+                    self.limits.max_regression * 100.0
+                );
+            }
+        }
+        d
+    }
 }
 
-fn delta(
-    metric: Metric,
-    baseline: Option<f64>,
-    current: Option<f64>,
-    regressed: bool,
-) -> MetricDelta {
+fn delta(metric: Metric, baseline: Option<f64>, current: Option<f64>) -> MetricDelta {
     let change = match (baseline, current) {
         (Some(b), Some(c)) if b != 0.0 => Some((c - b) / b),
         _ => None,
@@ -282,7 +466,8 @@ fn delta(
         baseline,
         current,
         change,
-        regressed,
+        verdict: Verdict::Within,
+        reason: String::new(),
     }
 }
 
@@ -292,7 +477,7 @@ pub fn format_value(metric: Metric, v: Option<f64>) -> String {
         (_, None) => "—".to_string(),
         (Metric::ErrorRate, Some(v)) => format!("{:.1}%", v * 100.0),
         (Metric::Throughput, Some(v)) => format!("{v:.1}/s"),
-        (_, Some(v)) => crate::thresholds::format_ms(v),
+        (_, Some(v)) => format_ms(v),
     }
 }
 
@@ -301,19 +486,27 @@ pub fn format_change(c: f64) -> String {
     format!("{:+.0}%", c * 100.0)
 }
 
-/// Parses `50%` or `0.5` into a ratio.
+/// Parses a percentage into a ratio: `50%` and `50` both mean 0.5. A bare number below 1
+/// (`0.5`) is refused as ambiguous (half a percent, or the ratio 50 %?): write `0.5%` or `50%`.
 pub fn parse_ratio(s: &str) -> Result<f64, String> {
     let t = s.trim();
-    let v = match t.strip_suffix('%') {
-        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
-        None => t.parse::<f64>(),
+    let (number, explicit) = match t.strip_suffix('%') {
+        Some(p) => (p.trim(), true),
+        None => (t, false),
+    };
+    let v: f64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a percentage: write e.g. `50%` or `50`"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("`{s}` must be a positive percentage, e.g. `50%`"));
     }
-    .map_err(|_| format!("`{s}` is not a percentage (50%) or a ratio (0.5)"))?;
-    if v.is_finite() && v >= 0.0 {
-        Ok(v)
-    } else {
-        Err(format!("`{s}` must be a positive percentage"))
+    if !explicit && v > 0.0 && v < 1.0 {
+        return Err(format!(
+            "`{s}` is ambiguous: write `{v}%` for {v} percent, or `{}%` for the ratio {v}",
+            v * 100.0
+        ));
     }
+    Ok(v / 100.0)
 }
 
 #[cfg(test)]
@@ -321,50 +514,107 @@ mod tests {
     use super::*;
     use crate::report::output::sample_report;
 
-    fn with_create_p95(p95: f64) -> Report {
+    /// A clean report (no failures) whose first step has `n` samples, the given p50/p95, and
+    /// p99 held at 1 s.
+    fn step_with(n: u64, p50: f64, p95: f64) -> Report {
         let mut r = sample_report();
-        // A clean run: no failures, so only latency can regress.
         for s in &mut r.steps {
             s.failures = 0;
         }
         r.totals.failures = 0;
-        if let Some(l) = r.steps[0].latency_ms.as_mut() {
+        let s = &mut r.steps[0];
+        s.histogram = vec![Bucket {
+            le_ms: p95,
+            count: n,
+        }];
+        if let Some(l) = s.latency_ms.as_mut() {
+            l.p50 = p50;
             l.p95 = p95;
+            l.p99 = 1000.0;
         }
         r
     }
 
+    fn first_row(c: &Comparison) -> &RowDelta {
+        &c.rows[0]
+    }
+
     #[test]
     fn a_60_percent_p95_regression_fails_and_10_percent_passes() {
-        let base = with_create_p95(100.0);
-        let bad = compare(&base, &with_create_p95(160.0), Limits::default());
+        let base = step_with(1000, 90.0, 100.0);
+        let bad = compare(&base, &step_with(1000, 90.0, 160.0), Limits::default());
         assert!(!bad.passed());
         assert_eq!(
             bad.regressions(),
-            vec!["p95 of \"create\": 100ms → 160ms (+60%)".to_string()]
+            vec![
+                "p95 of \"create\": 100ms → 160ms (+60%): +60% > +50%, +60ms > floor 5ms \
+                 (half the baseline's p95−p50 spread); 1000 → 1000 samples"
+                    .to_string()
+            ]
         );
-        let ok = compare(&base, &with_create_p95(110.0), Limits::default());
+        let ok = compare(&base, &step_with(1000, 90.0, 110.0), Limits::default());
         assert!(ok.passed(), "{:?}", ok.regressions());
     }
 
     #[test]
-    fn tiny_absolute_growth_is_noise_and_error_rate_is_an_absolute_limit() {
-        let mut base = with_create_p95(0.2);
-        let cur = with_create_p95(0.6);
-        assert!(compare(&base, &cur, Limits::default()).passed());
-        base.steps[1].failures = 1;
-        let mut failing = cur.clone();
-        failing.steps[1].failures = 1;
+    fn the_same_report_twice_passes_with_nothing_but_within() {
+        let r = step_with(1000, 90.0, 100.0);
+        let c = compare(&r, &r, Limits::default());
+        assert!(c.passed());
+        assert!(c.lines(Verdict::Noise).is_empty());
+    }
+
+    #[test]
+    fn too_few_samples_are_not_judged_and_say_how_many_are_needed() {
+        let base = step_with(99, 90.0, 100.0);
+        let c = compare(&base, &step_with(99, 90.0, 300.0), Limits::default());
+        assert!(c.passed());
+        let p95 = &first_row(&c).metrics[1];
+        assert_eq!(p95.verdict, Verdict::NotJudged);
+        assert_eq!(p95.reason, "99 samples < 100 (p95 needs 5 beyond it)");
+        // p50 has enough: 10 samples.
+        assert_eq!(first_row(&c).metrics[0].verdict, Verdict::Within);
+        assert_eq!(Metric::P99.min_samples(), 500);
+    }
+
+    #[test]
+    fn growth_under_the_floor_is_noise_and_says_why() {
+        // Sub-millisecond growth of a fast step: +200 % but under --min-delta.
+        let c = compare(
+            &step_with(1000, 0.2, 0.2),
+            &step_with(1000, 0.6, 0.6),
+            Limits::default(),
+        );
+        assert!(c.passed());
+        assert_eq!(
+            c.lines(Verdict::Noise)[0],
+            "p50 of \"create\": 200µs → 600µs (+200%): +200% > +50%, +400µs ≤ floor 1ms (--min-delta)"
+        );
+        // A median moving by less than half the spread of a wide distribution is noise too.
+        let c = compare(
+            &step_with(1000, 240.0, 900.0),
+            &step_with(1000, 390.0, 910.0),
+            Limits::default(),
+        );
+        assert!(c.passed(), "{:?}", c.regressions());
+        assert!(c.lines(Verdict::Noise)[0].contains("≤ floor 330ms"));
+    }
+
+    #[test]
+    fn error_rate_is_an_absolute_limit_with_the_counts() {
+        let base = step_with(1000, 90.0, 100.0);
+        let mut failing = base.clone();
+        failing.steps[0].failures = 1;
         let c = compare(&base, &failing, Limits::default());
         assert_eq!(
             c.regressions(),
-            vec!["error rate of \"<script>alert(1)</script> | book\": 100.0% → 100.0% (+0%)"]
+            vec!["error rate of \"create\": 0.0% → 50.0%: 1 of 2 failed: 50.0% > limit 5.0%"]
         );
     }
 
     #[test]
     fn steps_only_in_one_report_are_listed_not_failed() {
-        let base = with_create_p95(100.0);
+        let base = step_with(1000, 90.0, 100.0);
         let mut cur = base.clone();
         cur.steps[0].name = "create v2".into();
         let c = compare(&base, &cur, Limits::default());
@@ -379,9 +629,28 @@ mod tests {
     }
 
     #[test]
-    fn ratios_parse_from_percentages_and_fractions() {
+    fn different_scenarios_or_kinds_of_run_are_a_mismatch() {
+        let base = sample_report();
+        assert_eq!(mismatch(&base, &base), None);
+        let mut other = base.clone();
+        other.scenario = "volume".into();
+        let why = mismatch(&base, &other).unwrap();
+        assert!(
+            why.contains("`booking <script>`") && why.contains("`volume`"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn percentages_parse_with_or_without_the_sign() {
         assert_eq!(parse_ratio("50%"), Ok(0.5));
-        assert_eq!(parse_ratio("0.05"), Ok(0.05));
+        assert_eq!(parse_ratio("50"), Ok(0.5));
+        assert_eq!(parse_ratio(" 5 % "), Ok(0.05));
+        assert_eq!(parse_ratio("0.5%"), Ok(0.005));
+        assert_eq!(parse_ratio("0"), Ok(0.0));
+        assert_eq!(parse_ratio("150"), Ok(1.5));
+        let e = parse_ratio("0.05").unwrap_err();
+        assert!(e.contains("ambiguous") && e.contains("`5%`"), "{e}");
         assert!(parse_ratio("lots").is_err());
         assert!(parse_ratio("-5%").is_err());
     }
