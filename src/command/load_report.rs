@@ -185,6 +185,7 @@ fn saturation(result: &LoadResult, cx: &FinishContext, load: &LoadReport) -> Sat
         peak_in_flight: result.peak_in_flight,
         planned_rps: load.target_rps,
         embedded: cx.target.name == "embedded",
+        load_average: delivery::load_average(),
     };
     let diagnosis = delivery::diagnose(&s, result.dropped);
     SaturationReport {
@@ -192,6 +193,7 @@ fn saturation(result: &LoadResult, cx: &FinishContext, load: &LoadReport) -> Sat
         cpu_share: s.cpu_share,
         cores: s.cores as u64,
         start_lag_ms: r.start_lag.summary(),
+        load_average: s.load_average,
         limiter: diagnosis.as_ref().map(|(l, _)| l.as_str().to_string()),
         explanation: diagnosis.map(|(_, why)| why),
     }

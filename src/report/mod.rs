@@ -155,6 +155,10 @@ pub struct SaturationReport {
     pub cores: u64,
     /// How late iterations started against their intended instant.
     pub start_lag_ms: Option<LatencySummary>,
+    /// The machine's 1-minute load average at the end (other processes compete above the
+    /// core count); `None` where the system does not tell it.
+    #[serde(default)]
+    pub load_average: Option<f64>,
     /// `generator` or `target`: the side that limited the load, when arrivals were dropped or
     /// the generator was at its limit.
     pub limiter: Option<String>,

@@ -185,6 +185,9 @@ pub struct Saturation {
     /// Share of the available CPU the harness process used, 0..=1.
     pub cpu_share: f64,
     pub cores: usize,
+    /// The machine's 1-minute load average at the end of the run, where the system tells it:
+    /// above the core count, other processes competed for the CPU.
+    pub load_average: Option<f64>,
     /// How late iterations started against their intended instant, p99 in ms.
     pub start_lag_p99_ms: Option<f64>,
     /// Service time of iterations (actual start → end), p50 in ms.
@@ -223,15 +226,28 @@ impl Saturation {
     }
 }
 
+/// The 1-minute load average (`/proc/loadavg`), where the system has one.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// Names the limit of a run that dropped arrivals (or whose generator was saturated), with
 /// the evidence; `None` when neither happened.
 pub fn diagnose(s: &Saturation, dropped: u64) -> Option<(Limiter, String)> {
-    let cpu = format!(
+    let mut cpu = format!(
         "the harness process used {:.0} % of its {} core{}",
         100.0 * s.cpu_share,
         s.cores,
         if s.cores == 1 { "" } else { "s" }
     );
+    if let Some(load) = s.load_average.filter(|l| *l > s.cores as f64) {
+        cpu += &format!(" (the machine was busy: load average {load:.1})");
+    }
     let lag = s.start_lag_p99_ms.map_or(String::new(), |l| {
         format!(
             " and started iterations up to {} late (p99)",
@@ -351,6 +367,7 @@ mod tests {
             peak_in_flight: 10,
             planned_rps: Some(100.0),
             embedded: false,
+            load_average: None,
         }
     }
 
