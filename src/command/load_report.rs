@@ -192,10 +192,36 @@ fn saturation(result: &LoadResult, cx: &FinishContext, load: &LoadReport) -> Sat
         cpu_seconds: result.cpu.seconds,
         cpu_share: s.cpu_share,
         cores: s.cores as u64,
-        start_lag_ms: r.start_lag.summary(),
+        start_lag_ms: report::latency(&r.start_lag),
         load_average: s.load_average,
         limiter: diagnosis.as_ref().map(|(l, _)| l.as_str().to_string()),
         explanation: diagnosis.map(|(_, why)| why),
+    }
+}
+
+/// One point of the engine's time series as the report shows it.
+fn second_report(p: load::TimePoint) -> report::SecondReport {
+    let load::TimePoint {
+        t_s,
+        iterations,
+        requests,
+        errors,
+        p50_ms,
+        p95_ms,
+        p99_ms,
+        e2e_p95_ms,
+        in_flight,
+    } = p;
+    report::SecondReport {
+        t_s,
+        iterations,
+        requests,
+        errors,
+        p50_ms,
+        p95_ms,
+        p99_ms,
+        e2e_p95_ms,
+        in_flight,
     }
 }
 
@@ -226,14 +252,17 @@ pub fn load_report(result: &LoadResult, plan: &Plan, cap: usize) -> LoadReport {
         think_time_ms: think,
         poisson,
         aborted: result.aborted,
-        latency_ms: r.iterations.summary(),
-        service_ms: r.service.summary(),
+        latency_ms: report::latency(&r.iterations),
+        service_ms: report::latency(&r.service),
         histogram: report::buckets(&r.iterations),
         errors: r.errors.clone(),
         time_series: load::timeline::fill_gaps(
             result.timeline.clone(),
             result.scheduled.as_secs_f64().ceil() as u64,
-        ),
+        )
+        .into_iter()
+        .map(second_report)
+        .collect(),
         delivery: None,
         saturation: SaturationReport::default(),
     }
@@ -253,7 +282,7 @@ pub fn load_summary(l: &LoadReport) -> String {
         "iterations: {} started, {} completed, {} failed, {} dropped, {} abandoned; peak in flight {}\n",
         l.iterations, l.completed, l.failed, l.dropped, l.abandoned, l.peak_in_flight
     );
-    let fmt = |s: &Option<crate::metrics::LatencySummary>| {
+    let fmt = |s: &Option<report::Latency>| {
         s.map_or("no samples".to_string(), |s| {
             format!(
                 "p50 {:.1}ms  p95 {:.1}ms  p99 {:.1}ms  max {:.1}ms",

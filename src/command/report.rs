@@ -3,7 +3,6 @@
 
 use super::{out, CommandError, ReportOptions};
 use crate::exit;
-use crate::report::extras::Extras;
 use crate::report::html::HtmlContext;
 use crate::report::output::{self, Outputs};
 use crate::report::read_json;
@@ -27,7 +26,6 @@ pub fn report(opts: &ReportOptions) -> Result<u8, CommandError> {
     };
     let ctx = HtmlContext {
         git_commit: output::git_commit(),
-        extras: Some(Extras::read(&opts.input)),
     };
     let written = output::write_all(&report, &outputs, &ctx).map_err(anyhow::Error::from)?;
     for p in written {

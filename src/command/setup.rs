@@ -121,7 +121,6 @@ pub(super) fn write_report(report: &Report, files: &ReportFiles) -> Result<(), C
     );
     let ctx = report::html::HtmlContext {
         git_commit: report::output::git_commit(),
-        extras: None,
     };
     for p in report::output::write_all(report, &outputs, &ctx).context("cannot write the report")? {
         super::out::println(format_args!("report: {}", p.display()));
@@ -159,7 +158,7 @@ fn default_report_path(report_dir: &Path, scenario: &str, run_id: &str) -> PathB
 pub(super) async fn fault_history(
     target: &Target,
     redactor: &Redactor,
-) -> Vec<crate::sim::faults::FaultEvent> {
+) -> Vec<report::FaultReport> {
     let simulated = target.spec.mode == crate::target::ProviderMode::Simulated;
     let Some(url) = target.provider_url.as_deref().filter(|_| simulated) else {
         return Vec::new();

@@ -13,7 +13,7 @@ use std::fmt::Write;
 
 use super::html::escape;
 use super::Bucket;
-use crate::metrics::LatencySummary;
+use super::Latency;
 use crate::thresholds::format_ms;
 
 // Drawing units: about the pixel size of a chart in a three-column desktop grid, so 11–12
@@ -33,7 +33,7 @@ pub const PALETTE: [&str; 5] = ["#2563eb", "#d97706", "#dc2626", "#7c3aed", "#05
 /// A bar chart of a latency histogram (`count` per bucket up to `le_ms`), with the p50, p95
 /// and p99 of `summary` marked. Empty buckets before the first and after the last sample are
 /// trimmed; a histogram without samples gives a chart saying so.
-pub fn histogram(title: &str, buckets: &[Bucket], summary: Option<&LatencySummary>) -> String {
+pub fn histogram(title: &str, buckets: &[Bucket], summary: Option<&Latency>) -> String {
     let mut svg = open(title);
     let shown = window(buckets);
     if shown.is_empty() {
@@ -116,7 +116,7 @@ fn window(buckets: &[Bucket]) -> Vec<Bucket> {
 
 /// Dashed lines at p50, p95 and p99; equal values share one label. Labels sit left of their
 /// line in the right half of the chart, so they are never cut off.
-fn markers(svg: &mut String, shown: &[Bucket], slot: f64, s: &LatencySummary) {
+fn markers(svg: &mut String, shown: &[Bucket], slot: f64, s: &Latency) {
     let plot_h = H - TOP - BOTTOM;
     let mut groups: Vec<(String, f64)> = Vec::new();
     for (name, v) in [("p50", s.p50), ("p95", s.p95), ("p99", s.p99)] {
@@ -302,7 +302,7 @@ mod tests {
 
     #[test]
     fn histogram_marks_percentiles_and_says_when_empty() {
-        let s = LatencySummary {
+        let s = Latency {
             min: 0.15,
             p50: 0.15,
             p90: 0.7,

@@ -28,8 +28,7 @@
 //! comparable: [`mismatch`] says why, and the command refuses them unless forced.
 
 use super::{Bucket, Report};
-use crate::metrics::LatencySummary;
-use crate::runner::StepKind;
+use super::{Latency, StepKind};
 use crate::thresholds::format_ms;
 
 /// A percentile is judged only with at least this many samples beyond it, in both reports.
@@ -246,7 +245,7 @@ pub fn mismatch(baseline: &Report, current: &Report) -> Option<String> {
 /// The measurements of one row of one report.
 #[derive(Debug, Clone, Copy, Default)]
 struct Sample {
-    latency: Option<LatencySummary>,
+    latency: Option<Latency>,
     /// Latency samples (the histogram's count; else the requests).
     samples: u64,
     requests: u64,
@@ -254,12 +253,7 @@ struct Sample {
 }
 
 impl Sample {
-    fn new(
-        latency: Option<LatencySummary>,
-        histogram: &[Bucket],
-        requests: u64,
-        failures: u64,
-    ) -> Self {
+    fn new(latency: Option<Latency>, histogram: &[Bucket], requests: u64, failures: u64) -> Self {
         let counted: u64 = histogram.iter().map(|b| b.count).sum();
         Sample {
             latency,
@@ -358,7 +352,7 @@ impl RowContext {
 
     /// A latency percentile, under the three rules of the module docs.
     fn latency(&self, metric: Metric, base: Option<&Sample>, cur: Option<&Sample>) -> MetricDelta {
-        let pick = |l: &LatencySummary| match metric {
+        let pick = |l: &Latency| match metric {
             Metric::P50 => l.p50,
             Metric::P95 => l.p95,
             _ => l.p99,

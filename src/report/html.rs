@@ -9,18 +9,13 @@
 use std::fmt::Write;
 
 use super::chart::{self, Line};
-use super::extras::{latency_cells, E2eView, Extras, LoadView};
-use super::{FailureReport, Report};
-use crate::runner::StepKind;
+use super::{latency_cells, E2eReport, FailureReport, FaultReport, LoadReport, Report, StepKind};
 
 /// What the page shows besides the report itself.
 #[derive(Debug, Clone, Default)]
 pub struct HtmlContext {
     /// The commit of the system under test's build, when known.
     pub git_commit: Option<String>,
-    /// The optional sections as read from a saved JSON file, when the [`Report`] type does
-    /// not carry them (see [`Extras`]); `None` reads them from the report itself.
-    pub extras: Option<Extras>,
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -43,7 +38,6 @@ pub(crate) const STYLE: &str = include_str!("html.css");
 
 /// Renders the whole page.
 pub fn render(report: &Report, ctx: &HtmlContext) -> String {
-    let extras = ctx.extras.clone().unwrap_or_else(|| Extras::of(report));
     let mut h = String::with_capacity(64 * 1024);
     let _ = write!(
         h,
@@ -57,18 +51,18 @@ pub fn render(report: &Report, ctx: &HtmlContext) -> String {
     thresholds(&mut h, report);
     steps(&mut h, report);
     charts(&mut h, report);
-    if let Some(e2e) = &extras.e2e {
+    if let Some(e2e) = &report.e2e {
         e2e_section(&mut h, e2e, &super::missing_replies(report));
     }
-    if let Some(load) = &extras.load {
+    if let Some(load) = &report.load {
         load_section(&mut h, load);
     }
     for line in super::delivery_lines(report) {
         let _ = write!(h, "<p class=\"delivery\">{}</p>", escape(&line));
     }
-    if !extras.faults.is_empty() {
+    if !report.faults.is_empty() {
         h.push_str("<section><h2>Injected faults</h2><dl class=\"meta\">");
-        for (k, v) in &extras.faults {
+        for (k, v) in &FaultReport::rows(&report.faults) {
             let _ = write!(h, "<dt>{}</dt><dd>{}</dd>", escape(k), escape(v));
         }
         h.push_str("</dl></section>");
@@ -244,7 +238,7 @@ fn charts(h: &mut String, r: &Report) {
     h.push_str("</div></section>");
 }
 
-fn e2e_section(h: &mut String, e: &E2eView, missing: &str) {
+fn e2e_section(h: &mut String, e: &E2eReport, missing: &str) {
     let [p50, p95, p99, max] = latency_cells(e.latency_ms);
     let _ = write!(
         h,
@@ -261,40 +255,47 @@ fn e2e_section(h: &mut String, e: &E2eView, missing: &str) {
     );
 }
 
-fn load_section(h: &mut String, l: &LoadView) {
-    let num = |v: Option<f64>| v.map_or_else(|| "—".to_string(), |v| format!("{v:.1}"));
-    let int = |v: Option<u64>| v.map_or_else(|| "—".to_string(), |v| v.to_string());
+fn load_section(h: &mut String, l: &LoadReport) {
+    let target = l
+        .target_rps
+        .map_or_else(|| "—".to_string(), |v| format!("{v:.1}"));
     let _ = write!(
         h,
-        "<section><h2>Load</h2><dl class=\"meta\"><dt>Target rate</dt><dd>{} rps</dd>\
-         <dt>Achieved rate</dt><dd>{} rps</dd><dt>Iterations</dt><dd>{}</dd><dt>Dropped</dt><dd>{}</dd></dl>",
-        num(l.target_rps),
-        num(l.achieved_rps),
-        int(l.iterations),
-        int(l.dropped)
+        "<section><h2>Load</h2><dl class=\"meta\"><dt>Target rate</dt><dd>{target} iterations/s</dd>\
+         <dt>Achieved rate</dt><dd>{:.1} iterations/s</dd><dt>Iterations</dt><dd>{}</dd><dt>Dropped</dt><dd>{}</dd></dl>",
+        l.achieved_rps, l.iterations, l.dropped
     );
-    if !l.series.is_empty() {
-        let x: Vec<f64> = l.series.iter().map(|p| p.t_s).collect();
-        let col = |f: fn(&super::extras::SecondView) -> f64| -> Vec<f64> {
-            l.series.iter().map(f).collect()
+    if !l.time_series.is_empty() {
+        let x: Vec<f64> = l.time_series.iter().map(|p| p.t_s as f64).collect();
+        let col = |f: fn(&super::SecondReport) -> f64| -> Vec<f64> {
+            l.time_series.iter().map(f).collect()
         };
-        let rps = col(|p| p.rps);
-        let p50 = col(|p| p.p50.unwrap_or(f64::NAN));
-        let p95 = col(|p| p.p95.unwrap_or(f64::NAN));
-        let p99 = col(|p| p.p99.unwrap_or(f64::NAN));
+        let iterations = col(|p| p.iterations as f64);
+        let requests = col(|p| p.requests as f64);
+        let p50 = col(|p| p.p50_ms.unwrap_or(f64::NAN));
+        let p95 = col(|p| p.p95_ms.unwrap_or(f64::NAN));
+        let p99 = col(|p| p.p99_ms.unwrap_or(f64::NAN));
         let errors = col(|p| p.errors as f64);
         let in_flight = col(|p| p.in_flight as f64);
         let line = |name, values| Line { name, values };
         let figures = [
-            ("requests per second", "", vec![line("rps", &rps)]),
             (
-                "latency percentiles",
+                "completed per second",
+                "",
+                vec![line("requests", &requests), line("iterations", &iterations)],
+            ),
+            (
+                "iteration latency from the intended start",
                 "ms",
                 vec![line("p50", &p50), line("p95", &p95), line("p99", &p99)],
             ),
-            ("errors per second", "", vec![line("errors", &errors)]),
             (
-                "requests in flight",
+                "failed iterations per second",
+                "",
+                vec![line("errors", &errors)],
+            ),
+            (
+                "iterations in flight",
                 "",
                 vec![line("in flight", &in_flight)],
             ),
@@ -416,25 +417,52 @@ mod tests {
 
     #[test]
     fn e2e_load_and_faults_appear_when_present() {
-        let v = serde_json::json!({
-            "e2e": {"count": 2, "failures": 0, "latency_ms": null,
-                    "histogram": [{"le_ms": 819.199, "count": 2}]},
-            "load": {"target_rps": 10.0, "series": [
-                {"t_s": 1.0, "rps": 9.0, "p50": 2.0, "p95": 3.0, "p99": 4.0, "errors": 0, "in_flight": 1},
-                {"t_s": 2.0, "rps": 10.0, "p50": 2.0, "p95": 3.0, "p99": 5.0, "errors": 1, "in_flight": 2}]},
-            "faults": {"delay_ms": 200}
+        let mut report = sample_report();
+        report.e2e = Some(E2eReport {
+            count: 2,
+            failures: 0,
+            missing: 0,
+            latency_ms: None,
+            histogram: vec![super::super::Bucket {
+                le_ms: 819.199,
+                count: 2,
+            }],
         });
+        let second = |t_s, iterations, errors| super::super::SecondReport {
+            t_s,
+            iterations,
+            requests: 2 * iterations,
+            errors,
+            p50_ms: Some(2.0),
+            p95_ms: Some(3.0),
+            p99_ms: Some(4.0),
+            e2e_p95_ms: None,
+            in_flight: 1,
+        };
+        report.load = Some(LoadReport {
+            target_rps: Some(10.0),
+            time_series: vec![second(0, 9, 0), second(1, 10, 1)],
+            ..crate::report::output::sample_load()
+        });
+        let mut rule = serde_json::Map::new();
+        rule.insert("delay_ms".into(), 200.into());
+        report.faults = vec![FaultReport {
+            set_at: "2026-11-22T10:15:01Z".into(),
+            profile: super::super::FaultProfileReport { rules: vec![rule] },
+        }];
         let ctx = HtmlContext {
             git_commit: Some("abc123".into()),
-            extras: Some(Extras::from_value(&v)),
         };
-        let report = sample_report();
         let page = render(&report, &ctx);
         assert!(oxml::parse(&page).is_ok());
         assert!(page.contains("End to end") && page.contains("Injected faults"));
+        assert!(page.contains("{&quot;delay_ms&quot;:200}"));
         assert!(page.contains("abc123"));
+        // Requests and iterations, labelled as what they are.
+        assert!(page.contains("completed per second"));
+        assert!(page.contains(">requests<") && page.contains(">iterations<"));
         // One chart per step, one for e2e, four time series.
         assert_eq!(page.matches("<svg").count(), report.steps.len() + 1 + 4);
-        assert_eq!(page.matches("<polyline").count(), 6);
+        assert_eq!(page.matches("<polyline").count(), 7);
     }
 }

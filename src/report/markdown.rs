@@ -5,8 +5,8 @@
 
 use std::fmt::Write;
 
-use super::extras::{latency_cells, Extras};
 use super::html::verdict;
+use super::latency_cells;
 use super::Report;
 
 /// Makes `s` safe inside a table cell: pipes escaped, line breaks flattened, HTML neutralised
@@ -29,11 +29,6 @@ fn mark(passed: bool) -> &'static str {
 
 /// Renders the summary of `report`.
 pub fn render(report: &Report) -> String {
-    render_with(report, &Extras::of(report))
-}
-
-/// Renders the summary of `report`, with its optional sections from `extras`.
-pub fn render_with(report: &Report, extras: &Extras) -> String {
     let r = report;
     let mut md = String::new();
     let icon = mark(r.passed);
@@ -53,7 +48,7 @@ pub fn render_with(report: &Report, extras: &Extras) -> String {
     );
     thresholds(&mut md, r);
     steps(&mut md, r);
-    if let Some(e) = &extras.e2e {
+    if let Some(e) = &r.e2e {
         let [p50, p95, p99, _] = latency_cells(e.latency_ms);
         let _ = writeln!(
             md,

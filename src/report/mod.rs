@@ -7,7 +7,6 @@
 pub mod chart;
 pub mod compare;
 pub mod compare_render;
-pub mod extras;
 pub mod html;
 pub mod junit;
 pub mod markdown;
@@ -20,7 +19,8 @@ use crate::metrics::{LatencySummary, Series};
 use crate::redact::Redactor;
 use crate::runner::check::truncate;
 use crate::runner::http::{Response, SentRequest};
-use crate::runner::{ScenarioRun, StepKind};
+use crate::runner::ScenarioRun;
+use crate::runner::StepKind as RunStepKind;
 use crate::scenario::Scenario;
 use crate::thresholds::ThresholdResult;
 
@@ -68,7 +68,7 @@ pub struct Report {
     /// Fault profiles set on the simulated provider during the run (by the scenario through
     /// the control API, or at start), oldest first; absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub faults: Vec<crate::sim::faults::FaultEvent>,
+    pub faults: Vec<FaultReport>,
 }
 
 /// What a load run asked for and achieved (`harness load`).
@@ -101,14 +101,14 @@ pub struct LoadReport {
     pub aborted: bool,
     /// Iteration latency from its intended start (includes any wait for the schedule:
     /// coordinated-omission free).
-    pub latency_ms: Option<LatencySummary>,
+    pub latency_ms: Option<Latency>,
     /// Iteration latency from its actual start.
-    pub service_ms: Option<LatencySummary>,
+    pub service_ms: Option<Latency>,
     pub histogram: Vec<Bucket>,
     /// Failed iterations by kind (`check`, `timeout`, `connect`, `http_5xx`, …).
     pub errors: std::collections::BTreeMap<String, u64>,
     /// One point per second.
-    pub time_series: Vec<crate::load::TimePoint>,
+    pub time_series: Vec<SecondReport>,
     /// Open model: the delivery check (arrivals planned, dropped, per stage) and its limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<DeliveryReport>,
@@ -154,7 +154,7 @@ pub struct SaturationReport {
     pub cpu_share: f64,
     pub cores: u64,
     /// How late iterations started against their intended instant.
-    pub start_lag_ms: Option<LatencySummary>,
+    pub start_lag_ms: Option<Latency>,
     /// The machine's 1-minute load average at the end (other processes compete above the
     /// core count); `None` where the system does not tell it.
     #[serde(default)]
@@ -177,7 +177,7 @@ pub struct E2eReport {
     /// Awaited replies that never came (no message observed before the timeout).
     #[serde(default)]
     pub missing: u64,
-    pub latency_ms: Option<LatencySummary>,
+    pub latency_ms: Option<Latency>,
     pub histogram: Vec<Bucket>,
 }
 
@@ -212,9 +212,128 @@ pub struct StepReport {
     pub failures: u64,
     pub attempts: u32,
     /// `None` when no response came back at all.
-    pub latency_ms: Option<LatencySummary>,
+    pub latency_ms: Option<Latency>,
     /// Latency distribution for charts: `(upper bound in ms, count)`, logarithmic buckets.
     pub histogram: Vec<Bucket>,
+}
+
+/// What kind of step a row is: `await` steps' latencies are end to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    Http,
+    Inject,
+    Await,
+}
+
+impl From<RunStepKind> for StepKind {
+    fn from(k: RunStepKind) -> Self {
+        match k {
+            RunStepKind::Http => StepKind::Http,
+            RunStepKind::Inject => StepKind::Inject,
+            RunStepKind::Await => StepKind::Await,
+        }
+    }
+}
+
+/// Latency percentiles, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    pub min: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+impl From<LatencySummary> for Latency {
+    fn from(l: LatencySummary) -> Self {
+        let LatencySummary {
+            min,
+            p50,
+            p90,
+            p95,
+            p99,
+            max,
+            mean,
+        } = l;
+        Latency {
+            min,
+            p50,
+            p90,
+            p95,
+            p99,
+            max,
+            mean,
+        }
+    }
+}
+
+/// The percentiles of `series`, `None` without samples.
+pub fn latency(series: &Series) -> Option<Latency> {
+    series.summary().map(Latency::from)
+}
+
+/// One second of a load run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecondReport {
+    /// Seconds since the start (the point covers [t_s, t_s + 1)).
+    pub t_s: u64,
+    /// Iterations completed in that second (= iterations per second).
+    pub iterations: u64,
+    /// Request steps completed in that second (= requests per second).
+    pub requests: u64,
+    pub errors: u64,
+    /// Iteration latency from the intended start, ms.
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    /// End-to-end p95 in that second, ms (flows with `await` steps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e2e_p95_ms: Option<f64>,
+    /// Highest number of iterations in flight seen during that second.
+    pub in_flight: u64,
+}
+
+/// A fault profile set on the simulated provider during the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultReport {
+    /// RFC 3339, UTC.
+    pub set_at: String,
+    pub profile: FaultProfileReport,
+}
+
+/// The rules of a fault profile, each as the simulator shows it (`GET /__harness/faults`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FaultProfileReport {
+    pub rules: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl FaultReport {
+    /// One `(set_at, rule as JSON)` row per rule, for the renderers.
+    pub fn rows(faults: &[FaultReport]) -> Vec<(String, String)> {
+        faults
+            .iter()
+            .flat_map(|f| {
+                f.profile.rules.iter().map(|r| {
+                    (
+                        f.set_at.clone(),
+                        serde_json::Value::Object(r.clone()).to_string(),
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// p50, p95, p99 and max for people (`612ms`), or `—` each when there is no summary.
+pub fn latency_cells(l: Option<Latency>) -> [String; 4] {
+    match l {
+        Some(l) => [l.p50, l.p95, l.p99, l.max].map(crate::thresholds::format_ms),
+        None => std::array::from_fn(|_| "—".to_string()),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -290,7 +409,7 @@ pub struct Totals {
     /// `failed_iterations / iterations` (quick mode: per request, each its own iteration).
     pub error_rate: f64,
     /// Over the `http` and `inject` steps.
-    pub latency_ms: Option<LatencySummary>,
+    pub latency_ms: Option<Latency>,
     pub checks_passed: usize,
     pub checks_failed: usize,
     /// Steps with no failure, with at least one, and not run (for another provider).
@@ -370,14 +489,14 @@ pub fn build(
     for step in &run.steps {
         steps.push(StepReport {
             name: r(&step.name),
-            kind: step.kind,
+            kind: step.kind.into(),
             skipped: step.skipped,
             line: step.span.line,
             passed: step.passed,
             requests: step.series.count,
             failures: step.series.failures,
             attempts: step.attempts,
-            latency_ms: step.series.summary(),
+            latency_ms: latency(&step.series),
             histogram: buckets(&step.series),
         });
         for c in &step.checks {
@@ -461,7 +580,7 @@ pub fn build(
             iterations: run.iterations.executions,
             failed_iterations: run.iterations.failures,
             error_rate: run.iterations.error_rate(),
-            latency_ms: all.summary(),
+            latency_ms: latency(&all),
             checks_passed: checks.len() - checks_failed,
             checks_failed,
             steps_passed: run.steps.len() - skipped - failed,
@@ -474,12 +593,12 @@ pub fn build(
         e2e: run
             .steps
             .iter()
-            .any(|s| s.kind == StepKind::Await)
+            .any(|s| s.kind == RunStepKind::Await)
             .then(|| E2eReport {
                 count: e2e.executions,
                 failures: e2e.failures,
                 missing: e2e.failed_unsampled,
-                latency_ms: e2e.summary(),
+                latency_ms: latency(&e2e),
                 histogram: buckets(&e2e),
             }),
         load: None,

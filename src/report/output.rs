@@ -5,7 +5,6 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::extras::Extras;
 use super::html::{self, HtmlContext};
 use super::{junit, markdown, write_json, Report};
 
@@ -92,8 +91,7 @@ pub fn write_all(
         write_file(p, &junit::render(report)?)?;
         written.push(p.clone());
     }
-    let extras = ctx.extras.clone().unwrap_or_else(|| Extras::of(report));
-    let md = markdown::render_with(report, &extras);
+    let md = markdown::render(report);
     if let Some(p) = &outputs.summary_md {
         write_file(p, &md)?;
         written.push(p.clone());
@@ -129,9 +127,7 @@ pub fn append_file(path: &Path, text: &str) -> Result<(), OutputError> {
 #[cfg(test)]
 pub(crate) fn sample_report() -> Report {
     use super::*;
-    use crate::metrics::LatencySummary;
-    use crate::runner::StepKind;
-    let lat = |p50: f64, p95: f64| LatencySummary {
+    let lat = |p50: f64, p95: f64| Latency {
         min: p50,
         p50,
         p90: p95,
@@ -276,6 +272,35 @@ pub(crate) fn sample_report() -> Report {
         e2e: None,
         load: None,
         faults: Vec::new(),
+    }
+}
+
+/// A load section with nothing in it, for the renderers' unit tests to fill.
+#[cfg(test)]
+pub(crate) fn sample_load() -> super::LoadReport {
+    super::LoadReport {
+        model: "open".into(),
+        target_rps: None,
+        achieved_rps: 9.5,
+        iterations: 19,
+        completed: 19,
+        failed: 0,
+        dropped: 0,
+        abandoned: 0,
+        duration_s: 2.0,
+        max_in_flight: Some(1000),
+        peak_in_flight: 2,
+        users: None,
+        think_time_ms: None,
+        poisson: false,
+        aborted: false,
+        latency_ms: None,
+        service_ms: None,
+        histogram: Vec::new(),
+        errors: Default::default(),
+        time_series: Vec::new(),
+        delivery: None,
+        saturation: Default::default(),
     }
 }
 

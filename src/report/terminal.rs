@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::Report;
-use crate::runner::StepKind;
+use super::StepKind;
 use crate::thresholds::format_ms;
 
 /// ANSI styling, or none.
