@@ -9,39 +9,21 @@ use serde_json::{json, Value};
 use crate::redact::Redactor;
 use crate::report::TargetReport;
 use crate::runner::template::{TemplateError, Templater, Vars};
+pub use crate::scenario::targets::{Credentials, ProviderMode, TargetSpec};
 pub use crate::scenario::ProviderKind;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProviderMode {
-    Real,
-    Simulated,
-}
-
-/// Provider credentials, as templates (typically `${ENV_VAR}`), rendered at resolution.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Credentials {
-    /// Evolution global `apikey`.
-    pub api_key: Option<String>,
-    /// Evolution instance name the scenarios use by default.
-    pub instance: Option<String>,
-    /// Meta: access token, app secret (webhook signatures), verify token, phone-number-id.
-    pub token: Option<String>,
-    pub app_secret: Option<String>,
-    pub verify_token: Option<String>,
-    pub phone_number_id: Option<String>,
-}
-
-/// A target as declared (in `harness.yaml` or by flags), before rendering.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TargetSpec {
-    pub name: String,
+/// Which target, and the flags that override it.
+#[derive(Debug, Clone, Default)]
+pub struct TargetOverrides {
+    pub target: Option<String>,
+    pub config: std::path::PathBuf,
     pub app_url: Option<String>,
-    /// Where the provider delivers webhooks; default: the reference app's path under `app_url`.
-    pub webhook_url: Option<String>,
-    pub provider: ProviderKind,
-    pub mode: ProviderMode,
+    pub provider: Option<ProviderKind>,
     pub provider_url: Option<String>,
-    pub credentials: Credentials,
+    /// Where the simulator delivers webhooks to the app (default: under `app_url`).
+    pub webhook_url: Option<String>,
+    /// Serve the embedded simulator on this port (so an app elsewhere can be pointed at it).
+    pub sim_port: Option<u16>,
 }
 
 /// A target with its values rendered (environment read, secrets registered).
@@ -197,10 +179,7 @@ fn without_nulls(vars: Vars) -> Vars {
 /// Picks the target of a run: a named one from the config file (flags override its values),
 /// or one made of the flags alone; with no target and no URLs, the embedded default
 /// (simulated provider started in-process). Errors are complete messages for the user.
-pub fn select(
-    o: &crate::command::TargetOverrides,
-    provider: ProviderKind,
-) -> Result<TargetSpec, String> {
+pub fn select(o: &TargetOverrides, provider: ProviderKind) -> Result<TargetSpec, String> {
     let mut spec = match &o.target {
         Some(name) => {
             let text = std::fs::read_to_string(&o.config).map_err(|e| {

@@ -9,9 +9,10 @@ use std::time::Duration;
 use harness::load::flow::{QuickFlow, QuickRequest};
 use harness::load::hyper_flow::HyperFlow;
 use harness::load::{
-    parse_stages, run, EngineOptions, Flow, Hooks, LoadResult, Outcome, Plan, Samples, StepRecord,
+    run, EngineOptions, Flow, Hooks, LoadResult, Outcome, Plan, Samples, StepRecord,
 };
 use harness::runner::StepKind;
+use harness::scenario::load_shape::parse_stages;
 use tokio::time::Instant;
 
 use crate::support::{read_report, run_in, text};

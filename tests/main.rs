@@ -6,6 +6,7 @@ mod e2e;
 mod lifecycle;
 mod load;
 mod masking;
+mod modules;
 mod preflight;
 mod report;
 mod runner;

@@ -4,8 +4,20 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::outbox::OutboxStats;
-use super::server::Counters;
 use crate::scenario::ProviderKind;
+
+/// Counters behind `/metrics`.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub webhooks_accepted: AtomicU64,
+    pub webhooks_duplicate: AtomicU64,
+    pub webhooks_ignored: AtomicU64,
+    pub webhooks_invalid: AtomicU64,
+    pub webhooks_unauthorized: AtomicU64,
+    pub webhooks_unknown_tenant: AtomicU64,
+    pub bookings: AtomicU64,
+    pub cancellations: AtomicU64,
+}
 
 fn get(c: &AtomicU64) -> u64 {
     c.load(Ordering::Relaxed)

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::webhook::Customer;
-use crate::target::ProviderKind;
+use crate::scenario::ProviderKind;
 
 /// How replies are retried.
 #[derive(Debug, Clone)]

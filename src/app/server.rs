@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 
 use super::calendar::Calendar;
 use super::conversation::{self, Effect, Stage};
-use super::metrics;
+use super::metrics::{self, Counters};
 use super::outbox::{Outbox, ProviderClient, Reply, RetryPolicy};
 use super::webhook::{self, Event, Inbound, SignatureError};
 use crate::scenario::ProviderKind;
@@ -111,19 +111,6 @@ impl Dedup {
         self.seen.insert(key);
         true
     }
-}
-
-/// Counters behind `/metrics`.
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub webhooks_accepted: AtomicU64,
-    pub webhooks_duplicate: AtomicU64,
-    pub webhooks_ignored: AtomicU64,
-    pub webhooks_invalid: AtomicU64,
-    pub webhooks_unauthorized: AtomicU64,
-    pub webhooks_unknown_tenant: AtomicU64,
-    pub bookings: AtomicU64,
-    pub cancellations: AtomicU64,
 }
 
 struct App {

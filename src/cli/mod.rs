@@ -206,7 +206,7 @@ pub struct LoadArgs {
     #[arg(long, short = 'c', value_name = "N", requires = "url")]
     pub connections: Option<usize>,
     /// Iterations started per second (open model): `100`, `250/min`.
-    #[arg(long, value_name = "RATE", value_parser = crate::load::plan::parse_rate)]
+    #[arg(long, value_name = "RATE", value_parser = crate::scenario::load_shape::parse_arrival_rate)]
     pub rps: Option<f64>,
     /// How long iterations are started for (default: the scenario's, else 60s).
     #[arg(long, short = 'z', value_name = "DURATION", value_parser = humantime::parse_duration)]
@@ -265,7 +265,7 @@ pub struct LoadArgs {
 pub struct StagesArg(pub Vec<(std::time::Duration, f64)>);
 
 fn parse_stages_arg(s: &str) -> Result<StagesArg, String> {
-    crate::load::plan::parse_stages(s)
+    crate::scenario::load_shape::parse_stages(s)
         .map(StagesArg)
         .map_err(|e| e.to_string())
 }

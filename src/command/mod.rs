@@ -26,24 +26,11 @@ pub use report::report;
 pub use run::run;
 pub use validate::validate;
 
+pub use crate::target::TargetOverrides;
+
 use crate::exit;
 use crate::scenario::catalog;
 use crate::scenario::Scenario;
-use crate::target::ProviderKind;
-
-/// Which target, and the flags that override it.
-#[derive(Debug, Clone, Default)]
-pub struct TargetOverrides {
-    pub target: Option<String>,
-    pub config: PathBuf,
-    pub app_url: Option<String>,
-    pub provider: Option<ProviderKind>,
-    pub provider_url: Option<String>,
-    /// Where the simulator delivers webhooks to the app (default: under `app_url`).
-    pub webhook_url: Option<String>,
-    /// Serve the embedded simulator on this port (so an app elsewhere can be pointed at it).
-    pub sim_port: Option<u16>,
-}
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {

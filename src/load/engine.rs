@@ -30,7 +30,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::plan::Plan;
-use super::record::{Done, Outcome, Recorder, Window};
+use super::record::{Done, Outcome, Recorder, Shared, Window};
 use super::schedule::Arrivals;
 use super::timeline::{AbortFn, Collector, ProgressFn, TimePoint};
 
@@ -67,16 +67,6 @@ pub struct Hooks {
     pub progress: Option<ProgressFn>,
     /// Checked every 250 ms: `true` stops the run (`--abort-on-fail`).
     pub abort: Option<AbortFn>,
-}
-
-/// Counters shared by the dispatcher, the workers and the metrics task.
-#[derive(Debug)]
-pub(super) struct Shared {
-    pub t0: Instant,
-    pub started: AtomicU64,
-    pub dropped: AtomicU64,
-    pub in_flight: AtomicU64,
-    pub peak_in_flight: AtomicU64,
 }
 
 /// A permission to start an iteration, with the instant it was meant to start.

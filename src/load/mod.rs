@@ -18,6 +18,6 @@ pub mod schedule;
 pub mod timeline;
 
 pub use engine::{run, CpuUse, EngineOptions, Flow, Hooks, LoadResult, StageArrivals};
-pub use plan::{parse_stages, Plan, PlanError, Stage};
+pub use plan::{Plan, PlanError, Stage};
 pub use record::{FailureSample, Outcome, Recorder, Samples, StepRecord};
 pub use timeline::{Live, Progress, TimePoint};

@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use std::sync::atomic::AtomicU64;
+
 use tokio::time::Instant;
 
 use crate::metrics::Series;
@@ -32,6 +34,16 @@ pub enum Samples {
     },
     /// The series a scenario step produced (attempts of a retried step included).
     Series(Series),
+}
+
+/// Counters shared by the dispatcher, the workers and the metrics task.
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub t0: Instant,
+    pub started: AtomicU64,
+    pub dropped: AtomicU64,
+    pub in_flight: AtomicU64,
+    pub peak_in_flight: AtomicU64,
 }
 
 /// What a failed step looked like: kept once per step for the report.

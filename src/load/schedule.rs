@@ -100,8 +100,9 @@ impl Iterator for Arrivals {
 
 #[cfg(test)]
 mod tests {
-    use super::super::plan::{parse_stages, Plan};
+    use super::super::plan::Plan;
     use super::*;
+    use crate::scenario::load_shape::parse_stages;
 
     fn stages(plan: Plan) -> Vec<Stage> {
         match plan {

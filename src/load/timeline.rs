@@ -17,8 +17,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::engine::Shared;
-use super::record::Window;
+use super::record::{Shared, Window};
 use crate::metrics::Series;
 
 /// One second of the run.

@@ -11,7 +11,7 @@
 
 use std::fmt::Write;
 
-use super::html::escape;
+use super::text::escape;
 use super::Bucket;
 use super::Latency;
 use crate::thresholds::format_ms;

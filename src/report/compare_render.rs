@@ -6,8 +6,8 @@ use std::fmt::Write;
 use super::compare::{
     format_change, format_value, Comparison, Metric, MetricDelta, Presence, RowDelta, Verdict,
 };
-use super::html::escape;
 use super::markdown::cell;
+use super::text::escape;
 use crate::thresholds::format_ms;
 
 fn change(m: &MetricDelta) -> String {

@@ -2,9 +2,11 @@
 
 pub mod catalog;
 pub mod diagnostic;
+pub mod load_shape;
 pub mod model;
 pub mod parse;
 pub mod references;
+pub mod targets;
 pub mod threshold;
 
 pub use diagnostic::{Diagnostic, Diagnostics};

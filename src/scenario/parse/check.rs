@@ -5,8 +5,8 @@
 use saphyr::{Scalar, YamlData};
 use serde_json::Value;
 
+use super::node::is_token;
 use super::node::{describe, is_identifier, number, position, untag, Ctx, Entry, Node};
-use super::step::is_token;
 use crate::scenario::model::{
     Capture, CaptureSource, Check, Comparison, JsonType, Predicate, Subject,
 };

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::check::{body, jsonpaths};
+use super::node::pairs;
 use super::node::{Ctx, Entry};
-use super::step::pairs;
 use crate::scenario::model::{
     Await, Body, Content, CustomerMessage, Inject, RawWebhook, Signature,
 };

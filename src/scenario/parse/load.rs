@@ -1,7 +1,7 @@
 //! `load:` — the load shape `harness load` uses when the command line gives none.
 
 use super::node::{optional, untag, Ctx, Entry};
-use crate::load::plan::{parse_rate, parse_stages};
+use crate::scenario::load_shape::{parse_arrival_rate as parse_rate, parse_stages};
 use crate::scenario::model::LoadSpec;
 
 const LOAD_KEYS: &[&str] = &[

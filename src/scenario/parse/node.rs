@@ -437,6 +437,38 @@ pub(super) fn quoted_list(words: &[&str]) -> String {
         .join(", ")
 }
 
+/// `headers:` / `query:` — name → template, in file order. Header names must be HTTP tokens.
+pub(super) fn pairs(
+    ctx: &mut Ctx,
+    entry: &Entry,
+    header_names: bool,
+) -> Option<Vec<(String, String)>> {
+    let what = format!("`{}`", entry.key);
+    let mut complete = true;
+    let mut pairs = Vec::new();
+    for e in ctx.entries(entry.value, &what)? {
+        if header_names && !is_token(&e.key) {
+            let message = format!("invalid header name `{}`", e.key);
+            let hint = Some("header names are letters, digits and `-`".to_string());
+            ctx.error(e.key_node, message, hint);
+            complete = false;
+        }
+        match ctx.text(&e) {
+            Some(value) => pairs.push((e.key, value)),
+            None => complete = false,
+        }
+    }
+    complete.then_some(pairs)
+}
+
+/// An RFC 9110 token (what a header name is made of).
+pub(super) fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::check::{captures, checks};
-use super::node::{quoted_list, suggest, untag, Ctx, Entry, Node};
+use super::node::{pairs, quoted_list, suggest, untag, Ctx, Entry, Node};
 use crate::scenario::model::{Action, Body, HttpRequest, Metric, Retry, Step, ThresholdSpec};
 use crate::scenario::threshold::parse_threshold;
 
@@ -174,38 +174,6 @@ fn method(ctx: &mut Ctx, entry: &Entry) -> Option<String> {
         Some(hint),
     );
     None
-}
-
-/// `headers:` / `query:` — name → template, in file order. Header names must be HTTP tokens.
-pub(super) fn pairs(
-    ctx: &mut Ctx,
-    entry: &Entry,
-    header_names: bool,
-) -> Option<Vec<(String, String)>> {
-    let what = format!("`{}`", entry.key);
-    let mut complete = true;
-    let mut pairs = Vec::new();
-    for e in ctx.entries(entry.value, &what)? {
-        if header_names && !is_token(&e.key) {
-            let message = format!("invalid header name `{}`", e.key);
-            let hint = Some("header names are letters, digits and `-`".to_string());
-            ctx.error(e.key_node, message, hint);
-            complete = false;
-        }
-        match ctx.text(&e) {
-            Some(value) => pairs.push((e.key, value)),
-            None => complete = false,
-        }
-    }
-    complete.then_some(pairs)
-}
-
-/// An RFC 9110 token (what a header name is made of).
-pub(super) fn is_token(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
 }
 
 /// `retry: { interval: 500ms, timeout: 10s }` — `timeout` required, `interval` defaults to 1s.

@@ -8,7 +8,7 @@ use saphyr::{LoadableYamlNode, MarkedYaml};
 use super::node::{Ctx, Entry};
 use crate::scenario::diagnostic::Diagnostics;
 use crate::scenario::model::{ProviderKind, Span};
-use crate::target::{Credentials, ProviderMode, TargetSpec};
+use crate::scenario::targets::{Credentials, ProviderMode, TargetSpec};
 
 const FILE_KEYS: &[&str] = &["targets"];
 const TARGET_KEYS: &[&str] = &[

@@ -1,0 +1,37 @@
+//! The model of `harness.yaml`'s targets (the file is read by `parse::parse_targets`, with the
+//! scenario files' machinery); `crate::target` resolves them against the environment and flags.
+
+use super::ProviderKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderMode {
+    Real,
+    Simulated,
+}
+
+/// Provider credentials, as templates (typically `${ENV_VAR}`), rendered at resolution.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Credentials {
+    /// Evolution global `apikey`.
+    pub api_key: Option<String>,
+    /// Evolution instance name the scenarios use by default.
+    pub instance: Option<String>,
+    /// Meta: access token, app secret (webhook signatures), verify token, phone-number-id.
+    pub token: Option<String>,
+    pub app_secret: Option<String>,
+    pub verify_token: Option<String>,
+    pub phone_number_id: Option<String>,
+}
+
+/// A target as declared (in `harness.yaml` or by flags), before rendering.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetSpec {
+    pub name: String,
+    pub app_url: Option<String>,
+    /// Where the provider delivers webhooks; default: the reference app's path under `app_url`.
+    pub webhook_url: Option<String>,
+    pub provider: ProviderKind,
+    pub mode: ProviderMode,
+    pub provider_url: Option<String>,
+    pub credentials: Credentials,
+}
