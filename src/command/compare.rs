@@ -28,7 +28,7 @@ pub fn compare(opts: &CompareOptions) -> Result<u8, CommandError> {
     };
     let mut comparison = compare_reports(&baseline, &current, opts.limits);
     comparison.forced = forced;
-    print!("{}", compare_render::text(&comparison));
+    super::out::print(compare_render::text(&comparison));
     let md = compare_render::markdown(&comparison);
     let harness = |e: output::OutputError| CommandError::Harness(e.into());
     if let Some(p) = &opts.html {
@@ -44,7 +44,7 @@ pub fn compare(opts: &CompareOptions) -> Result<u8, CommandError> {
         Ok(exit::SUCCESS)
     } else {
         for r in comparison.regressions() {
-            eprintln!("regressed: {r}");
+            super::out::eprintln(format_args!("regressed: {r}"));
         }
         Ok(exit::FAILED)
     }
