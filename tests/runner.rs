@@ -214,7 +214,7 @@ steps:
         .run
         .steps
         .iter()
-        .map(|s| s.error.as_ref().map(|e| e.kind.clone()))
+        .map(|s| s.error.as_ref().map(|e| e.kind))
         .collect();
     assert_eq!(
         kinds,

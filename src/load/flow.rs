@@ -13,14 +13,6 @@ use crate::runner::template::Vars;
 use crate::runner::{init_vars, run_step, RunContext, RunState, StepKind};
 use crate::scenario::Scenario;
 
-/// The name of an error kind as reports spell it (`timeout`, `connect`, …).
-pub fn kind_name(kind: &ErrorKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// A scenario's steps, in order, with the scenario's variables rendered anew for each
 /// iteration (so `{{ phone() }}` gives each iteration its own customer). An iteration stops
 /// at its first failed step: the later steps depend on it (an `await` after a failed
@@ -58,7 +50,7 @@ impl Flow for ScenarioFlow {
                 };
                 return Outcome {
                     steps: Vec::new(),
-                    error: Some(kind_name(&error.kind)),
+                    error: Some(error.kind.as_str().to_string()),
                     sample: Some((
                         0,
                         FailureSample {
@@ -86,7 +78,7 @@ impl Flow for ScenarioFlow {
                 out.error = Some(
                     r.error
                         .as_ref()
-                        .map_or("check".into(), |e| kind_name(&e.kind)),
+                        .map_or("check".into(), |e| e.kind.as_str().to_string()),
                 );
                 let checks = r.checks.into_iter().filter(|c| !c.passed).collect();
                 out.sample = Some((
@@ -153,7 +145,10 @@ impl QuickOutcomes {
     /// One request's outcome: a status ≥ 400 is a failure (`http_4xx` / `http_5xx`).
     pub(super) fn outcome(&self, latency: Duration, result: QuickResult) -> Outcome {
         let (error, sample) = match result {
-            Err(e) => (Some(kind_name(&e.kind)), self.sample(Some(e), None)),
+            Err(e) => (
+                Some(e.kind.as_str().to_string()),
+                self.sample(Some(e), None),
+            ),
             Ok((status, headers, body)) if status >= 400 => {
                 let kind = if status >= 500 {
                     "http_5xx"

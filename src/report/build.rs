@@ -9,8 +9,8 @@ use crate::metrics::{LatencySummary, Series};
 use crate::redact::Redactor;
 use crate::runner::check::truncate;
 use crate::runner::http::{Response, SentRequest};
-use crate::runner::ScenarioRun;
 use crate::runner::StepKind as RunStepKind;
+use crate::runner::{ScenarioRun, StepResult};
 use crate::scenario::Scenario;
 use crate::thresholds::ThresholdResult;
 
@@ -64,79 +64,18 @@ pub fn build(
     redactor: &Redactor,
 ) -> Report {
     let r = |s: &str| redactor.redact(s);
-    let mut steps = Vec::with_capacity(run.steps.len());
-    let mut checks = Vec::new();
-    let mut failures = Vec::new();
-    let (all, e2e) = run.series();
+    let (mut checks, mut failures) = (Vec::new(), Vec::new());
     for step in &run.steps {
-        steps.push(StepReport {
-            name: r(&step.name),
-            kind: step.kind.into(),
-            skipped: step.skipped,
-            line: step.span.line,
-            passed: step.passed,
-            requests: step.series.count,
-            failures: step.series.failures,
-            attempts: step.attempts,
-            latency_ms: latency(&step.series),
-            histogram: buckets(&step.series),
-        });
-        for c in &step.checks {
-            checks.push(CheckReport {
-                step: r(&step.name),
-                name: r(&c.name),
-                passed: c.passed,
-                message: r(&c.message()),
-                expected: r(&c.expected),
-                observed: r(&c.observed),
-                line: c.span.line,
-            });
-        }
-        let request = step.request.as_ref().map(|q| request_report(q, redactor));
-        let response = step.response.as_ref().map(|p| response_report(p, redactor));
-        if let Some(e) = &step.error {
-            failures.push(FailureReport {
-                step: r(&step.name),
-                line: step.span.line,
-                kind: serde_json::to_value(&e.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                message: r(&e.message),
-                request: request.clone(),
-                response: response.clone(),
-            });
-        }
-        for c in step.checks.iter().filter(|c| !c.passed) {
-            failures.push(FailureReport {
-                step: r(&step.name),
-                line: c.span.line,
-                kind: "check".into(),
-                message: r(&c.message()),
-                request: request.clone(),
-                response: response.clone(),
-            });
-        }
+        step_outcomes(step, redactor, &mut checks, &mut failures);
     }
     let thresholds: Vec<ThresholdReport> = thresholds
         .iter()
-        .map(|t| ThresholdReport {
-            step: t.step.as_deref().map(r),
-            expr: r(&t.expr),
-            metric: t.metric.clone(),
-            condition: r(&t.condition),
-            observed: t.observed,
-            observed_display: t.observed_display.clone(),
-            passed: t.passed,
-            line: t.span.line,
-        })
+        .map(|t| threshold_report(t, redactor))
         .collect();
-    let checks_failed = checks.iter().filter(|c| !c.passed).count();
     let passed = !run.interrupted
         && run.steps.iter().all(|s| s.passed)
         && thresholds.iter().all(|t| t.passed);
-    let skipped = run.steps.iter().filter(|s| s.skipped).count();
-    let failed = run.steps.iter().filter(|s| !s.skipped && !s.passed).count();
+    let (all, e2e) = run.series();
     Report {
         schema_version: SCHEMA_VERSION,
         harness_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -155,20 +94,8 @@ pub fn build(
             provider_url: target.provider_url.as_deref().map(r),
             app_url: target.app_url.as_deref().map(r),
         },
-        steps,
-        totals: Totals {
-            requests: all.count,
-            failures: all.failures,
-            iterations: run.iterations.executions,
-            failed_iterations: run.iterations.failures,
-            error_rate: run.iterations.error_rate(),
-            latency_ms: latency(&all),
-            checks_passed: checks.len() - checks_failed,
-            checks_failed,
-            steps_passed: run.steps.len() - skipped - failed,
-            steps_failed: failed,
-            steps_skipped: skipped,
-        },
+        steps: run.steps.iter().map(|s| step_report(s, redactor)).collect(),
+        totals: totals(run, &all, &checks),
         checks,
         thresholds,
         failures,
@@ -185,6 +112,91 @@ pub fn build(
             }),
         load: None,
         faults: Vec::new(),
+    }
+}
+
+fn step_report(step: &StepResult, redactor: &Redactor) -> StepReport {
+    StepReport {
+        name: redactor.redact(&step.name),
+        kind: step.kind.into(),
+        skipped: step.skipped,
+        line: step.span.line,
+        passed: step.passed,
+        requests: step.series.count,
+        failures: step.series.failures,
+        attempts: step.attempts,
+        latency_ms: latency(&step.series),
+        histogram: buckets(&step.series),
+    }
+}
+
+/// A step's checks, and its failures (the failed exchange, each failed check) with the
+/// request and response they came with.
+fn step_outcomes(
+    step: &StepResult,
+    redactor: &Redactor,
+    checks: &mut Vec<CheckReport>,
+    failures: &mut Vec<FailureReport>,
+) {
+    let r = |s: &str| redactor.redact(s);
+    for c in &step.checks {
+        checks.push(CheckReport {
+            step: r(&step.name),
+            name: r(&c.name),
+            passed: c.passed,
+            message: r(&c.message()),
+            expected: r(&c.expected),
+            observed: r(&c.observed),
+            line: c.span.line,
+        });
+    }
+    let request = step.request.as_ref().map(|q| request_report(q, redactor));
+    let response = step.response.as_ref().map(|p| response_report(p, redactor));
+    let failure = |line: usize, kind: &str, message: String| FailureReport {
+        step: r(&step.name),
+        line,
+        kind: kind.to_string(),
+        message,
+        request: request.clone(),
+        response: response.clone(),
+    };
+    if let Some(e) = &step.error {
+        failures.push(failure(step.span.line, e.kind.as_str(), r(&e.message)));
+    }
+    for c in step.checks.iter().filter(|c| !c.passed) {
+        failures.push(failure(c.span.line, "check", r(&c.message())));
+    }
+}
+
+fn threshold_report(t: &ThresholdResult, redactor: &Redactor) -> ThresholdReport {
+    ThresholdReport {
+        step: t.step.as_deref().map(|s| redactor.redact(s)),
+        expr: redactor.redact(&t.expr),
+        metric: t.metric.clone(),
+        condition: redactor.redact(&t.condition),
+        observed: t.observed,
+        observed_display: t.observed_display.clone(),
+        passed: t.passed,
+        line: t.span.line,
+    }
+}
+
+fn totals(run: &ScenarioRun, requests: &Series, checks: &[CheckReport]) -> Totals {
+    let checks_failed = checks.iter().filter(|c| !c.passed).count();
+    let skipped = run.steps.iter().filter(|s| s.skipped).count();
+    let failed = run.steps.iter().filter(|s| !s.skipped && !s.passed).count();
+    Totals {
+        requests: requests.count,
+        failures: requests.failures,
+        iterations: run.iterations.executions,
+        failed_iterations: run.iterations.failures,
+        error_rate: run.iterations.error_rate(),
+        latency_ms: latency(requests),
+        checks_passed: checks.len() - checks_failed,
+        checks_failed,
+        steps_passed: run.steps.len() - skipped - failed,
+        steps_failed: failed,
+        steps_skipped: skipped,
     }
 }
 

@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use super::Report;
 use super::StepKind;
+use super::{Report, StepReport};
 use crate::thresholds::format_ms;
 
 /// ANSI styling, or none.
@@ -68,62 +68,74 @@ pub fn render(report: &Report, style: Style) -> String {
         .unwrap_or(0)
         .min(44);
     for step in &report.steps {
-        if step.skipped {
-            let _ = writeln!(
-                out,
-                "  {} {:<width$}  {}",
-                style.dim("-"),
-                step.name,
-                style.dim("skipped (another provider's step)")
-            );
-            continue;
-        }
-        let latency = step.latency_ms.map_or_else(String::new, |l| {
-            format!(
-                "p50 {:>8}  p95 {:>8}  p99 {:>8}",
-                format_ms(l.p50),
-                format_ms(l.p95),
-                format_ms(l.p99)
-            )
-        });
-        let failures = if step.failures > 0 {
-            style.red(&format!("  {} failed", step.failures))
-        } else {
-            String::new()
-        };
-        let unit = if step.kind == StepKind::Await {
-            "e2e"
-        } else {
-            "req"
-        };
+        step_lines(&mut out, report, step, style, width);
+    }
+    e2e_line(&mut out, report, style);
+    thresholds(&mut out, report, style);
+    verdict_line(&mut out, report, style);
+    out
+}
+
+fn step_lines(out: &mut String, report: &Report, step: &StepReport, style: Style, width: usize) {
+    let file = &report.file;
+    if step.skipped {
         let _ = writeln!(
             out,
-            "  {} {:<width$}  {:>4} {unit}  {}{}",
-            style.mark(step.passed),
+            "  {} {:<width$}  {}",
+            style.dim("-"),
             step.name,
-            step.requests,
-            latency,
-            failures
+            style.dim("skipped (another provider's step)")
         );
-        if style.verbose {
-            for c in report
-                .checks
-                .iter()
-                .filter(|c| c.step == step.name && c.passed)
-            {
-                let _ = writeln!(out, "      {} {}", style.green("✓"), c.name);
-            }
-        }
-        for f in report.failures.iter().filter(|f| f.step == step.name) {
-            let _ = writeln!(
-                out,
-                "      {} {} {}",
-                style.red("✗"),
-                f.message,
-                style.dim(&format!("({file}:{})", f.line))
-            );
+        return;
+    }
+    let latency = step.latency_ms.map_or_else(String::new, |l| {
+        format!(
+            "p50 {:>8}  p95 {:>8}  p99 {:>8}",
+            format_ms(l.p50),
+            format_ms(l.p95),
+            format_ms(l.p99)
+        )
+    });
+    let failures = if step.failures > 0 {
+        style.red(&format!("  {} failed", step.failures))
+    } else {
+        String::new()
+    };
+    let unit = if step.kind == StepKind::Await {
+        "e2e"
+    } else {
+        "req"
+    };
+    let _ = writeln!(
+        out,
+        "  {} {:<width$}  {:>4} {unit}  {}{}",
+        style.mark(step.passed),
+        step.name,
+        step.requests,
+        latency,
+        failures
+    );
+    if style.verbose {
+        for c in report
+            .checks
+            .iter()
+            .filter(|c| c.step == step.name && c.passed)
+        {
+            let _ = writeln!(out, "      {} {}", style.green("✓"), c.name);
         }
     }
+    for f in report.failures.iter().filter(|f| f.step == step.name) {
+        let _ = writeln!(
+            out,
+            "      {} {} {}",
+            style.red("✗"),
+            f.message,
+            style.dim(&format!("({file}:{})", f.line))
+        );
+    }
+}
+
+fn e2e_line(out: &mut String, report: &Report, style: Style) {
     if let Some(e2e) = &report.e2e {
         let latency = e2e.latency_ms.map_or_else(String::new, |l| {
             format!(
@@ -146,6 +158,10 @@ pub fn render(report: &Report, style: Style) -> String {
             e2e.count
         );
     }
+}
+
+fn thresholds(out: &mut String, report: &Report, style: Style) {
+    let file = &report.file;
     if !report.thresholds.is_empty() {
         let _ = writeln!(out, "{}", style.bold("thresholds"));
         for t in &report.thresholds {
@@ -170,6 +186,9 @@ pub fn render(report: &Report, style: Style) -> String {
             );
         }
     }
+}
+
+fn verdict_line(out: &mut String, report: &Report, style: Style) {
     let thresholds_passed = report.thresholds.iter().filter(|t| t.passed).count();
     let verdict = match (report.passed, report.interrupted) {
         (_, true) => style.red("INTERRUPTED"),
@@ -186,5 +205,4 @@ pub fn render(report: &Report, style: Style) -> String {
         super::error_rate_line(&report.totals),
         report.duration_s
     );
-    out
 }

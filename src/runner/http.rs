@@ -44,8 +44,7 @@ impl Response {
 }
 
 /// Why an exchange produced no response. Data in the results, not a harness fault.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// A template could not be rendered (undefined variable, missing environment variable).
     Template,
@@ -56,6 +55,20 @@ pub enum ErrorKind {
     Timeout,
     /// The connection broke while sending or reading.
     Transport,
+}
+
+impl ErrorKind {
+    /// The name reports give it: `template`, `invalid_request`, `connect`, `timeout`,
+    /// `transport`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Template => "template",
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Transport => "transport",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
