@@ -193,9 +193,7 @@ async fn every_message_kind_on_versioned_and_unversioned_paths() {
 #[tokio::test]
 async fn validation_errors_are_graph_objects() {
     let app = App::start("vt").await;
-    let mut cfg = config(&app.url);
-    cfg.templates = Some(vec!["hello_world".into()]);
-    let sim = sim(cfg).await;
+    let sim = sim(config(&app.url)).await;
     let c = Client::new(&sim);
     let path = format!("/v25.0/{PN}/messages");
     let cases = [

@@ -257,6 +257,7 @@ async fn the_journal_keeps_only_the_newest_messages() {
     let mut cfg = sent_only(&app.url);
     cfg.journal_capacity = 3;
     cfg.webhook_url = None;
+    cfg.templates = (0..5).map(|i| approved(&format!("t{i}"), "es")).collect();
     let sim = sim(cfg).await;
     let c = Client::new(&sim);
     for i in 0..5 {

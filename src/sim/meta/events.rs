@@ -67,6 +67,7 @@ pub(super) fn schedule_statuses(
     req: &SendRequest,
     accepted: &AcceptedSend,
     wamid: &str,
+    category: &str,
 ) {
     let Some(url) = url_for(m, number, "statuses") else {
         return;
@@ -86,11 +87,6 @@ pub(super) fn schedule_statuses(
     };
     let business = m.tenants.business(number);
     let customer = accepted.customer.contact();
-    let category = if req.kind == "template" {
-        "utility"
-    } else {
-        "service"
-    };
     for (status, delay) in plan {
         let failed = status == StatusKind::Failed;
         let ev = StatusEvent {
@@ -107,6 +103,35 @@ pub(super) fn schedule_statuses(
         let event = format!("statuses.{}", status.as_str());
         queue(m, url.clone(), &event, &value, delay);
     }
+}
+
+/// Where account-level webhooks of a WABA go: its override, else the app's URL, else the URL
+/// of one of its numbers.
+fn waba_url(m: &Meta, waba: &str) -> Option<String> {
+    let reg = m.registration();
+    if let Some(u) = reg.waba_overrides.get(waba).or(reg.webhook_url.as_ref()) {
+        return Some(u.clone());
+    }
+    m.tenants
+        .numbers()
+        .iter()
+        .filter(|n| m.tenants.waba_of(n) == waba)
+        .find_map(|n| m.webhook_url_of(n))
+}
+
+/// An account-level webhook (`message_template_status_update`, `message_template_quality_update`,
+/// …): `entry[0].id` is the WABA id, `time` Unix seconds, one change with `field`.
+pub(super) fn waba_webhook(m: &Meta, waba: &str, field: &str, value: Value, delay: Duration) {
+    let Some(url) = waba_url(m, waba) else {
+        tracing::debug!(waba, field, "no webhook URL: event not sent");
+        return;
+    };
+    let body = serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": waba, "time": unix_after(delay),
+            "changes": [{"value": value, "field": field}]}],
+    });
+    queue(m, url, field, &body, delay);
 }
 
 /// Delivers a customer's message to the app; returns the emitter's delivery id.

@@ -217,15 +217,23 @@ impl GraphError {
         GraphError::new(131053, "Media upload error", Some(details.into()), 400)
     }
 
-    /// 132001: the template is not in the account's catalogue. HTTP 404.
-    pub fn template_missing(name: &str) -> Self {
-        GraphError::new(
-            132001,
-            "Template name does not exist in the translation",
-            Some(format!(
-                "template name ({name}) does not exist in the translation"
-            )),
-            404,
+    /// A WhatsApp error with its code, title and details (HTTP 400 unless told).
+    pub fn coded(code: u32, title: &str, details: impl Into<String>, status: u16) -> Self {
+        GraphError::new(code, title, Some(details.into()), status)
+    }
+
+    /// A 132xxx template error (HTTP 400).
+    pub fn template_error(code: u32, title: &str, details: impl Into<String>) -> Self {
+        GraphError::coded(code, title, details, 400)
+    }
+
+    /// 133010: the phone number is not registered (`POST /{id}/register` first).
+    pub fn not_registered() -> Self {
+        GraphError::coded(
+            133010,
+            "Account not registered",
+            "Phone number is not registered on the Whatsapp Business Platform.",
+            400,
         )
     }
 

@@ -22,22 +22,29 @@
 //! webhook URL and verify token behind an `RwLock`. No lock is held across an `.await`. Status
 //! webhooks are queued on the emitter with their delay at send time, one task each.
 
+pub mod account;
 pub mod graph;
 pub mod ids;
 pub mod inbound;
 pub mod limits;
 pub mod media;
+pub mod operations;
 pub mod payload;
 pub mod profiles;
 pub mod state;
+pub mod templates;
 pub mod tenants;
+pub mod uploads;
 pub mod validate;
+pub mod waba;
 pub mod wire;
 
+mod account_routes;
 mod control;
 mod events;
 mod registration;
 mod server;
+mod waba_routes;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -156,9 +163,12 @@ pub struct MetaConfig {
     pub faults: FaultProfile,
     /// HTTP status per Graph error code, overriding the defaults (e.g. `130429 → 429`).
     pub error_statuses: StatusOverrides,
-    /// Names of the approved message templates; `None` accepts any name. A template send
-    /// naming another one fails with 132001 (HTTP 404).
-    pub templates: Option<Vec<String>>,
+    /// Templates approved at start, each a `POST /{waba-id}/message_templates` body, besides
+    /// Meta's `hello_world` (`en_US`) that every account has. A send naming another (name,
+    /// language) fails with 132001 (HTTP 404).
+    pub templates: Vec<serde_json::Value>,
+    /// How long a created or edited template stays `PENDING` before review decides.
+    pub template_review_delay: Duration,
     /// Run the verification handshake against every configured webhook URL at start, as the
     /// App Dashboard does when a URL is saved (in the background: the outcome is logged and
     /// listed by `GET /__harness/webhook/verify`, and a failure does not stop the simulator).
@@ -183,7 +193,8 @@ impl Default for MetaConfig {
             journal_capacity: super::journal::DEFAULT_CAPACITY,
             faults: FaultProfile::default(),
             error_statuses: StatusOverrides::new(),
-            templates: None,
+            templates: Vec::new(),
+            template_review_delay: Duration::from_millis(500),
             verify_on_start: false,
         }
     }
@@ -240,6 +251,11 @@ struct Meta {
     states: HashMap<String, state::TenantState>,
     registration: RwLock<Registration>,
     media: Mutex<media::MediaStore>,
+    /// Account state per phone-number-id (registration, profile, settings, blocks, QR codes).
+    accounts: Mutex<HashMap<String, account::Account>>,
+    /// Templates and flows per WABA id.
+    wabas: Mutex<HashMap<String, waba::Waba>>,
+    uploads: Mutex<uploads::Sessions>,
     /// The latest verification handshakes (at most [`registration::VERIFICATIONS_KEPT`]).
     verifications: Mutex<VecDeque<registration::Verification>>,
     bus: Bus,
@@ -267,6 +283,59 @@ impl Meta {
         self.media.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn account<R>(&self, id: &str, f: impl FnOnce(&mut account::Account) -> R) -> R {
+        let mut all = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
+        f(all.entry(id.to_string()).or_default())
+    }
+
+    /// Runs `f` on a WABA's catalogue, with due review verdicts applied.
+    fn waba<R>(&self, id: &str, f: impl FnOnce(&mut waba::Waba) -> R) -> R {
+        let mut all = self.wabas.lock().unwrap_or_else(|p| p.into_inner());
+        let w = all
+            .entry(id.to_string())
+            .or_insert_with(|| waba::Waba::seeded(ids::media_id()));
+        w.refresh(tokio::time::Instant::now());
+        f(w)
+    }
+
+    fn uploads(&self) -> std::sync::MutexGuard<'_, uploads::Sessions> {
+        self.uploads.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The WABA ids served (the configured one and every number's).
+    fn waba_ids(&self) -> Vec<String> {
+        let mut out = vec![self.config.waba_id.clone()];
+        for n in self.tenants.numbers() {
+            let w = self.tenants.waba_of(n).to_string();
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+        out
+    }
+
+    /// Fresh catalogues: `hello_world` plus the configured templates, approved.
+    fn seed_wabas(&self) -> HashMap<String, waba::Waba> {
+        let now = tokio::time::Instant::now();
+        let mut all = HashMap::new();
+        for id in self.waba_ids() {
+            let mut w = waba::Waba::seeded(ids::media_id());
+            for body in &self.config.templates {
+                match templates::parse_create(body) {
+                    Ok(t) => {
+                        if let Err(e) = w.create(t, ids::media_id(), now, Duration::ZERO) {
+                            tracing::warn!(error = %e.message(), "configured template skipped");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e.message(), "configured template skipped"),
+                }
+            }
+            w.refresh(now);
+            all.insert(id, w);
+        }
+        all
+    }
+
     fn verifications(&self) -> std::sync::MutexGuard<'_, VecDeque<registration::Verification>> {
         self.verifications.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -274,6 +343,9 @@ impl Meta {
     /// The webhook URL of a number: its own, else its WABA's override, else the
     /// simulator-wide one.
     fn webhook_url_of(&self, number: &PhoneNumber) -> Option<String> {
+        if let Some(own) = self.account(&number.id, |a| a.webhook_override.clone()) {
+            return Some(own);
+        }
         if let Some(own) = &number.webhook_url {
             return Some(own.clone());
         }
@@ -291,6 +363,13 @@ impl Meta {
             s.reset(now);
         }
         self.media().clear();
+        self.accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        let seeded = self.seed_wabas();
+        *self.wabas.lock().unwrap_or_else(|p| p.into_inner()) = seeded;
+        self.uploads().clear();
         self.set_registration(Registration::from_config(&self.config));
         self.verifications().clear();
     }
@@ -307,6 +386,22 @@ fn tenant_of(path: &str) -> Option<String> {
         first
     };
     Some(node.to_string())
+}
+
+/// `/x/` → `/x` (the root and the media download path, which has its own slash, stay).
+fn trim_trailing_slash(mut req: axum::extract::Request) -> axum::extract::Request {
+    let path = req.uri().path();
+    if path.len() > 1 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/').to_string();
+        let pq = match req.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed,
+        };
+        if let Ok(uri) = pq.parse() {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
 }
 
 /// Starts the simulator on `listener` (bind port 0 in tests).
@@ -339,6 +434,9 @@ pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimH
     let meta: Shared = Arc::new(Meta {
         registration: RwLock::new(Registration::from_config(&config)),
         verifications: Mutex::new(VecDeque::new()),
+        accounts: Mutex::new(HashMap::new()),
+        wabas: Mutex::new(HashMap::new()),
+        uploads: Mutex::new(uploads::Sessions::default()),
         media: Mutex::new(media::MediaStore::new(config.limits.media_capacity_bytes)),
         client: reqwest::Client::builder()
             .timeout(config.retry.timeout)
@@ -351,6 +449,8 @@ pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimH
         base_url,
         config,
     });
+    let seeded = meta.seed_wabas();
+    *meta.wabas.lock().unwrap_or_else(|p| p.into_inner()) = seeded;
     let reset_target = Arc::clone(&meta);
     let control_state = ControlState {
         provider: Provider::Meta,
@@ -361,9 +461,17 @@ pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimH
     };
     let api = server::router(Arc::clone(&meta))
         .merge(registration::router(Arc::clone(&meta)))
+        .merge(account_routes::router(Arc::clone(&meta)))
+        .merge(waba_routes::router(Arc::clone(&meta)))
         .merge(control::router(Arc::clone(&meta)));
     let router: Router =
         super::faults::apply(api, faults, tenant_of).merge(super::control::router(control_state));
+    // Graph answers `/{id}/` as `/{id}` (pywa posts the webhook override to `/{phone_id}/`).
+    let router = Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .map_request(trim_trailing_slash)
+            .service(router),
+    );
     let mut handle = super::serve(listener, router, bus).await?;
     if meta.config.verify_on_start {
         handle.attach_task(tokio::spawn(registration::verify_configured(meta)));

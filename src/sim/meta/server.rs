@@ -19,15 +19,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::account::Account;
 use super::graph::GraphError;
 use super::ids::{self, Direction};
 use super::media::MediaItem;
 use super::state::AcceptedSend;
 use super::tenants::{request_token, PhoneNumber};
-use super::validate::{
-    check_template_exists, parse_messages_request, MessagesRequest, Recipient, SendRequest,
-};
-use super::{events, Meta, Shared};
+use super::validate::{parse_messages_request, MessagesRequest, Recipient, SendRequest};
+use super::{account_routes, events, templates, waba_routes, Meta, Shared};
 use crate::sim::bus::{NewOutbound, Provider};
 
 type Q = Query<HashMap<String, String>>;
@@ -57,9 +56,13 @@ pub(super) fn router(meta: Shared) -> Router {
         .route("/{p1}/{p2}/media", post(upload).layer(upload_limit))
         .route("/{p1}/phone_numbers", get(phone_numbers))
         .route("/{p1}/{p2}/phone_numbers", get(phone_numbers))
-        .route("/{p1}", get(node_get).delete(node_delete))
-        .route("/{p1}/{p2}", get(node_get).delete(node_delete))
+        .route("/{p1}", get(node_get).delete(node_delete).post(node_post))
+        .route(
+            "/{p1}/{p2}",
+            get(node_get).delete(node_delete).post(node_post),
+        )
         .route("/whatsapp_business/attachments/", get(download))
+        .route("/whatsapp_business/attachments", get(download))
         .fallback(unknown)
         .method_not_allowed_fallback(unknown)
         .with_state(meta)
@@ -136,7 +139,8 @@ fn send_messages(
             Ok(json!({"success": true}))
         }
         MessagesRequest::Send(req) => {
-            check_template_exists(m.config.templates.as_deref(), &req)?;
+            check_sender(m, number, &req)?;
+            let category = pricing_category(m, number, &req, &json)?;
             let accepted = st.check_send(&req, tokio::time::Instant::now())?;
             let wamid = ids::wamid(&accepted.customer.wa_id, Direction::Outbound);
             if accepted.in_window {
@@ -153,10 +157,48 @@ fn send_messages(
                 tracing::info!(phone_number_id = %number.id, to = %accepted.customer.wa_id,
                     "free-form message outside the service window: will fail with 131047");
             }
-            events::schedule_statuses(m, number, &req, &accepted, &wamid);
+            events::schedule_statuses(m, number, &req, &accepted, &wamid, &category);
             Ok(send_response(&req, &accepted, &wamid))
         }
     }
+}
+
+/// 133010 when the number is not registered; 131009 for a send to the business's own number.
+fn check_sender(m: &Meta, number: &PhoneNumber, req: &SendRequest) -> Result<(), GraphError> {
+    if !m.account(&number.id, |a| a.registered) {
+        return Err(GraphError::not_registered());
+    }
+    if req.recipient == Recipient::Phone(number.display_phone_number.clone()) {
+        return Err(GraphError::invalid_value(
+            "Message recipient cannot be the sender's own phone number.",
+        ));
+    }
+    Ok(())
+}
+
+/// The pricing category of a send (`service`; a template's own category), after checking a
+/// template send against the stored template (132001, 132015, 132016, 132000, 132012).
+fn pricing_category(
+    m: &Meta,
+    number: &PhoneNumber,
+    req: &SendRequest,
+    body: &Value,
+) -> Result<String, GraphError> {
+    if req.kind != "template" {
+        return Ok("service".into());
+    }
+    let tpl = &body["template"];
+    let name = tpl["name"].as_str().unwrap_or_default();
+    let language = tpl["language"]["code"].as_str().unwrap_or_default();
+    let sent = tpl["components"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    m.waba(m.tenants.waba_of(number), |w| {
+        let t = w.for_send(name, language)?;
+        templates::check_send_params(t, sent)?;
+        Ok(t.pricing_category())
+    })
 }
 
 /// The documented success body of a send.
@@ -249,10 +291,14 @@ async fn upload_media(
 }
 
 /// `GET /{phone-number-id}`: the phone number object, filtered by `fields` when given.
-fn describe_number(number: &PhoneNumber, fields: Option<&String>) -> Value {
+fn describe_number(number: &PhoneNumber, acc: &Account, fields: Option<&String>) -> Value {
     let full = json!({
         "verified_name": number.verified_name,
-        "code_verification_status": "VERIFIED",
+        "code_verification_status": if acc.code_verified { "VERIFIED" } else { "NOT_VERIFIED" },
+        "status": if acc.registered { "CONNECTED" } else { "DISCONNECTED" },
+        "name_status": "APPROVED",
+        "is_pin_enabled": acc.pin.is_some(),
+        "conversational_automation": acc.automation,
         "display_phone_number": format!("+{}", number.display_phone_number),
         "quality_rating": "GREEN",
         "platform_type": "CLOUD_API",
@@ -288,7 +334,14 @@ fn get_node(
 ) -> Result<Value, GraphError> {
     let token = known_token(m, h, q)?;
     if let Some(number) = m.tenants.get(node).filter(|n| m.tenants.may_act(&token, n)) {
-        return Ok(describe_number(number, q.get("fields")));
+        return Ok(describe_number(
+            number,
+            &m.account(&number.id, |a| a.clone()),
+            q.get("fields"),
+        ));
+    }
+    if let Some(r) = waba_routes::get_node(m, node, h, q) {
+        return r;
     }
     let media = m.media();
     match media.get(node) {
@@ -311,6 +364,9 @@ fn delete_node(
     h: &HeaderMap,
 ) -> Result<Value, GraphError> {
     let token = known_token(m, h, q)?;
+    if let Some(r) = waba_routes::delete_node(m, node, h, q) {
+        return r;
+    }
     let mut media = m.media();
     let allowed = media
         .get(node)
@@ -324,6 +380,39 @@ fn delete_node(
 
 async fn node_get(State(m): State<Shared>, Path(p): P, q: Q, h: HeaderMap) -> Response {
     let result = node_of(&p, "").and_then(|node| get_node(&m, &node, &q, &h));
+    respond(&m, result)
+}
+
+/// `POST /{node}`: a phone number (two-step PIN, webhook override), else a template, flow or
+/// upload session.
+async fn node_post(
+    State(m): State<Shared>,
+    Path(p): P,
+    q: Q,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let node = match node_of(&p, "") {
+        Ok(n) => n,
+        Err(e) => return graph_error(&m, &e),
+    };
+    let result = if m.tenants.get(&node).is_some() {
+        match m
+            .tenants
+            .authorize(token_of(&h, &q).as_deref(), "POST", &node)
+        {
+            Ok(n) => {
+                let params = account_routes::body_params(&q, &body);
+                account_routes::post_phone(&m, n, &params).await
+            }
+            Err(e) => Err(e),
+        }
+    } else {
+        known_token(&m, &h, &q).and_then(|_| {
+            waba_routes::post_node(&m, &node, &h, &q, &body)
+                .unwrap_or_else(|| Err(GraphError::unsupported_request("POST", &node)))
+        })
+    };
     respond(&m, result)
 }
 
@@ -344,7 +433,7 @@ fn list_numbers(
         .tenants
         .visible_to(&token)
         .filter(|n| m.tenants.waba_of(n) == waba)
-        .map(|n| describe_number(n, q.get("fields")))
+        .map(|n| describe_number(n, &m.account(&n.id, |a| a.clone()), q.get("fields")))
         .collect();
     if data.is_empty() {
         return Err(GraphError::unsupported_request("GET", waba));
@@ -424,10 +513,14 @@ mod tests {
     #[test]
     fn number_fields_filter() {
         let n = PhoneNumber::new("1", "15550783881");
-        let full = describe_number(&n, None);
+        let full = describe_number(&n, &Account::default(), None);
         assert_eq!(full["display_phone_number"], "+15550783881");
         assert_eq!(full["platform_type"], "CLOUD_API");
-        let some = describe_number(&n, Some(&"quality_rating, nope".to_string()));
+        let some = describe_number(
+            &n,
+            &Account::default(),
+            Some(&"quality_rating, nope".to_string()),
+        );
         assert_eq!(some, json!({"quality_rating": "GREEN", "id": "1"}));
     }
 }

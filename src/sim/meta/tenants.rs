@@ -146,7 +146,7 @@ impl Tenants {
     }
 }
 
-/// The token of a request: `Authorization: Bearer <t>`, else the `access_token` query parameter.
+/// The token of a request: `Authorization: Bearer <t>` (or `OAuth <t>`), else the `access_token` query parameter.
 pub fn request_token<'a>(
     authorization: Option<&'a str>,
     query_token: Option<&'a str>,
@@ -154,7 +154,10 @@ pub fn request_token<'a>(
     authorization
         .and_then(|h| {
             let (scheme, rest) = h.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            // `OAuth <token>` is what Meta's resumable-upload page shows.
+            let known =
+                scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth");
+            known.then(|| rest.trim())
         })
         .or(query_token)
 }

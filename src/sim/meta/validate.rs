@@ -362,22 +362,6 @@ fn check_media(kind: &str, content: &Value) -> Result<Option<String>, GraphError
     Ok(str_field(content, "caption").map(str::to_string))
 }
 
-/// 132001 when a catalogue is configured and a template send names a template not in it.
-pub fn check_template_exists(
-    catalogue: Option<&[String]>,
-    req: &SendRequest,
-) -> Result<(), GraphError> {
-    let (Some(catalogue), "template", Some(name)) = (catalogue, req.kind.as_str(), &req.text)
-    else {
-        return Ok(());
-    };
-    if catalogue.iter().any(|t| t == name) {
-        Ok(())
-    } else {
-        Err(GraphError::template_missing(name))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -518,23 +502,6 @@ mod tests {
         let no_body = json!({"messaging_product":"whatsapp","to":"16505551234","type":"interactive",
             "interactive":{"type":"button","action":{"buttons":[b("a","A")]}}});
         assert_eq!(err(no_body).code, 131008);
-    }
-
-    #[test]
-    fn template_catalogue() {
-        let tpl = send(
-            json!({"messaging_product":"whatsapp","to":"16505551234","type":"template",
-            "template":{"name":"cita_recordatorio","language":{"code":"es"}}}),
-        );
-        let known = vec!["cita_recordatorio".to_string()];
-        let other = vec!["hello_world".to_string()];
-        assert!(check_template_exists(None, &tpl).is_ok());
-        assert!(check_template_exists(Some(&known), &tpl).is_ok());
-        let e = check_template_exists(Some(&other), &tpl).unwrap_err();
-        assert_eq!((e.code, e.status), (132001, 404));
-        let text =
-            send(json!({"messaging_product":"whatsapp","to":"16505551234","text":{"body":"x"}}));
-        assert!(check_template_exists(Some(&other), &text).is_ok());
     }
 
     #[test]
