@@ -7,6 +7,7 @@ mod account;
 mod catalog;
 mod coverage;
 mod messages;
+mod outbound;
 mod platform;
 mod startup_app;
 
@@ -99,7 +100,7 @@ impl App {
             out.push(r.value()["statuses"][0].clone());
         }
         let rank = |s: &Value| {
-            ["sent", "delivered", "read", "failed"]
+            ["sent", "delivered", "read", "played", "failed"]
                 .iter()
                 .position(|k| s["status"] == *k)
         };
@@ -143,6 +144,11 @@ fn assert_signed(r: &Received) {
     mac.update(&r.body);
     let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
     assert_eq!(header, expected, "signature over the exact bytes");
+    // The legacy sha1 header Meta still sends beside it.
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(&r.body);
+    let legacy = format!("sha1={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(r.headers["x-hub-signature"].to_str().unwrap(), legacy);
     let len: usize = r.headers["content-length"]
         .to_str()
         .unwrap()
@@ -164,6 +170,7 @@ fn config(webhook: &str) -> MetaConfig {
             sent: Duration::ZERO,
             delivered: Some(Duration::from_millis(5)),
             read: Some(Duration::from_millis(10)),
+            played: Some(Duration::from_millis(15)),
         },
         templates: vec![approved("t", "es"), approved("reminder", "es")],
         template_review_delay: Duration::from_millis(50),
@@ -182,6 +189,7 @@ fn sent_only(webhook: &str) -> MetaConfig {
     let mut cfg = config(webhook);
     cfg.status_delays.delivered = None;
     cfg.status_delays.read = None;
+    cfg.status_delays.played = None;
     cfg
 }
 

@@ -14,7 +14,10 @@ use super::server::unix_after;
 use super::state::AcceptedSend;
 use super::tenants::PhoneNumber;
 use super::validate::{Recipient, SendRequest};
-use super::wire::{signature_header, to_ascii_json, SIGNATURE_HEADER};
+use super::wire::{
+    legacy_signature_header, signature_header, to_ascii_json, LEGACY_SIGNATURE_HEADER,
+    SIGNATURE_HEADER,
+};
 use super::Meta;
 use crate::sim::webhook::WebhookRequest;
 
@@ -24,10 +27,13 @@ const USER_AGENT: &str = "facebookexternalua";
 /// Signs `value` and queues it for `url`; returns the emitter's delivery id.
 fn queue(m: &Meta, url: String, event: &str, value: &Value, delay: Duration) -> u64 {
     let body = Bytes::from(to_ascii_json(value));
-    let signature = signature_header(m.config.app_secret.as_bytes(), &body);
+    let secret = m.config.app_secret.as_bytes();
+    let signature = signature_header(secret, &body);
+    let legacy = legacy_signature_header(secret, &body);
     let headers = vec![
         ("content-type".to_string(), "application/json".to_string()),
         (SIGNATURE_HEADER.to_string(), signature),
+        (LEGACY_SIGNATURE_HEADER.to_string(), legacy),
         ("user-agent".to_string(), USER_AGENT.to_string()),
     ];
     m.webhooks.send(WebhookRequest {
@@ -58,9 +64,9 @@ fn conversation_id(phone_number_id: &str, wa_id: &str) -> String {
     hex::encode(&digest[..16])
 }
 
-/// The status webhooks that follow an accepted send: `sent`, `delivered`, `read` at the
-/// configured delays, or a single `failed` (131047) when the message is outside the
-/// customer-service window.
+/// The status webhooks that follow an accepted send: `sent`, `delivered`, `read` (and
+/// `played` for audio) at the configured delays, or a single `failed` with `failure` (131047
+/// outside the customer-service window, or the code a fault profile asked for).
 pub(super) fn schedule_statuses(
     m: &Meta,
     number: &PhoneNumber,
@@ -68,16 +74,19 @@ pub(super) fn schedule_statuses(
     accepted: &AcceptedSend,
     wamid: &str,
     category: &str,
+    failure: Option<GraphError>,
 ) {
     let Some(url) = url_for(m, number, "statuses") else {
         return;
     };
     let delays = &m.config.status_delays;
-    let plan: Vec<(StatusKind, Duration)> = if accepted.in_window {
+    let played = delays.played.filter(|_| req.kind == "audio");
+    let plan: Vec<(StatusKind, Duration)> = if failure.is_none() {
         [
             (StatusKind::Sent, Some(delays.sent)),
             (StatusKind::Delivered, delays.delivered),
             (StatusKind::Read, delays.read),
+            (StatusKind::Played, played),
         ]
         .into_iter()
         .filter_map(|(k, d)| d.map(|d| (k, d)))
@@ -97,7 +106,7 @@ pub(super) fn schedule_statuses(
             biz_opaque_callback_data: req.biz_opaque_callback_data.clone(),
             conversation_id: (!failed).then(|| conversation_id(&number.id, &customer.wa_id)),
             category: category.to_string(),
-            error: failed.then(GraphError::re_engagement),
+            error: if failed { failure.clone() } else { None },
         };
         let value = payload::status_webhook(&business, &customer, &ev);
         let event = format!("statuses.{}", status.as_str());

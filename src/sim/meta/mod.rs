@@ -36,6 +36,7 @@ pub mod templates;
 pub mod tenants;
 pub mod uploads;
 pub mod validate;
+pub mod validate_interactive;
 pub mod waba;
 pub mod wire;
 
@@ -123,6 +124,9 @@ pub struct StatusDelays {
     /// `read`; `None`: never.
     #[serde(with = "opt_duration")]
     pub read: Option<Duration>,
+    /// `played`, for audio only; `None`: never.
+    #[serde(with = "opt_duration")]
+    pub played: Option<Duration>,
 }
 
 impl Default for StatusDelays {
@@ -131,6 +135,7 @@ impl Default for StatusDelays {
             sent: Duration::from_millis(50),
             delivered: Some(Duration::from_millis(200)),
             read: Some(Duration::from_secs(1)),
+            played: Some(Duration::from_millis(1500)),
         }
     }
 }
@@ -260,6 +265,8 @@ struct Meta {
     verifications: Mutex<VecDeque<registration::Verification>>,
     bus: Bus,
     webhooks: WebhookEmitter,
+    /// The fault profile, for rules that fail accepted sends asynchronously.
+    faults: Faults,
     /// For the verification handshake.
     client: reqwest::Client,
     base_url: String,
@@ -446,6 +453,7 @@ pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimH
         states,
         bus: bus.clone(),
         webhooks: webhooks.clone(),
+        faults: faults.clone(),
         base_url,
         config,
     });

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{
+    ACCEPT_RANGES, CONTENT_RANGE, CONTENT_TYPE, RANGE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,7 +24,7 @@ use serde_json::{json, Value};
 use super::account::Account;
 use super::graph::GraphError;
 use super::ids::{self, Direction};
-use super::media::MediaItem;
+use super::media::{self, ByteRange, MediaItem};
 use super::state::AcceptedSend;
 use super::tenants::{request_token, PhoneNumber};
 use super::validate::{parse_messages_request, MessagesRequest, Recipient, SendRequest};
@@ -76,6 +78,14 @@ pub(super) fn graph_error(meta: &Meta, e: &GraphError) -> Response {
     if let Ok(v) = HeaderValue::from_str(&e.www_authenticate()) {
         resp.headers_mut().insert(WWW_AUTHENTICATE, v);
     }
+    if let Some(wait) = e.retry_after_secs() {
+        let usage = e.business_use_case_usage(&meta.config.waba_id, wait);
+        let h = resp.headers_mut();
+        h.insert(RETRY_AFTER, HeaderValue::from(wait));
+        if let Ok(v) = HeaderValue::from_str(&usage) {
+            h.insert("x-business-use-case-usage", v);
+        }
+    }
     resp
 }
 
@@ -111,10 +121,12 @@ async fn messages(
     Path(p): P,
     q: Q,
     h: HeaderMap,
+    uri: Uri,
     body: Bytes,
 ) -> Response {
+    let token = token_of(&h, &q);
     let result = node_of(&p, "/messages")
-        .and_then(|id| send_messages(&m, &id, token_of(&h, &q).as_deref(), &body));
+        .and_then(|id| send_messages(&m, &id, token.as_deref(), uri.path(), &body));
     respond(&m, result)
 }
 
@@ -123,6 +135,7 @@ fn send_messages(
     m: &Meta,
     id: &str,
     token: Option<&str>,
+    path: &str,
     body: &[u8],
 ) -> Result<Value, GraphError> {
     let number = m.tenants.authorize(token, "POST", id)?;
@@ -143,7 +156,14 @@ fn send_messages(
             let category = pricing_category(m, number, &req, &json)?;
             let accepted = st.check_send(&req, tokio::time::Instant::now())?;
             let wamid = ids::wamid(&accepted.customer.wa_id, Direction::Outbound);
-            if accepted.in_window {
+            let failure = if accepted.in_window {
+                fault_failure(m, &number.id, path)
+            } else {
+                tracing::info!(phone_number_id = %number.id, to = %accepted.customer.wa_id,
+                    "free-form message outside the service window: will fail with 131047");
+                Some(GraphError::re_engagement())
+            };
+            if failure.is_none() {
                 m.bus.publish(NewOutbound {
                     provider: Provider::Meta,
                     tenant: number.id.clone(),
@@ -153,14 +173,28 @@ fn send_messages(
                     text: req.text.clone(),
                     payload: json,
                 });
-            } else {
-                tracing::info!(phone_number_id = %number.id, to = %accepted.customer.wa_id,
-                    "free-form message outside the service window: will fail with 131047");
             }
-            events::schedule_statuses(m, number, &req, &accepted, &wamid, &category);
+            events::schedule_statuses(m, number, &req, &accepted, &wamid, &category, failure);
             Ok(send_response(&req, &accepted, &wamid))
         }
     }
+}
+
+/// The asynchronous failure a fault profile's `failed_status` rule draws for this send.
+fn fault_failure(m: &Meta, number_id: &str, path: &str) -> Option<GraphError> {
+    let (profile, _) = m.faults.get();
+    let req = crate::sim::faults::RequestInfo {
+        method: "POST",
+        path,
+        tenant: Some(number_id),
+    };
+    let code = profile.failed_status(&req, rand::random::<f64>())?;
+    tracing::info!(
+        phone_number_id = number_id,
+        code,
+        "fault profile: send will fail"
+    );
+    Some(GraphError::async_failure(code))
 }
 
 /// 133010 when the number is not registered; 131009 for a send to the business's own number.
@@ -282,6 +316,9 @@ async fn upload_media(
         .mime
         .or(part_mime)
         .unwrap_or_else(|| "application/octet-stream".into());
+    if !media::mime_supported(&mime) {
+        return Err(GraphError::unsupported_mime(&mime));
+    }
     let media_id = ids::media_id();
     let item = MediaItem::new(media_id.clone(), number.id.clone(), mime, bytes);
     if !m.media().insert(item) {
@@ -463,7 +500,29 @@ async fn download(State(m): State<Shared>, q: Q, h: HeaderMap) -> Response {
     let media = m.media();
     match media.get(mid) {
         Some(item) if owner_allows(&m, &token, &item.owner) => {
-            let mut resp = item.bytes.clone().into_response();
+            let range = h.get(RANGE).and_then(|v| v.to_str().ok());
+            let len = item.bytes.len();
+            let mut resp = match media::byte_range(range, len) {
+                ByteRange::Full => item.bytes.clone().into_response(),
+                ByteRange::Part(a, b) => {
+                    let part = item.bytes.slice(a..=b);
+                    let mut r = (StatusCode::PARTIAL_CONTENT, part).into_response();
+                    let cr = format!("bytes {a}-{b}/{len}");
+                    if let Ok(v) = HeaderValue::from_str(&cr) {
+                        r.headers_mut().insert(CONTENT_RANGE, v);
+                    }
+                    r
+                }
+                ByteRange::Unsatisfiable => {
+                    let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+                    if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                        r.headers_mut().insert(CONTENT_RANGE, v);
+                    }
+                    return r;
+                }
+            };
+            resp.headers_mut()
+                .insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
             if let Ok(v) = HeaderValue::from_str(&item.mime_type) {
                 resp.headers_mut().insert(CONTENT_TYPE, v);
             }
