@@ -215,7 +215,8 @@ async fn resumable_upload_session() {
     sim.shutdown().await;
 }
 
-/// upstream: Meta "Flows API"; pywa `create_flow` (`{name, categories, flow_json?, publish?}` →
+/// upstream: Meta "Flows API"; codes from pywa `pywa/errors.py` (139002 publishing, 139004
+/// deleting); pywa `create_flow` (`{name, categories, flow_json?, publish?}` →
 /// `{id, success, validation_errors}`), `get_flow(s)`, `publish_flow`, `delete_flow`.
 #[tokio::test]
 async fn flows_draft_publish_delete() {
@@ -234,7 +235,7 @@ async fn flows_draft_publish_delete() {
         .await;
     assert_graph_error(s, &v, 400, 100);
     let (s, v) = c.call(&format!("/{id}/publish"), json!({})).await;
-    assert_graph_error(s, &v, 400, 139001);
+    assert_graph_error(s, &v, 400, 139002);
     let flow_json = r#"{"version":"7.1","screens":[{"id":"A","layout":{"type":"SingleColumnLayout","children":[]}}]}"#;
     let (s, v) = c
         .call(
@@ -254,7 +255,7 @@ async fn flows_draft_publish_delete() {
     let (_, list) = c.fetch(&path).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 2);
     let (s, v) = c.delete(&format!("/{ok}"), None).await;
-    assert_graph_error(s, &v, 400, 100);
+    assert_graph_error(s, &v, 400, 139004);
     let (s, v) = c.delete(&format!("/{id}"), None).await;
     assert_success(s, &v);
     sim.shutdown().await;

@@ -211,7 +211,8 @@ fn blocked_list(m: &Meta, id: &str) -> Value {
 
 /// `POST|DELETE /{id}/block_users {messaging_product, block_users: [{user}]}`. Meta only lets a
 /// business block a user who messaged it in the last 24 hours; others come back as failed
-/// (error 139100).
+/// (error 139100); the list holds at most 64k users (139101). Codes: pywa `pywa/errors.py`
+/// `BulkBlockingFailed`, `BlockListLimitReached`.
 fn block(m: &Meta, n: &PhoneNumber, add: bool, p: &Value) -> Result<Value, GraphError> {
     if p.get("messaging_product").is_none() {
         return Err(GraphError::param_required("messaging_product"));
@@ -244,14 +245,27 @@ fn block(m: &Meta, n: &PhoneNumber, add: bool, p: &Value) -> Result<Value, Graph
         ));
     }
     m.account(&n.id, |a| {
-        for d in &done {
-            let w = d["wa_id"].as_str().unwrap_or_default().to_string();
-            a.blocked.retain(|b| *b != w);
-            if add && a.blocked.len() < account::MAX_BLOCKED {
-                a.blocked.push(w);
+        let ids = done.iter().filter_map(|d| d["wa_id"].as_str());
+        let fresh = ids.clone().filter(|w| !a.is_blocked(w)).count();
+        if add && a.blocked.len() + fresh > account::MAX_BLOCKED {
+            return Err(GraphError::coded(
+                139101,
+                "Blocklist limit reached",
+                format!(
+                    "A business can block at most {} users.",
+                    account::MAX_BLOCKED
+                ),
+                400,
+            ));
+        }
+        for w in ids {
+            a.blocked.retain(|b| b != w);
+            if add {
+                a.blocked.push(w.to_string());
             }
         }
-    });
+        Ok(())
+    })?;
     let key = if add { "added_users" } else { "removed_users" };
     Ok(json!({"messaging_product": "whatsapp", "block_users": { key: done }}))
 }

@@ -197,14 +197,18 @@ fn fault_failure(m: &Meta, number_id: &str, path: &str) -> Option<GraphError> {
     Some(GraphError::async_failure(code))
 }
 
-/// 133010 when the number is not registered; 131009 for a send to the business's own number.
+/// 133010 when the number is not registered; 131021 for a send to the business's own number.
 fn check_sender(m: &Meta, number: &PhoneNumber, req: &SendRequest) -> Result<(), GraphError> {
     if !m.account(&number.id, |a| a.registered) {
         return Err(GraphError::not_registered());
     }
     if req.recipient == Recipient::Phone(number.display_phone_number.clone()) {
-        return Err(GraphError::invalid_value(
-            "Message recipient cannot be the sender's own phone number.",
+        // pywa `pywa/errors.py` `RecipientCannotBeSender`.
+        return Err(GraphError::coded(
+            131021,
+            "Recipient cannot be sender",
+            "Sender and recipient phone number is the same.",
+            400,
         ));
     }
     Ok(())

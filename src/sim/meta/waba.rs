@@ -8,7 +8,8 @@
 //!
 //! Flows (Meta's "Flows API" page, pywa `create_flow`/`get_flow`/`publish_flow`/`delete_flow`):
 //! created as `DRAFT` with `categories`; publishing needs a valid flow JSON (else the flow keeps
-//! its `validation_errors`); only drafts may be deleted; `publish: true` at creation publishes.
+//! its `validation_errors`, error 139002); only drafts may be deleted (139004); `publish: true`
+//! at creation publishes. Codes: pywa `pywa/errors.py` `FlowPublishingError`, `FlowDeletingError`.
 
 use std::collections::BTreeMap;
 
@@ -315,18 +316,18 @@ impl Waba {
 
 /// DRAFT → PUBLISHED when the flow JSON is valid.
 pub fn publish(flow: &mut Flow) -> Result<(), GraphError> {
+    let publishing_error =
+        |details: String| GraphError::coded(139002, "Publishing error", details, 400);
     if flow.status != "DRAFT" {
-        return Err(bad(format!(
-            "Only a DRAFT flow can be published; this one is {}.",
+        return Err(publishing_error(format!(
+            "Publishing Flow in invalid state: {}.",
             flow.status
         )));
     }
     if !flow.validation_errors().is_empty() {
-        return Err(GraphError::coded(
-            139001,
-            "Flow publishing error",
-            "The flow has validation errors (see validation_errors); fix its Flow JSON first.",
-            400,
+        return Err(publishing_error(
+            "Publishing Flow with validation errors (see validation_errors); fix its Flow JSON first."
+                .into(),
         ));
     }
     flow.status = "PUBLISHED";
@@ -407,7 +408,7 @@ mod tests {
             .unwrap();
         assert_eq!(f.status, "DRAFT");
         let mut f = w.flows["9"].clone();
-        assert_eq!(publish(&mut f).unwrap_err().code, 139001);
+        assert_eq!(publish(&mut f).unwrap_err().code, 139002);
         f.flow_json = Some(r#"{"version":"7.1","screens":[]}"#.into());
         publish(&mut f).unwrap();
         assert!(publish(&mut f).is_err());

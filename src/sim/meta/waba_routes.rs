@@ -297,9 +297,15 @@ pub(super) fn delete_node(
                 w.flows.remove(node);
                 Ok(json!({"success": true}))
             }
-            Some(s) => Err(GraphError::invalid_parameter(format!(
-                "Only a DRAFT flow can be deleted; this one is {s} (deprecate it instead)."
-            ))),
+            // pywa `pywa/errors.py` `FlowDeletingError`.
+            Some(s) => Err(GraphError::coded(
+                139004,
+                "Flow deleting error",
+                format!(
+                    "Can't delete a {s} Flow: only drafts can be deleted (deprecate it instead)."
+                ),
+                400,
+            )),
             None => Err(GraphError::unsupported_request("DELETE", node)),
         }),
     )
