@@ -241,7 +241,13 @@ impl Account {
                     }
                 }
                 "profile_picture_handle" => {
-                    next.insert("profile_picture_url".into(), json!(format!("{v}")));
+                    // A handle from a resumable upload (`4::…`); the picture itself is not kept,
+                    // so `profile_picture_url` stays as it was.
+                    if !v.as_str().is_some_and(|h| h.starts_with("4::")) {
+                        return Err(bad(
+                            "Param profile_picture_handle must be an upload handle.",
+                        ));
+                    }
                     continue;
                 }
                 key => {

@@ -315,12 +315,7 @@ async fn qr_one(State(m): State<Shared>, call: GraphCall) -> Response {
 
 /// The PNG behind `qr_image_url` (a QR of the deep link).
 async fn qr_image(State(m): State<Shared>, Path(code): Path<String>) -> Response {
-    let known = m
-        .accounts
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .values()
-        .any(|a| a.qr_codes.contains_key(&code));
+    let known = m.stores.any_account(|a| a.qr_codes.contains_key(&code));
     if !known {
         return (StatusCode::NOT_FOUND, "Not Found").into_response();
     }

@@ -45,6 +45,7 @@ mod control;
 mod events;
 mod registration;
 mod server;
+mod stores;
 mod waba_routes;
 
 use std::collections::{HashMap, VecDeque};
@@ -256,10 +257,8 @@ struct Meta {
     states: HashMap<String, state::TenantState>,
     registration: RwLock<Registration>,
     media: Mutex<media::MediaStore>,
-    /// Account state per phone-number-id (registration, profile, settings, blocks, QR codes).
-    accounts: Mutex<HashMap<String, account::Account>>,
-    /// Templates and flows per WABA id.
-    wabas: Mutex<HashMap<String, waba::Waba>>,
+    /// Account state per phone-number-id, templates and flows per WABA id.
+    stores: stores::Stores,
     uploads: Mutex<uploads::Sessions>,
     /// The latest verification handshakes (at most [`registration::VERIFICATIONS_KEPT`]).
     verifications: Mutex<VecDeque<registration::Verification>>,
@@ -291,18 +290,12 @@ impl Meta {
     }
 
     fn account<R>(&self, id: &str, f: impl FnOnce(&mut account::Account) -> R) -> R {
-        let mut all = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
-        f(all.entry(id.to_string()).or_default())
+        self.stores.account(id, f)
     }
 
     /// Runs `f` on a WABA's catalogue, with due review verdicts applied.
     fn waba<R>(&self, id: &str, f: impl FnOnce(&mut waba::Waba) -> R) -> R {
-        let mut all = self.wabas.lock().unwrap_or_else(|p| p.into_inner());
-        let w = all
-            .entry(id.to_string())
-            .or_insert_with(|| waba::Waba::seeded(ids::media_id()));
-        w.refresh(tokio::time::Instant::now());
-        f(w)
+        self.stores.waba(id, f)
     }
 
     fn uploads(&self) -> std::sync::MutexGuard<'_, uploads::Sessions> {
@@ -311,36 +304,7 @@ impl Meta {
 
     /// The WABA ids served (the configured one and every number's).
     fn waba_ids(&self) -> Vec<String> {
-        let mut out = vec![self.config.waba_id.clone()];
-        for n in self.tenants.numbers() {
-            let w = self.tenants.waba_of(n).to_string();
-            if !out.contains(&w) {
-                out.push(w);
-            }
-        }
-        out
-    }
-
-    /// Fresh catalogues: `hello_world` plus the configured templates, approved.
-    fn seed_wabas(&self) -> HashMap<String, waba::Waba> {
-        let now = tokio::time::Instant::now();
-        let mut all = HashMap::new();
-        for id in self.waba_ids() {
-            let mut w = waba::Waba::seeded(ids::media_id());
-            for body in &self.config.templates {
-                match templates::parse_create(body) {
-                    Ok(t) => {
-                        if let Err(e) = w.create(t, ids::media_id(), now, Duration::ZERO) {
-                            tracing::warn!(error = %e.message(), "configured template skipped");
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e.message(), "configured template skipped"),
-                }
-            }
-            w.refresh(now);
-            all.insert(id, w);
-        }
-        all
+        self.stores.waba_ids().to_vec()
     }
 
     fn verifications(&self) -> std::sync::MutexGuard<'_, VecDeque<registration::Verification>> {
@@ -370,12 +334,7 @@ impl Meta {
             s.reset(now);
         }
         self.media().clear();
-        self.accounts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-        let seeded = self.seed_wabas();
-        *self.wabas.lock().unwrap_or_else(|p| p.into_inner()) = seeded;
+        self.stores.reset();
         self.uploads().clear();
         self.set_registration(Registration::from_config(&self.config));
         self.verifications().clear();
@@ -435,14 +394,22 @@ pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimH
             (n.id.clone(), st)
         })
         .collect();
+    let number_ids: Vec<String> = tenants.numbers().iter().map(|n| n.id.clone()).collect();
+    let mut waba_ids = vec![config.waba_id.clone()];
+    for n in tenants.numbers() {
+        let w = tenants.waba_of(n).to_string();
+        if !waba_ids.contains(&w) {
+            waba_ids.push(w);
+        }
+    }
+    let stores = stores::Stores::new(&number_ids, waba_ids, config.templates.clone());
     let bus = Bus::new(config.journal_capacity);
     let webhooks = WebhookEmitter::new(config.retry.clone());
     let faults = Faults::new(config.faults.clone());
     let meta: Shared = Arc::new(Meta {
         registration: RwLock::new(Registration::from_config(&config)),
         verifications: Mutex::new(VecDeque::new()),
-        accounts: Mutex::new(HashMap::new()),
-        wabas: Mutex::new(HashMap::new()),
+        stores,
         uploads: Mutex::new(uploads::Sessions::default()),
         media: Mutex::new(media::MediaStore::new(config.limits.media_capacity_bytes)),
         client: reqwest::Client::builder()
@@ -457,8 +424,6 @@ pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimH
         base_url,
         config,
     });
-    let seeded = meta.seed_wabas();
-    *meta.wabas.lock().unwrap_or_else(|p| p.into_inner()) = seeded;
     let reset_target = Arc::clone(&meta);
     let control_state = ControlState {
         provider: Provider::Meta,

@@ -207,6 +207,37 @@ impl Waba {
             .find(|t| t.name == name && t.language == language)
     }
 
+    /// Sets a template's status and/or quality as Meta's review or rating would (a pending
+    /// verdict is dropped); returns it and its previous quality.
+    pub fn force(
+        &mut self,
+        name: &str,
+        language: &str,
+        status: Option<TemplateStatus>,
+        quality: Option<&str>,
+    ) -> Option<(Template, String)> {
+        let s = self
+            .templates
+            .iter_mut()
+            .find(|s| s.template.name == name && s.template.language == language)?;
+        let t = &mut s.template;
+        let previous = t.quality.clone();
+        if let Some(st) = status {
+            s.verdict = None;
+            t.status = st;
+            t.reason = if st == TemplateStatus::Rejected {
+                "INVALID_FORMAT"
+            } else {
+                "NONE"
+            }
+            .into();
+        }
+        if let Some(q) = quality {
+            t.quality = q.to_ascii_uppercase();
+        }
+        Some((t.clone(), previous))
+    }
+
     pub fn by_id_mut(&mut self, id: &str) -> Option<&mut Template> {
         self.templates
             .iter_mut()
@@ -392,7 +423,10 @@ mod tests {
         );
         w.refresh(now + d);
         assert!(w.for_send("promo", "es").is_ok());
-        w.by_id_mut("2").unwrap().status = TemplateStatus::Paused;
+        let (t, q) = w
+            .force("promo", "es", Some(TemplateStatus::Paused), Some("yellow"))
+            .unwrap();
+        assert_eq!((t.quality.as_str(), q.as_str()), ("YELLOW", "GREEN"));
         assert_eq!(w.for_send("promo", "es").unwrap_err().code, 132015);
         let q = [("status".to_string(), "REJECTED".to_string())].into();
         assert_eq!(w.list(&q).len(), 1);

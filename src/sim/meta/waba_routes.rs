@@ -100,23 +100,7 @@ pub(super) fn set_template_state(
 ) -> Result<Value, String> {
     let mut out = None;
     for waba in m.waba_ids() {
-        let changed = m.waba(&waba, |w| {
-            let id = w.find(name, language)?.id.clone();
-            let t = w.by_id_mut(&id)?;
-            let previous = t.quality.clone();
-            if let Some(s) = status {
-                t.status = s;
-                t.reason = if s == TemplateStatus::Rejected {
-                    "INVALID_FORMAT".into()
-                } else {
-                    "NONE".into()
-                };
-            }
-            if let Some(q) = quality {
-                t.quality = q.to_ascii_uppercase();
-            }
-            Some((t.clone(), previous))
-        });
+        let changed = m.waba(&waba, |w| w.force(name, language, status, quality));
         if let Some((t, previous)) = changed {
             if status.is_some() {
                 announce_review(m, &waba, &t, Duration::ZERO);
