@@ -10,6 +10,11 @@
 //!   quality rating changes a template (`APPROVED`, `REJECTED`, `PAUSED`, `DISABLED`;
 //!   `GREEN`, `YELLOW`, `RED`), with the `message_template_status_update` /
 //!   `message_template_quality_update` webhooks; answers the template.
+//! - `POST /__harness/meta/account_event` `{field, value, waba_id?}`: Meta sends an
+//!   account-level webhook (`account_update`, `phone_number_quality_update`,
+//!   `phone_number_name_update`, `account_review_update`, `business_capability_update`,
+//!   `security`, `template_category_update`, `message_template_components_update`,
+//!   `user_preferences`), signed, in Meta's envelope (entry id = the WABA id).
 //! - `GET /__harness/meta/verification_code?phone_number_id=`: the code the last
 //!   `request_code` "sent" (what the SMS would carry).
 //! - `POST /__harness/webhook/verify` `{url?, phone_number_id?, verify_token?}`: runs the GET
@@ -39,6 +44,7 @@ pub(super) fn router(meta: Shared) -> Router {
         .route("/__harness/inbound", post(inbound))
         .route("/__harness/webhook/verify", post(verify).get(verifications))
         .route("/__harness/meta/templates", post(template_state))
+        .route("/__harness/meta/account_event", post(account_event))
         .route("/__harness/meta/verification_code", get(verification_code))
         .with_state(meta)
 }
@@ -225,4 +231,48 @@ async fn verification_code(
         Some(code) => Json(json!({"phone_number_id": number.id, "code": code})).into_response(),
         None => bad_request(StatusCode::NOT_FOUND, "no verification code requested"),
     }
+}
+
+/// Account-level webhook fields a business app subscribes to (Meta's webhook fields list;
+/// shapes in pywa 4.4.0 `tests/data/updates/account_update.json`, `template_*.json`).
+const ACCOUNT_FIELDS: &[&str] = &[
+    "account_update",
+    "phone_number_quality_update",
+    "phone_number_name_update",
+    "account_review_update",
+    "business_capability_update",
+    "security",
+    "template_category_update",
+    "message_template_components_update",
+    "user_preferences",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountEvent {
+    field: String,
+    value: serde_json::Value,
+    #[serde(default)]
+    waba_id: Option<String>,
+}
+
+async fn account_event(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
+    let req: AccountEvent = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_request(StatusCode::BAD_REQUEST, format!("invalid body: {e}")),
+    };
+    if !ACCOUNT_FIELDS.contains(&req.field.as_str()) {
+        let msg = format!("field must be one of {}", ACCOUNT_FIELDS.join(", "));
+        return bad_request(StatusCode::BAD_REQUEST, msg);
+    }
+    if !req.value.is_object() {
+        return bad_request(StatusCode::BAD_REQUEST, "value must be an object");
+    }
+    let waba = req.waba_id.unwrap_or_else(|| m.config.waba_id.clone());
+    if !m.waba_ids().contains(&waba) {
+        return bad_request(StatusCode::NOT_FOUND, format!("unknown waba_id {waba:?}"));
+    }
+    let zero = std::time::Duration::ZERO;
+    events::waba_webhook(&m, &waba, &req.field, req.value, zero);
+    Json(json!({"waba_id": waba, "field": req.field})).into_response()
 }

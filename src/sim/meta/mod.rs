@@ -10,17 +10,28 @@
 //! verification handshake, and several tenants (phone numbers) with their own tokens and
 //! webhook URLs. See `docs/simulators-meta.md`.
 //!
-//! Layout: pure rules in [`graph`], [`wire`], [`ids`], [`payload`], [`validate`], [`limits`],
-//! [`tenants`], [`state`], [`media`], [`profiles`]; thin axum handlers in `server` (Graph
-//! API), `control` (`/__harness/` routes specific to Meta) and `registration` (the
-//! verification handshake, `/oauth/access_token`, `/{app-id}/subscriptions`,
-//! `/{waba-id}/subscribed_apps`); `events` signs and queues webhooks; the shared machinery (bus,
-//! journal, faults, webhook emitter, control routes, accept loop) comes from [`crate::sim`].
+//! Beyond messaging it serves every endpoint operation of the Cloud API reference (see
+//! [`operations`], checked by `tests/sim_meta/coverage.rs`): registration and two-step PIN,
+//! business profile, settings, conversational automation, block users, QR codes, message
+//! templates with their review lifecycle, flows, the WABA node, subscribed apps and resumable
+//! uploads.
+//!
+//! Layout: pure rules in [`graph`], [`wire`], [`ids`], [`payload`], [`validate`] (with
+//! [`validate_interactive`]), [`limits`], [`tenants`], [`state`], [`media`], [`profiles`],
+//! [`account`], [`templates`], [`waba`], [`uploads`], [`operations`]; thin axum handlers in
+//! `server` (messages, media, nodes), `account_routes` (phone-number edges), `waba_routes`
+//! (templates, flows, uploads, other nodes), `control` (`/__harness/` routes specific to Meta)
+//! and `registration` (the verification handshake, `/oauth/access_token`,
+//! `/{app-id}/subscriptions`, `/{waba-id}/subscribed_apps`); `events` signs and queues
+//! webhooks; the shared machinery (bus, journal, faults, webhook emitter, control routes,
+//! accept loop) comes from [`crate::sim`].
 //!
 //! Concurrency: the tenant table is immutable after start; each tenant's mutable state is behind
-//! its own mutex ([`state::TenantState`]), the media store behind another, the simulator-wide
-//! webhook URL and verify token behind an `RwLock`. No lock is held across an `.await`. Status
-//! webhooks are queued on the emitter with their delay at send time, one task each.
+//! its own mutex ([`state::TenantState`]), as are each number's account and each WABA's
+//! catalogue (`stores`); the media store and upload sessions are behind one mutex each, the
+//! simulator-wide webhook URL and verify token behind an `RwLock`. No lock is held across an
+//! `.await`. Status and template webhooks are queued on the emitter with their delay, one task
+//! each.
 
 pub mod account;
 pub mod graph;
