@@ -261,6 +261,7 @@ pub fn check_components(components: &[Value]) -> Result<(), GraphError> {
             )));
         }
     }
+    check_parts(components)?;
     let Some(body) = component(components, "BODY") else {
         return Err(bad("A template needs a BODY component."));
     };
@@ -277,6 +278,72 @@ pub fn check_components(components: &[Value]) -> Result<(), GraphError> {
             ));
             e.subcode = Some(2388043);
             return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// HEADER (format, text ≤ 60 with at most one variable), FOOTER (≤ 60, no variables) and
+/// BUTTONS (1 to 10, text ≤ 25, a `url` on URL buttons, a `phone_number` on phone buttons).
+fn check_parts(components: &[Value]) -> Result<(), GraphError> {
+    const FORMATS: &[&str] = &["TEXT", "IMAGE", "VIDEO", "DOCUMENT", "LOCATION"];
+    const BUTTONS: &[&str] = &[
+        "QUICK_REPLY",
+        "URL",
+        "PHONE_NUMBER",
+        "COPY_CODE",
+        "OTP",
+        "FLOW",
+        "CATALOG",
+        "MPM",
+    ];
+    let text = |c: &Value| c["text"].as_str().unwrap_or_default().to_string();
+    if let Some(h) = component(components, "HEADER") {
+        let format = h["format"].as_str().unwrap_or("TEXT").to_ascii_uppercase();
+        if !FORMATS.contains(&format.as_str()) {
+            return Err(bad(format!(
+                "Param components[HEADER][format] must be one of {FORMATS:?}."
+            )));
+        }
+        let t = text(h);
+        if format == "TEXT"
+            && (t.is_empty() || t.chars().count() > 60 || placeholders(&t).len() > 1)
+        {
+            return Err(bad(
+                "A TEXT header needs 1 to 60 characters and at most one variable.",
+            ));
+        }
+    }
+    if let Some(f) = component(components, "FOOTER") {
+        let t = text(f);
+        if t.is_empty() || t.chars().count() > 60 || !placeholders(&t).is_empty() {
+            return Err(bad("A FOOTER needs 1 to 60 characters and no variables."));
+        }
+    }
+    if let Some(b) = component(components, "BUTTONS") {
+        let list = b["buttons"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if !(1..=10).contains(&list.len()) {
+            return Err(bad("BUTTONS must hold 1 to 10 buttons."));
+        }
+        for btn in list {
+            let kind = btn["type"]
+                .as_str()
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            let t = text(btn);
+            let ok = BUTTONS.contains(&kind.as_str())
+                && t.chars().count() <= 25
+                && (kind != "URL" || btn["url"].is_string())
+                && (kind != "PHONE_NUMBER" || btn["phone_number"].is_string());
+            if !ok {
+                return Err(bad(format!(
+                    "Invalid {kind} button: text at most 25 characters, type one of {BUTTONS:?}, \
+                     url / phone_number where its type needs one."
+                )));
+            }
         }
     }
     Ok(())
@@ -348,6 +415,38 @@ pub fn check_send_params(t: &Template, sent: &[Value]) -> Result<(), GraphError>
         for (p, var) in got.iter().zip(&want) {
             check_text_param(kind, p, named.then_some(var.as_str()))?;
         }
+    }
+    check_url_buttons(t, sent)
+}
+
+/// A URL button whose `url` has a variable needs a `{type: button, sub_type: url, index}`
+/// component with one text parameter.
+fn check_url_buttons(t: &Template, sent: &[Value]) -> Result<(), GraphError> {
+    let Some(buttons) = component(&t.components, "BUTTONS").and_then(|b| b["buttons"].as_array())
+    else {
+        return Ok(());
+    };
+    for (i, b) in buttons.iter().enumerate() {
+        let dynamic = b["type"]
+            .as_str()
+            .is_some_and(|k| k.eq_ignore_ascii_case("URL"))
+            && !placeholders(b["url"].as_str().unwrap_or_default()).is_empty();
+        if !dynamic {
+            continue;
+        }
+        let index = |c: &Value| match &c["index"] {
+            Value::String(s) => s.parse::<usize>().ok(),
+            v => v.as_u64().map(|n| n as usize),
+        };
+        let got: Vec<&Value> = sent
+            .iter()
+            .filter(|c| c["type"] == "button" && index(c) == Some(i))
+            .flat_map(|c| c["parameters"].as_array().into_iter().flatten())
+            .collect();
+        if got.len() != 1 {
+            return Err(count_mismatch(&format!("button {i}"), got.len(), 1));
+        }
+        check_text_param("button", got[0], None)?;
     }
     Ok(())
 }
@@ -446,6 +545,26 @@ mod tests {
                 .code,
             132012
         );
+        let mut with_url = order();
+        with_url["components"].as_array_mut().unwrap().push(
+            json!({"type":"BUTTONS","buttons":[{"type":"URL","text":"Track",
+                "url":"https://x.example/{{1}}","example":["https://x.example/42"]}]}),
+        );
+        let u = created(with_url);
+        let two = || vec![p("Ann"), p("42")];
+        assert_eq!(
+            check_send_params(&u, &body(two())).unwrap_err().code,
+            132000
+        );
+        let mut sent = body(two());
+        sent.push(json!({"type":"button","sub_type":"url","index":"0","parameters":[p("42")]}));
+        assert!(check_send_params(&u, &sent).is_ok());
+        let mut bad_parts = order();
+        bad_parts["components"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type":"FOOTER","text":"x".repeat(61)}));
+        assert_eq!(parse_create(&bad_parts).unwrap_err().code, 100);
         let hello = Template::hello_world("1".into());
         assert!(check_send_params(&hello, &[]).is_ok());
         assert_eq!(
