@@ -275,7 +275,7 @@ impl Account {
     pub fn profile_json(&self, fields: Option<&str>) -> Value {
         let mut full = Value::Object(self.profile.clone());
         full["messaging_product"] = json!("whatsapp");
-        let mut v = super::templates::filter_fields(full, fields);
+        let mut v = super::graph::filter_fields(full, fields);
         if let Some(o) = v.as_object_mut() {
             o.insert("messaging_product".into(), json!("whatsapp"));
         }

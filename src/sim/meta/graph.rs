@@ -331,6 +331,20 @@ impl GraphError {
     }
 }
 
+/// Graph's `fields` parameter: keeps only `fields` (comma-separated) plus `id`; all when `None`.
+pub fn filter_fields(full: Value, fields: Option<&str>) -> Value {
+    let Some(fields) = fields.filter(|f| !f.trim().is_empty()) else {
+        return full;
+    };
+    let mut out = serde_json::Map::new();
+    for f in fields.split(',').map(str::trim).chain(["id"]) {
+        if let Some(v) = full.get(f) {
+            out.insert(f.to_string(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

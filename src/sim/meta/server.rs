@@ -346,14 +346,7 @@ fn describe_number(number: &PhoneNumber, acc: &Account, fields: Option<&String>)
         "throughput": {"level": "STANDARD"},
         "id": number.id,
     });
-    let Some(fields) = fields else { return full };
-    let mut out = serde_json::Map::new();
-    for f in fields.split(',').map(str::trim).chain(["id"]) {
-        if let Some(v) = full.get(f) {
-            out.insert(f.to_string(), v.clone());
-        }
-    }
-    Value::Object(out)
+    super::graph::filter_fields(full, fields.map(String::as_str))
 }
 
 /// The request's token, if the simulator knows it (else 190).

@@ -19,7 +19,7 @@
 
 use serde_json::{json, Value};
 
-use super::graph::GraphError;
+use super::graph::{filter_fields, GraphError};
 
 /// Review outcome or later state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,20 +153,6 @@ fn rejection_text(reason: &str) -> &'static str {
         }
         _ => "The template does not comply with WhatsApp's policies.",
     }
-}
-
-/// Keeps only `fields` (comma-separated) plus `id`; all when `None`.
-pub fn filter_fields(full: Value, fields: Option<&str>) -> Value {
-    let Some(fields) = fields.filter(|f| !f.trim().is_empty()) else {
-        return full;
-    };
-    let mut out = serde_json::Map::new();
-    for f in fields.split(',').map(str::trim).chain(["id"]) {
-        if let Some(v) = full.get(f) {
-            out.insert(f.to_string(), v.clone());
-        }
-    }
-    Value::Object(out)
 }
 
 /// `{{1}}`, `{{name}}` placeholders in order of appearance.
@@ -572,6 +558,23 @@ mod tests {
                 .unwrap_err()
                 .code,
             132000
+        );
+    }
+
+    #[test]
+    fn named_parameters_need_their_names() {
+        let t = created(
+            json!({"name":"n","language":"es","category":"UTILITY","parameter_format":"NAMED",
+            "components":[{"type":"BODY","text":"Hi {{first}}.","example":{}}]}),
+        );
+        let sent = |name: &str| {
+            vec![json!({"type":"body","parameters":[
+            {"type":"text","text":"Ana","parameter_name":name}]})]
+        };
+        assert!(check_send_params(&t, &sent("first")).is_ok());
+        assert_eq!(
+            check_send_params(&t, &sent("last")).unwrap_err().code,
+            132012
         );
     }
 

@@ -79,7 +79,7 @@ impl Flow {
             "json_version": self.flow_json.as_ref().and_then(|j| serde_json::from_str::<Value>(j).ok())
                 .and_then(|v| v.get("version").cloned()).unwrap_or(json!("7.1")),
         });
-        templates::filter_fields(full, fields)
+        super::graph::filter_fields(full, fields)
     }
 }
 

@@ -221,7 +221,7 @@ fn describe_waba(waba: &str, fields: Option<&str>) -> Value {
         "country": "US",
         "ownership_type": "SELF",
     });
-    templates::filter_fields(full, fields)
+    super::graph::filter_fields(full, fields)
 }
 
 /// A stable 64-bit value derived from an id (the template namespace).
