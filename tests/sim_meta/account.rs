@@ -74,7 +74,8 @@ async fn registration_ladder_and_two_step_pin() {
     sim.shutdown().await;
 }
 
-/// upstream: Meta "Business profiles", "Phone number settings", "Conversational components";
+/// upstream: Meta "Business profiles", "Configure call settings" (`POST /{id}/settings`
+/// `calling.status`), "Conversational components";
 /// pywa `get_business_profile`/`update_business_profile`, `get_business_phone_number_settings`/
 /// `update_business_phone_number_settings`, `update_conversational_automation`.
 #[tokio::test]
@@ -107,6 +108,10 @@ async fn business_profile_settings_and_automation() {
     let (_, v) = c.fetch(&settings).await;
     assert_eq!(v["calling"]["status"], "ENABLED");
     let (s, v) = c.call(&settings, json!({"teleport":{}})).await;
+    assert_graph_error(s, &v, 400, 100);
+    let (s, v) = c
+        .call(&settings, json!({"calling":{"status":"MAYBE"}}))
+        .await;
     assert_graph_error(s, &v, 400, 100);
     let auto = format!("/{PN}/conversational_automation");
     let cmds = json!([{"command_name":"book","command_description":"Book a visit"}]);

@@ -301,6 +301,18 @@ impl Account {
                 return Err(bad(format!("Param {k} must be an object.")));
             }
         }
+        // Meta's "Configure call settings" page: `calling.status` ENABLED|DISABLED,
+        // `call_icon_visibility` DEFAULT|DISABLE_ALL.
+        let calling = &p["calling"];
+        let enum_ok =
+            |k: &str, allowed: &[&str]| calling[k].as_str().is_none_or(|v| allowed.contains(&v));
+        if !enum_ok("status", &["ENABLED", "DISABLED"])
+            || !enum_ok("call_icon_visibility", &["DEFAULT", "DISABLE_ALL"])
+        {
+            return Err(bad(
+                "Param calling[status] must be ENABLED or DISABLED, calling[call_icon_visibility] DEFAULT or DISABLE_ALL.",
+            ));
+        }
         for (k, v) in obj {
             self.settings.insert(k.clone(), v.clone());
         }
