@@ -8,7 +8,7 @@
 //! - register needs `messaging_product` and a 6-digit `pin`; when two-step verification is set,
 //!   the PIN must match (133005); otherwise the PIN becomes the two-step PIN;
 //! - sends from a deregistered number fail with 133010;
-//! - the profile's `about` is at most 139 characters, `address` 256, `description` 512,
+//! - the profile's `about` is 1 to 139 characters (pywa `client.py` `update_business_profile`), `address` 256, `description` 512,
 //!   `email` 128, at most 2 `websites`, `vertical` from a fixed list;
 //! - QR codes: `prefilled_message` at most 140 characters; `generate_qr_image` PNG or SVG;
 //! - ice breakers: at most 4 prompts of 80 characters; commands: at most 30, names 32 and
@@ -234,9 +234,17 @@ impl Account {
         for (k, v) in obj {
             match k.as_str() {
                 "messaging_product" => continue,
+                // pywa sends "" to clear a field (`value or ""`).
+                "websites" if v == "" => {
+                    next.insert(k.clone(), json!([]));
+                    continue;
+                }
                 "websites" => check_websites(v)?,
                 "vertical" => {
-                    if !v.as_str().is_some_and(|s| VERTICALS.contains(&s)) {
+                    if !v
+                        .as_str()
+                        .is_some_and(|s| s.is_empty() || VERTICALS.contains(&s))
+                    {
                         return Err(bad(format!("Param vertical must be one of {VERTICALS:?}.")));
                     }
                 }
@@ -262,6 +270,10 @@ impl Account {
                     }
                     if key == "email" && !s.is_empty() && !s.contains('@') {
                         return Err(bad("Param email must be a valid email address."));
+                    }
+                    // pywa `update_business_profile`: about "cannot be empty".
+                    if key == "about" && s.is_empty() {
+                        return Err(bad("Param about must be between 1 and 139 characters."));
                     }
                 }
             }
@@ -484,12 +496,17 @@ mod tests {
             json!({"websites":["ftp://x"]}),
             json!({"vertical":"SPACE"}),
             json!({"nope":1}),
+            json!({"about":""}),
         ] {
             let mut p = bad.clone();
             p["messaging_product"] = json!("whatsapp");
             assert_eq!(a.update_profile(&p).unwrap_err().code, 100, "{bad}");
         }
         assert!(a.update_profile(&json!({"about":"x"})).is_err());
+        // pywa clears a field by sending "".
+        let clear = json!({"messaging_product":"whatsapp","websites":"","vertical":""});
+        a.update_profile(&clear).unwrap();
+        assert_eq!(a.profile["websites"], json!([]));
     }
 
     #[test]
