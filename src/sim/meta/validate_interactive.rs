@@ -44,8 +44,8 @@ pub fn check_interactive(content: &Value) -> Result<Option<String>, GraphError> 
     if let Some(b) = body {
         check_len("interactive['body']['text']", b, 1, 1024)?;
     }
-    if let Some(h) = content.get("header").and_then(|h| str_field(h, "text")) {
-        check_len("interactive['header']['text']", h, 1, 60)?;
+    if let Some(h) = content.get("header") {
+        check_header(kind, h)?;
     }
     if let Some(f) = content.get("footer").and_then(|f| str_field(f, "text")) {
         check_len("interactive['footer']['text']", f, 1, 60)?;
@@ -69,6 +69,30 @@ pub fn check_interactive(content: &Value) -> Result<Option<String>, GraphError> 
         other => return Err(invalid(format!("Interactive type '{other}' is not valid."))),
     }
     Ok(body.map(str::to_string))
+}
+
+/// Reply buttons and CTA URL messages take a text, image, video or document header; lists,
+/// product lists and flows a text one only.
+fn check_header(kind: &str, h: &Value) -> Result<(), GraphError> {
+    let allowed: &[&str] = match kind {
+        "button" | "cta_url" => &["text", "image", "video", "document"],
+        _ => &["text"],
+    };
+    let t = str_field(h, "type").unwrap_or("text");
+    if !allowed.contains(&t) {
+        return Err(invalid(format!(
+            "interactive['header']['type'] must be one of {allowed:?} for {kind} messages."
+        )));
+    }
+    if t == "text" {
+        let text = str_field(h, "text").ok_or_else(|| missing("interactive['header']['text']"))?;
+        return check_len("interactive['header']['text']", text, 1, 60);
+    }
+    let media = &h[t];
+    if str_field(media, "id").is_none() && str_field(media, "link").is_none() {
+        return Err(missing(&format!("interactive['header']['{t}']['link']")));
+    }
+    Ok(())
 }
 
 fn check_action_name(action: &Value, name: &str) -> Result<(), GraphError> {
