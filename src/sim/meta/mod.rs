@@ -405,15 +405,7 @@ pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimH
             (n.id.clone(), st)
         })
         .collect();
-    let number_ids: Vec<String> = tenants.numbers().iter().map(|n| n.id.clone()).collect();
-    let mut waba_ids = vec![config.waba_id.clone()];
-    for n in tenants.numbers() {
-        let w = tenants.waba_of(n).to_string();
-        if !waba_ids.contains(&w) {
-            waba_ids.push(w);
-        }
-    }
-    let stores = stores::Stores::new(&number_ids, waba_ids, config.templates.clone());
+    let stores = stores::Stores::new(&tenants, config.templates.clone());
     let bus = Bus::new(config.journal_capacity);
     let webhooks = WebhookEmitter::new(config.retry.clone());
     let faults = Faults::new(config.faults.clone());

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::account::Account;
+use super::tenants::Tenants;
 use super::waba::Waba;
 use super::{ids, templates};
 
@@ -27,11 +28,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Stores {
-    pub fn new(numbers: &[String], waba_ids: Vec<String>, seed: Vec<Value>) -> Self {
+    /// One account per number; one catalogue per WABA (the default one and every number's).
+    pub fn new(tenants: &Tenants, seed: Vec<Value>) -> Self {
+        let numbers = tenants.numbers();
         let accounts = numbers
             .iter()
-            .map(|n| (n.clone(), Mutex::new(Account::default())))
+            .map(|n| (n.id.clone(), Mutex::new(Account::default())))
             .collect();
+        let mut waba_ids = vec![tenants.default_waba().to_string()];
+        for n in numbers {
+            let w = tenants.waba_of(n).to_string();
+            if !waba_ids.contains(&w) {
+                waba_ids.push(w);
+            }
+        }
         let wabas = waba_ids
             .iter()
             .map(|w| (w.clone(), Mutex::new(seeded(&seed))))
@@ -102,6 +112,7 @@ fn seeded(seed: &[Value]) -> Waba {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tenants::PhoneNumber;
     use super::*;
     use serde_json::json;
 
@@ -109,7 +120,12 @@ mod tests {
     fn seeded_per_waba_and_reset() {
         let seed = vec![json!({"name":"t","language":"es","category":"UTILITY",
             "components":[{"type":"BODY","text":"Hi"}]})];
-        let s = Stores::new(&["1".into()], vec!["w".into()], seed);
+        let tenants = Tenants::new(
+            vec![PhoneNumber::new("1", "15550000001")],
+            "t".into(),
+            "w".into(),
+        );
+        let s = Stores::new(&tenants, seed);
         assert!(s.waba("w", |w| w.for_send("t", "es").is_ok()));
         assert!(s.waba("w", |w| w.for_send("hello_world", "en_US").is_ok()));
         s.account("1", |a| a.deregister());

@@ -90,6 +90,11 @@ impl Tenants {
         self.numbers.iter().find(|n| n.id == id)
     }
 
+    /// The WABA of numbers that name none.
+    pub fn default_waba(&self) -> &str {
+        &self.waba_id
+    }
+
     /// The WABA id of a number.
     pub fn waba_of<'a>(&'a self, number: &'a PhoneNumber) -> &'a str {
         number.waba_id.as_deref().unwrap_or(&self.waba_id)
