@@ -68,6 +68,14 @@ pub struct MockArgs {
     /// Meta phone-number-id of the simulated business number.
     #[arg(long)]
     pub phone_number_id: Option<String>,
+    /// Meta app id (`/{app-id}/subscriptions`, `/{app-id}/uploads`, app tokens), so an app
+    /// configured with its real ids runs unchanged [default: 1234567890123456].
+    #[arg(long)]
+    pub app_id: Option<String>,
+    /// Meta WhatsApp Business Account id (`/{waba-id}/…`, `entry[].id` of webhooks)
+    /// [default: 102290129340398].
+    #[arg(long)]
+    pub waba_id: Option<String>,
     /// Fault profile (YAML or JSON), e.g. mocks/faults/evolution-flaky.yaml.
     #[arg(long, value_name = "FILE")]
     pub faults: Option<PathBuf>,
@@ -90,6 +98,8 @@ pub struct MockOptions {
     pub app_secret: String,
     pub verify_token: String,
     pub phone_number_id: Option<String>,
+    pub app_id: Option<String>,
+    pub waba_id: Option<String>,
     pub faults: FaultProfile,
     /// Meta: lift the sending limits.
     pub no_limits: bool,
@@ -154,6 +164,8 @@ impl MockArgs {
                 .verify_token
                 .unwrap_or_else(|| secret(16).to_lowercase()),
             phone_number_id: self.phone_number_id,
+            app_id: self.app_id,
+            waba_id: self.waba_id,
             faults,
             no_limits: self.no_limits,
             given,
@@ -191,6 +203,12 @@ impl MockOptions {
         if self.no_limits {
             config.limits = MetaLimits::unlimited();
         }
+        if let Some(id) = &self.app_id {
+            config.app_id = id.clone();
+        }
+        if let Some(id) = &self.waba_id {
+            config.waba_id = id.clone();
+        }
         if let Some(id) = &self.phone_number_id {
             let display = config
                 .phone_numbers
@@ -225,15 +243,11 @@ impl MockOptions {
                 s
             }
             MockProvider::Meta => {
-                let ids: Vec<String> = self
-                    .meta_config()
-                    .phone_numbers
-                    .iter()
-                    .map(|p| p.id.clone())
-                    .collect();
+                let config = self.meta_config();
+                let ids: Vec<String> = config.phone_numbers.iter().map(|p| p.id.clone()).collect();
                 format!(
-                    "Meta Cloud API simulator on {base_url}\n  access token: {}\n  app secret: {}\n  verify token: {}\n  phone-number-id: {}\n  webhook: {hook}\n",
-                    self.token, self.app_secret, self.verify_token, ids.join(", ")
+                    "Meta Cloud API simulator on {base_url}\n  access token: {}\n  app secret: {}\n  verify token: {}\n  app id: {}\n  waba id: {}\n  phone-number-id: {}\n  webhook: {hook}\n",
+                    self.token, self.app_secret, self.verify_token, config.app_id, config.waba_id, ids.join(", ")
                 )
             }
         }

@@ -193,9 +193,7 @@ async fn every_message_kind_on_versioned_and_unversioned_paths() {
 #[tokio::test]
 async fn validation_errors_are_graph_objects() {
     let app = App::start("vt").await;
-    let mut cfg = config(&app.url);
-    cfg.templates = Some(vec!["hello_world".into()]);
-    let sim = sim(cfg).await;
+    let sim = sim(config(&app.url)).await;
     let c = Client::new(&sim);
     let path = format!("/v25.0/{PN}/messages");
     let cases = [
@@ -324,16 +322,27 @@ async fn throughput_and_pair_rate_limits() {
     let path = format!("/{PN}/messages");
     let (s, _, _) = c.post(&path, Some(TOKEN), tpl("16505550001")).await;
     assert_eq!(s, 200);
-    let (s, v, _) = c.post(&path, Some(TOKEN), tpl("16505550001")).await;
+    let (s, v, h) = c.post(&path, Some(TOKEN), tpl("16505550001")).await;
     assert_graph_error(s, &v, 400, 131056);
+    assert_eq!(h["retry-after"], "6");
     assert!(v["error"]["error_data"]["details"]
         .as_str()
         .unwrap()
         .contains("same phone number"));
     let (s, _, _) = c.post(&path, Some(TOKEN), tpl("16505550002")).await;
     assert_eq!(s, 200);
-    let (s, v, _) = c.post(&path, Some(TOKEN), tpl("16505550003")).await;
+    let (s, v, h) = c.post(&path, Some(TOKEN), tpl("16505550003")).await;
     assert_graph_error(s, &v, 429, 130429);
+    // Throttled calls carry Retry-After and Graph's usage header (issue 11; reference §2.3
+    // [M-rl]: the header's exact values are unverified).
+    assert_eq!(h["retry-after"], "1");
+    let usage: Value =
+        serde_json::from_str(h["x-business-use-case-usage"].to_str().unwrap()).unwrap();
+    let waba = MetaConfig::default().waba_id;
+    assert!(
+        usage[&waba][0]["estimated_time_to_regain_access"].is_u64(),
+        "{usage}"
+    );
     assert_eq!(v["error"]["message"], "(#130429) Rate limit hit");
     // Reset restores the budgets.
     let (s, _, _) = c.post("/__harness/reset", None, json!({})).await;

@@ -3,8 +3,13 @@
 //! window, tenants, media, faults. Shared fixtures here: a simulator on port 0 and a stand-in
 //! app (an axum receiver on port 0) that records webhooks and answers the handshake.
 
+mod account;
+mod catalog;
+mod coverage;
 mod messages;
+mod outbound;
 mod platform;
+mod startup_app;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -95,7 +100,7 @@ impl App {
             out.push(r.value()["statuses"][0].clone());
         }
         let rank = |s: &Value| {
-            ["sent", "delivered", "read", "failed"]
+            ["sent", "delivered", "read", "played", "failed"]
                 .iter()
                 .position(|k| s["status"] == *k)
         };
@@ -139,6 +144,11 @@ fn assert_signed(r: &Received) {
     mac.update(&r.body);
     let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
     assert_eq!(header, expected, "signature over the exact bytes");
+    // The legacy sha1 header Meta still sends beside it.
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(&r.body);
+    let legacy = format!("sha1={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(r.headers["x-hub-signature"].to_str().unwrap(), legacy);
     let len: usize = r.headers["content-length"]
         .to_str()
         .unwrap()
@@ -160,9 +170,18 @@ fn config(webhook: &str) -> MetaConfig {
             sent: Duration::ZERO,
             delivered: Some(Duration::from_millis(5)),
             read: Some(Duration::from_millis(10)),
+            played: Some(Duration::from_millis(15)),
         },
+        templates: vec![approved("t", "es"), approved("reminder", "es")],
+        template_review_delay: Duration::from_millis(50),
         ..MetaConfig::default()
     }
+}
+
+/// A template creation body without parameters (approved at start when configured).
+fn approved(name: &str, language: &str) -> Value {
+    json!({"name": name, "language": language, "category": "UTILITY",
+        "components": [{"type": "BODY", "text": "Reminder of your visit."}]})
 }
 
 /// Only the first status (`sent` or `failed`) follows a send.
@@ -170,12 +189,20 @@ fn sent_only(webhook: &str) -> MetaConfig {
     let mut cfg = config(webhook);
     cfg.status_delays.delivered = None;
     cfg.status_delays.read = None;
+    cfg.status_delays.played = None;
     cfg
 }
 
 async fn sim(config: MetaConfig) -> SimHandle {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     start(config, listener).await.unwrap()
+}
+
+/// A simulator whose webhooks go nowhere, and a client for it.
+async fn offline() -> (SimHandle, Client) {
+    let sim = sim(config("http://127.0.0.1:9/none")).await;
+    let c = Client::new(&sim);
+    (sim, c)
 }
 
 struct Client {
@@ -214,6 +241,33 @@ impl Client {
         )
     }
 
+    /// POST with the global token: (status, JSON).
+    async fn call(&self, path: &str, body: Value) -> (u16, Value) {
+        let (s, v, _) = self.post(path, Some(TOKEN), body).await;
+        (s, v)
+    }
+
+    /// GET with the global token.
+    async fn fetch(&self, path: &str) -> (u16, Value) {
+        self.get(path, Some(TOKEN)).await
+    }
+
+    /// DELETE with the global token and an optional JSON body.
+    async fn delete(&self, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        (
+            resp.status().as_u16(),
+            resp.json().await.unwrap_or(Value::Null),
+        )
+    }
+
     async fn inbound(&self, body: Value) -> Value {
         let (status, v, _) = self.post("/__harness/inbound", None, body).await;
         assert_eq!(status, 200, "{v}");
@@ -224,6 +278,11 @@ impl Client {
 fn text_to(to: &str, body: &str) -> Value {
     json!({"messaging_product":"whatsapp","recipient_type":"individual","to":to,
            "type":"text","text":{"preview_url":false,"body":body}})
+}
+
+/// `200 {"success": true}`.
+fn assert_success(status: u16, v: &Value) {
+    assert_eq!((status, v), (200, &json!({"success": true})));
 }
 
 fn assert_graph_error(status: u16, v: &Value, want_status: u16, code: u64) {

@@ -59,6 +59,25 @@ async fn media_upload_retrieve_download_delete() {
     let got = http.get(url).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(got.headers()["content-type"], "image/png");
     assert_eq!(got.bytes().await.unwrap().as_ref(), data.as_slice());
+    // Range (RFC 9110 §14): a resumed download gets 206 and the slice.
+    let part = http
+        .get(url)
+        .bearer_auth(TOKEN)
+        .header("range", "bytes=4990-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.headers()["content-range"], "bytes 4990-4999/5000");
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &data[4990..]);
+    let past = http
+        .get(url)
+        .bearer_auth(TOKEN)
+        .header("range", "bytes=6000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(past.status(), 416);
     assert_eq!(http.get(url).send().await.unwrap().status(), 401);
     // Another tenant cannot see it.
     let (s, v) = c.get(&format!("/{id}"), Some("tok-b")).await;
@@ -72,6 +91,29 @@ async fn media_upload_retrieve_download_delete() {
     assert_eq!(del.json::<Value>().await.unwrap(), json!({"success": true}));
     let (s, _) = c.get(&format!("/{id}"), Some(TOKEN)).await;
     assert_eq!(s, 400);
+    // A MIME type Meta does not accept: the message real uploads get (issue 11).
+    let html = multipart("XyZ", b"<html></html>")
+        .iter()
+        .map(|&b| b as char)
+        .collect::<String>()
+        .replace("image/png", "text/html");
+    let resp = http
+        .post(format!("{}/{PN}/media", sim.base_url))
+        .bearer_auth(TOKEN)
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .body(html)
+        .send()
+        .await
+        .unwrap();
+    let v: Value = resp.json().await.unwrap();
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with(
+            "(#100) Param file must be a file with one of the following types: audio/aac, "
+        ),
+        "{msg}"
+    );
+    assert!(msg.ends_with("Received file of type 'text/html'."), "{msg}");
     // Missing file part.
     let resp = http
         .post(format!("{}/{PN}/media", sim.base_url))
@@ -257,6 +299,7 @@ async fn the_journal_keeps_only_the_newest_messages() {
     let mut cfg = sent_only(&app.url);
     cfg.journal_capacity = 3;
     cfg.webhook_url = None;
+    cfg.templates = (0..5).map(|i| approved(&format!("t{i}"), "es")).collect();
     let sim = sim(cfg).await;
     let c = Client::new(&sim);
     for i in 0..5 {

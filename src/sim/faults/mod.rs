@@ -90,6 +90,20 @@ pub struct FaultRule {
     /// Probability (0..1) that the connection is reset instead of answered.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub reset_rate: f64,
+    /// Meta: a share of the sends this rule matches is accepted (200 and a wamid) and then
+    /// fails asynchronously, with a `failed` status webhook carrying `code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_status: Option<FailedStatus>,
+}
+
+/// An asynchronous send failure (Meta): `rate` (0..1) of matching sends, WhatsApp error `code`
+/// (131026 undeliverable, 131049 ecosystem limit, 131050 user stopped marketing, 368 policy
+/// block, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailedStatus {
+    pub rate: f64,
+    pub code: u32,
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -356,6 +370,16 @@ pub fn decide(
 }
 
 impl FaultProfile {
+    /// The code of the first matching `failed_status` rule whose rate exceeds `draw` (0..1).
+    pub fn failed_status(&self, req: &RequestInfo<'_>, draw: f64) -> Option<u32> {
+        self.rules
+            .iter()
+            .filter(|r| r.matches(req))
+            .filter_map(|r| r.failed_status.as_ref())
+            .find(|f| draw < f.rate)
+            .map(|f| f.code)
+    }
+
     /// Parses a profile from YAML or JSON text (JSON is read as YAML's flow style).
     pub fn parse(text: &str) -> Result<Self, FaultError> {
         let value = crate::sim::yaml_to_json(text).map_err(FaultError::Syntax)?;
@@ -435,6 +459,20 @@ mod tests {
         assert!(!rule.matches(&req("POST", "/message/sendText/b", Some("b"))));
         assert!(!rule.matches(&req("POST", "/chat/x/a", Some("a"))));
         assert!(FaultRule::default().matches(&req("GET", "/", None)));
+    }
+
+    #[test]
+    fn failed_status_matches_rule_and_draw() {
+        let yaml = "rules:\n  - tenant: a\n    failed_status: {rate: 0.5, code: 131026}\n";
+        let p = FaultProfile::parse(yaml).unwrap();
+        let req = |tenant| RequestInfo {
+            method: "POST",
+            path: "/a/messages",
+            tenant: Some(tenant),
+        };
+        assert_eq!(p.failed_status(&req("a"), 0.2), Some(131026));
+        assert_eq!(p.failed_status(&req("a"), 0.7), None);
+        assert_eq!(p.failed_status(&req("b"), 0.2), None);
     }
 
     #[test]

@@ -6,6 +6,17 @@
 //!   customer-service window, registers the customer's business-scoped id, delivers the signed
 //!   webhook to the number's URL and answers
 //!   `{"message_id", "phone_number_id", "from", "user_id", "delivery_id"}`.
+//! - `POST /__harness/meta/templates` `{name, language, status?, quality?}`: Meta's review or
+//!   quality rating changes a template (`APPROVED`, `REJECTED`, `PAUSED`, `DISABLED`;
+//!   `GREEN`, `YELLOW`, `RED`), with the `message_template_status_update` /
+//!   `message_template_quality_update` webhooks; answers the template.
+//! - `POST /__harness/meta/account_event` `{field, value, waba_id?}`: Meta sends an
+//!   account-level webhook (`account_update`, `phone_number_quality_update`,
+//!   `phone_number_name_update`, `account_review_update`, `business_capability_update`,
+//!   `security`, `template_category_update`, `message_template_components_update`,
+//!   `user_preferences`), signed, in Meta's envelope (entry id = the WABA id).
+//! - `GET /__harness/meta/verification_code?phone_number_id=`: the code the last
+//!   `request_code` "sent" (what the SMS would carry).
 //! - `POST /__harness/webhook/verify` `{url?, phone_number_id?, verify_token?}`: runs the GET
 //!   verification handshake against the app now and reports what it answered;
 //!   `GET /__harness/webhook/verify` lists the latest handshakes (registration, start, on demand).
@@ -13,7 +24,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -23,13 +34,18 @@ use super::inbound::{content_of, InboundRequest};
 use super::payload::InboundMessage;
 use super::registration::verify_and_record;
 use super::state::Profile;
+use super::templates::TemplateStatus;
 use super::tenants::PhoneNumber;
+use super::waba_routes::set_template_state;
 use super::{events, Meta, Shared};
 
 pub(super) fn router(meta: Shared) -> Router {
     Router::new()
         .route("/__harness/inbound", post(inbound))
         .route("/__harness/webhook/verify", post(verify).get(verifications))
+        .route("/__harness/meta/templates", post(template_state))
+        .route("/__harness/meta/account_event", post(account_event))
+        .route("/__harness/meta/verification_code", get(verification_code))
         .with_state(meta)
 }
 
@@ -80,6 +96,14 @@ async fn inbound(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
         Ok(c) => c,
         Err(e) => return bad_request(StatusCode::BAD_REQUEST, e),
     };
+    if m.account(&number.id, |a| a.is_blocked(&from)) {
+        return bad_request(
+            StatusCode::CONFLICT,
+            format!(
+                "customer {from} is blocked by the business (block_users): Meta drops its messages"
+            ),
+        );
+    }
     let Some(st) = m.states.get(&number.id) else {
         return bad_request(StatusCode::NOT_FOUND, "unknown phone number");
     };
@@ -146,4 +170,109 @@ async fn verify(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
 async fn verifications(State(m): State<Shared>) -> Response {
     let list: Vec<_> = m.verifications().iter().cloned().collect();
     Json(list).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateState {
+    name: String,
+    #[serde(default = "en_us")]
+    language: String,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    quality: Option<String>,
+}
+
+fn en_us() -> String {
+    "en_US".into()
+}
+
+async fn template_state(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
+    let req: TemplateState = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_request(StatusCode::BAD_REQUEST, format!("invalid body: {e}")),
+    };
+    let status = match req.status.as_deref().map(TemplateStatus::parse) {
+        Some(None) => {
+            return bad_request(
+                StatusCode::BAD_REQUEST,
+                "status must be one of PENDING, APPROVED, REJECTED, PAUSED, DISABLED",
+            )
+        }
+        Some(s) => s,
+        None => None,
+    };
+    let quality = req.quality.as_deref().map(str::to_ascii_uppercase);
+    if quality
+        .as_deref()
+        .is_some_and(|q| !["GREEN", "YELLOW", "RED", "UNKNOWN"].contains(&q))
+    {
+        return bad_request(
+            StatusCode::BAD_REQUEST,
+            "quality must be GREEN, YELLOW or RED",
+        );
+    }
+    match set_template_state(&m, &req.name, &req.language, status, quality.as_deref()) {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => bad_request(StatusCode::NOT_FOUND, e),
+    }
+}
+
+async fn verification_code(
+    State(m): State<Shared>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let number = match number_for(&m, q.get("phone_number_id").map(String::as_str)) {
+        Ok(n) => n,
+        Err((status, msg)) => return bad_request(status, msg),
+    };
+    match m.account(&number.id, |a| a.pending_code.clone()) {
+        Some(code) => Json(json!({"phone_number_id": number.id, "code": code})).into_response(),
+        None => bad_request(StatusCode::NOT_FOUND, "no verification code requested"),
+    }
+}
+
+/// Account-level webhook fields a business app subscribes to (Meta's webhook fields list;
+/// shapes in pywa 4.4.0 `tests/data/updates/account_update.json`, `template_*.json`).
+const ACCOUNT_FIELDS: &[&str] = &[
+    "account_update",
+    "phone_number_quality_update",
+    "phone_number_name_update",
+    "account_review_update",
+    "business_capability_update",
+    "security",
+    "template_category_update",
+    "message_template_components_update",
+    "user_preferences",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountEvent {
+    field: String,
+    value: serde_json::Value,
+    #[serde(default)]
+    waba_id: Option<String>,
+}
+
+async fn account_event(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
+    let req: AccountEvent = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_request(StatusCode::BAD_REQUEST, format!("invalid body: {e}")),
+    };
+    if !ACCOUNT_FIELDS.contains(&req.field.as_str()) {
+        let msg = format!("field must be one of {}", ACCOUNT_FIELDS.join(", "));
+        return bad_request(StatusCode::BAD_REQUEST, msg);
+    }
+    if !req.value.is_object() {
+        return bad_request(StatusCode::BAD_REQUEST, "value must be an object");
+    }
+    let waba = req.waba_id.unwrap_or_else(|| m.config.waba_id.clone());
+    if !m.waba_ids().contains(&waba) {
+        return bad_request(StatusCode::NOT_FOUND, format!("unknown waba_id {waba:?}"));
+    }
+    let zero = std::time::Duration::ZERO;
+    events::waba_webhook(&m, &waba, &req.field, req.value, zero);
+    Json(json!({"waba_id": waba, "field": req.field})).into_response()
 }

@@ -217,16 +217,76 @@ impl GraphError {
         GraphError::new(131053, "Media upload error", Some(details.into()), 400)
     }
 
-    /// 132001: the template is not in the account's catalogue. HTTP 404.
-    pub fn template_missing(name: &str) -> Self {
-        GraphError::new(
-            132001,
-            "Template name does not exist in the translation",
-            Some(format!(
-                "template name ({name}) does not exist in the translation"
-            )),
-            404,
+    /// A WhatsApp error with its code, title and details (HTTP 400 unless told).
+    pub fn coded(code: u32, title: &str, details: impl Into<String>, status: u16) -> Self {
+        GraphError::new(code, title, Some(details.into()), status)
+    }
+
+    /// A 132xxx template error (HTTP 400).
+    pub fn template_error(code: u32, title: &str, details: impl Into<String>) -> Self {
+        GraphError::coded(code, title, details, 400)
+    }
+
+    /// A `failed` status error by code, with Meta's titles and details for the codes of its
+    /// error-code page (reference §2.3); other codes get a generic title.
+    pub fn async_failure(code: u32) -> Self {
+        let (title, details) = match code {
+            131047 => return GraphError::re_engagement(),
+            131026 => ("Message undeliverable", "Unable to deliver message. The recipient's phone number is not a WhatsApp number, or the recipient has not accepted the new Terms of Service or uses an old WhatsApp version."),
+            131049 => ("This message was not delivered to maintain healthy ecosystem engagement.", "In order to maintain a healthy ecosystem engagement, the message failed to be delivered."),
+            131050 => ("Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business.", "The recipient has stopped marketing messages from this business."),
+            368 => ("Temporarily blocked for policies violations", "The WhatsApp Business Account is restricted from messaging users due to violations of WhatsApp Business Messaging policy."),
+            131000 => ("Something went wrong", "An unknown error occurred."),
+            _ => ("Message failed to send", "The message could not be delivered."),
+        };
+        GraphError::coded(code, title, details, 400)
+    }
+
+    /// 133010: the phone number is not registered (`POST /{id}/register` first).
+    pub fn not_registered() -> Self {
+        GraphError::coded(
+            133010,
+            "Account not registered",
+            "Phone number is not registered on the Whatsapp Business Platform.",
+            400,
         )
+    }
+
+    /// 100: an upload of a MIME type Meta does not accept (the message real uploads get).
+    pub fn unsupported_mime(mime: &str) -> Self {
+        let mut e = GraphError::invalid_parameter(format!("Received file of type '{mime}'."));
+        e.raw_message = Some(format!(
+            "(#100) Param file must be a file with one of the following types: {}. Received file of type '{mime}'.",
+            super::media::SUPPORTED_MIME.join(", ")
+        ));
+        e
+    }
+
+    /// Seconds to wait, for the throttling codes (4, 80007, 80008, 130429, 131056): the
+    /// `Retry-After` header. Throughput refills within a second; the pair rate allows about one
+    /// message per 6 s; the app and account quotas are counted per hour.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self.code {
+            130429 => Some(1),
+            131056 => Some(6),
+            4 | 80007 | 80008 => Some(60),
+            _ => None,
+        }
+    }
+
+    /// Graph's `X-Business-Use-Case-Usage` header on a throttled call: per business id, the share
+    /// of the quota used and when access comes back (shape from Graph's rate-limiting page; the
+    /// exact values Meta puts there are unverified).
+    pub fn business_use_case_usage(&self, waba_id: &str, wait_secs: u64) -> String {
+        let minutes = wait_secs.div_ceil(60);
+        json!({ waba_id: [{
+            "type": "whatsapp_business_messaging",
+            "call_count": 100,
+            "total_cputime": 100,
+            "total_time": 100,
+            "estimated_time_to_regain_access": minutes,
+        }]})
+        .to_string()
     }
 
     /// The `message` field.
@@ -269,6 +329,20 @@ impl GraphError {
         err["href"] = json!(ERROR_CODES_HREF);
         err
     }
+}
+
+/// Graph's `fields` parameter: keeps only `fields` (comma-separated) plus `id`; all when `None`.
+pub fn filter_fields(full: Value, fields: Option<&str>) -> Value {
+    let Some(fields) = fields.filter(|f| !f.trim().is_empty()) else {
+        return full;
+    };
+    let mut out = serde_json::Map::new();
+    for f in fields.split(',').map(str::trim).chain(["id"]) {
+        if let Some(v) = full.get(f) {
+            out.insert(f.to_string(), v.clone());
+        }
+    }
+    Value::Object(out)
 }
 
 #[cfg(test)]

@@ -8,6 +8,78 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+/// The MIME types Meta accepts on `POST /{phone-number-id}/media`, in the order of its error
+/// message (Meta's "Supported media types"; whatsapp-api-js `uploadMedia` keeps the same list).
+pub const SUPPORTED_MIME: &[&str] = &[
+    "audio/aac",
+    "audio/mp4",
+    "audio/mpeg",
+    "audio/amr",
+    "audio/ogg",
+    "audio/opus",
+    "application/vnd.ms-powerpoint",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/pdf",
+    "text/plain",
+    "application/vnd.ms-excel",
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "video/mp4",
+    "video/3gpp",
+];
+
+/// Whether Meta accepts an upload of this MIME type (parameters like `; codecs=opus` ignored).
+pub fn mime_supported(mime: &str) -> bool {
+    let essence = mime.split(';').next().unwrap_or_default().trim();
+    SUPPORTED_MIME
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(essence))
+}
+
+/// What a `Range` header asks of a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteRange {
+    /// No header, or not a single byte range: the whole body.
+    Full,
+    /// The inclusive span `start..=end`.
+    Part(usize, usize),
+    /// 416.
+    Unsatisfiable,
+}
+
+/// A single `Range: bytes=a-b` (or `a-`, `-n`) against a body of `len` bytes.
+pub fn byte_range(header: Option<&str>, len: usize) -> ByteRange {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return ByteRange::Full;
+    };
+    let Some((a, b)) = spec.split_once('-').filter(|_| !spec.contains(',')) else {
+        return ByteRange::Full;
+    };
+    let last = len.checked_sub(1);
+    let span = match (a.trim(), b.trim()) {
+        ("", n) => n
+            .parse::<usize>()
+            .ok()
+            .zip(last)
+            .map(|(n, l)| (len.saturating_sub(n), l)),
+        (a, "") => a.parse().ok().zip(last),
+        (a, b) => a
+            .parse()
+            .ok()
+            .zip(b.parse::<usize>().ok())
+            .zip(last)
+            .map(|((s, e), l)| (s, e.min(l))),
+    };
+    match span {
+        Some((start, end)) if start < len && start <= end => ByteRange::Part(start, end),
+        _ => ByteRange::Unsatisfiable,
+    }
+}
+
 /// One uploaded file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaItem {
@@ -118,6 +190,22 @@ impl MediaStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mime_whitelist_and_ranges() {
+        assert!(mime_supported("audio/ogg; codecs=opus"));
+        assert!(mime_supported("IMAGE/PNG"));
+        assert!(!mime_supported("text/html"));
+        use ByteRange::*;
+        assert_eq!(byte_range(Some("bytes=0-9"), 100), Part(0, 9));
+        assert_eq!(byte_range(Some("bytes=90-"), 100), Part(90, 99));
+        assert_eq!(byte_range(Some("bytes=-10"), 100), Part(90, 99));
+        assert_eq!(byte_range(Some("bytes=95-200"), 100), Part(95, 99));
+        assert_eq!(byte_range(Some("bytes=100-"), 100), Unsatisfiable);
+        assert_eq!(byte_range(Some("bytes=x-"), 100), Unsatisfiable);
+        assert_eq!(byte_range(Some("bytes=0-1,4-5"), 100), Full);
+        assert_eq!(byte_range(None, 100), Full);
+    }
 
     fn item(id: &str, len: usize) -> MediaItem {
         MediaItem::new(

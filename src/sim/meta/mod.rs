@@ -10,34 +10,54 @@
 //! verification handshake, and several tenants (phone numbers) with their own tokens and
 //! webhook URLs. See `docs/simulators-meta.md`.
 //!
-//! Layout: pure rules in [`graph`], [`wire`], [`ids`], [`payload`], [`validate`], [`limits`],
-//! [`tenants`], [`state`], [`media`], [`profiles`]; thin axum handlers in `server` (Graph
-//! API), `control` (`/__harness/` routes specific to Meta) and `registration` (the
-//! verification handshake, `/oauth/access_token`, `/{app-id}/subscriptions`,
-//! `/{waba-id}/subscribed_apps`); `events` signs and queues webhooks; the shared machinery (bus,
-//! journal, faults, webhook emitter, control routes, accept loop) comes from [`crate::sim`].
+//! Beyond messaging it serves every endpoint operation of the Cloud API reference (see
+//! [`operations`], checked by `tests/sim_meta/coverage.rs`): registration and two-step PIN,
+//! business profile, settings, conversational automation, block users, QR codes, message
+//! templates with their review lifecycle, flows, the WABA node, subscribed apps and resumable
+//! uploads.
+//!
+//! Layout: pure rules in [`graph`], [`wire`], [`ids`], [`payload`], [`validate`] (with
+//! [`validate_interactive`]), [`limits`], [`tenants`], [`state`], [`media`], [`profiles`],
+//! [`account`], [`templates`], [`waba`], [`uploads`], [`operations`]; thin axum handlers in
+//! `server` (messages, media, nodes), `account_routes` (phone-number edges), `waba_routes`
+//! (templates, flows, uploads, other nodes), `control` (`/__harness/` routes specific to Meta)
+//! and `registration` (the verification handshake, `/oauth/access_token`,
+//! `/{app-id}/subscriptions`, `/{waba-id}/subscribed_apps`); `events` signs and queues
+//! webhooks; the shared machinery (bus, journal, faults, webhook emitter, control routes,
+//! accept loop) comes from [`crate::sim`].
 //!
 //! Concurrency: the tenant table is immutable after start; each tenant's mutable state is behind
-//! its own mutex ([`state::TenantState`]), the media store behind another, the simulator-wide
-//! webhook URL and verify token behind an `RwLock`. No lock is held across an `.await`. Status
-//! webhooks are queued on the emitter with their delay at send time, one task each.
+//! its own mutex ([`state::TenantState`]), as are each number's account and each WABA's
+//! catalogue (`stores`); the media store and upload sessions are behind one mutex each, the
+//! simulator-wide webhook URL and verify token behind an `RwLock`. No lock is held across an
+//! `.await`. Status and template webhooks are queued on the emitter with their delay, one task
+//! each.
 
+pub mod account;
 pub mod graph;
 pub mod ids;
 pub mod inbound;
 pub mod limits;
 pub mod media;
+pub mod operations;
 pub mod payload;
 pub mod profiles;
 pub mod state;
+pub mod templates;
 pub mod tenants;
+pub mod uploads;
 pub mod validate;
+pub mod validate_interactive;
+pub mod waba;
 pub mod wire;
 
+mod account_routes;
 mod control;
 mod events;
 mod registration;
 mod server;
+mod stores;
+mod waba_routes;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -116,6 +136,9 @@ pub struct StatusDelays {
     /// `read`; `None`: never.
     #[serde(with = "opt_duration")]
     pub read: Option<Duration>,
+    /// `played`, for audio only; `None`: never.
+    #[serde(with = "opt_duration")]
+    pub played: Option<Duration>,
 }
 
 impl Default for StatusDelays {
@@ -124,6 +147,7 @@ impl Default for StatusDelays {
             sent: Duration::from_millis(50),
             delivered: Some(Duration::from_millis(200)),
             read: Some(Duration::from_secs(1)),
+            played: Some(Duration::from_millis(1500)),
         }
     }
 }
@@ -156,9 +180,12 @@ pub struct MetaConfig {
     pub faults: FaultProfile,
     /// HTTP status per Graph error code, overriding the defaults (e.g. `130429 → 429`).
     pub error_statuses: StatusOverrides,
-    /// Names of the approved message templates; `None` accepts any name. A template send
-    /// naming another one fails with 132001 (HTTP 404).
-    pub templates: Option<Vec<String>>,
+    /// Templates approved at start, each a `POST /{waba-id}/message_templates` body, besides
+    /// Meta's `hello_world` (`en_US`) that every account has. A send naming another (name,
+    /// language) fails with 132001 (HTTP 404).
+    pub templates: Vec<serde_json::Value>,
+    /// How long a created or edited template stays `PENDING` before review decides.
+    pub template_review_delay: Duration,
     /// Run the verification handshake against every configured webhook URL at start, as the
     /// App Dashboard does when a URL is saved (in the background: the outcome is logged and
     /// listed by `GET /__harness/webhook/verify`, and a failure does not stop the simulator).
@@ -183,7 +210,8 @@ impl Default for MetaConfig {
             journal_capacity: super::journal::DEFAULT_CAPACITY,
             faults: FaultProfile::default(),
             error_statuses: StatusOverrides::new(),
-            templates: None,
+            templates: Vec::new(),
+            template_review_delay: Duration::from_millis(500),
             verify_on_start: false,
         }
     }
@@ -240,10 +268,15 @@ struct Meta {
     states: HashMap<String, state::TenantState>,
     registration: RwLock<Registration>,
     media: Mutex<media::MediaStore>,
+    /// Account state per phone-number-id, templates and flows per WABA id.
+    stores: stores::Stores,
+    uploads: Mutex<uploads::Sessions>,
     /// The latest verification handshakes (at most [`registration::VERIFICATIONS_KEPT`]).
     verifications: Mutex<VecDeque<registration::Verification>>,
     bus: Bus,
     webhooks: WebhookEmitter,
+    /// The fault profile, for rules that fail accepted sends asynchronously.
+    faults: Faults,
     /// For the verification handshake.
     client: reqwest::Client,
     base_url: String,
@@ -267,6 +300,24 @@ impl Meta {
         self.media.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn account<R>(&self, id: &str, f: impl FnOnce(&mut account::Account) -> R) -> R {
+        self.stores.account(id, f)
+    }
+
+    /// Runs `f` on a WABA's catalogue, with due review verdicts applied.
+    fn waba<R>(&self, id: &str, f: impl FnOnce(&mut waba::Waba) -> R) -> R {
+        self.stores.waba(id, f)
+    }
+
+    fn uploads(&self) -> std::sync::MutexGuard<'_, uploads::Sessions> {
+        self.uploads.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The WABA ids served (the configured one and every number's).
+    fn waba_ids(&self) -> Vec<String> {
+        self.stores.waba_ids().to_vec()
+    }
+
     fn verifications(&self) -> std::sync::MutexGuard<'_, VecDeque<registration::Verification>> {
         self.verifications.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -274,6 +325,9 @@ impl Meta {
     /// The webhook URL of a number: its own, else its WABA's override, else the
     /// simulator-wide one.
     fn webhook_url_of(&self, number: &PhoneNumber) -> Option<String> {
+        if let Some(own) = self.account(&number.id, |a| a.webhook_override.clone()) {
+            return Some(own);
+        }
         if let Some(own) = &number.webhook_url {
             return Some(own.clone());
         }
@@ -291,6 +345,8 @@ impl Meta {
             s.reset(now);
         }
         self.media().clear();
+        self.stores.reset();
+        self.uploads().clear();
         self.set_registration(Registration::from_config(&self.config));
         self.verifications().clear();
     }
@@ -307,6 +363,22 @@ fn tenant_of(path: &str) -> Option<String> {
         first
     };
     Some(node.to_string())
+}
+
+/// `/x/` → `/x` (the root and the media download path, which has its own slash, stay).
+fn trim_trailing_slash(mut req: axum::extract::Request) -> axum::extract::Request {
+    let path = req.uri().path();
+    if path.len() > 1 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/').to_string();
+        let pq = match req.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed,
+        };
+        if let Ok(uri) = pq.parse() {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
 }
 
 /// Starts the simulator on `listener` (bind port 0 in tests).
@@ -333,12 +405,15 @@ pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimH
             (n.id.clone(), st)
         })
         .collect();
+    let stores = stores::Stores::new(&tenants, config.templates.clone());
     let bus = Bus::new(config.journal_capacity);
     let webhooks = WebhookEmitter::new(config.retry.clone());
     let faults = Faults::new(config.faults.clone());
     let meta: Shared = Arc::new(Meta {
         registration: RwLock::new(Registration::from_config(&config)),
         verifications: Mutex::new(VecDeque::new()),
+        stores,
+        uploads: Mutex::new(uploads::Sessions::default()),
         media: Mutex::new(media::MediaStore::new(config.limits.media_capacity_bytes)),
         client: reqwest::Client::builder()
             .timeout(config.retry.timeout)
@@ -348,6 +423,7 @@ pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimH
         states,
         bus: bus.clone(),
         webhooks: webhooks.clone(),
+        faults: faults.clone(),
         base_url,
         config,
     });
@@ -361,9 +437,17 @@ pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimH
     };
     let api = server::router(Arc::clone(&meta))
         .merge(registration::router(Arc::clone(&meta)))
+        .merge(account_routes::router(Arc::clone(&meta)))
+        .merge(waba_routes::router(Arc::clone(&meta)))
         .merge(control::router(Arc::clone(&meta)));
     let router: Router =
         super::faults::apply(api, faults, tenant_of).merge(super::control::router(control_state));
+    // Graph answers `/{id}/` as `/{id}` (pywa posts the webhook override to `/{phone_id}/`).
+    let router = Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .map_request(trim_trailing_slash)
+            .service(router),
+    );
     let mut handle = super::serve(listener, router, bus).await?;
     if meta.config.verify_on_start {
         handle.attach_task(tokio::spawn(registration::verify_configured(meta)));

@@ -104,6 +104,8 @@ pub enum StatusKind {
     Sent,
     Delivered,
     Read,
+    /// A voice message was played.
+    Played,
     Failed,
 }
 
@@ -114,6 +116,7 @@ impl StatusKind {
             StatusKind::Sent => "sent",
             StatusKind::Delivered => "delivered",
             StatusKind::Read => "read",
+            StatusKind::Played => "played",
             StatusKind::Failed => "failed",
         }
     }

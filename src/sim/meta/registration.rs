@@ -44,7 +44,7 @@ pub struct Verification {
 
 impl Verification {
     /// The reason in Graph's 2200 message.
-    fn failure_details(&self) -> String {
+    pub(super) fn failure_details(&self) -> String {
         match (self.status, &self.error) {
             (_, Some(e)) => format!("URL couldn't be validated. Callback verification failed: {e}"),
             (Some(200), None) => format!(
@@ -257,8 +257,22 @@ async fn handshake(m: &Meta, url: &str, p: &HashMap<String, String>) -> Result<S
     }
 }
 
+/// The app token (`app_id|app_secret`) or any known user token, else 190.
+pub(super) fn app_or_user_token(
+    m: &Meta,
+    h: &HeaderMap,
+    q: &HashMap<String, String>,
+) -> Result<(), GraphError> {
+    let token = token_of(h, q).unwrap_or_default();
+    if token == app_token(m) || m.tenants.token_is_known(&token) {
+        Ok(())
+    } else {
+        Err(GraphError::invalid_token())
+    }
+}
+
 /// The token, if it may act on at least one number of `waba`; else 190 or 100/33.
-fn waba_access(
+pub(super) fn waba_access(
     m: &Meta,
     method: &str,
     waba: &str,

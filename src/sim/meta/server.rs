@@ -12,22 +12,23 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{
+    ACCEPT_RANGES, CONTENT_RANGE, CONTENT_TYPE, RANGE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::account::Account;
 use super::graph::GraphError;
 use super::ids::{self, Direction};
-use super::media::MediaItem;
+use super::media::{self, ByteRange, MediaItem};
 use super::state::AcceptedSend;
 use super::tenants::{request_token, PhoneNumber};
-use super::validate::{
-    check_template_exists, parse_messages_request, MessagesRequest, Recipient, SendRequest,
-};
-use super::{events, Meta, Shared};
+use super::validate::{parse_messages_request, MessagesRequest, Recipient, SendRequest};
+use super::{account_routes, events, templates, waba_routes, Meta, Shared};
 use crate::sim::bus::{NewOutbound, Provider};
 
 type Q = Query<HashMap<String, String>>;
@@ -57,9 +58,13 @@ pub(super) fn router(meta: Shared) -> Router {
         .route("/{p1}/{p2}/media", post(upload).layer(upload_limit))
         .route("/{p1}/phone_numbers", get(phone_numbers))
         .route("/{p1}/{p2}/phone_numbers", get(phone_numbers))
-        .route("/{p1}", get(node_get).delete(node_delete))
-        .route("/{p1}/{p2}", get(node_get).delete(node_delete))
+        .route("/{p1}", get(node_get).delete(node_delete).post(node_post))
+        .route(
+            "/{p1}/{p2}",
+            get(node_get).delete(node_delete).post(node_post),
+        )
         .route("/whatsapp_business/attachments/", get(download))
+        .route("/whatsapp_business/attachments", get(download))
         .fallback(unknown)
         .method_not_allowed_fallback(unknown)
         .with_state(meta)
@@ -72,6 +77,14 @@ pub(super) fn graph_error(meta: &Meta, e: &GraphError) -> Response {
     let mut resp = (status, Json(e.body(&ids::fbtrace_id()))).into_response();
     if let Ok(v) = HeaderValue::from_str(&e.www_authenticate()) {
         resp.headers_mut().insert(WWW_AUTHENTICATE, v);
+    }
+    if let Some(wait) = e.retry_after_secs() {
+        let usage = e.business_use_case_usage(&meta.config.waba_id, wait);
+        let h = resp.headers_mut();
+        h.insert(RETRY_AFTER, HeaderValue::from(wait));
+        if let Ok(v) = HeaderValue::from_str(&usage) {
+            h.insert("x-business-use-case-usage", v);
+        }
     }
     resp
 }
@@ -108,10 +121,12 @@ async fn messages(
     Path(p): P,
     q: Q,
     h: HeaderMap,
+    uri: Uri,
     body: Bytes,
 ) -> Response {
+    let token = token_of(&h, &q);
     let result = node_of(&p, "/messages")
-        .and_then(|id| send_messages(&m, &id, token_of(&h, &q).as_deref(), &body));
+        .and_then(|id| send_messages(&m, &id, token.as_deref(), uri.path(), &body));
     respond(&m, result)
 }
 
@@ -120,6 +135,7 @@ fn send_messages(
     m: &Meta,
     id: &str,
     token: Option<&str>,
+    path: &str,
     body: &[u8],
 ) -> Result<Value, GraphError> {
     let number = m.tenants.authorize(token, "POST", id)?;
@@ -136,10 +152,18 @@ fn send_messages(
             Ok(json!({"success": true}))
         }
         MessagesRequest::Send(req) => {
-            check_template_exists(m.config.templates.as_deref(), &req)?;
+            check_sender(m, number, &req)?;
+            let category = pricing_category(m, number, &req, &json)?;
             let accepted = st.check_send(&req, tokio::time::Instant::now())?;
             let wamid = ids::wamid(&accepted.customer.wa_id, Direction::Outbound);
-            if accepted.in_window {
+            let failure = if accepted.in_window {
+                fault_failure(m, &number.id, path)
+            } else {
+                tracing::info!(phone_number_id = %number.id, to = %accepted.customer.wa_id,
+                    "free-form message outside the service window: will fail with 131047");
+                Some(GraphError::re_engagement())
+            };
+            if failure.is_none() {
                 m.bus.publish(NewOutbound {
                     provider: Provider::Meta,
                     tenant: number.id.clone(),
@@ -149,14 +173,70 @@ fn send_messages(
                     text: req.text.clone(),
                     payload: json,
                 });
-            } else {
-                tracing::info!(phone_number_id = %number.id, to = %accepted.customer.wa_id,
-                    "free-form message outside the service window: will fail with 131047");
             }
-            events::schedule_statuses(m, number, &req, &accepted, &wamid);
+            events::schedule_statuses(m, number, &req, &accepted, &wamid, &category, failure);
             Ok(send_response(&req, &accepted, &wamid))
         }
     }
+}
+
+/// The asynchronous failure a fault profile's `failed_status` rule draws for this send.
+fn fault_failure(m: &Meta, number_id: &str, path: &str) -> Option<GraphError> {
+    let (profile, _) = m.faults.get();
+    let req = crate::sim::faults::RequestInfo {
+        method: "POST",
+        path,
+        tenant: Some(number_id),
+    };
+    let code = profile.failed_status(&req, rand::random::<f64>())?;
+    tracing::info!(
+        phone_number_id = number_id,
+        code,
+        "fault profile: send will fail"
+    );
+    Some(GraphError::async_failure(code))
+}
+
+/// 133010 when the number is not registered; 131021 for a send to the business's own number.
+fn check_sender(m: &Meta, number: &PhoneNumber, req: &SendRequest) -> Result<(), GraphError> {
+    if !m.account(&number.id, |a| a.registered) {
+        return Err(GraphError::not_registered());
+    }
+    if req.recipient == Recipient::Phone(number.display_phone_number.clone()) {
+        // pywa `pywa/errors.py` `RecipientCannotBeSender`.
+        return Err(GraphError::coded(
+            131021,
+            "Recipient cannot be sender",
+            "Sender and recipient phone number is the same.",
+            400,
+        ));
+    }
+    Ok(())
+}
+
+/// The pricing category of a send (`service`; a template's own category), after checking a
+/// template send against the stored template (132001, 132015, 132016, 132000, 132012).
+fn pricing_category(
+    m: &Meta,
+    number: &PhoneNumber,
+    req: &SendRequest,
+    body: &Value,
+) -> Result<String, GraphError> {
+    if req.kind != "template" {
+        return Ok("service".into());
+    }
+    let tpl = &body["template"];
+    let name = tpl["name"].as_str().unwrap_or_default();
+    let language = tpl["language"]["code"].as_str().unwrap_or_default();
+    let sent = tpl["components"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    m.waba(m.tenants.waba_of(number), |w| {
+        let t = w.for_send(name, language)?;
+        templates::check_send_params(t, sent)?;
+        Ok(t.pricing_category())
+    })
 }
 
 /// The documented success body of a send.
@@ -240,6 +320,9 @@ async fn upload_media(
         .mime
         .or(part_mime)
         .unwrap_or_else(|| "application/octet-stream".into());
+    if !media::mime_supported(&mime) {
+        return Err(GraphError::unsupported_mime(&mime));
+    }
     let media_id = ids::media_id();
     let item = MediaItem::new(media_id.clone(), number.id.clone(), mime, bytes);
     if !m.media().insert(item) {
@@ -249,24 +332,21 @@ async fn upload_media(
 }
 
 /// `GET /{phone-number-id}`: the phone number object, filtered by `fields` when given.
-fn describe_number(number: &PhoneNumber, fields: Option<&String>) -> Value {
+fn describe_number(number: &PhoneNumber, acc: &Account, fields: Option<&String>) -> Value {
     let full = json!({
         "verified_name": number.verified_name,
-        "code_verification_status": "VERIFIED",
+        "code_verification_status": if acc.code_verified { "VERIFIED" } else { "NOT_VERIFIED" },
+        "status": if acc.registered { "CONNECTED" } else { "DISCONNECTED" },
+        "name_status": "APPROVED",
+        "is_pin_enabled": acc.pin.is_some(),
+        "conversational_automation": acc.automation,
         "display_phone_number": format!("+{}", number.display_phone_number),
         "quality_rating": "GREEN",
         "platform_type": "CLOUD_API",
         "throughput": {"level": "STANDARD"},
         "id": number.id,
     });
-    let Some(fields) = fields else { return full };
-    let mut out = serde_json::Map::new();
-    for f in fields.split(',').map(str::trim).chain(["id"]) {
-        if let Some(v) = full.get(f) {
-            out.insert(f.to_string(), v.clone());
-        }
-    }
-    Value::Object(out)
+    super::graph::filter_fields(full, fields.map(String::as_str))
 }
 
 /// The request's token, if the simulator knows it (else 190).
@@ -288,7 +368,14 @@ fn get_node(
 ) -> Result<Value, GraphError> {
     let token = known_token(m, h, q)?;
     if let Some(number) = m.tenants.get(node).filter(|n| m.tenants.may_act(&token, n)) {
-        return Ok(describe_number(number, q.get("fields")));
+        return Ok(describe_number(
+            number,
+            &m.account(&number.id, |a| a.clone()),
+            q.get("fields"),
+        ));
+    }
+    if let Some(r) = waba_routes::get_node(m, node, h, q) {
+        return r;
     }
     let media = m.media();
     match media.get(node) {
@@ -311,6 +398,9 @@ fn delete_node(
     h: &HeaderMap,
 ) -> Result<Value, GraphError> {
     let token = known_token(m, h, q)?;
+    if let Some(r) = waba_routes::delete_node(m, node, h, q) {
+        return r;
+    }
     let mut media = m.media();
     let allowed = media
         .get(node)
@@ -324,6 +414,39 @@ fn delete_node(
 
 async fn node_get(State(m): State<Shared>, Path(p): P, q: Q, h: HeaderMap) -> Response {
     let result = node_of(&p, "").and_then(|node| get_node(&m, &node, &q, &h));
+    respond(&m, result)
+}
+
+/// `POST /{node}`: a phone number (two-step PIN, webhook override), else a template, flow or
+/// upload session.
+async fn node_post(
+    State(m): State<Shared>,
+    Path(p): P,
+    q: Q,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let node = match node_of(&p, "") {
+        Ok(n) => n,
+        Err(e) => return graph_error(&m, &e),
+    };
+    let result = if m.tenants.get(&node).is_some() {
+        match m
+            .tenants
+            .authorize(token_of(&h, &q).as_deref(), "POST", &node)
+        {
+            Ok(n) => {
+                let params = account_routes::body_params(&q, &body);
+                account_routes::post_phone(&m, n, &params).await
+            }
+            Err(e) => Err(e),
+        }
+    } else {
+        known_token(&m, &h, &q).and_then(|_| {
+            waba_routes::post_node(&m, &node, &h, &q, &body)
+                .unwrap_or_else(|| Err(GraphError::unsupported_request("POST", &node)))
+        })
+    };
     respond(&m, result)
 }
 
@@ -344,7 +467,7 @@ fn list_numbers(
         .tenants
         .visible_to(&token)
         .filter(|n| m.tenants.waba_of(n) == waba)
-        .map(|n| describe_number(n, q.get("fields")))
+        .map(|n| describe_number(n, &m.account(&n.id, |a| a.clone()), q.get("fields")))
         .collect();
     if data.is_empty() {
         return Err(GraphError::unsupported_request("GET", waba));
@@ -374,7 +497,29 @@ async fn download(State(m): State<Shared>, q: Q, h: HeaderMap) -> Response {
     let media = m.media();
     match media.get(mid) {
         Some(item) if owner_allows(&m, &token, &item.owner) => {
-            let mut resp = item.bytes.clone().into_response();
+            let range = h.get(RANGE).and_then(|v| v.to_str().ok());
+            let len = item.bytes.len();
+            let mut resp = match media::byte_range(range, len) {
+                ByteRange::Full => item.bytes.clone().into_response(),
+                ByteRange::Part(a, b) => {
+                    let part = item.bytes.slice(a..=b);
+                    let mut r = (StatusCode::PARTIAL_CONTENT, part).into_response();
+                    let cr = format!("bytes {a}-{b}/{len}");
+                    if let Ok(v) = HeaderValue::from_str(&cr) {
+                        r.headers_mut().insert(CONTENT_RANGE, v);
+                    }
+                    r
+                }
+                ByteRange::Unsatisfiable => {
+                    let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+                    if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                        r.headers_mut().insert(CONTENT_RANGE, v);
+                    }
+                    return r;
+                }
+            };
+            resp.headers_mut()
+                .insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
             if let Ok(v) = HeaderValue::from_str(&item.mime_type) {
                 resp.headers_mut().insert(CONTENT_TYPE, v);
             }
@@ -424,10 +569,14 @@ mod tests {
     #[test]
     fn number_fields_filter() {
         let n = PhoneNumber::new("1", "15550783881");
-        let full = describe_number(&n, None);
+        let full = describe_number(&n, &Account::default(), None);
         assert_eq!(full["display_phone_number"], "+15550783881");
         assert_eq!(full["platform_type"], "CLOUD_API");
-        let some = describe_number(&n, Some(&"quality_rating, nope".to_string()));
+        let some = describe_number(
+            &n,
+            &Account::default(),
+            Some(&"quality_rating, nope".to_string()),
+        );
         assert_eq!(some, json!({"quality_rating": "GREEN", "id": "1"}));
     }
 }

@@ -316,6 +316,16 @@ impl TenantState {
         }
     }
 
+    /// Whether this customer sent a message in the last `secs` seconds.
+    pub fn messaged_within(&self, phone: &str, secs: u64) -> bool {
+        let mut g = self.lock();
+        let now = Instant::now();
+        g.customers.get_mut(phone).is_some_and(|c| {
+            c.last_inbound
+                .is_some_and(|t| now.saturating_duration_since(t) <= Duration::from_secs(secs))
+        })
+    }
+
     /// Bound on customers and inbound ids.
     pub fn capacity(&self) -> usize {
         self.capacity

@@ -90,6 +90,11 @@ impl Tenants {
         self.numbers.iter().find(|n| n.id == id)
     }
 
+    /// The WABA of numbers that name none.
+    pub fn default_waba(&self) -> &str {
+        &self.waba_id
+    }
+
     /// The WABA id of a number.
     pub fn waba_of<'a>(&'a self, number: &'a PhoneNumber) -> &'a str {
         number.waba_id.as_deref().unwrap_or(&self.waba_id)
@@ -146,7 +151,7 @@ impl Tenants {
     }
 }
 
-/// The token of a request: `Authorization: Bearer <t>`, else the `access_token` query parameter.
+/// The token of a request: `Authorization: Bearer <t>` (or `OAuth <t>`), else the `access_token` query parameter.
 pub fn request_token<'a>(
     authorization: Option<&'a str>,
     query_token: Option<&'a str>,
@@ -154,7 +159,10 @@ pub fn request_token<'a>(
     authorization
         .and_then(|h| {
             let (scheme, rest) = h.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            // `OAuth <token>` is what Meta's resumable-upload page shows.
+            let known =
+                scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth");
+            known.then(|| rest.trim())
         })
         .or(query_token)
 }

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::graph::GraphError;
 use super::ids::normalize_phone;
+use super::validate_interactive::check_interactive;
 
 /// Maximum length of a text body.
 pub const MAX_TEXT_BODY: usize = 4096;
@@ -140,8 +141,10 @@ fn parse_send(body: &Value) -> Result<MessagesRequest, GraphError> {
             ))
         }
     };
+    // `contacts` is an array (Meta's own form); every other type is an object.
     let content = match body.get(kind.as_str()) {
-        Some(c) if c.is_object() => c,
+        Some(c) if c.is_object() && kind != "contacts" => c,
+        Some(c) if c.is_array() && kind == "contacts" => c,
         _ if kind_is_known(&kind) => return Err(GraphError::param_required(&kind)),
         _ => return Err(GraphError::unsupported_type(&kind)),
     };
@@ -151,7 +154,8 @@ fn parse_send(body: &Value) -> Result<MessagesRequest, GraphError> {
         "interactive" => check_interactive(content)?,
         "reaction" => check_reaction(content)?,
         k if MEDIA_TYPES.contains(&k) => check_media(k, content)?,
-        k if OTHER_TYPES.contains(&k) => None,
+        "location" => check_location(content)?,
+        "contacts" => check_contacts(content)?,
         k => return Err(GraphError::unsupported_type(k)),
     };
     Ok(MessagesRequest::Send(SendRequest {
@@ -172,7 +176,7 @@ fn kind_is_known(kind: &str) -> bool {
         || OTHER_TYPES.contains(&kind)
 }
 
-fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+pub(super) fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
@@ -210,131 +214,12 @@ fn check_template(content: &Value) -> Result<String, GraphError> {
     }
 }
 
-fn check_len(what: &str, s: &str, min: usize, max: usize) -> Result<(), GraphError> {
+pub(super) fn check_len(what: &str, s: &str, min: usize, max: usize) -> Result<(), GraphError> {
     let n = s.chars().count();
     if n < min || n > max {
         return Err(GraphError::invalid_value(format!(
             "{what} must be between {min} and {max} characters long."
         )));
-    }
-    Ok(())
-}
-
-fn check_interactive(content: &Value) -> Result<Option<String>, GraphError> {
-    let kind = str_field(content, "type").unwrap_or_default();
-    let body = content.get("body").and_then(|b| str_field(b, "text"));
-    let needs_body = matches!(kind, "button" | "list" | "cta_url");
-    if needs_body && body.is_none() {
-        return Err(GraphError::missing_required(
-            "The parameter interactive['body']['text'] is required.",
-        ));
-    }
-    if let Some(b) = body {
-        check_len("interactive['body']['text']", b, 1, 1024)?;
-    }
-    if let Some(h) = content.get("header").and_then(|h| str_field(h, "text")) {
-        check_len("interactive['header']['text']", h, 1, 60)?;
-    }
-    if let Some(f) = content.get("footer").and_then(|f| str_field(f, "text")) {
-        check_len("interactive['footer']['text']", f, 1, 60)?;
-    }
-    let action = content.get("action").unwrap_or(&Value::Null);
-    match kind {
-        "button" => check_buttons(action)?,
-        "list" => check_list(action)?,
-        "cta_url" | "product" | "product_list" | "flow" | "location_request_message" => {}
-        "" => {
-            return Err(GraphError::missing_required(
-                "The parameter interactive['type'] is required.",
-            ))
-        }
-        other => {
-            return Err(GraphError::invalid_value(format!(
-                "Interactive type '{other}' is not valid."
-            )))
-        }
-    }
-    Ok(body.map(str::to_string))
-}
-
-fn check_buttons(action: &Value) -> Result<(), GraphError> {
-    let buttons = action
-        .get("buttons")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if buttons.is_empty() || buttons.len() > 3 {
-        return Err(GraphError::invalid_value(
-            "interactive['action']['buttons'] must hold between 1 and 3 buttons.",
-        ));
-    }
-    let mut titles = Vec::with_capacity(buttons.len());
-    for b in buttons {
-        let reply = b.get("reply").unwrap_or(&Value::Null);
-        let id = str_field(reply, "id").unwrap_or_default();
-        let title = str_field(reply, "title").unwrap_or_default();
-        check_len("Button id", id, 1, 256)?;
-        if id.trim() != id {
-            return Err(GraphError::invalid_value(
-                "Button id must not have leading or trailing spaces.",
-            ));
-        }
-        check_len("Button title", title, 1, 20)?;
-        if titles.contains(&title) {
-            return Err(GraphError::invalid_value("Button titles must be unique."));
-        }
-        titles.push(title);
-    }
-    Ok(())
-}
-
-fn check_list(action: &Value) -> Result<(), GraphError> {
-    check_len(
-        "interactive['action']['button']",
-        str_field(action, "button").unwrap_or_default(),
-        1,
-        20,
-    )?;
-    let sections = action
-        .get("sections")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if sections.is_empty() || sections.len() > 10 {
-        return Err(GraphError::invalid_value(
-            "interactive['action']['sections'] must hold between 1 and 10 sections.",
-        ));
-    }
-    let mut rows = 0;
-    for s in sections {
-        if sections.len() > 1 && str_field(s, "title").is_none_or(str::is_empty) {
-            return Err(GraphError::invalid_value(
-                "Every section needs a title when there are several sections.",
-            ));
-        }
-        for row in s
-            .get("rows")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            rows += 1;
-            check_len("Row id", str_field(row, "id").unwrap_or_default(), 1, 200)?;
-            check_len(
-                "Row title",
-                str_field(row, "title").unwrap_or_default(),
-                1,
-                24,
-            )?;
-            if let Some(d) = str_field(row, "description") {
-                check_len("Row description", d, 0, 72)?;
-            }
-        }
-    }
-    if rows == 0 || rows > 10 {
-        return Err(GraphError::invalid_value(
-            "A list message must hold between 1 and 10 rows in total.",
-        ));
     }
     Ok(())
 }
@@ -352,6 +237,8 @@ fn check_reaction(content: &Value) -> Result<Option<String>, GraphError> {
     Ok(str_field(content, "emoji").map(str::to_string))
 }
 
+/// Media by `id` or `link` (http/https); `caption` only on image, video and document,
+/// `filename` only on document (Meta's "Media messages" page).
 fn check_media(kind: &str, content: &Value) -> Result<Option<String>, GraphError> {
     let has = |k: &str| str_field(content, k).is_some_and(|s| !s.is_empty());
     if !has("id") && !has("link") {
@@ -359,40 +246,114 @@ fn check_media(kind: &str, content: &Value) -> Result<Option<String>, GraphError
             "The parameter {kind}['id'] or {kind}['link'] is required."
         )));
     }
+    if let Some(link) = str_field(content, "link") {
+        if !(link.starts_with("http://") || link.starts_with("https://")) {
+            return Err(GraphError::invalid_value(format!(
+                "{kind}['link'] must be an http or https URL."
+            )));
+        }
+    }
+    if content.get("caption").is_some() && !["image", "video", "document"].contains(&kind) {
+        return Err(GraphError::invalid_parameter(format!(
+            "Param {kind}['caption'] is not allowed: only image, video and document take one."
+        )));
+    }
+    if content.get("filename").is_some() && kind != "document" {
+        return Err(GraphError::invalid_parameter(format!(
+            "Param {kind}['filename'] is not allowed: only document takes one."
+        )));
+    }
     Ok(str_field(content, "caption").map(str::to_string))
 }
 
-/// 132001 when a catalogue is configured and a template send names a template not in it.
-pub fn check_template_exists(
-    catalogue: Option<&[String]>,
-    req: &SendRequest,
-) -> Result<(), GraphError> {
-    let (Some(catalogue), "template", Some(name)) = (catalogue, req.kind.as_str(), &req.text)
-    else {
-        return Ok(());
+/// `location: {latitude, longitude, name?, address?}` (numbers, or numeric strings).
+fn check_location(content: &Value) -> Result<Option<String>, GraphError> {
+    let coord = |k: &str, max: f64| -> Result<(), GraphError> {
+        let v = match content.get(k) {
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::String(s)) => s.trim().parse().ok(),
+            None => {
+                return Err(GraphError::missing_required(format!(
+                    "The parameter location['{k}'] is required."
+                )))
+            }
+            _ => None,
+        };
+        match v {
+            Some(x) if x.abs() <= max => Ok(()),
+            _ => Err(GraphError::invalid_value(format!(
+                "location['{k}'] must be a number between -{max} and {max}."
+            ))),
+        }
     };
-    if catalogue.iter().any(|t| t == name) {
-        Ok(())
-    } else {
-        Err(GraphError::template_missing(name))
-    }
+    coord("latitude", 90.0)?;
+    coord("longitude", 180.0)?;
+    Ok(str_field(content, "name").map(str::to_string))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
+/// `contacts: [{name: {formatted_name, first_name | last_name | …}, phones?, emails?, …}]`.
+fn check_contacts(content: &Value) -> Result<Option<String>, GraphError> {
+    let list = content.as_array().map(Vec::as_slice).unwrap_or_default();
+    if list.is_empty() {
+        return Err(GraphError::missing_required(
+            "The parameter contacts must hold at least one contact.",
+        ));
+    }
+    const PARTS: &[&str] = &["first_name", "last_name", "middle_name", "suffix", "prefix"];
+    for (i, c) in list.iter().enumerate() {
+        let name = &c["name"];
+        if str_field(name, "formatted_name").is_none_or(str::is_empty) {
+            return Err(GraphError::missing_required(format!(
+                "The parameter contacts[{i}]['name']['formatted_name'] is required."
+            )));
+        }
+        if !PARTS.iter().any(|p| str_field(name, p).is_some()) {
+            return Err(GraphError::missing_required(format!(
+                "contacts[{i}]['name'] needs one of first_name, last_name, middle_name, suffix, prefix."
+            )));
+        }
+        for (k, field) in [("phones", "phone"), ("emails", "email"), ("urls", "url")] {
+            let items = c.get(k).map(|v| v.as_array().map(Vec::as_slice));
+            if items == Some(None)
+                || items
+                    .flatten()
+                    .into_iter()
+                    .flatten()
+                    .any(|x| str_field(x, field).is_none())
+            {
+                return Err(GraphError::invalid_value(format!(
+                    "contacts[{i}]['{k}'] must be a list of objects with '{field}'."
+                )));
+            }
+        }
+    }
+    Ok(str_field(&list[0]["name"], "formatted_name").map(str::to_string))
+}
 
-    fn send(v: Value) -> SendRequest {
+/// Test helpers shared by this module's tests and `validate_interactive`'s.
+#[cfg(test)]
+pub(super) mod testing {
+    use super::*;
+
+    /// The send a body parses to (panics otherwise).
+    pub fn send(v: Value) -> SendRequest {
         match parse_messages_request(&v) {
             Ok(MessagesRequest::Send(s)) => s,
             other => panic!("expected a send, got {other:?}"),
         }
     }
 
-    fn err(v: Value) -> GraphError {
+    /// The error a body gets (panics otherwise).
+    pub fn err(v: Value) -> GraphError {
         parse_messages_request(&v).expect_err("expected an error")
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{err, send};
+    use super::*;
+    use serde_json::json;
 
     #[test]
     fn text_send_defaults_type_and_normalises_to() {
@@ -473,68 +434,6 @@ mod tests {
             json!({"type":"reaction","reaction":{"message_id":"wamid.A","emoji":""}}),
         ));
         assert_eq!(r.kind, "reaction");
-    }
-
-    #[test]
-    fn interactive_limits() {
-        let button = |buttons: Value| {
-            json!({"messaging_product":"whatsapp","to":"16505551234","type":"interactive",
-                "interactive":{"type":"button","body":{"text":"Pick"},"action":{"buttons":buttons}}})
-        };
-        let b = |id: &str, t: &str| json!({"type":"reply","reply":{"id":id,"title":t}});
-        let s = send(button(json!([b("yes", "Yes"), b("no", "No")])));
-        assert_eq!(s.text.as_deref(), Some("Pick"));
-        assert_eq!(err(button(json!([]))).code, 131009);
-        assert_eq!(
-            err(button(json!([
-                b("a", "A"),
-                b("b", "B"),
-                b("c", "C"),
-                b("d", "D")
-            ])))
-            .code,
-            131009
-        );
-        assert_eq!(
-            err(button(json!([b("a", "Same"), b("b", "Same")]))).code,
-            131009
-        );
-        assert_eq!(err(button(json!([b("a", &"t".repeat(21))]))).code, 131009);
-        assert_eq!(err(button(json!([b(" a", "A")]))).code, 131009);
-
-        let list = |sections: Value| {
-            json!({"messaging_product":"whatsapp","to":"16505551234","type":"interactive",
-                "interactive":{"type":"list","body":{"text":"Choose"},
-                    "action":{"button":"Options","sections":sections}}})
-        };
-        let row = |i: usize| json!({"id": format!("r{i}"), "title": format!("Row {i}")});
-        send(list(json!([{"title":"S","rows":[row(1), row(2)]}])));
-        let eleven: Vec<Value> = (0..11).map(row).collect();
-        assert_eq!(err(list(json!([{"title":"S","rows":eleven}]))).code, 131009);
-        assert_eq!(
-            err(list(json!([{"rows":[row(1)]},{"rows":[row(2)]}]))).code,
-            131009
-        );
-        let no_body = json!({"messaging_product":"whatsapp","to":"16505551234","type":"interactive",
-            "interactive":{"type":"button","action":{"buttons":[b("a","A")]}}});
-        assert_eq!(err(no_body).code, 131008);
-    }
-
-    #[test]
-    fn template_catalogue() {
-        let tpl = send(
-            json!({"messaging_product":"whatsapp","to":"16505551234","type":"template",
-            "template":{"name":"cita_recordatorio","language":{"code":"es"}}}),
-        );
-        let known = vec!["cita_recordatorio".to_string()];
-        let other = vec!["hello_world".to_string()];
-        assert!(check_template_exists(None, &tpl).is_ok());
-        assert!(check_template_exists(Some(&known), &tpl).is_ok());
-        let e = check_template_exists(Some(&other), &tpl).unwrap_err();
-        assert_eq!((e.code, e.status), (132001, 404));
-        let text =
-            send(json!({"messaging_product":"whatsapp","to":"16505551234","text":{"body":"x"}}));
-        assert!(check_template_exists(Some(&other), &text).is_ok());
     }
 
     #[test]

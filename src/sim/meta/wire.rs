@@ -48,6 +48,18 @@ pub fn signature_header(app_secret: &[u8], body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// The legacy header Meta still sends beside `X-Hub-Signature-256`.
+pub const LEGACY_SIGNATURE_HEADER: &str = "x-hub-signature";
+
+/// `sha1=` followed by the lowercase hex HMAC-SHA1 of `body` keyed with the app secret.
+pub fn legacy_signature_header(app_secret: &[u8], body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha1::Sha1> as Mac>::new_from_slice(app_secret)
+        .expect("HMAC accepts keys of any length");
+    mac.update(body);
+    format!("sha1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
 /// Checks a `sha256=<hex>` header against `body` in constant time.
 pub fn verify_signature(app_secret: &[u8], body: &[u8], header: &str) -> bool {
     let Some(hex_part) = header.strip_prefix("sha256=") else {
@@ -72,6 +84,15 @@ fn mac_for(key: &[u8]) -> HmacSha256 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn legacy_signature_matches_rfc2202_vector() {
+        // RFC 2202 test case 2: key "Jefe", data "what do ya want for nothing?".
+        assert_eq!(
+            legacy_signature_header(b"Jefe", b"what do ya want for nothing?"),
+            "sha1=effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
+        );
+    }
     use serde_json::json;
 
     #[test]
