@@ -122,6 +122,8 @@ fn the_module_graph_has_no_cycles() {
     let modules: BTreeSet<ModPath> = all.iter().map(|f| module_of(&src, f)).collect();
     // Per parent module: edges between its direct children.
     let mut edges: BTreeMap<ModPath, BTreeSet<(String, String)>> = BTreeMap::new();
+    // Why each edge exists: the first file and path seen making it.
+    let mut why: BTreeMap<(ModPath, String, String), String> = BTreeMap::new();
     for file in &all {
         let from = module_of(&src, file);
         let text = std::fs::read_to_string(file).unwrap();
@@ -134,10 +136,16 @@ fn the_module_graph_has_no_cycles() {
             if common == to.len() || common == from.len() {
                 continue;
             }
-            edges
-                .entry(from[..common].to_vec())
-                .or_default()
-                .insert((from[common].clone(), to[common].clone()));
+            let (parent, a, b) = (
+                from[..common].to_vec(),
+                from[common].clone(),
+                to[common].clone(),
+            );
+            why.entry((parent.clone(), a.clone(), b.clone()))
+                .or_insert_with(|| {
+                    format!("{} uses {r}", file.strip_prefix(&src).unwrap().display())
+                });
+            edges.entry(parent).or_default().insert((a, b));
         }
     }
     let mut cycles = Vec::new();
@@ -148,7 +156,15 @@ fn the_module_graph_has_no_cycles() {
             } else {
                 parent.join("::")
             };
-            cycles.push(format!("in {at}: {}", cycle.join(" → ")));
+            let evidence: Vec<String> = cycle
+                .windows(2)
+                .map(|w| why[&(parent.clone(), w[0].clone(), w[1].clone())].clone())
+                .collect();
+            cycles.push(format!(
+                "in {at}: {} ({})",
+                cycle.join(" → "),
+                evidence.join("; ")
+            ));
         }
     }
     assert!(cycles.is_empty(), "module cycles:\n{}", cycles.join("\n"));

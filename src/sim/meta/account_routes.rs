@@ -13,16 +13,16 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, MethodRouter};
-use axum::{Json, Router};
+use axum::Router;
 use base64::Engine;
 use rand::Rng;
 use serde_json::{json, Value};
 
 use super::account::{self, Account};
 use super::graph::GraphError;
+use super::http::{node_of, respond, token_of};
 use super::ids::normalize_phone;
 use super::registration::verify_and_record;
-use super::server::{graph_error, node_of, token_of};
 use super::tenants::PhoneNumber;
 use super::{Meta, Shared};
 
@@ -123,13 +123,6 @@ pub(super) fn body_params(q: &HashMap<String, String>, body: &[u8]) -> Value {
         }
     }
     Value::Object(all)
-}
-
-pub(super) fn respond(m: &Meta, r: Result<Value, GraphError>) -> Response {
-    match r {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => graph_error(m, &e),
-    }
 }
 
 fn success() -> Value {

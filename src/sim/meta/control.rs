@@ -112,7 +112,7 @@ async fn inbound(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
     let customer = st.record_inbound(&from, &profile, &wamid, now);
     let msg = InboundMessage {
         id: wamid.clone(),
-        timestamp: super::server::unix_after(std::time::Duration::ZERO),
+        timestamp: super::http::unix_after(std::time::Duration::ZERO),
         content,
         context_id,
     };

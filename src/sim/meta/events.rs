@@ -9,8 +9,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::graph::GraphError;
+use super::http::unix_after;
 use super::payload::{self, InboundMessage, StatusEvent, StatusKind};
-use super::server::unix_after;
 use super::state::AcceptedSend;
 use super::tenants::PhoneNumber;
 use super::validate::{Recipient, SendRequest};

@@ -17,7 +17,7 @@
 //! uploads.
 //!
 //! Layout: pure rules in [`graph`], [`wire`], [`ids`], [`payload`], [`validate`] (with
-//! [`validate_interactive`]), [`limits`], [`tenants`], [`state`], [`media`], [`profiles`],
+//! [`validate::interactive`]), [`limits`], [`tenants`], [`state`], [`media`], [`profiles`],
 //! [`account`], [`templates`], [`waba`], [`uploads`], [`operations`]; thin axum handlers in
 //! `server` (messages, media, nodes), `account_routes` (phone-number edges), `waba_routes`
 //! (templates, flows, uploads, other nodes), `control` (`/__harness/` routes specific to Meta)
@@ -47,13 +47,13 @@ pub mod templates;
 pub mod tenants;
 pub mod uploads;
 pub mod validate;
-pub mod validate_interactive;
 pub mod waba;
 pub mod wire;
 
 mod account_routes;
 mod control;
 mod events;
+mod http;
 mod registration;
 mod server;
 mod stores;
@@ -357,7 +357,7 @@ impl Meta {
 fn tenant_of(path: &str) -> Option<String> {
     let mut segs = path.trim_start_matches('/').split('/');
     let first = segs.next().filter(|s| !s.is_empty())?;
-    let node = if server::is_version(first) {
+    let node = if http::is_version(first) {
         segs.next().filter(|s| !s.is_empty())?
     } else {
         first

@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::graph::GraphError;
-use super::server::{graph_error, node_of, token_of};
+use super::http::{graph_error, node_of, token_of};
 use super::{Meta, Shared};
 
 /// Handshake outcomes kept for `GET /__harness/webhook/verify`.
@@ -180,7 +180,7 @@ async fn access_token(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     // Versioned: `p1` must be a version; unversioned routes have no parameter.
-    let version_ok = p.get("p1").is_none_or(|v| super::server::is_version(v));
+    let version_ok = p.get("p1").is_none_or(|v| super::http::is_version(v));
     let result = if version_ok {
         issue_token(&m, &q)
     } else {

@@ -17,10 +17,10 @@ use axum::routing::{any, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use super::account_routes::{body_params, both, respond, GraphCall};
+use super::account_routes::{body_params, both, GraphCall};
 use super::graph::GraphError;
+use super::http::{node_of, respond};
 use super::registration::waba_access;
-use super::server::node_of;
 use super::templates::{self, TemplateStatus};
 use super::{events, ids, waba, Meta, Shared};
 

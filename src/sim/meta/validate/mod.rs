@@ -8,11 +8,13 @@
 //! or 100, unknown types with 131051. Limits follow Meta's documentation and the checks that
 //! whatsapp-api-js makes on the client side.
 
+pub mod interactive;
+
 use serde_json::Value;
 
 use super::graph::GraphError;
 use super::ids::normalize_phone;
-use super::validate_interactive::check_interactive;
+use interactive::check_interactive;
 
 /// Maximum length of a text body.
 pub const MAX_TEXT_BODY: usize = 4096;
@@ -330,7 +332,7 @@ fn check_contacts(content: &Value) -> Result<Option<String>, GraphError> {
     Ok(str_field(&list[0]["name"], "formatted_name").map(str::to_string))
 }
 
-/// Test helpers shared by this module's tests and `validate_interactive`'s.
+/// Test helpers shared by this module's tests and `interactive`'s.
 #[cfg(test)]
 pub(super) mod testing {
     use super::*;

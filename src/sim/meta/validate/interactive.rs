@@ -10,8 +10,8 @@
 
 use serde_json::Value;
 
-use super::graph::GraphError;
-use super::validate::{check_len, str_field};
+use super::super::graph::GraphError;
+use super::{check_len, str_field};
 
 /// Subtypes that need `body.text`.
 const NEEDS_BODY: &[&str] = &[
@@ -336,7 +336,7 @@ fn check_list(action: &Value) -> Result<(), GraphError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::validate::testing::{err, send};
+    use super::super::testing::{err, send};
     use super::*;
     use serde_json::json;
 
