@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::command::{
-    CompareOptions, HttpClient, ListOptions, LoadOptions, LoadShape, ReportFiles, ReportOptions,
-    RunOptions, TargetOverrides, ValidateOptions,
+    CompareOptions, HttpClient, ListOptions, LoadOptions, LoadShape, MergeOptions, ReportFiles,
+    ReportOptions, RunOptions, TargetOverrides, ValidateOptions,
 };
 use crate::target::ProviderKind;
 
@@ -42,6 +42,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare a report with a baseline; exit 1 naming what regressed beyond the limits.
     Compare(CompareArgs),
+    /// Merge reports of one scenario (load shards, or a CI matrix of e2e runs) into one:
+    /// percentiles from the summed histograms, thresholds evaluated again; exit as for `run`.
+    Merge(MergeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -168,9 +171,10 @@ pub struct CompareArgs {
     /// same.
     #[arg(long, value_name = "PERCENT", default_value = "5%", value_parser = crate::report::compare::parse_ratio)]
     pub max_error_rate: f64,
-    /// Absolute margin: latency growth up to this (or up to half the baseline's p95−p50
-    /// spread, if larger) is noise, never a regression.
-    #[arg(long, value_name = "DURATION", default_value = "1ms", value_parser = humantime::parse_duration)]
+    /// Absolute margin at the median: latency growth up to this (×4.4 for a p95, ×9.9 for a
+    /// p99; or up to half the baseline's p95−p50 spread, if larger) is noise, never a
+    /// regression.
+    #[arg(long, value_name = "DURATION", default_value = "2ms", value_parser = humantime::parse_duration)]
     pub min_delta: std::time::Duration,
     /// Compare even reports of different scenarios, or a load run with a functional run
     /// (refused with exit 2 otherwise).
@@ -182,6 +186,24 @@ pub struct CompareArgs {
     /// Write the comparison as Markdown here (also appended to $GITHUB_STEP_SUMMARY when set).
     #[arg(long, value_name = "FILE")]
     pub summary_md: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// The JSON reports to merge (of one scenario: same scenario file content; any targets).
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub reports: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+impl MergeArgs {
+    pub fn into_options(self) -> MergeOptions {
+        MergeOptions {
+            inputs: self.reports,
+            files: self.output.into_files(),
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]

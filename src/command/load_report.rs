@@ -65,6 +65,7 @@ pub(super) fn finish(
     let mut report = report::build(scenario, &run, &verdicts, target, redactor);
     report.passed = report.passed && !result.aborted;
     report.load = Some(load_report(result, plan, cap));
+    report.histograms = report.histograms.map(|h| h.with_load(&result.records));
     report
 }
 

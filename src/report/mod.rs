@@ -8,9 +8,11 @@ pub mod chart;
 pub mod compare;
 pub mod compare_render;
 pub mod extras;
+pub mod hdr;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod merge;
 pub mod output;
 pub mod terminal;
 
@@ -63,6 +65,16 @@ pub struct Report {
     /// the control API, or at start), oldest first; absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<crate::sim::faults::FaultEvent>,
+    /// `sha256:<hex>` of the scenario file's content: `harness merge` refuses reports whose
+    /// scenarios differ (absent in reports of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario_hash: Option<String>,
+    /// Every latency histogram, lossless (see [`hdr`]): what `harness merge` adds up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histograms: Option<hdr::Histograms>,
+    /// `harness load --shard I/N`: which part of the load this report is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<hdr::Shard>,
 }
 
 /// What a load run asked for and achieved (`harness load`).
@@ -341,6 +353,9 @@ pub fn build(
             }),
         load: None,
         faults: Vec::new(),
+        scenario_hash: Some(hdr::scenario_hash(scenario)),
+        histograms: Some(hdr::Histograms::of(run)),
+        shard: None,
     }
 }
 
