@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{read_report, run_in, text};
+use crate::support::{assert_exit, read_report, run_in, text};
 
 const NO_SUMMARY: [(&str, &str); 1] = [("GITHUB_STEP_SUMMARY", "")];
 
@@ -192,13 +192,7 @@ fn merge_sums_two_runs_and_refuses_different_scenarios() {
         &["merge", "a.json", "b.json", "--json", "m.json"],
         &NO_SUMMARY,
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let m = read_report(&d.join("m.json"));
     let n = |r: &Value, k: &str| r["totals"][k].as_u64().unwrap();
     assert_eq!(n(&m, "requests"), n(&a, "requests") + n(&b, "requests"));

@@ -6,6 +6,7 @@ mod e2e;
 mod load;
 mod report;
 mod runner;
+mod shard;
 mod sim_evolution;
 mod sim_meta;
 mod support;

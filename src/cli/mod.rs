@@ -248,6 +248,15 @@ pub struct LoadArgs {
     /// Cap on iterations in flight; arrivals beyond it are counted as dropped (default 1000).
     #[arg(long, value_name = "N")]
     pub max_in_flight: Option<usize>,
+    /// Run shard I of N (1-based): 1/N of the arrival rate (or of the users), on the arrivals
+    /// of the single schedule that fall to it, with `seq()` and `phone()` disjoint across
+    /// shards; merge the reports with `harness merge`. See docs/distributed.md.
+    #[arg(long, value_name = "I/N", value_parser = crate::load::shard::Shard::parse)]
+    pub shard: Option<crate::load::shard::Shard>,
+    /// Start the load at this instant (RFC 3339, e.g. 2026-12-04T22:00:00Z), so shards started
+    /// at different moments begin together; also the shared base of their `phone()` numbers.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_start_at)]
+    pub start_at: Option<std::time::SystemTime>,
     #[command(flatten)]
     pub target: TargetArgs,
     #[command(flatten)]
@@ -336,6 +345,12 @@ impl ReportArgs {
     }
 }
 
+/// `--start-at`: an RFC 3339 instant.
+fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
+    humantime::parse_rfc3339_weak(text.trim())
+        .map_err(|e| format!("`{text}` is not an RFC 3339 time ({e}), e.g. 2026-12-04T22:00:00Z"))
+}
+
 impl CompareArgs {
     pub fn into_options(self) -> CompareOptions {
         CompareOptions {
@@ -370,7 +385,9 @@ impl LoadArgs {
                 poisson: self.poisson,
                 max_in_flight: self.max_in_flight,
                 connections: self.connections,
+                shard: self.shard,
             },
+            start_at: self.start_at,
             target: self.target.into_overrides(),
             files: self.output.into_files(),
             timeout: self.timeout,
