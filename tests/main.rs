@@ -2,6 +2,7 @@
 
 mod cli;
 mod compare;
+mod deploy;
 mod e2e;
 mod load;
 mod report;

@@ -253,6 +253,18 @@ pub struct LoadArgs {
     /// shards; merge the reports with `harness merge`. See docs/distributed.md.
     #[arg(long, value_name = "I/N", value_parser = crate::load::shard::Shard::parse)]
     pub shard: Option<crate::load::shard::Shard>,
+    /// The shard as a 0-based index, as Kubernetes Indexed Jobs give it
+    /// (`--shard-index $(JOB_COMPLETION_INDEX) --shard-count 4` is `--shard I+1/4`).
+    #[arg(
+        long,
+        value_name = "I0",
+        requires = "shard_count",
+        conflicts_with = "shard"
+    )]
+    pub shard_index: Option<u32>,
+    /// The number of shards, with --shard-index.
+    #[arg(long, value_name = "N", requires = "shard_index")]
+    pub shard_count: Option<u32>,
     /// Start the load at this instant (RFC 3339, e.g. 2026-12-04T22:00:00Z), so shards started
     /// at different moments begin together; also the shared base of their `phone()` numbers.
     #[arg(long, value_name = "RFC3339", value_parser = parse_start_at)]
@@ -385,7 +397,13 @@ impl LoadArgs {
                 poisson: self.poisson,
                 max_in_flight: self.max_in_flight,
                 connections: self.connections,
-                shard: self.shard,
+                shard: self.shard.or(match (self.shard_index, self.shard_count) {
+                    (Some(i), Some(n)) => Some(crate::load::shard::Shard {
+                        index: i.saturating_add(1),
+                        count: n,
+                    }),
+                    _ => None,
+                }),
             },
             start_at: self.start_at,
             target: self.target.into_overrides(),

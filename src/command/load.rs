@@ -129,13 +129,16 @@ pub fn resolve_plan(shape: &LoadShape, file: Option<&LoadSpec>) -> Result<(Plan,
         }
     };
     let plan = match shape.shard {
-        Some(shard) => plan.and_then(|p| shard.plan(p)).map_err(|e| match e {
-            crate::load::PlanError::NoUsers => format!(
-                "shard {}/{} has no user: give at least {} users",
-                shard.index, shard.count, shard.count
-            ),
-            e => e.to_string(),
-        }),
+        Some(shard) => {
+            let shard = shard.check()?;
+            plan.and_then(|p| shard.plan(p)).map_err(|e| match e {
+                crate::load::PlanError::NoUsers => format!(
+                    "shard {}/{} has no user: give at least {} users",
+                    shard.index, shard.count, shard.count
+                ),
+                e => e.to_string(),
+            })
+        }
         None => plan.map_err(|e| e.to_string()),
     };
     plan.map(|p| (p, cap))

@@ -31,10 +31,19 @@ impl Shard {
             i.trim().parse().map_err(|_| bad())?,
             n.trim().parse().map_err(|_| bad())?,
         );
-        if index == 0 || count == 0 || index > count {
-            return Err(bad());
+        Shard { index, count }.check().map_err(|_| bad())
+    }
+
+    /// The shard itself, if it exists (1 ≤ index ≤ count).
+    pub fn check(self) -> Result<Shard, String> {
+        if self.index == 0 || self.count == 0 || self.index > self.count {
+            return Err(format!(
+                "there is no shard {}/{}: the index must be between 1 and the count \
+                 (--shard-index is 0-based: 0 to count − 1)",
+                self.index, self.count
+            ));
         }
-        Ok(Shard { index, count })
+        Ok(self)
     }
 
     /// This shard's part of `plan`.
