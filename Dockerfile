@@ -6,10 +6,10 @@ FROM rust:1.89-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# Built-in scenarios and fault profiles are compiled in; tests/ because Cargo.toml names it.
 COPY scenarios ./scenarios
-COPY benches ./benches
+COPY mocks ./mocks
 COPY tests ./tests
-COPY reports/schema.json ./reports/schema.json
 RUN cargo build --release --locked --bin harness \
     && strip target/release/harness
 
