@@ -207,6 +207,26 @@ fn merge_sums_two_runs_and_refuses_different_scenarios() {
         .iter()
         .all(|t| t["passed"] == true));
 
+    // A matrix of three (tenants' runs), one of which lost a request: one report, one exit
+    // code, the scenario's `error_rate < 1%` evaluated on the three together.
+    let mut c = b.clone();
+    c["totals"]["failures"] = 1.into();
+    c["steps"][0]["failures"] = 1.into();
+    write(d, "c.json", &c);
+    let args = ["merge", "a.json", "b.json", "c.json", "--json", "m3.json"];
+    assert_exit(&run_in(d, &args, &NO_SUMMARY), 1);
+    let m3 = read_report(&d.join("m3.json"));
+    let total = n(&a, "requests") * 3;
+    let rate = m3["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["expr"] == "error_rate < 1%")
+        .unwrap();
+    assert_eq!(rate["passed"], false);
+    assert_eq!(rate["observed"].as_f64(), Some(1.0 / total as f64));
+    assert_eq!(m3["passed"], false);
+
     // Another scenario file: refused with exit 2, naming both files.
     let out = run_in(d, &["run", "e2e-booking", "--json", "e.json"], &NO_SUMMARY);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
