@@ -6,6 +6,7 @@
 #
 #   scripts/compare-stability.sh [TRIES]          # default 20
 #   HARNESS=target/release/harness LOAD_ARGS="--rps 50 --duration 20s" scripts/compare-stability.sh
+#   COMPARE=target/debug/harness HARNESS=target/release/harness scripts/compare-stability.sh
 #   KINDS="smoke" scripts/compare-stability.sh 5   # only the smoke part
 #   KINDS="slowed" scripts/compare-stability.sh    # the counter-check: a 60 % slower server
 #
@@ -21,11 +22,14 @@ harness=${HARNESS:-}
 if [ -z "$harness" ]; then
   if [ -x target/release/harness ]; then harness=target/release/harness; else harness=target/debug/harness; fi
 fi
+# The binary that compares (default: the one that runs), to check a change of the rules
+# against runs of an already built release binary.
+compare_bin=${COMPARE:-$harness}
 load_args=${LOAD_ARGS:---rps 50 --duration 20s}
 kinds=${KINDS:-smoke load}
 work=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-echo "harness: $harness; reports in $work (removed at exit unless KEEP=1 or a run broke)"
+echo "harness: $harness (compare: $compare_bin); reports in $work (removed at exit unless KEEP=1 or a run broke)"
 
 # One run of KIND into $work/KIND-N.json. A run that fails its own checks or thresholds
 # (exit 1, e.g. on a machine busy enough to miss `e2e p95 < 5s`) still wrote its report and is
@@ -65,7 +69,7 @@ for kind in $kinds; do
     slowed_run 0.05
     slowed_run 0.08
     code=0
-    "$harness" compare "$work/slowed-0.05.json" "$work/slowed-0.08.json" >"$work/compare.txt" 2>&1 || code=$?
+    "$compare_bin" compare "$work/slowed-0.05.json" "$work/slowed-0.08.json" >"$work/compare.txt" 2>&1 || code=$?
     grep -E "p95|^regressed" "$work/compare.txt" | head -8
     echo "== slowed: a 60 % slower server (50 ms → 80 ms): compare exit $code (expected 1)"
     [ "$code" -eq 1 ] || status=1
@@ -75,7 +79,7 @@ for kind in $kinds; do
   run_once "$kind" 0
   for i in $(seq 1 "$tries"); do
     run_once "$kind" "$i"
-    if "$harness" compare "$work/$kind-$((i - 1)).json" "$work/$kind-$i.json" \
+    if "$compare_bin" compare "$work/$kind-$((i - 1)).json" "$work/$kind-$i.json" \
         >"$work/compare.txt" 2>&1; then
       passed=$((passed + 1))
     else

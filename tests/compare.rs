@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{read_report, run_in, text};
+use crate::support::{assert_exit, read_report, run_in, text};
 
 const NO_SUMMARY: [(&str, &str); 1] = [("GITHUB_STEP_SUMMARY", "")];
 
@@ -85,8 +85,7 @@ fn a_60_percent_slower_p95_fails_with_why_in_every_output() {
     );
     assert_eq!(code, Some(1), "{out}{err}");
     let first = saved["steps"][0]["name"].as_str().unwrap();
-    let why =
-        "+60% > +50%, +60ms > floor 5ms (half the baseline's p95−p50 spread); 200 → 200 samples";
+    let why = "+60% > +50%, +60ms > floor 8.72ms (--min-delta × 4.4 for a p95); 200 → 200 samples";
     assert!(
         err.contains(&format!(
             "regressed: p95 of \"{first}\": 100ms → 160ms (+60%): {why}"
@@ -94,9 +93,9 @@ fn a_60_percent_slower_p95_fails_with_why_in_every_output() {
         "{err}"
     );
     assert!(out.contains(&format!("REGRESSED: {why}")), "{out}");
-    // 200 samples are too few for a p99 (500), enough for a p95 (100).
+    // 200 samples are too few for a p99 (5000), enough for a p95 (100).
     assert!(
-        out.contains("not judged: 200 samples < 500 (p99 needs 5 beyond it)"),
+        out.contains("not judged: 200 samples < 5000 (p99 needs 50 beyond it)"),
         "{out}"
     );
     let page = std::fs::read_to_string(d.join("cmp.html")).unwrap();
@@ -104,7 +103,7 @@ fn a_60_percent_slower_p95_fails_with_why_in_every_output() {
     assert!(page.contains("<h2>Regressions</h2>") && page.contains("200 → 200 samples"));
     let md = std::fs::read_to_string(d.join("cmp.md")).unwrap();
     assert!(md.contains("100ms → 160ms (+60%) ❌"), "{md}");
-    assert!(md.contains("+60ms &gt; floor 5ms"), "{md}");
+    assert!(md.contains("+60ms &gt; floor 8.72ms"), "{md}");
 
     let (code, out, _) = compare(d, &["base.json", "ok.json"]);
     assert_eq!(code, Some(0), "{out}");
@@ -177,4 +176,73 @@ fn reports_of_different_scenarios_exit_2_unless_forced() {
     let (code, _, err) = compare(d, &["smoke.json", "missing.json"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("missing.json"), "{err}");
+}
+
+#[test]
+fn merge_sums_two_runs_and_refuses_different_scenarios() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let a = smoke(d, "a.json");
+    let b = smoke(d, "b.json");
+    assert!(
+        a["histograms"]["steps"].as_array().unwrap().len() == a["steps"].as_array().unwrap().len()
+    );
+    let out = run_in(
+        d,
+        &["merge", "a.json", "b.json", "--json", "m.json"],
+        &NO_SUMMARY,
+    );
+    assert_exit(&out, 0);
+    let m = read_report(&d.join("m.json"));
+    let n = |r: &Value, k: &str| r["totals"][k].as_u64().unwrap();
+    assert_eq!(n(&m, "requests"), n(&a, "requests") + n(&b, "requests"));
+    assert_eq!(
+        n(&m, "checks_passed"),
+        n(&a, "checks_passed") + n(&b, "checks_passed")
+    );
+    assert_eq!(m["scenario_hash"], a["scenario_hash"]);
+    assert!(m["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["passed"] == true));
+
+    // A matrix of three (tenants' runs), one of which lost a request: one report, one exit
+    // code, the scenario's `error_rate < 1%` evaluated on the three together.
+    let mut c = b.clone();
+    c["totals"]["failures"] = 1.into();
+    c["totals"]["failed_iterations"] = 1.into();
+    c["steps"][0]["failures"] = 1.into();
+    c["steps"][0]["passed"] = false.into();
+    write(d, "c.json", &c);
+    let args = ["merge", "a.json", "b.json", "c.json", "--json", "m3.json"];
+    assert_exit(&run_in(d, &args, &NO_SUMMARY), 1);
+    let m3 = read_report(&d.join("m3.json"));
+    // One iteration (run) in three failed: error_rate is per iteration.
+    let total = n(&a, "iterations") * 3;
+    let rate = m3["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["expr"] == "error_rate < 1%")
+        .unwrap();
+    assert_eq!(rate["passed"], false);
+    assert_eq!(rate["observed"].as_f64(), Some(1.0 / total as f64));
+    assert_eq!(m3["passed"], false);
+
+    // Another scenario file: refused with exit 2, naming both files.
+    let out = run_in(d, &["run", "e2e-booking", "--json", "e.json"], &NO_SUMMARY);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run_in(
+        d,
+        &["merge", "a.json", "e.json", "--json", "x.json"],
+        &NO_SUMMARY,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("a.json and e.json cannot be merged: scenarios"),
+        "{err}"
+    );
+    assert!(!d.join("x.json").exists());
 }

@@ -77,6 +77,7 @@ fn options(plan: Plan, max_in_flight: usize) -> EngineOptions {
         workers: 2,
         grace: Duration::from_secs(30),
         seed: Some(1),
+        phase: 0.0,
     }
 }
 
@@ -242,7 +243,7 @@ async fn the_abort_check_stops_the_run() {
 }
 
 /// A server on 127.0.0.1:0 that counts the requests it answered.
-async fn counting_server() -> (String, Arc<AtomicU64>) {
+pub(crate) async fn counting_server() -> (String, Arc<AtomicU64>) {
     let count = Arc::new(AtomicU64::new(0));
     let c = count.clone();
     let app = axum::Router::new().route(

@@ -2,6 +2,7 @@
 
 mod cli;
 mod compare;
+mod deploy;
 mod e2e;
 mod lifecycle;
 mod load;
@@ -10,6 +11,7 @@ mod modules;
 mod preflight;
 mod report;
 mod runner;
+mod shard;
 mod sim_evolution;
 mod sim_meta;
 mod support;

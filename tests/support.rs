@@ -26,6 +26,17 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Asserts the process exited with `code`, showing its output otherwise.
+pub fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
 /// Validates `report` against the published schema (`reports/schema.json`); panics with
 /// every violation.
 pub fn assert_valid_report(report: &Value) {

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::command::{
-    CompareOptions, HttpClient, ListOptions, LoadOptions, LoadShape, ReportFiles, ReportOptions,
-    RunOptions, TargetOverrides, ValidateOptions,
+    CompareOptions, HttpClient, ListOptions, LoadOptions, LoadShape, MergeOptions, ReportFiles,
+    ReportOptions, RunOptions, TargetOverrides, ValidateOptions,
 };
 use crate::target::ProviderKind;
 
@@ -42,6 +42,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare a report with a baseline; exit 1 naming what regressed beyond the limits.
     Compare(CompareArgs),
+    /// Merge reports of one scenario (load shards, or a CI matrix of e2e runs) into one:
+    /// percentiles from the summed histograms, thresholds evaluated again; exit as for `run`.
+    Merge(MergeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -168,9 +171,10 @@ pub struct CompareArgs {
     /// same.
     #[arg(long, value_name = "PERCENT", default_value = "5%", value_parser = crate::report::compare::parse_ratio)]
     pub max_error_rate: f64,
-    /// Absolute margin: latency growth up to this (or up to half the baseline's p95−p50
-    /// spread, if larger) is noise, never a regression.
-    #[arg(long, value_name = "DURATION", default_value = "1ms", value_parser = humantime::parse_duration)]
+    /// Absolute margin at the median: latency growth up to this (×4.4 for a p95, ×9.9 for a
+    /// p99; or up to half the baseline's p95−p50 spread, if larger) is noise, never a
+    /// regression.
+    #[arg(long, value_name = "DURATION", default_value = "2ms", value_parser = humantime::parse_duration)]
     pub min_delta: std::time::Duration,
     /// Compare even reports of different scenarios, or a load run with a functional run
     /// (refused with exit 2 otherwise).
@@ -182,6 +186,24 @@ pub struct CompareArgs {
     /// Write the comparison as Markdown here (also appended to $GITHUB_STEP_SUMMARY when set).
     #[arg(long, value_name = "FILE")]
     pub summary_md: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// The JSON reports to merge (of one scenario: same scenario file content; any targets).
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub reports: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+impl MergeArgs {
+    pub fn into_options(self) -> MergeOptions {
+        MergeOptions {
+            inputs: self.reports,
+            files: self.output.into_files(),
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -226,6 +248,27 @@ pub struct LoadArgs {
     /// Cap on iterations in flight; arrivals beyond it are counted as dropped (default 1000).
     #[arg(long, value_name = "N")]
     pub max_in_flight: Option<usize>,
+    /// Run shard I of N (1-based): 1/N of the arrival rate (or of the users), on the arrivals
+    /// of the single schedule that fall to it, with `seq()` and `phone()` disjoint across
+    /// shards; merge the reports with `harness merge`. See docs/distributed.md.
+    #[arg(long, value_name = "I/N", value_parser = crate::load::shard::Shard::parse)]
+    pub shard: Option<crate::load::shard::Shard>,
+    /// The shard as a 0-based index, as Kubernetes Indexed Jobs give it
+    /// (`--shard-index $(JOB_COMPLETION_INDEX) --shard-count 4` is `--shard I+1/4`).
+    #[arg(
+        long,
+        value_name = "I0",
+        requires = "shard_count",
+        conflicts_with = "shard"
+    )]
+    pub shard_index: Option<u32>,
+    /// The number of shards, with --shard-index.
+    #[arg(long, value_name = "N", requires = "shard_index")]
+    pub shard_count: Option<u32>,
+    /// Start the load at this instant (RFC 3339, e.g. 2026-12-04T22:00:00Z), so shards started
+    /// at different moments begin together; also the shared base of their `phone()` numbers.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_start_at)]
+    pub start_at: Option<std::time::SystemTime>,
     #[command(flatten)]
     pub target: TargetArgs,
     #[command(flatten)]
@@ -322,6 +365,12 @@ impl ReportArgs {
     }
 }
 
+/// `--start-at`: an RFC 3339 instant.
+fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
+    humantime::parse_rfc3339_weak(text.trim())
+        .map_err(|e| format!("`{text}` is not an RFC 3339 time ({e}), e.g. 2026-12-04T22:00:00Z"))
+}
+
 impl CompareArgs {
     pub fn into_options(self) -> CompareOptions {
         CompareOptions {
@@ -356,7 +405,15 @@ impl LoadArgs {
                 poisson: self.poisson,
                 max_in_flight: self.max_in_flight,
                 connections: self.connections,
+                shard: self.shard.or(match (self.shard_index, self.shard_count) {
+                    (Some(i), Some(n)) => Some(crate::load::shard::Shard {
+                        index: i.saturating_add(1),
+                        count: n,
+                    }),
+                    _ => None,
+                }),
             },
+            start_at: self.start_at,
             target: self.target.into_overrides(),
             files: self.output.into_files(),
             timeout: self.timeout,

@@ -8,7 +8,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
@@ -25,6 +25,7 @@ use super::{load_scenario, CommandError, TargetOverrides};
 use crate::exit;
 use crate::load::flow::{QuickFlow, QuickRequest, ScenarioFlow};
 use crate::load::hyper_flow::HyperFlow;
+use crate::load::shard::Shard;
 use crate::load::timeline::{AbortFn, ProgressFn};
 use crate::load::{self, EngineOptions, Flow, Hooks, Live, LoadResult, Plan, Progress};
 use crate::report::{terminal, Report, TargetReport};
@@ -53,6 +54,8 @@ pub struct LoadShape {
     pub max_in_flight: Option<usize>,
     /// Quick mode: keep-alive connections; alone, a closed loop at maximum rate over them.
     pub connections: Option<usize>,
+    /// `--shard I/N`: this process runs its part of the plan.
+    pub shard: Option<Shard>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +80,8 @@ pub struct LoadOptions {
     pub http_client: HttpClient,
     /// `--allow-dropped`, `--max-dropped`: the delivery check's limit.
     pub delivery: DeliveryFlags,
+    /// `--start-at`: wait for this instant before the first arrival.
+    pub start_at: Option<SystemTime>,
 }
 
 /// Quick mode's HTTP client. TLS URLs always use reqwest.
@@ -130,7 +135,20 @@ pub fn resolve_plan(shape: &LoadShape, file: Option<&LoadSpec>) -> Result<(Plan,
             return Err("no load shape: give --rps N (or --stages, --users, --connections), or a `load:` section in the scenario".into())
         }
     };
-    plan.map(|p| (p, cap)).map_err(|e| e.to_string())
+    let plan = match shape.shard {
+        Some(shard) => {
+            let shard = shard.check()?;
+            plan.and_then(|p| shard.plan(p)).map_err(|e| match e {
+                crate::load::PlanError::NoUsers => format!(
+                    "shard {}/{} has no user: give at least {} users",
+                    shard.index, shard.count, shard.count
+                ),
+                e => e.to_string(),
+            })
+        }
+        None => plan.map_err(|e| e.to_string()),
+    };
+    plan.map(|p| (p, cap))
 }
 
 /// Runs the load, prints the summary, writes the JSON report; returns the exit code.
@@ -174,6 +192,7 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
         };
         let mut report = finish(&scenario, &result, &cx);
         report.run_id = run_id;
+        report.shard = opts.shape.shard.map(shard_report);
         return conclude(&report, &result, &opts, color);
     }
     let name = opts.scenario.as_deref().unwrap_or(DEFAULT_SCENARIO);
@@ -185,9 +204,17 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
     check_report_dirs(&opts.files)?;
     let base = p.target.vars();
     // Rendered once up front so a broken `variables:` is an error, not N failed iterations.
-    init_vars(&scenario, base.clone(), &p.templater)
+    let templater = match opts.shape.shard {
+        Some(s) => p.templater.recounted(crate::runner::template::Counters {
+            stride: u64::from(s.count),
+            offset: u64::from(s.index - 1),
+            phone_base: opts.start_at.map(Shard::phone_base),
+        }),
+        None => p.templater.clone(),
+    };
+    init_vars(&scenario, base.clone(), &templater)
         .map_err(|e| invalid(format!("{}: {e}", scenario.path.display())))?;
-    let mut ctx = RunContext::new(p.templater.clone(), CancellationToken::new());
+    let mut ctx = RunContext::new(templater, CancellationToken::new());
     ctx.default_timeout = opts.timeout;
     let abort = opts
         .abort_on_fail
@@ -204,12 +231,20 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
     };
     let mut report = finish(&scenario, &result, &cx);
     report.run_id = run_id;
+    report.shard = opts.shape.shard.map(shard_report);
     if !stop.hard.is_cancelled() {
         report.faults = fault_history(&p.target, &p.redactor).await;
     }
     let code = conclude(&report, &result, &opts, color);
     shut_down(p.embedded, &stop.hard).await;
     code
+}
+
+fn shard_report(s: Shard) -> crate::report::hdr::Shard {
+    crate::report::hdr::Shard {
+        index: s.index,
+        count: s.count,
+    }
 }
 
 /// Runs the engine with the signals and the progress line wired in.
@@ -234,7 +269,17 @@ async fn drive<F: Flow>(
         workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
         grace: opts.grace,
         seed: None,
+        phase: opts.shape.shard.map_or(0.0, |s| s.phase()),
     };
+    if let Some(wait) = opts
+        .start_at
+        .and_then(|at| load::shard::wait_for(at, SystemTime::now()))
+    {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = hooks.stop.cancelled() => {}
+        }
+    }
     let result = load::run(Arc::new(flow), &engine, hooks).await;
     if let Some(b) = bar {
         b.finish_and_clear();

@@ -121,6 +121,7 @@ pub(super) fn finish(scenario: &Scenario, result: &LoadResult, cx: &FinishContex
     load.delivery = delivery.map(delivery_report);
     load.saturation = saturation(result, cx, &load);
     report.load = Some(load);
+    report.histograms = report.histograms.map(|h| h.with_load(&result.records));
     report
 }
 

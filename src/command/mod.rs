@@ -8,6 +8,7 @@ mod compare;
 mod list;
 pub mod load;
 mod load_report;
+mod merge;
 pub mod out;
 mod report;
 mod run;
@@ -22,6 +23,7 @@ pub use compare::compare;
 pub use list::list;
 pub use load::{load, HttpClient, LoadOptions, LoadShape};
 pub use load_report::{load_report, load_summary, scenario_run, DeliveryFlags};
+pub use merge::merge;
 pub use report::report;
 pub use run::run;
 pub use validate::validate;
@@ -61,6 +63,13 @@ pub struct CompareOptions {
     pub force: bool,
     pub html: Option<PathBuf>,
     pub summary_md: Option<PathBuf>,
+}
+
+/// `harness merge`: the reports to merge and where the merged one goes.
+#[derive(Debug, Clone)]
+pub struct MergeOptions {
+    pub inputs: Vec<PathBuf>,
+    pub files: ReportFiles,
 }
 
 /// Where a run's reports go.

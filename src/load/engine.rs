@@ -54,6 +54,8 @@ pub struct EngineOptions {
     pub grace: Duration,
     /// Seed for Poisson arrivals (reproducible tests); `None`: random.
     pub seed: Option<u64>,
+    /// Arrival-count offset of a shard's schedule (`shard::Shard::phase`); 0 for one process.
+    pub phase: f64,
 }
 
 /// How the caller observes and steers a run.
@@ -212,7 +214,7 @@ pub async fn run<F: Flow>(flow: Arc<F>, opts: &EngineOptions, hooks: Hooks) -> L
             let arrivals = if *poisson {
                 Arrivals::poisson(stages.clone(), opts.seed)
             } else {
-                Arrivals::new(stages.clone())
+                Arrivals::new(stages.clone()).with_phase(opts.phase)
             };
             let cap = Arc::new(Semaphore::new(opts.max_in_flight.max(1)));
             let ends = stage_ends(stages);

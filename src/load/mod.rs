@@ -15,6 +15,7 @@ pub mod hyper_flow;
 pub mod plan;
 pub mod record;
 pub mod schedule;
+pub mod shard;
 pub mod timeline;
 
 pub use engine::{run, CpuUse, EngineOptions, Flow, Hooks, LoadResult, StageArrivals};

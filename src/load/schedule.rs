@@ -54,6 +54,16 @@ impl Arrivals {
         a
     }
 
+    /// Offsets the arrival count by `phase` (0 ≤ phase < 1) of an arrival: shard I of N runs
+    /// the plan at 1/N of the rate with phase (I−1)/N (see `shard`). Poisson arrivals are
+    /// independent per shard: no phase.
+    pub fn with_phase(mut self, phase: f64) -> Self {
+        if self.poisson.is_none() {
+            self.next += phase;
+        }
+        self
+    }
+
     fn draw(&mut self) -> f64 {
         match &mut self.poisson {
             Some(rng) => -(1.0 - rng.random::<f64>()).ln(),
@@ -99,12 +109,13 @@ impl Iterator for Arrivals {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::plan::Plan;
     use super::*;
     use crate::scenario::load_shape::parse_stages;
 
-    fn stages(plan: Plan) -> Vec<Stage> {
+    /// The stages of an open plan.
+    pub(crate) fn stages(plan: Plan) -> Vec<Stage> {
         match plan {
             Plan::Open { stages, .. } => stages,
             Plan::Closed { .. } => unreachable!(),

@@ -202,11 +202,10 @@ fn close_before(open: &mut BTreeMap<u64, Open>, closed: &mut BTreeMap<u64, TimeP
     }
 }
 
-/// Fills the seconds in which nothing completed, so the series has one point per second.
-pub fn fill_gaps(points: Vec<TimePoint>, seconds: u64) -> Vec<TimePoint> {
-    let mut by_second: BTreeMap<u64, TimePoint> = points.into_iter().map(|p| (p.t_s, p)).collect();
-    for t_s in 0..seconds {
-        by_second.entry(t_s).or_insert(TimePoint {
+impl TimePoint {
+    /// A second in which nothing completed.
+    pub fn empty(t_s: u64) -> TimePoint {
+        TimePoint {
             t_s,
             iterations: 0,
             requests: 0,
@@ -216,7 +215,15 @@ pub fn fill_gaps(points: Vec<TimePoint>, seconds: u64) -> Vec<TimePoint> {
             p99_ms: None,
             e2e_p95_ms: None,
             in_flight: 0,
-        });
+        }
+    }
+}
+
+/// Fills the seconds in which nothing completed, so the series has one point per second.
+pub fn fill_gaps(points: Vec<TimePoint>, seconds: u64) -> Vec<TimePoint> {
+    let mut by_second: BTreeMap<u64, TimePoint> = points.into_iter().map(|p| (p.t_s, p)).collect();
+    for t_s in 0..seconds {
+        by_second.entry(t_s).or_insert(TimePoint::empty(t_s));
     }
     by_second.into_values().collect()
 }

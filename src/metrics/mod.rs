@@ -100,6 +100,37 @@ impl Series {
         }
     }
 
+    /// The latency histogram, lossless: HDR V2 with deflate (the `hdrhistogram` crate's
+    /// serializer, readable by every HdrHistogram implementation), base64. What the JSON
+    /// report carries, so that reports of shards merge exactly.
+    pub fn encode_histogram(&self) -> String {
+        use base64::Engine as _;
+        use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
+        let mut bytes = Vec::new();
+        // Writing into a Vec cannot fail on I/O; a histogram of u64 counts always encodes.
+        let _ = V2DeflateSerializer::new().serialize(&self.histogram, &mut bytes);
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// A series from an [`encode_histogram`](Self::encode_histogram) string and its counts.
+    pub fn from_encoded(encoded: &str, count: u64, failures: u64) -> Result<Series, String> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|e| format!("not base64: {e}"))?;
+        let decoded: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+            .deserialize(&mut std::io::Cursor::new(bytes))
+            .map_err(|e| format!("not an HDR histogram (V2): {e:?}"))?;
+        let mut series = Series::new();
+        series
+            .histogram
+            .add(&decoded)
+            .map_err(|e| format!("histogram out of range: {e:?}"))?;
+        series.count = count;
+        series.failures = failures;
+        Ok(series)
+    }
+
     /// Number of latency samples (may be below `count`).
     pub fn samples(&self) -> u64 {
         self.histogram.len()
@@ -163,6 +194,23 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    #[test]
+    fn histograms_survive_encoding_exactly() {
+        let mut s = Series::new();
+        for i in 1..=5000u64 {
+            s.record(Duration::from_micros(i * i % 99_991 + 1), i % 7 == 0);
+        }
+        let encoded = s.encode_histogram();
+        let back = Series::from_encoded(&encoded, s.count, s.failures).unwrap();
+        assert_eq!(back.histogram, s.histogram);
+        assert_eq!(back.summary(), s.summary());
+        assert_eq!(back.buckets(), s.buckets());
+        assert!(Series::from_encoded("not base64!", 0, 0).is_err());
+        assert!(Series::from_encoded("aGVsbG8=", 0, 0)
+            .unwrap_err()
+            .contains("HDR"));
     }
 
     #[test]

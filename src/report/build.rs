@@ -2,8 +2,8 @@
 //! target, converted into the report's own types, every string through the redactor.
 
 use super::{
-    Bucket, CheckReport, E2eReport, FailureReport, Latency, Report, RequestReport, ResponseReport,
-    StepKind, StepReport, TargetReport, ThresholdReport, Totals, SCHEMA_VERSION,
+    hdr, Bucket, CheckReport, E2eReport, FailureReport, Latency, Report, RequestReport,
+    ResponseReport, StepKind, StepReport, TargetReport, ThresholdReport, Totals, SCHEMA_VERSION,
 };
 use crate::metrics::{LatencySummary, Series};
 use crate::redact::Redactor;
@@ -112,6 +112,9 @@ pub fn build(
             }),
         load: None,
         faults: Vec::new(),
+        scenario_hash: Some(hdr::scenario_hash(scenario)),
+        histograms: Some(hdr::Histograms::of(run)),
+        shard: None,
     }
 }
 

@@ -4,7 +4,8 @@
 use std::fmt::Write;
 
 use super::compare::{
-    format_change, format_value, Comparison, Metric, MetricDelta, Presence, RowDelta, Verdict,
+    format_change, format_value, tail_factor, Comparison, Metric, MetricDelta, Presence, RowDelta,
+    Verdict,
 };
 use super::markdown::cell;
 use super::text::escape;
@@ -45,11 +46,13 @@ pub fn rules(c: &Comparison) -> String {
     let l = &c.limits;
     format!(
         "A latency percentile regresses when it grows by more than +{:.0}% and by more than \
-         max({}, half the baseline's p95−p50 spread), with at least {} samples (p50), {} (p95) \
-         or {} (p99) in both reports; the error rate when it passes {}; throughput (load runs) \
-         when it falls by more than {:.0}%.",
+         max({} (p50), {} (p95), {} (p99); half the baseline's p95−p50 spread), with at least \
+         {} samples (p50), {} (p95) or {} (p99) in both reports; the error rate when it passes \
+         {}; throughput (load runs) when it falls by more than {:.0}%.",
         l.max_regression * 100.0,
         format_ms(l.min_delta_ms),
+        format_ms(l.min_delta_ms * tail_factor(Metric::P95)),
+        format_ms(l.min_delta_ms * tail_factor(Metric::P99)),
         Metric::P50.min_samples(),
         Metric::P95.min_samples(),
         Metric::P99.min_samples(),
@@ -253,7 +256,7 @@ mod tests {
         let mut base = sample_report();
         base.steps[0].histogram = vec![Bucket {
             le_ms: 120.0,
-            count: 600,
+            count: 6000,
         }];
         let mut cur = base.clone();
         if let Some(l) = base.steps[0].latency_ms.as_mut() {
@@ -280,7 +283,7 @@ mod tests {
         );
         assert!(t.contains("not judged: 1 sample < 10"), "{t}");
         assert!(
-            t.contains("at least 10 samples (p50), 100 (p95) or 500 (p99)"),
+            t.contains("at least 10 samples (p50), 100 (p95) or 5000 (p99)"),
             "{t}"
         );
         let md = markdown(&c);

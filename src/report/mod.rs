@@ -8,9 +8,12 @@ mod build;
 pub mod chart;
 pub mod compare;
 pub mod compare_render;
+pub mod hdr;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod merge;
+mod merge_load;
 pub mod output;
 pub mod terminal;
 mod text;
@@ -62,6 +65,16 @@ pub struct Report {
     /// the control API, or at start), oldest first; absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultReport>,
+    /// `sha256:<hex>` of the scenario file's content: `harness merge` refuses reports whose
+    /// scenarios differ (absent in reports of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario_hash: Option<String>,
+    /// Every latency histogram, lossless (see [`hdr`]): what `harness merge` adds up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histograms: Option<hdr::Histograms>,
+    /// `harness load --shard I/N`: which part of the load this report is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<hdr::Shard>,
 }
 
 /// What a load run asked for and achieved (`harness load`).
@@ -250,6 +263,23 @@ pub struct SecondReport {
     pub e2e_p95_ms: Option<f64>,
     /// Highest number of iterations in flight seen during that second.
     pub in_flight: u64,
+}
+
+impl SecondReport {
+    /// A second in which nothing completed.
+    pub fn empty(t_s: u64) -> SecondReport {
+        SecondReport {
+            t_s,
+            iterations: 0,
+            requests: 0,
+            errors: 0,
+            p50_ms: None,
+            p95_ms: None,
+            p99_ms: None,
+            e2e_p95_ms: None,
+            in_flight: 0,
+        }
+    }
 }
 
 /// A fault profile set on the simulated provider during the run.

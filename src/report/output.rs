@@ -272,6 +272,9 @@ pub(crate) fn sample_report() -> Report {
         e2e: None,
         load: None,
         faults: Vec::new(),
+        scenario_hash: None,
+        histograms: None,
+        shard: None,
     }
 }
 

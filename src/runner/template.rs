@@ -50,8 +50,37 @@ impl std::fmt::Debug for Templater {
     }
 }
 
+/// How `seq()` and `phone()` count: one process counts 1, 2, 3… from a random phone base;
+/// shard I of N (`harness load --shard`) strides by N from offset I−1, so shards never share
+/// a value (phones: when they share the base, see `load::shard::Shard::phone_base`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counters {
+    pub stride: u64,
+    pub offset: u64,
+    pub phone_base: Option<u64>,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            stride: 1,
+            offset: 0,
+            phone_base: None,
+        }
+    }
+}
+
 impl Templater {
     pub fn new(lookup: EnvLookup, redactor: Redactor) -> Self {
+        Self::with_counters(lookup, redactor, Counters::default())
+    }
+
+    /// This templater with other counters (fresh ones), the environment and redactor kept.
+    pub fn recounted(&self, counters: Counters) -> Self {
+        Self::with_counters(self.lookup.clone(), self.redactor.clone(), counters)
+    }
+
+    pub fn with_counters(lookup: EnvLookup, redactor: Redactor, counters: Counters) -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
@@ -73,11 +102,18 @@ impl Templater {
         });
         // Phone numbers: a random 9-digit base per run plus a counter, so numbers are unique
         // within a run and unlikely to collide across runs that share a simulator.
-        let phones = Arc::new(AtomicU64::new(rand::random_range(100_000_000..800_000_000)));
+        let base = counters
+            .phone_base
+            .unwrap_or_else(|| rand::random_range(100_000_000..800_000_000));
+        let phones = Arc::new(AtomicU64::new(0));
+        let Counters { stride, offset, .. } = counters;
         env.add_function("phone", move || {
-            format!("5511{}", phones.fetch_add(1, Ordering::Relaxed))
+            let k = phones.fetch_add(1, Ordering::Relaxed);
+            format!("5511{}", base + k * stride + offset)
         });
-        env.add_function("seq", move || seq.fetch_add(1, Ordering::Relaxed) + 1);
+        env.add_function("seq", move || {
+            seq.fetch_add(1, Ordering::Relaxed) * stride + offset + 1
+        });
         Self {
             env: Arc::new(env),
             lookup,
@@ -258,6 +294,21 @@ mod tests {
         assert_ne!(p1, p2);
         assert!(p1.starts_with("5511") && p1.len() == 13, "{p1}");
         assert_eq!(t.render("{{ seq() }},{{ seq() }}", &vars()).unwrap(), "1,2");
+        // Shard 2 of 3 strides by 3 from 2, and phones from a shared base likewise.
+        let shard = t.recounted(Counters {
+            stride: 3,
+            offset: 1,
+            phone_base: Some(100_000_000),
+        });
+        assert_eq!(
+            shard
+                .render(
+                    "{{ seq() }},{{ seq() }} {{ phone() }},{{ phone() }}",
+                    &vars()
+                )
+                .unwrap(),
+            "2,5 5511100000001,5511100000004"
+        );
         assert!(t.render("{{ now() }}", &vars()).unwrap().ends_with('Z'));
         let ts: u64 = t
             .render("{{ timestamp() }}", &vars())
