@@ -138,8 +138,11 @@ impl CpuUse {
 }
 
 /// CPU seconds (user + system) this process has used so far.
+// The one FFI call of the crate (`unsafe_code` is denied elsewhere): getrusage(2).
+#[allow(unsafe_code)]
 pub fn process_cpu_seconds() -> f64 {
-    // SAFETY: getrusage only writes into the struct it is given.
+    // SAFETY: `rusage` is plain integers, valid when zeroed; getrusage only writes into the
+    // struct it is given, and RUSAGE_SELF is always a valid `who`.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
         return 0.0;
