@@ -14,5 +14,6 @@ mod runner;
 mod shard;
 mod sim_evolution;
 mod sim_meta;
+mod snapshots;
 mod support;
 mod verdict;
