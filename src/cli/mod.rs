@@ -100,7 +100,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     /// Per-request timeout for steps that set none.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::scenario::threshold::parse_duration)]
     pub timeout: std::time::Duration,
     /// Stop at the first failed step (the rest are not run; the report says so).
     #[arg(long)]
@@ -174,7 +174,7 @@ pub struct CompareArgs {
     /// Absolute margin at the median: latency growth up to this (×4.4 for a p95, ×9.9 for a
     /// p99; or up to half the baseline's p95−p50 spread, if larger) is noise, never a
     /// regression.
-    #[arg(long, value_name = "DURATION", default_value = "2ms", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "2ms", value_parser = crate::scenario::threshold::parse_duration)]
     pub min_delta: std::time::Duration,
     /// Compare even reports of different scenarios, or a load run with a functional run
     /// (refused with exit 2 otherwise).
@@ -231,7 +231,7 @@ pub struct LoadArgs {
     #[arg(long, value_name = "RATE", value_parser = crate::scenario::load_shape::parse_arrival_rate)]
     pub rps: Option<f64>,
     /// How long iterations are started for (default: the scenario's, else 60s).
-    #[arg(long, short = 'z', value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, short = 'z', value_name = "DURATION", value_parser = crate::scenario::threshold::parse_duration)]
     pub duration: Option<std::time::Duration>,
     /// Ramps, `DURATION:RPS,…`, e.g. "30s:10,1m:100,30s:0" (from 0, linear within a stage).
     #[arg(long, value_name = "STAGES", value_parser = parse_stages_arg, conflicts_with_all = ["rps", "users"])]
@@ -240,7 +240,7 @@ pub struct LoadArgs {
     #[arg(long, value_name = "N", conflicts_with = "rps")]
     pub users: Option<usize>,
     /// Closed model: pause between a user's iterations.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::scenario::threshold::parse_duration)]
     pub think_time: Option<std::time::Duration>,
     /// Poisson arrivals (exponential gaps, same mean rate) instead of evenly spaced ones.
     #[arg(long)]
@@ -274,10 +274,10 @@ pub struct LoadArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     /// Per-request timeout for steps that set none.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::scenario::threshold::parse_duration)]
     pub timeout: std::time::Duration,
     /// How long iterations in flight may finish after the end or Ctrl-C.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::scenario::threshold::parse_duration)]
     pub grace: std::time::Duration,
     /// No live progress line (it is also off when stderr is not a terminal).
     #[arg(long, short = 'q')]
@@ -295,8 +295,8 @@ pub struct LoadArgs {
     pub max_dropped: Option<f64>,
     /// Quick mode's HTTP client for plain http:// URLs: `hyper` (default, hand-held
     /// connections) or `reqwest` (for comparison; always used for https://).
-    #[arg(long, value_name = "CLIENT", default_value = "hyper", value_parser = ["hyper", "reqwest"], requires = "url", hide = true)]
-    pub http_client: String,
+    #[arg(long, value_name = "CLIENT", default_value = "hyper", value_parser = HttpClient::parse, requires = "url", hide = true)]
+    pub http_client: HttpClient,
     /// Show every check, not only failed ones; repeat for debug logs.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -426,11 +426,7 @@ impl LoadArgs {
                 allow_dropped: self.allow_dropped,
                 max_dropped: self.max_dropped,
             },
-            http_client: if self.http_client == "reqwest" {
-                HttpClient::Reqwest
-            } else {
-                HttpClient::Hyper
-            },
+            http_client: self.http_client,
         }
     }
 }

@@ -92,6 +92,23 @@ pub enum HttpClient {
     Reqwest,
 }
 
+impl HttpClient {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpClient::Hyper => "hyper",
+            HttpClient::Reqwest => "reqwest",
+        }
+    }
+
+    /// `hyper` or `reqwest` (the `--http-client` flag).
+    pub fn parse(name: &str) -> Result<HttpClient, String> {
+        [HttpClient::Hyper, HttpClient::Reqwest]
+            .into_iter()
+            .find(|c| c.as_str() == name)
+            .ok_or_else(|| format!("unknown HTTP client `{name}`: expected hyper or reqwest"))
+    }
+}
+
 /// The plan and in-flight cap for `shape` over the scenario's `load:` section.
 pub fn resolve_plan(shape: &LoadShape, file: Option<&LoadSpec>) -> Result<(Plan, usize), String> {
     let empty = LoadSpec::default();

@@ -247,7 +247,7 @@ pub fn load_report(result: &LoadResult, plan: &Plan, cap: usize) -> LoadReport {
         dropped: result.dropped,
         abandoned: result.abandoned,
         duration_s: result.scheduled.as_secs_f64(),
-        max_in_flight: (model == "open").then_some(cap as u64),
+        max_in_flight: matches!(plan, Plan::Open { .. }).then_some(cap as u64),
         peak_in_flight: result.peak_in_flight,
         users,
         think_time_ms: think,

@@ -12,8 +12,9 @@ enum Raw {
     Text(String),
 }
 
+/// The scenario format's duration grammar (one parser for every duration the harness reads).
 pub fn parse(raw: &str) -> Result<Duration, String> {
-    humantime::parse_duration(raw.trim()).map_err(|e| format!("bad duration {raw:?}: {e}"))
+    crate::scenario::threshold::parse_duration(raw).map_err(|e| format!("bad duration {raw:?}: {e}"))
 }
 
 pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
