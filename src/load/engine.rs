@@ -189,50 +189,9 @@ pub async fn run<F: Flow>(flow: Arc<F>, opts: &EngineOptions, hooks: Hooks) -> L
         stop: stop.clone(),
     };
     let metrics = tokio::spawn(collector.run(window_rx));
-    let closed = match opts.plan {
-        Plan::Closed { think, .. } => Some(think),
-        Plan::Open { .. } => None,
-    };
-    let mut senders = Vec::new();
-    let mut workers = Vec::new();
-    for _ in 0..opts.workers.max(1) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        senders.push(tx);
-        let w = Worker {
-            flow: flow.clone(),
-            shared: shared.clone(),
-            windows: window_tx.clone(),
-            stop: stop.clone(),
-            hard: hard.clone(),
-            think: closed,
-            deadline,
-        };
-        workers.push(tokio::spawn(w.run(rx)));
-    }
-    drop(window_tx);
+    let (senders, mut workers) = spawn_workers(&flow, opts, &shared, window_tx, (&stop, &hard));
 
-    let mut stage_arrivals = Vec::new();
-    match &opts.plan {
-        Plan::Open { stages, poisson } => {
-            let arrivals = if *poisson {
-                Arrivals::poisson(stages.clone(), opts.seed)
-            } else {
-                Arrivals::new(stages.clone()).with_phase(opts.phase)
-            };
-            let cap = Arc::new(Semaphore::new(opts.max_in_flight.max(1)));
-            let ends = stage_ends(stages);
-            stage_arrivals = dispatch(arrivals, &ends, &senders, &cap, &shared, &stop).await;
-        }
-        Plan::Closed { users, .. } => {
-            for u in 0..*users {
-                let ticket = Ticket {
-                    intended: t0,
-                    permit: None,
-                };
-                let _ = senders[u % senders.len()].send(ticket);
-            }
-        }
-    }
+    let stage_arrivals = start_arrivals(opts, &senders, &shared, &stop).await;
     tokio::select! {
         () = tokio::time::sleep_until(deadline) => {}
         () = stop.cancelled() => {}
@@ -273,6 +232,74 @@ pub async fn run<F: Flow>(flow: Arc<F>, opts: &EngineOptions, hooks: Hooks) -> L
         aborted: timeline.aborted,
         stages: stage_arrivals,
         cpu,
+    }
+}
+
+/// One worker per core: each with its ticket channel, running iterations until the tickets
+/// end (or `hard` cancels them).
+fn spawn_workers<F: Flow>(
+    flow: &Arc<F>,
+    opts: &EngineOptions,
+    shared: &Arc<Shared>,
+    window_tx: mpsc::UnboundedSender<Window>,
+    (stop, hard): (&CancellationToken, &CancellationToken),
+) -> (
+    Vec<mpsc::UnboundedSender<Ticket>>,
+    Vec<tokio::task::JoinHandle<Recorder>>,
+) {
+    let think = match opts.plan {
+        Plan::Closed { think, .. } => Some(think),
+        Plan::Open { .. } => None,
+    };
+    let deadline = shared.t0 + opts.plan.duration();
+    let mut senders = Vec::new();
+    let mut workers = Vec::new();
+    for _ in 0..opts.workers.max(1) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        senders.push(tx);
+        let w = Worker {
+            flow: flow.clone(),
+            shared: shared.clone(),
+            windows: window_tx.clone(),
+            stop: stop.clone(),
+            hard: hard.clone(),
+            think,
+            deadline,
+        };
+        workers.push(tokio::spawn(w.run(rx)));
+    }
+    (senders, workers)
+}
+
+/// The open model's arrivals, dispatched until the plan ends or `stop` (returns the arrivals
+/// and drops per stage); the closed model's users, all at the start.
+async fn start_arrivals(
+    opts: &EngineOptions,
+    senders: &[mpsc::UnboundedSender<Ticket>],
+    shared: &Shared,
+    stop: &CancellationToken,
+) -> Vec<StageArrivals> {
+    match &opts.plan {
+        Plan::Open { stages, poisson } => {
+            let arrivals = if *poisson {
+                Arrivals::poisson(stages.clone(), opts.seed)
+            } else {
+                Arrivals::new(stages.clone()).with_phase(opts.phase)
+            };
+            let cap = Arc::new(Semaphore::new(opts.max_in_flight.max(1)));
+            let ends = stage_ends(stages);
+            dispatch(arrivals, &ends, senders, &cap, shared, stop).await
+        }
+        Plan::Closed { users, .. } => {
+            for u in 0..*users {
+                let ticket = Ticket {
+                    intended: shared.t0,
+                    permit: None,
+                };
+                let _ = senders[u % senders.len()].send(ticket);
+            }
+            Vec::new()
+        }
     }
 }
 
