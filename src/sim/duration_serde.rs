@@ -14,7 +14,8 @@ enum Raw {
 
 /// The scenario format's duration grammar (one parser for every duration the harness reads).
 pub fn parse(raw: &str) -> Result<Duration, String> {
-    crate::scenario::threshold::parse_duration(raw).map_err(|e| format!("bad duration {raw:?}: {e}"))
+    crate::scenario::threshold::parse_duration(raw)
+        .map_err(|e| format!("bad duration {raw:?}: {e}"))
 }
 
 pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
