@@ -18,7 +18,9 @@ use super::check::{self, CheckResult, Observation};
 use super::http::{self, ErrorKind, ExchangeError, Response, SentRequest};
 use super::template::{Templater, Vars};
 use super::{judge, Attempt, Injection, RunContext, RunState};
-use crate::scenario::{Await, Body, Content, Inject, Signature, Step, Subject};
+use crate::scenario::{
+    Await, Body, Content, CustomerMessage, Inject, RawWebhook, Signature, Step, Subject,
+};
 use crate::sim::bus::phone_digits;
 use crate::sim::meta::wire as meta_wire;
 
@@ -75,99 +77,109 @@ pub(super) fn render_inject(
     t: &Templater,
     vars: &Vars,
 ) -> Result<Rendered, ExchangeError> {
-    let r = |s: &String| t.render(s, vars).map_err(ExchangeError::from);
     match inject {
-        Inject::Customer(m) => {
-            let from = r(&m.from)?;
-            let mut body = json!({ "from": from });
-            if let Some(name) = &m.name {
-                body["name"] = json!(r(name)?);
-            }
-            let meta = is_meta(vars);
-            match (&m.content, meta) {
-                (Content::Text(text), _) => body["text"] = json!(r(text)?),
-                (Content::ButtonReply { id, title }, true) => {
-                    body["button_reply"] = json!({"id": r(id)?, "title": r(title)?})
-                }
-                (Content::ListReply { id, title }, true) => {
-                    body["list_reply"] = json!({"id": r(id)?, "title": r(title)?})
-                }
-                // Evolution delivers what the customer tapped as its text.
-                (Content::ButtonReply { title, .. } | Content::ListReply { title, .. }, false) => {
-                    body["text"] = json!(r(title)?)
-                }
-            }
-            let tenant_key = if meta { "phone_number_id" } else { "instance" };
-            let tenant = match &m.tenant {
-                Some(tn) => Some(r(tn)?),
-                None => target_value(vars, "provider", tenant_key),
-            };
-            if let Some(tenant) = tenant {
-                body[tenant_key] = json!(tenant);
-            }
-            let url = format!("{}/__harness/inbound", provider_url(vars, "`inject`")?);
-            let request = SentRequest {
-                method: "POST".into(),
-                url,
-                headers: Vec::new(),
-                body: Some(body.to_string()),
-            };
-            Ok(Rendered {
-                request,
-                content_type: Some("application/json"),
-                customer: Some(phone_digits(&from)),
-            })
+        Inject::Customer(m) => render_customer(m, t, vars),
+        Inject::Raw(raw) => render_raw(raw, t, vars),
+    }
+}
+
+/// A customer's message, as the simulator's `/__harness/inbound` takes it.
+fn render_customer(
+    m: &CustomerMessage,
+    t: &Templater,
+    vars: &Vars,
+) -> Result<Rendered, ExchangeError> {
+    let r = |s: &String| t.render(s, vars).map_err(ExchangeError::from);
+    let from = r(&m.from)?;
+    let mut body = json!({ "from": from });
+    if let Some(name) = &m.name {
+        body["name"] = json!(r(name)?);
+    }
+    let meta = is_meta(vars);
+    match (&m.content, meta) {
+        (Content::Text(text), _) => body["text"] = json!(r(text)?),
+        (Content::ButtonReply { id, title }, true) => {
+            body["button_reply"] = json!({"id": r(id)?, "title": r(title)?})
         }
-        Inject::Raw(raw) => {
-            let url = match &raw.url {
-                Some(u) => r(u)?,
-                None => target_value(vars, "app", "webhook_url").ok_or_else(|| {
-                    invalid("`inject: raw` needs the app's webhook URL: set `url:`, or run with an app URL")
-                })?,
-            };
-            let meta = is_meta(vars);
-            let (body, content_type) = match &raw.body {
-                Body::Json(v) => {
-                    let v = t.render_json(v, vars).map_err(ExchangeError::from)?;
-                    // Meta sends ASCII-only JSON (non-ASCII as \uXXXX); so do we, so that
-                    // libraries that re-escape before verifying the signature agree.
-                    let text = if meta {
-                        String::from_utf8_lossy(&meta_wire::to_ascii_json(&v)).into_owned()
-                    } else {
-                        v.to_string()
-                    };
-                    (text, Some("application/json"))
-                }
-                Body::Raw(s) => (r(s)?, None),
-            };
-            let mut headers = Vec::with_capacity(raw.headers.len() + 1);
-            for (k, v) in &raw.headers {
-                headers.push((k.clone(), r(v)?));
-            }
-            if meta && raw.signature != Signature::None {
-                let secret = target_value(vars, "provider", "app_secret").ok_or_else(|| {
-                    invalid("a signed Meta webhook needs the target's `app_secret`")
-                })?;
-                let key = match raw.signature {
-                    Signature::Invalid => format!("not-{secret}"),
-                    _ => secret,
-                };
-                let signature = meta_wire::signature_header(key.as_bytes(), body.as_bytes());
-                headers.push((meta_wire::SIGNATURE_HEADER.into(), signature));
-            }
-            let request = SentRequest {
-                method: "POST".into(),
-                url,
-                headers,
-                body: Some(body),
-            };
-            Ok(Rendered {
-                request,
-                content_type,
-                customer: None,
-            })
+        (Content::ListReply { id, title }, true) => {
+            body["list_reply"] = json!({"id": r(id)?, "title": r(title)?})
+        }
+        // Evolution delivers what the customer tapped as its text.
+        (Content::ButtonReply { title, .. } | Content::ListReply { title, .. }, false) => {
+            body["text"] = json!(r(title)?)
         }
     }
+    let tenant_key = if meta { "phone_number_id" } else { "instance" };
+    let tenant = match &m.tenant {
+        Some(tn) => Some(r(tn)?),
+        None => target_value(vars, "provider", tenant_key),
+    };
+    if let Some(tenant) = tenant {
+        body[tenant_key] = json!(tenant);
+    }
+    let url = format!("{}/__harness/inbound", provider_url(vars, "`inject`")?);
+    let request = SentRequest {
+        method: "POST".into(),
+        url,
+        headers: Vec::new(),
+        body: Some(body.to_string()),
+    };
+    Ok(Rendered {
+        request,
+        content_type: Some("application/json"),
+        customer: Some(phone_digits(&from)),
+    })
+}
+
+/// A raw webhook straight to the app, signed as Meta signs it when the target is Meta.
+fn render_raw(raw: &RawWebhook, t: &Templater, vars: &Vars) -> Result<Rendered, ExchangeError> {
+    let r = |s: &String| t.render(s, vars).map_err(ExchangeError::from);
+    let url = match &raw.url {
+        Some(u) => r(u)?,
+        None => target_value(vars, "app", "webhook_url").ok_or_else(|| {
+            invalid("`inject: raw` needs the app's webhook URL: set `url:`, or run with an app URL")
+        })?,
+    };
+    let meta = is_meta(vars);
+    let (body, content_type) = match &raw.body {
+        Body::Json(v) => {
+            let v = t.render_json(v, vars).map_err(ExchangeError::from)?;
+            // Meta sends ASCII-only JSON (non-ASCII as \uXXXX); so do we, so that
+            // libraries that re-escape before verifying the signature agree.
+            let text = if meta {
+                String::from_utf8_lossy(&meta_wire::to_ascii_json(&v)).into_owned()
+            } else {
+                v.to_string()
+            };
+            (text, Some("application/json"))
+        }
+        Body::Raw(s) => (r(s)?, None),
+    };
+    let mut headers = Vec::with_capacity(raw.headers.len() + 1);
+    for (k, v) in &raw.headers {
+        headers.push((k.clone(), r(v)?));
+    }
+    if meta && raw.signature != Signature::None {
+        let secret = target_value(vars, "provider", "app_secret")
+            .ok_or_else(|| invalid("a signed Meta webhook needs the target's `app_secret`"))?;
+        let key = match raw.signature {
+            Signature::Invalid => format!("not-{secret}"),
+            _ => secret,
+        };
+        let signature = meta_wire::signature_header(key.as_bytes(), body.as_bytes());
+        headers.push((meta_wire::SIGNATURE_HEADER.into(), signature));
+    }
+    let request = SentRequest {
+        method: "POST".into(),
+        url,
+        headers,
+        body: Some(body),
+    };
+    Ok(Rendered {
+        request,
+        content_type,
+        customer: None,
+    })
 }
 
 /// Sends a rendered `inject`; a delivered customer message starts the customer's clock.
@@ -227,35 +239,11 @@ pub(super) async fn await_reply(
     state: &mut RunState,
     ctx: &RunContext,
 ) -> Attempt {
-    let vars = &state.vars;
-    let customer = match &spec.to {
-        Some(to) => match ctx.templater.render(to, vars) {
-            Ok(c) => phone_digits(&c),
-            Err(e) => return Attempt::failed(None, e.into()),
-        },
-        None => match &state.last_customer {
-            Some(c) => c.clone(),
-            None => {
-                return Attempt::failed(
-                    None,
-                    invalid("`await` has no customer: give `to:`, or `inject` a message first"),
-                )
-            }
-        },
-    };
-    let tenant = match spec
-        .tenant
-        .as_ref()
-        .map(|t| ctx.templater.render(t, vars))
-        .transpose()
-    {
+    let (customer, tenant, base) = match await_target(spec, state, ctx) {
         Ok(t) => t,
-        Err(e) => return Attempt::failed(None, e.into()),
-    };
-    let base = match provider_url(vars, "`await`") {
-        Ok(u) => u,
         Err(e) => return Attempt::failed(None, e),
     };
+    let vars = &state.vars;
     let injected_at = state.injections.get(&customer).map(|i| i.at_unix_us);
     let wanted = describe_matchers(spec, &customer);
     let which = Wanted {
@@ -269,6 +257,65 @@ pub(super) async fn await_reply(
         Ok(p) => p,
         Err((request, e)) => return Attempt::failed(Some(request), e),
     };
+    let found = Found {
+        request,
+        message: found,
+        others,
+        injected_at,
+        wanted,
+    };
+    judge_reply(step, spec, state, ctx, customer, found)
+}
+
+/// Who the `await` is for (its `to:`, else the last customer injected), on which tenant, at
+/// which simulator.
+fn await_target(
+    spec: &Await,
+    state: &RunState,
+    ctx: &RunContext,
+) -> Result<(String, Option<String>, String), ExchangeError> {
+    let vars = &state.vars;
+    let customer = match &spec.to {
+        Some(to) => phone_digits(&ctx.templater.render(to, vars)?),
+        None => state.last_customer.clone().ok_or_else(|| {
+            invalid("`await` has no customer: give `to:`, or `inject` a message first")
+        })?,
+    };
+    let tenant = spec
+        .tenant
+        .as_ref()
+        .map(|t| ctx.templater.render(t, vars))
+        .transpose()?;
+    let base = provider_url(vars, "`await`")?;
+    Ok((customer, tenant, base))
+}
+
+/// What the journal gave an `await`.
+struct Found {
+    request: SentRequest,
+    message: Option<Observed>,
+    others: Vec<String>,
+    injected_at: Option<u64>,
+    wanted: String,
+}
+
+/// The verdict on what came (or did not) for `customer`, with the end-to-end latency.
+fn judge_reply(
+    step: &Step,
+    spec: &Await,
+    state: &mut RunState,
+    ctx: &RunContext,
+    customer: String,
+    f: Found,
+) -> Attempt {
+    let Found {
+        request,
+        message: found,
+        others,
+        injected_at,
+        wanted,
+    } = f;
+    let vars = &state.vars;
     let window = humantime::format_duration(spec.timeout);
     match (found, spec.expect_none) {
         (None, true) => Attempt {
