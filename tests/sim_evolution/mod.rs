@@ -3,6 +3,8 @@
 //! isolation; the journal bound.
 
 mod control;
+mod coverage;
 mod instances;
 mod messages;
+mod routers;
 mod support;

@@ -58,25 +58,6 @@ const UNSIMULATED: &[&str] = &[
     "/chat/removeProfilePicture",
     "/chat/fetchPrivacySettings",
     "/chat/updatePrivacySettings",
-    "/settings/set",
-    "/settings/find",
-    "/proxy/set",
-    "/proxy/find",
-    "/label/findLabels",
-    "/label/handleLabel",
-    "/call/offer",
-    "/websocket/set",
-    "/websocket/find",
-    "/rabbitmq/set",
-    "/rabbitmq/find",
-    "/nats/set",
-    "/nats/find",
-    "/sqs/set",
-    "/sqs/find",
-    "/kafka/set",
-    "/kafka/find",
-    "/pusher/set",
-    "/pusher/find",
 ];
 
 /// The simulator's provider-facing routes plus its own control routes.
@@ -111,6 +92,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
     for path in UNSIMULATED {
         r = r.route(&format!("{path}/{{instance}}"), any(unsimulated));
     }
+    let r = super::misc::router(super::integrations::router(r));
     r.fallback(no_route)
         .method_not_allowed_fallback(no_route)
         // The server accepts bodies up to 136 MB (base64 media); axum's default is 2 MB.

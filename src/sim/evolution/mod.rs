@@ -19,12 +19,18 @@
 //! wakes every `qr_refresh`, applies `refresh_qr` under the lock and stops when the session
 //! changed (paired, logged out, deleted) or the simulator shuts down.
 
+mod baileys;
+mod dispatch;
 pub mod errors;
 pub mod handlers;
 mod harness_routes;
+mod integrations;
 mod messages;
+mod misc;
 pub mod qr;
+pub mod routes;
 pub mod rules;
+pub mod schema;
 pub mod state;
 
 use std::collections::HashMap;

@@ -114,6 +114,8 @@ pub struct Instance {
     pub session: u64,
     /// Customer number (digits) → push name, from inbound messages.
     pub contacts: HashMap<String, String>,
+    /// Rows of the stateful routers (`proxy`, `pusher`, `evolutionBot`, `labels`, …) by table.
+    pub store: HashMap<&'static str, Value>,
 }
 
 pub fn now_iso() -> String {
@@ -159,6 +161,7 @@ impl Instance {
             updated_at: now,
             session: 0,
             contacts: HashMap::new(),
+            store: HashMap::new(),
         }
     }
 

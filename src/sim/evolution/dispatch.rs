@@ -1,0 +1,137 @@
+//! Table-driven registration of the routers added from the coverage table: each handler gets a
+//! [`Call`] that has already passed the server's guards (instance exists → apikey) and its
+//! route's schema (`routes.tsv`), as `RouterBroker.dataValidate` does before a controller.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{on, MethodFilter};
+use axum::{Json, Router};
+use serde_json::Value;
+
+use super::errors::EvoError;
+use super::handlers::{json_body, EvoResult};
+use super::routes::{self, Route};
+use super::{schema, Sim};
+
+/// A request that passed the guards and the schema.
+pub struct Call {
+    pub route: &'static Route,
+    /// `:instanceName` (empty on routes without one).
+    pub instance: String,
+    /// Other path parameters (`:typebotId`, …).
+    pub params: HashMap<String, String>,
+    pub query: HashMap<String, String>,
+    pub headers: HeaderMap,
+    /// The JSON body (`{}` when empty or multipart).
+    pub body: Value,
+}
+
+impl Call {
+    /// The first path parameter other than the instance (a bot id).
+    pub fn id(&self) -> String {
+        self.params
+            .iter()
+            .find(|(k, _)| k.as_str() != "instance")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    /// A string field of the body.
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.body.get(key).and_then(Value::as_str)
+    }
+
+    /// The success response of this route (its status from the table) with `body`.
+    pub fn reply(&self, body: Value) -> Response {
+        let status = StatusCode::from_u16(self.route.status).unwrap_or(StatusCode::OK);
+        (status, Json(body)).into_response()
+    }
+
+    /// Express `res.status(s).json(undefined)`: the status, a JSON content type, no body.
+    pub fn reply_empty(&self) -> Response {
+        let status = StatusCode::from_u16(self.route.status).unwrap_or(StatusCode::OK);
+        (
+            status,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/json; charset=utf-8",
+            )],
+        )
+            .into_response()
+    }
+}
+
+/// A handler that answers under no await.
+pub type SyncHandler = fn(&Sim, &Call) -> EvoResult;
+
+fn filter(method: &str) -> MethodFilter {
+    match method {
+        "POST" => MethodFilter::POST,
+        "PUT" => MethodFilter::PUT,
+        "DELETE" => MethodFilter::DELETE,
+        "PATCH" => MethodFilter::PATCH,
+        _ => MethodFilter::GET,
+    }
+}
+
+/// The table row of `method path`; a missing row is a programming error caught by the tests.
+fn row(method: &str, path: &str) -> &'static Route {
+    routes::find(method, path).unwrap_or_else(|| panic!("{method} {path} is not in routes.rs"))
+}
+
+/// Guards, body and schema of a call.
+fn prepare(
+    sim: &Sim,
+    route: &'static Route,
+    params: HashMap<String, String>,
+    query: HashMap<String, String>,
+    headers: HeaderMap,
+    raw: Bytes,
+) -> Result<Call, EvoError> {
+    let instance = params.get("instance").cloned().unwrap_or_default();
+    if route.path.contains("{instance}") {
+        sim.with_instance(&instance, &headers, |_| Ok(()))?;
+    }
+    let body = json_body(&raw)?;
+    if let Some(name) = route.schema {
+        schema::validate(name, &body)?;
+    }
+    Ok(Call {
+        route,
+        instance,
+        params,
+        query,
+        headers,
+        body,
+    })
+}
+
+/// Adds `method path` answered by the synchronous `handler`.
+pub fn add_sync(
+    router: Router<Arc<Sim>>,
+    method: &str,
+    path: &str,
+    handler: SyncHandler,
+) -> Router<Arc<Sim>> {
+    let route = row(method, path);
+    router.route(
+        path,
+        on(
+            filter(method),
+            move |State(sim): State<Arc<Sim>>,
+                  params: Option<Path<HashMap<String, String>>>,
+                  Query(query): Query<HashMap<String, String>>,
+                  headers: HeaderMap,
+                  raw: Bytes| async move {
+                let params = params.map(|Path(p)| p).unwrap_or_default();
+                let call = prepare(&sim, route, params, query, headers, raw)?;
+                handler(&sim, &call)
+            },
+        ),
+    )
+}
