@@ -7,4 +7,5 @@ mod coverage;
 mod instances;
 mod messages;
 mod routers;
+mod sends;
 mod support;

@@ -3,6 +3,8 @@
 //! route's schema (`routes.tsv`), as `RouterBroker.dataValidate` does before a controller.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -27,8 +29,10 @@ pub struct Call {
     pub params: HashMap<String, String>,
     pub query: HashMap<String, String>,
     pub headers: HeaderMap,
-    /// The JSON body (`{}` when empty or multipart).
+    /// The JSON body, or a multipart form's text fields (as multer puts them in `req.body`).
     pub body: Value,
+    /// A multipart form's `file` part (multer's `upload.single('file')`).
+    pub file: Option<Bytes>,
 }
 
 impl Call {
@@ -66,6 +70,9 @@ impl Call {
     }
 }
 
+pub type BoxedResult = Pin<Box<dyn Future<Output = EvoResult> + Send>>;
+/// An async handler.
+pub type Handler = fn(Arc<Sim>, Call) -> BoxedResult;
 /// A handler that answers under no await.
 pub type SyncHandler = fn(&Sim, &Call) -> EvoResult;
 
@@ -85,7 +92,7 @@ fn row(method: &str, path: &str) -> &'static Route {
 }
 
 /// Guards, body and schema of a call.
-fn prepare(
+async fn prepare(
     sim: &Sim,
     route: &'static Route,
     params: HashMap<String, String>,
@@ -97,7 +104,14 @@ fn prepare(
     if route.path.contains("{instance}") {
         sim.with_instance(&instance, &headers, |_| Ok(()))?;
     }
-    let body = json_body(&raw)?;
+    let multipart = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| multer::parse_boundary(c).ok());
+    let (body, file) = match multipart {
+        Some(boundary) => multipart_form(boundary, raw).await?,
+        None => (json_body(&raw)?, None),
+    };
     if let Some(name) = route.schema {
         schema::validate(name, &body)?;
     }
@@ -108,7 +122,18 @@ fn prepare(
         query,
         headers,
         body,
+        file,
     })
+}
+
+/// Adds `method path` answered by the async `handler`.
+pub fn add(
+    router: Router<Arc<Sim>>,
+    method: &str,
+    path: &str,
+    handler: Handler,
+) -> Router<Arc<Sim>> {
+    register(router, method, path, handler)
 }
 
 /// Adds `method path` answered by the synchronous `handler`.
@@ -118,6 +143,24 @@ pub fn add_sync(
     path: &str,
     handler: SyncHandler,
 ) -> Router<Arc<Sim>> {
+    register(
+        router,
+        method,
+        path,
+        move |sim: Arc<Sim>, call: Call| async move { handler(&sim, &call) },
+    )
+}
+
+fn register<F, Fut>(
+    router: Router<Arc<Sim>>,
+    method: &str,
+    path: &str,
+    handler: F,
+) -> Router<Arc<Sim>>
+where
+    F: Fn(Arc<Sim>, Call) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = EvoResult> + Send + 'static,
+{
     let route = row(method, path);
     router.route(
         path,
@@ -129,9 +172,27 @@ pub fn add_sync(
                   headers: HeaderMap,
                   raw: Bytes| async move {
                 let params = params.map(|Path(p)| p).unwrap_or_default();
-                let call = prepare(&sim, route, params, query, headers, raw)?;
-                handler(&sim, &call)
+                let call = prepare(&sim, route, params, query, headers, raw).await?;
+                handler(sim, call).await
             },
         ),
     )
+}
+
+/// A multipart form as multer gives it: text fields in the body, the `file` part apart.
+async fn multipart_form(boundary: String, raw: Bytes) -> Result<(Value, Option<Bytes>), EvoError> {
+    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(raw) });
+    let mut form = multer::Multipart::new(stream, boundary);
+    let mut fields = serde_json::Map::new();
+    let mut file = None;
+    let bad = |e: multer::Error| EvoError::bad_request(e.to_string());
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if field.file_name().is_some() || name == "file" {
+            file = Some(field.bytes().await.map_err(bad)?);
+        } else {
+            fields.insert(name, Value::String(field.text().await.map_err(bad)?));
+        }
+    }
+    Ok((Value::Object(fields), file))
 }

@@ -25,17 +25,6 @@ const BODY_LIMIT: usize = 136 * 1024 * 1024;
 
 /// Routes of the real server that are not simulated (answered 501 after the guards).
 const UNSIMULATED: &[&str] = &[
-    "/message/sendTemplate",
-    "/message/sendPtv",
-    "/message/sendWhatsAppAudio",
-    "/message/sendStatus",
-    "/message/sendSticker",
-    "/message/sendLocation",
-    "/message/sendContact",
-    "/message/sendReaction",
-    "/message/sendPoll",
-    "/message/sendList",
-    "/message/sendButtons",
     "/chat/markMessageAsRead",
     "/chat/archiveChat",
     "/chat/markChatUnread",
@@ -76,8 +65,6 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/instance/delete/{instance}", delete(delete_instance))
         .route("/instance/setPresence/{instance}", post(set_presence))
         .route("/instance/fetchInstances", get(fetch_instances))
-        .route("/message/sendText/{instance}", post(messages::send_text))
-        .route("/message/sendMedia/{instance}", post(messages::send_media))
         .route("/webhook/set/{instance}", post(messages::webhook_set))
         .route("/webhook/find/{instance}", get(messages::webhook_find))
         .route(
@@ -93,6 +80,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         r = r.route(&format!("{path}/{{instance}}"), any(unsimulated));
     }
     let r = super::misc::router(super::integrations::router(r));
+    let r = super::sends::router(r);
     r.fallback(no_route)
         .method_not_allowed_fallback(no_route)
         // The server accepts bodies up to 136 MB (base64 media); axum's default is 2 MB.

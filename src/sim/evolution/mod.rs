@@ -31,6 +31,9 @@ pub mod qr;
 pub mod routes;
 pub mod rules;
 pub mod schema;
+mod sendbuild;
+mod sendcheck;
+mod sends;
 pub mod state;
 
 use std::collections::HashMap;
@@ -235,7 +238,10 @@ impl Sim {
             for (url, destination, headers) in self.targets(ctx, event.name) {
                 let mut envelope = json!({
                     "event": event.name, "instance": ctx.instance, "data": event.data,
-                    "destination": destination, "date_time": state::now_iso(),
+                    "destination": destination,
+                    // Stamped when the server would send it (a delayed ack is sent later).
+                    "date_time": humantime::format_rfc3339_millis(
+                        std::time::SystemTime::now() + event.delay).to_string(),
                 });
                 if let Some(sender) = &ctx.sender {
                     envelope["sender"] = json!(sender);

@@ -45,9 +45,6 @@ pub const EVENT_KEYS: &[&str] = &[
 /// Accepted `integration` values.
 pub const INTEGRATIONS: &[&str] = &["WHATSAPP-BAILEYS", "WHATSAPP-BUSINESS", "EVOLUTION"];
 
-/// Media types of `sendMedia`.
-pub const MEDIA_TYPES: &[&str] = &["image", "document", "video", "audio"];
-
 /// Config key of an event: `messages.upsert` → `MESSAGES_UPSERT`.
 pub fn event_key(event: &str) -> String {
     event.replace(['.', '-'], "_").to_uppercase()
@@ -178,109 +175,6 @@ fn requires(parent: &str, prop: &str) -> String {
 
 fn type_error(path: &str, ty: &str) -> String {
     format!("{path} is not of a type(s) {ty}")
-}
-
-/// Validated `sendText` body.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SendText {
-    pub number: String,
-    pub text: String,
-}
-
-/// Validates `sendText`: `number` and `text` required strings, `delay` an integer.
-pub fn parse_send_text(body: &Value) -> Result<SendText, EvoError> {
-    let obj = as_object(body);
-    let mut errors = Vec::new();
-    check_number(obj, &mut errors);
-    match obj.get("text") {
-        None => errors.push(requires("instance", "text")),
-        Some(Value::String(_)) => {}
-        Some(_) => errors.push(type_error("text", "string")),
-    }
-    check_delay(obj, &mut errors);
-    if !errors.is_empty() {
-        return Err(EvoError::validation(errors));
-    }
-    let text = str_field(obj, "text");
-    if text.trim().is_empty() {
-        return Err(EvoError::bad_request("Text is required"));
-    }
-    Ok(SendText {
-        number: str_field(obj, "number"),
-        text,
-    })
-}
-
-/// Validated `sendMedia` body.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SendMedia {
-    pub number: String,
-    pub mediatype: String,
-    pub media: String,
-    pub mimetype: Option<String>,
-    pub caption: Option<String>,
-    pub file_name: Option<String>,
-}
-
-/// Validates `sendMedia`: `number`, `mediatype` (enum) and `media` (URL or base64).
-pub fn parse_send_media(body: &Value) -> Result<SendMedia, EvoError> {
-    let obj = as_object(body);
-    let mut errors = Vec::new();
-    check_number(obj, &mut errors);
-    match obj.get("mediatype") {
-        None => errors.push(requires("instance", "mediatype")),
-        Some(Value::String(s)) if MEDIA_TYPES.contains(&s.as_str()) => {}
-        Some(_) => errors.push(format!(
-            "mediatype is not one of enum values: {}",
-            MEDIA_TYPES.join(",")
-        )),
-    }
-    check_delay(obj, &mut errors);
-    if !errors.is_empty() {
-        return Err(EvoError::validation(errors));
-    }
-    let media = str_field(obj, "media");
-    let is_url = media.starts_with("http://") || media.starts_with("https://");
-    if !is_url && !is_base64(&media) {
-        return Err(EvoError::bad_request("Owned media must be a url or base64"));
-    }
-    let opt = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
-    let mediatype = str_field(obj, "mediatype");
-    if !is_url && mediatype == "document" && opt("fileName").is_none() {
-        return Err(EvoError::bad_request(
-            "For base64 the file name must be informed.",
-        ));
-    }
-    Ok(SendMedia {
-        number: str_field(obj, "number"),
-        mediatype,
-        media,
-        mimetype: opt("mimetype"),
-        caption: opt("caption"),
-        file_name: opt("fileName"),
-    })
-}
-
-fn is_base64(s: &str) -> bool {
-    use base64::Engine;
-    !s.is_empty() && base64::engine::general_purpose::STANDARD.decode(s).is_ok()
-}
-
-fn check_number(obj: &Map<String, Value>, errors: &mut Vec<String>) {
-    match obj.get("number") {
-        None => errors.push(requires("instance", "number")),
-        Some(Value::String(_)) => {}
-        // The schema's description replaces the message.
-        Some(_) => errors.push("Invalid format".into()),
-    }
-}
-
-fn check_delay(obj: &Map<String, Value>, errors: &mut Vec<String>) {
-    if let Some(d) = obj.get("delay") {
-        if !(d.is_i64() || d.is_u64()) {
-            errors.push(type_error("delay", "integer"));
-        }
-    }
 }
 
 fn str_field(obj: &Map<String, Value>, key: &str) -> String {
@@ -485,54 +379,6 @@ mod tests {
         let row = row_id(&mut rng);
         assert_eq!(row.len(), 25);
         assert!(row.starts_with('c'));
-    }
-
-    #[test]
-    fn send_text_validation_messages() {
-        assert_eq!(
-            messages(parse_send_text(&json!({})).unwrap_err()),
-            json!([[
-                "instance requires property \"number\"",
-                "instance requires property \"text\""
-            ]])
-        );
-        assert_eq!(
-            messages(parse_send_text(&json!({"number": 5, "text": "x"})).unwrap_err()),
-            json!([["Invalid format"]])
-        );
-        assert_eq!(
-            messages(parse_send_text(&json!({"number": "1", "text": " "})).unwrap_err()),
-            json!(["Text is required"])
-        );
-        assert_eq!(
-            messages(
-                parse_send_text(&json!({"number": "1", "text": "x", "delay": "9"})).unwrap_err()
-            ),
-            json!([["delay is not of a type(s) integer"]])
-        );
-        let ok = parse_send_text(&json!({"number": "1", "text": "hi", "delay": 5})).unwrap();
-        assert_eq!(ok.text, "hi");
-    }
-
-    #[test]
-    fn send_media_validation() {
-        let base = json!({"number": "1", "mediatype": "image", "media": "https://x/a.png"});
-        assert_eq!(parse_send_media(&base).unwrap().mediatype, "image");
-        let bad = json!({"number": "1", "mediatype": "gif", "media": "x"});
-        assert!(messages(parse_send_media(&bad).unwrap_err())[0][0]
-            .as_str()
-            .unwrap()
-            .starts_with("mediatype is not one of enum values"));
-        let not_media = json!({"number": "1", "mediatype": "image", "media": "not base64!"});
-        assert_eq!(
-            messages(parse_send_media(&not_media).unwrap_err()),
-            json!(["Owned media must be a url or base64"])
-        );
-        let doc = json!({"number": "1", "mediatype": "document", "media": "aGVsbG8="});
-        assert_eq!(
-            messages(parse_send_media(&doc).unwrap_err()),
-            json!(["For base64 the file name must be informed."])
-        );
     }
 
     #[test]
