@@ -6,6 +6,7 @@ mod control;
 mod coverage;
 mod instances;
 mod messages;
+mod mismatches;
 mod routers;
 mod sends;
 mod support;

@@ -172,6 +172,8 @@ async fn create(State(sim): S, headers: HeaderMap, body: Bytes) -> EvoResult {
         }
     }
     rules::authorize(apikey(&headers), &sim.config.api_key, None)?;
+    // upstream: src/validate/instance.schema.ts instanceSchema (qrcode boolean, number pattern)
+    super::schema::validate("instanceSchema", &body)?;
     let name = name.unwrap_or_default().to_string();
     if name.is_empty() {
         return Err(EvoError::validation(vec![
@@ -343,15 +345,9 @@ async fn set_presence(
 ) -> EvoResult {
     let body = json_body(&body)?;
     sim.with_instance(&name, &headers, |_| Ok(()))?;
-    match body.get("presence").and_then(Value::as_str) {
-        Some(p @ ("available" | "unavailable")) => Ok(created(json!({"presence": p}))),
-        Some(_) => Err(EvoError::validation(vec![
-            "presence is not one of enum values: available,unavailable".into(),
-        ])),
-        None => Err(EvoError::validation(vec![
-            "instance requires property \"presence\"".into(),
-        ])),
-    }
+    // upstream: src/validate/instance.schema.ts presenceOnlySchema
+    super::schema::validate("presenceOnlySchema", &body)?;
+    Ok(created(json!({"presence": body["presence"]})))
 }
 
 async fn fetch_instances(
@@ -378,7 +374,8 @@ async fn fetch_instances(
                 1 => &i.id == want,
                 _ => i.number.as_deref() == Some(want.as_str()),
             });
-            if rows.is_empty() && which < 2 {
+            // upstream: src/api/services/monitor.service.ts instanceInfoById (404 for all three)
+            if rows.is_empty() {
                 return Err(EvoError::not_found(format!(
                     "Instance \"{want}\" not found"
                 )));

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::handlers::{created, json_body, ok, EvoResult, S};
 use super::rules::{self, jid_for, jid_user};
+use super::schema;
 
 pub(super) async fn webhook_set(
     State(sim): S,
@@ -19,6 +20,7 @@ pub(super) async fn webhook_set(
 ) -> EvoResult {
     let body = json_body(&body)?;
     let row = sim.with_instance(&name, &headers, |inst| {
+        schema::validate("webhookSchema", &body)?;
         let settings = rules::parse_webhook_set(&body)?;
         Ok(inst.set_webhook(settings, rules::row_id(&mut rand::rng())))
     })?;
@@ -51,11 +53,14 @@ pub(super) async fn whatsapp_numbers(
         let numbers = match body.get("numbers") {
             // `numbers.map` of undefined: a TypeError, serialised as `{}`.
             None => return Ok((StatusCode::BAD_REQUEST, Json(json!({}))).into_response()),
-            Some(Value::Array(items)) if items.iter().all(Value::is_string) => items,
-            Some(_) => {
-                return Ok(raw_bad_request(json!([[
-                    "numbers is not of a type(s) array"
-                ]])))
+            Some(n) => {
+                // upstream: src/validate/chat.schema.ts whatsappNumberSchema (minItems 1)
+                let root = schema::schema("whatsappNumberSchema");
+                let errors = root.map(|s| schema::errors(s, &body)).unwrap_or_default();
+                if !errors.is_empty() {
+                    return Ok(raw_bad_request(json!([errors])));
+                }
+                n.as_array().cloned().unwrap_or_default()
             }
         };
         if let Err(e) = inst.check_can_send() {
@@ -68,7 +73,8 @@ pub(super) async fn whatsapp_numbers(
                 let jid = jid_for(n);
                 let user = jid_user(&jid).to_string();
                 let exists = rules::number_exists(&jid, &sim.config.unregistered_numbers);
-                let mut row = json!({"jid": jid, "exists": exists, "number": user});
+                // `OnWhatsAppDto(jid, exists, user.number)`: the number as sent.
+                let mut row = json!({"jid": jid, "exists": exists, "number": n});
                 if let (true, Some(name)) = (exists, inst.contacts.get(&user)) {
                     row["name"] = json!(name);
                 }

@@ -103,6 +103,10 @@ pub struct EvolutionConfig {
     /// Global webhook (`WEBHOOK_GLOBAL_URL`), receives every event of every instance.
     pub global_webhook_url: Option<String>,
     pub global_webhook_by_events: bool,
+    /// Events the global webhook receives (config keys, `MESSAGES_UPSERT`); `None` is all.
+    /// The server's `WEBHOOK_EVENTS_<EVENT>=true|false` variables set it
+    /// ([`EvolutionConfig::events_from_env`]).
+    pub global_webhook_events: Option<Vec<String>>,
     /// `server_url` in webhooks; defaults to the simulator's base URL.
     pub server_url: Option<String>,
     /// Put the instance token in the webhook `apikey` field
@@ -134,6 +138,7 @@ impl Default for EvolutionConfig {
             api_key: DEFAULT_API_KEY.into(),
             global_webhook_url: None,
             global_webhook_by_events: false,
+            global_webhook_events: Self::events_from_env(|k| std::env::var(k).ok()),
             server_url: None,
             expose_token_in_webhooks: true,
             instances: Vec::new(),
@@ -153,6 +158,24 @@ impl Default for EvolutionConfig {
             version: "2.3.6".into(),
             client_name: "evolution".into(),
         }
+    }
+}
+
+impl EvolutionConfig {
+    /// The global webhook's events from the server's `WEBHOOK_EVENTS_<EVENT>` variables
+    /// (`src/config/env.config.ts`: each is `=== 'true'`): `None` when none is set.
+    pub fn events_from_env(var: impl Fn(&str) -> Option<String>) -> Option<Vec<String>> {
+        let values: Vec<(&str, Option<String>)> = rules::EVENT_KEYS
+            .iter()
+            .map(|k| (*k, var(&format!("WEBHOOK_EVENTS_{k}"))))
+            .collect();
+        values.iter().any(|(_, v)| v.is_some()).then(|| {
+            values
+                .iter()
+                .filter(|(_, v)| v.as_deref() == Some("true"))
+                .map(|(k, _)| k.to_string())
+                .collect()
+        })
     }
 }
 
@@ -300,7 +323,11 @@ impl Sim {
                 out.push((url, hook.url.clone(), headers));
             }
         }
-        if let Some(global) = &self.config.global_webhook_url {
+        let global_wants = match &self.config.global_webhook_events {
+            Some(events) => events.contains(&key),
+            None => true,
+        };
+        if let (Some(global), true) = (&self.config.global_webhook_url, global_wants) {
             let url = match self.config.global_webhook_by_events {
                 true => format!("{global}/{path}"),
                 false => global.clone(),

@@ -63,10 +63,10 @@ pub fn authorize(key: Option<&str>, global: &str, token: Option<&str>) -> Result
     }
 }
 
-/// The WhatsApp JID for a number as the server's `createJid` builds it: digits with
-/// `@s.whatsapp.net`, or `@g.us` for group ids; full JIDs are kept. (The 9th-digit rewriting
-/// for Brazilian, Mexican and Argentine numbers is not simulated: the number is kept as sent, so
-/// a reply correlates with the customer who wrote.)
+/// The WhatsApp JID for a number as the server's `createJid` (`src/utils/createJid.ts`) builds
+/// it: digits with `@s.whatsapp.net`, or `@g.us` for group ids; full JIDs are kept; Mexican and
+/// Argentine 13-digit numbers lose their 3rd digit and Brazilian 13-digit mobiles their 9th
+/// digit when the DDD is 31 or more and the subscriber number starts with 7–9.
 pub fn jid_for(number: &str) -> String {
     let number = number.trim();
     if number.contains('@') {
@@ -80,7 +80,30 @@ pub fn jid_for(number: &str) -> String {
         format!("{cleaned}@g.us")
     } else {
         let digits: String = cleaned.chars().filter(char::is_ascii_digit).collect();
-        format!("{digits}@s.whatsapp.net")
+        format!("{}@s.whatsapp.net", br_number(mx_ar_number(digits)))
+    }
+}
+
+/// `formatMXOrARNumber`.
+fn mx_ar_number(digits: String) -> String {
+    let mx_ar = digits.starts_with("52") || digits.starts_with("54");
+    match mx_ar && digits.len() == 13 {
+        true => format!("{}{}", &digits[..2], &digits[3..]),
+        false => digits,
+    }
+}
+
+/// `formatBRNumber`: `^(55)(\d{2})\d(\d{8})$` drops the 9th digit unless the subscriber
+/// number starts below 7 or the DDD is below 31.
+fn br_number(digits: String) -> String {
+    if digits.len() != 13 || !digits.starts_with("55") {
+        return digits;
+    }
+    let ddd: u32 = digits[2..4].parse().unwrap_or(0);
+    let joker = digits.as_bytes()[5] - b'0';
+    match joker < 7 || ddd < 31 {
+        true => digits,
+        false => format!("{}{}", &digits[..4], &digits[5..]),
     }
 }
 
@@ -337,6 +360,12 @@ mod tests {
             "5511999990000@s.whatsapp.net"
         );
         assert_eq!(jid_for("5511@s.whatsapp.net"), "5511@s.whatsapp.net");
+        // upstream: evolution-api 2.3.6 src/utils/createJid.ts (formatBRNumber, formatMXOrARNumber)
+        assert_eq!(jid_for("5531988887777"), "553188887777@s.whatsapp.net");
+        assert_eq!(jid_for("5531968887777"), "5531968887777@s.whatsapp.net");
+        assert_eq!(jid_for("5521988887777"), "5521988887777@s.whatsapp.net");
+        assert_eq!(jid_for("5215512345678"), "525512345678@s.whatsapp.net");
+        assert_eq!(jid_for("5491112345678"), "541112345678@s.whatsapp.net");
         assert_eq!(jid_for("120363025246125888"), "120363025246125888@g.us");
         assert!(number_exists("5511999990000@s.whatsapp.net", &[]));
         assert!(!number_exists("123@s.whatsapp.net", &[]));

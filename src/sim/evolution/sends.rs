@@ -233,7 +233,11 @@ async fn execute(sim: &Sim, call: &Call, plan: Plan) -> EvoResult {
     sim.bus.publish(NewOutbound {
         provider: Provider::Evolution,
         tenant: call.instance.clone(),
-        to: jid_user(&jid).to_string(),
+        // The number as the app addressed it: a customer is one number whatever the JID rules.
+        to: match jid.ends_with("@s.whatsapp.net") {
+            true => crate::sim::bus::phone_digits(&plan.to),
+            false => jid_user(&jid).to_string(),
+        },
         message_id: key_id.clone(),
         kind: plan.kind.to_string(),
         text: plan.text.clone(),
