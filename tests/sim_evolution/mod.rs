@@ -2,6 +2,7 @@
 //! error bodies; QR PNGs decoded; webhooks received by a real receiver; faults; tenant
 //! isolation; the journal bound.
 
+mod chat;
 mod control;
 mod coverage;
 mod instances;

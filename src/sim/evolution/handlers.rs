@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, delete, get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -23,35 +23,9 @@ pub(super) type EvoResult = Result<Response, EvoError>;
 /// Largest request body, as the server's `express.json({limit: "136mb"})`.
 const BODY_LIMIT: usize = 136 * 1024 * 1024;
 
-/// Routes of the real server that are not simulated (answered 501 after the guards).
-const UNSIMULATED: &[&str] = &[
-    "/chat/markMessageAsRead",
-    "/chat/archiveChat",
-    "/chat/markChatUnread",
-    "/chat/deleteMessageForEveryone",
-    "/chat/fetchProfilePictureUrl",
-    "/chat/getBase64FromMediaMessage",
-    "/chat/updateMessage",
-    "/chat/sendPresence",
-    "/chat/updateBlockStatus",
-    "/chat/findContacts",
-    "/chat/findMessages",
-    "/chat/findStatusMessage",
-    "/chat/findChats",
-    "/chat/findChatByRemoteJid",
-    "/chat/fetchBusinessProfile",
-    "/chat/fetchProfile",
-    "/chat/updateProfileName",
-    "/chat/updateProfileStatus",
-    "/chat/updateProfilePicture",
-    "/chat/removeProfilePicture",
-    "/chat/fetchPrivacySettings",
-    "/chat/updatePrivacySettings",
-];
-
 /// The simulator's provider-facing routes plus its own control routes.
 pub fn router(sim: Arc<Sim>) -> Router {
-    let mut r = Router::new()
+    let r = Router::new()
         .route("/", get(info))
         .route("/verify-creds", post(verify_creds))
         .route("/instance/create", post(create))
@@ -76,11 +50,8 @@ pub fn router(sim: Arc<Sim>) -> Router {
             "/__harness/instances/{instance}/pair",
             post(harness_routes::pair),
         );
-    for path in UNSIMULATED {
-        r = r.route(&format!("{path}/{{instance}}"), any(unsimulated));
-    }
     let r = super::misc::router(super::integrations::router(r));
-    let r = super::sends::router(r);
+    let r = super::chat::router(super::sends::router(r));
     r.fallback(no_route)
         .method_not_allowed_fallback(no_route)
         // The server accepts bodies up to 136 MB (base64 media); axum's default is 2 MB.
@@ -387,20 +358,4 @@ async fn fetch_instances(
         .map(|i| i.row(&sim.config.client_name))
         .collect();
     Ok(ok(Value::Array(list)))
-}
-
-async fn unsimulated(
-    State(sim): S,
-    Path(name): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> EvoResult {
-    sim.with_instance(&name, &headers, |_| Ok(()))?;
-    Err(EvoError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        json!([format!(
-            "harness simulator: {} is not simulated",
-            uri.path()
-        )]),
-    ))
 }

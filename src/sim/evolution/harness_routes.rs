@@ -90,6 +90,7 @@ fn inbound_event(
         "messageType": "conversation", "messageTimestamp": super::state::unix_secs(),
         "instanceId": inst.id, "source": rules::source_of(&id),
     });
+    super::sends::keep(inst, &data, None);
     (
         EmitContext::of(inst),
         Event::now("messages.upsert", data),

@@ -3,13 +3,17 @@
 //! Why: a real Evolution API needs a paired phone and cannot be made slow or down on purpose.
 //! This simulator answers the documented surface (`/shared/reference/evolution-api-v2.md` §3)
 //! with the same status codes, shapes, error bodies and guard order (instance exists → name
-//! free → apikey), so an app or a client library cannot tell the difference there; routes the
-//! real server has but that are not simulated answer 501 with an Evolution-shaped body, and
-//! unknown routes answer like Express (`Cannot POST /x`).
+//! free → apikey), so an app or a client library cannot tell the difference there. Every route
+//! of the 2.3.6 server is listed in [`routes`] (`routes.tsv`, with its upstream file); unknown
+//! routes answer like Express (`Cannot POST /x`).
 //!
-//! Layout: [`rules`] (pure validation and formats), [`state`] (instances and their state
+//! Layout: [`rules`] (pure validation and formats), [`schema`] (the server's request schemas
+//! and their validator), [`routes`] (the coverage table), [`state`] (instances and their state
 //! machine), [`qr`] (real PNG QR codes), [`errors`] (error bodies), [`handlers`] (the router
-//! and the instance routes; `messages` holds the send, webhook and chat routes, and
+//! and the instance routes; `messages` the webhook and number-lookup routes; `dispatch` the
+//! table-driven registration the other routers use: `sends`/`sendbuild`/`sendcheck` the
+//! message router, `chat`/`chatstate` the chat router, `group` the group router, `misc` the
+//! small core routers, `integrations` and `baileys` the integration routers;
 //! `harness_routes` the simulator's own `/__harness/inbound` and `…/pair`), this file
 //! (configuration, start-up, webhook dispatch).
 //!
@@ -20,6 +24,8 @@
 //! changed (paired, logged out, deleted) or the simulator shuts down.
 
 mod baileys;
+mod chat;
+mod chatstate;
 mod dispatch;
 pub mod errors;
 pub mod handlers;

@@ -311,15 +311,19 @@ fn quoted(inst: &state::Instance, call: &Call) -> Option<Value> {
         .cloned()
 }
 
+/// Media kept for `getBase64FromMediaMessage` up to this size.
+const MAX_KEPT_MEDIA: usize = 5 * 1024 * 1024;
+
 /// Keeps the message (bounded) and its media bytes for later lookups.
-fn keep(inst: &mut state::Instance, raw: &Value, media: Option<&[u8]>) {
+pub(super) fn keep(inst: &mut state::Instance, raw: &Value, media: Option<&[u8]>) {
     let list = inst.store.entry("messages").or_insert_with(|| json!([]));
     if let Some(a) = list.as_array_mut() {
         if a.len() >= KEPT_MESSAGES {
             a.remove(0);
         }
         let mut kept = raw.clone();
-        if let Some(m) = media {
+        kept["id"] = json!(rules::row_id(&mut rand::rng()));
+        if let Some(m) = media.filter(|m| m.len() <= MAX_KEPT_MEDIA) {
             kept["_media"] = json!(base64::engine::general_purpose::STANDARD.encode(m));
         }
         a.push(kept);
