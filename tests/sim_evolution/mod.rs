@@ -5,6 +5,7 @@
 mod chat;
 mod control;
 mod coverage;
+mod groups;
 mod instances;
 mod messages;
 mod mismatches;

@@ -108,10 +108,13 @@ async fn prepare(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|c| multer::parse_boundary(c).ok());
-    let (body, file) = match multipart {
+    let (mut body, file) = match multipart {
         Some(boundary) => multipart_form(boundary, raw).await?,
         None => (json_body(&raw)?, None),
     };
+    if route.path.starts_with("/group/") {
+        super::group::prepare_input(route.path, &mut body, &query)?;
+    }
     if let Some(name) = route.schema {
         schema::validate(name, &body)?;
     }

@@ -52,6 +52,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         );
     let r = super::misc::router(super::integrations::router(r));
     let r = super::chat::router(super::sends::router(r));
+    let r = super::group::router(r);
     r.fallback(no_route)
         .method_not_allowed_fallback(no_route)
         // The server accepts bodies up to 136 MB (base64 media); axum's default is 2 MB.

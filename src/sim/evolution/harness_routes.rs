@@ -25,6 +25,8 @@ struct InboundRequest {
     name: Option<String>,
     text: String,
     instance: Option<String>,
+    /// A group the customer writes in (its JID); the message's `key.participant` is the sender.
+    group: Option<String>,
 }
 
 /// `POST /__harness/inbound`: a customer writes to an instance; `messages.upsert` goes out.
@@ -61,6 +63,16 @@ pub(super) async fn inbound(State(sim): S, body: Bytes) -> Response {
                     inst.state.as_str()
                 ),
             )),
+            Some(inst)
+                if req.group.as_ref().is_some_and(|g| {
+                    inst.store.get("groups").and_then(|gs| gs.get(g)).is_none()
+                }) =>
+            {
+                Err((
+                    StatusCode::NOT_FOUND,
+                    format!("group {:?} does not exist on instance {name:?}", req.group),
+                ))
+            }
             Some(inst) => Ok(inbound_event(inst, &from, &req)),
         }
     };
@@ -80,11 +92,16 @@ fn inbound_event(
     req: &InboundRequest,
 ) -> (EmitContext, Event, String, String) {
     let id = rules::incoming_message_id(&mut rand::rng());
-    let jid = format!("{from}@s.whatsapp.net");
+    let sender = format!("{from}@s.whatsapp.net");
+    let jid = req.group.clone().unwrap_or_else(|| sender.clone());
     let push_name = req.name.clone().unwrap_or_else(|| from.to_string());
     inst.remember_contact(from, &push_name);
+    let mut key = json!({"remoteJid": jid, "fromMe": false, "id": id});
+    if req.group.is_some() {
+        key["participant"] = json!(sender);
+    }
     let data = json!({
-        "key": {"remoteJid": jid, "fromMe": false, "id": id},
+        "key": key,
         "pushName": push_name, "status": "DELIVERY_ACK",
         "message": {"conversation": req.text},
         "messageType": "conversation", "messageTimestamp": super::state::unix_secs(),

@@ -28,6 +28,8 @@ mod chat;
 mod chatstate;
 mod dispatch;
 pub mod errors;
+mod group;
+mod groupops;
 pub mod handlers;
 mod harness_routes;
 mod integrations;

@@ -200,7 +200,8 @@ async fn execute(sim: &Sim, call: &Call, plan: Plan) -> EvoResult {
     let (response, ctx, with_hooks, base64) =
         sim.with_instance(&call.instance, &call.headers, |inst| {
             inst.check_can_send()?;
-            let mut ctx_info = match plan.context {
+            // A group send carries the group's ephemeral timer, not the person-send contextInfo.
+            let mut ctx_info = match plan.context && !jid.ends_with("@g.us") {
                 true => context_info(),
                 false => Value::Null,
             };
