@@ -65,3 +65,21 @@ async fn every_upstream_route_is_served() {
         .await;
     assert!(unknown_route(s, &b), "{s} {b}");
 }
+
+/// docs/simulators.md shows the coverage table: every route of the table is in it.
+#[test]
+fn the_docs_list_every_route() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/simulators.md"))
+        .expect("docs/simulators.md");
+    let missing: Vec<String> = routes()
+        .iter()
+        .map(|r| format!("`{} {}`", r.method, r.path))
+        .filter(|r| !docs.contains(r.as_str()))
+        .collect();
+    assert!(missing.is_empty(), "not in docs/simulators.md: {missing:?}");
+    assert!(docs.contains(&format!(
+        "**{} of {} served**",
+        routes().len(),
+        routes().len()
+    )));
+}
