@@ -28,9 +28,16 @@ async fn messages_chats_and_contacts_are_searchable() {
     }
     let inbound = json!({"from": TO, "name": "Ana", "text": "hola", "instance": "a"});
     let (s, _) = api
-        .call("POST", "/__harness/inbound", None, Some(inbound))
+        .call("POST", "/__harness/inbound", None, Some(inbound.clone()))
         .await;
     assert_eq!(s, 200);
+    // upstream: whatsapp.baileys.service.ts messages.upsert handler (CONTACTS_UPSERT, then
+    // CONTACTS_UPDATE for a known contact)
+    let c = hook.wait_event("contacts.upsert").await;
+    assert_eq!(c.body["data"]["pushName"], "Ana");
+    api.call("POST", "/__harness/inbound", None, Some(inbound))
+        .await;
+    hook.wait_event("contacts.update").await;
     let jid = format!("{TO}@s.whatsapp.net");
     let query =
         json!({"where": {"key": {"remoteJid": jid, "fromMe": true}}, "offset": 2, "page": 1});
@@ -48,7 +55,7 @@ async fn messages_chats_and_contacts_are_searchable() {
         json!({"where": {"messageType": "conversation"}}),
     )
     .await;
-    assert_eq!(b["messages"]["total"], 4);
+    assert_eq!(b["messages"]["total"], 5);
     let (_, chats) = chat(&api, "findChats", json!({})).await;
     assert_eq!(chats.as_array().map(Vec::len), Some(1));
     assert_eq!(chats[0]["pushName"], "Ana");

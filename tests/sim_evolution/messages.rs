@@ -259,6 +259,11 @@ async fn failed_webhooks_are_retried_with_backoff() {
     )]))
     .await;
     let api = Api::new(&sim);
+    // Only messages.upsert: its follow-up contacts.upsert would take one of the failures.
+    let only =
+        json!({"webhook": {"enabled": true, "url": flaky.url, "events": ["MESSAGES_UPSERT"]}});
+    api.call("POST", "/webhook/set/a", Some("TA"), Some(only))
+        .await;
     api.call(
         "POST",
         "/__harness/inbound",

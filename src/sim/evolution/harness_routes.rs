@@ -78,8 +78,8 @@ pub(super) async fn inbound(State(sim): S, body: Bytes) -> Response {
     };
     match result {
         Err((status, msg)) => control_error(status, msg),
-        Ok((ctx, event, id, jid)) => {
-            sim.emit(&ctx, vec![event]);
+        Ok((ctx, events, id, jid)) => {
+            sim.emit(&ctx, events);
             Json(json!({"message_id": id, "instance": ctx.instance, "remote_jid": jid}))
                 .into_response()
         }
@@ -90,11 +90,12 @@ fn inbound_event(
     inst: &mut Instance,
     from: &str,
     req: &InboundRequest,
-) -> (EmitContext, Event, String, String) {
+) -> (EmitContext, Vec<Event>, String, String) {
     let id = rules::incoming_message_id(&mut rand::rng());
     let sender = format!("{from}@s.whatsapp.net");
     let jid = req.group.clone().unwrap_or_else(|| sender.clone());
     let push_name = req.name.clone().unwrap_or_else(|| from.to_string());
+    let known = inst.contacts.contains_key(from);
     inst.remember_contact(from, &push_name);
     let mut key = json!({"remoteJid": jid, "fromMe": false, "id": id});
     if req.group.is_some() {
@@ -108,9 +109,21 @@ fn inbound_event(
         "instanceId": inst.id, "source": rules::source_of(&id),
     });
     super::sends::keep(inst, &data, None);
+    // The server's messages.upsert handler follows with the contact: `contacts.upsert` the
+    // first time, `contacts.update` after (whatsapp.baileys.service.ts 2.3.6).
+    let contact = json!({"remoteJid": jid, "pushName": push_name, "profilePicUrl": null,
+                         "instanceId": inst.id});
+    let follow = if known {
+        "contacts.update"
+    } else {
+        "contacts.upsert"
+    };
     (
         EmitContext::of(inst),
-        Event::now("messages.upsert", data),
+        vec![
+            Event::now("messages.upsert", data),
+            Event::now(follow, contact),
+        ],
         id,
         jid,
     )
