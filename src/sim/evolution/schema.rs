@@ -107,27 +107,7 @@ impl Validator<'_> {
 
     fn keyword(&mut self, schema: &Value, key: &str, arg: &Value, value: &Value, path: &str) {
         match key {
-            "type" => {
-                let ok = match arg {
-                    Value::String(t) => is_type(value, t),
-                    Value::Array(ts) => ts
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .any(|t| is_type(value, t)),
-                    _ => true,
-                };
-                if !ok {
-                    let list = match arg {
-                        Value::Array(ts) => ts
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .collect::<Vec<_>>()
-                            .join(","),
-                        other => other.as_str().unwrap_or_default().to_string(),
-                    };
-                    self.fail(schema, path, format!("is not of a type(s) {list}"));
-                }
-            }
+            "type" => self.type_check(schema, arg, value, path),
             "properties" => {
                 let (Some(props), Some(obj)) = (arg.as_object(), value.as_object()) else {
                     return;
@@ -183,36 +163,8 @@ impl Validator<'_> {
                 }
             }
             "pattern" => self.pattern(schema, arg, value, path),
-            "minimum" | "maximum" => {
-                let (Some(limit), Some(n)) = (arg.as_f64(), value.as_f64()) else {
-                    return;
-                };
-                let (bad, word) = match key {
-                    "minimum" => (n < limit, "greater"),
-                    _ => (n > limit, "less"),
-                };
-                if bad {
-                    self.fail(
-                        schema,
-                        path,
-                        format!("must be {word} than or equal to {}", js_string(arg)),
-                    );
-                }
-            }
-            "if" => {
-                let mut sink = Vec::new();
-                let mut probe = Validator {
-                    root: self.root,
-                    out: &mut sink,
-                    patterns: HashMap::new(),
-                };
-                probe.node(arg, Some(value), path);
-                if sink.is_empty() {
-                    if let Some(then) = schema.get("then") {
-                        self.node(then, Some(value), path);
-                    }
-                }
-            }
+            "minimum" | "maximum" => self.limit(schema, key, arg, value, path),
+            "if" => self.if_then(schema, arg, value, path),
             "propertyNames" => {
                 if let Some(obj) = value.as_object() {
                     for name in obj.keys() {
@@ -221,6 +173,48 @@ impl Validator<'_> {
                 }
             }
             _ => {}
+        }
+    }
+
+    fn type_check(&mut self, schema: &Value, arg: &Value, value: &Value, path: &str) {
+        let types: Vec<&str> = match arg {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => return,
+        };
+        if !types.iter().any(|t| is_type(value, t)) {
+            let list = types.join(",");
+            self.fail(schema, path, format!("is not of a type(s) {list}"));
+        }
+    }
+
+    fn limit(&mut self, schema: &Value, key: &str, arg: &Value, value: &Value, path: &str) {
+        let (Some(limit), Some(n)) = (arg.as_f64(), value.as_f64()) else {
+            return;
+        };
+        let (bad, word) = match key {
+            "minimum" => (n < limit, "greater"),
+            _ => (n > limit, "less"),
+        };
+        if bad {
+            let msg = format!("must be {word} than or equal to {}", js_string(arg));
+            self.fail(schema, path, msg);
+        }
+    }
+
+    /// `if`: when the value passes `if`, the errors of `then` count (the library imports them).
+    fn if_then(&mut self, schema: &Value, arg: &Value, value: &Value, path: &str) {
+        let mut sink = Vec::new();
+        let mut probe = Validator {
+            root: self.root,
+            out: &mut sink,
+            patterns: HashMap::new(),
+        };
+        probe.node(arg, Some(value), path);
+        if sink.is_empty() {
+            if let Some(then) = schema.get("then") {
+                self.node(then, Some(value), path);
+            }
         }
     }
 
