@@ -61,6 +61,21 @@ async fn a_group_conversation_with_its_webhooks() {
     })
     .await;
 
+    // upstream: sendMessageWithTyping reads the DTO's `mentionsEveryOne` (the schema's
+    // `everyOne` is validated but not read): every participant's JID mentioned
+    let all = json!({"number": gid, "text": "Aviso", "mentionsEveryOne": true});
+    let (s, sent) = api
+        .call("POST", "/message/sendText/a", Some("TA"), Some(all))
+        .await;
+    assert_eq!(s, 201, "{sent}");
+    assert_eq!(
+        sent["contextInfo"]["mentionedJid"].as_array().map(Vec::len),
+        Some(3)
+    );
+    assert!(sent["contextInfo"]
+        .get("ephemeralSettingTimestamp")
+        .is_none());
+
     let inbound =
         json!({"from": BETO, "name": "Beto", "text": "Gracias", "instance": "a", "group": gid});
     let (s, b) = api

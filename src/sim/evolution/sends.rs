@@ -180,6 +180,42 @@ fn check(sim: &Sim, call: &Call, to: &str) -> Result<Checked, EvoError> {
     })
 }
 
+/// A group send's `contextInfo`: its mentions (`mentionsEveryOne`, the DTO field the service
+/// reads, not the schema's `everyOne`: every participant; `mentioned`: those
+/// numbers) and the group's ephemeral timer as `expiration`; `null` when it has neither.
+fn group_context(inst: &state::Instance, jid: &str, body: &Value) -> Value {
+    let group = inst.store.get("groups").map(|g| &g[jid]);
+    let mentions: Vec<Value> = match (body["mentionsEveryOne"] == true, group) {
+        (true, Some(g)) => g["participants"]
+            .as_array()
+            .map(|p| p.iter().map(|x| x["id"].clone()).collect())
+            .unwrap_or_default(),
+        _ => body["mentioned"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .filter_map(Value::as_str)
+                    .map(|n| json!(jid_for(n)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let mut ctx = json!({});
+    if !mentions.is_empty() {
+        ctx["mentionedJid"] = json!(mentions);
+    }
+    if let Some(e) = group
+        .and_then(|g| g["ephemeralDuration"].as_u64())
+        .filter(|e| *e > 0)
+    {
+        ctx["expiration"] = json!(e);
+    }
+    match ctx.as_object().is_some_and(|o| o.is_empty()) {
+        true => Value::Null,
+        false => ctx,
+    }
+}
+
 /// The `contextInfo` the server gives a send to a person (`sendMessageWithTyping`).
 fn context_info() -> Value {
     let low = state::unix_secs().saturating_sub(172_800);
@@ -200,10 +236,10 @@ async fn execute(sim: &Sim, call: &Call, plan: Plan) -> EvoResult {
     let (response, ctx, with_hooks, base64) =
         sim.with_instance(&call.instance, &call.headers, |inst| {
             inst.check_can_send()?;
-            // A group send carries the group's ephemeral timer, not the person-send contextInfo.
-            let mut ctx_info = match plan.context && !jid.ends_with("@g.us") {
-                true => context_info(),
-                false => Value::Null,
+            let mut ctx_info = match (plan.context, jid.ends_with("@g.us")) {
+                (true, false) => context_info(),
+                (true, true) => group_context(inst, &jid, &call.body),
+                _ => Value::Null,
             };
             let mut message = plan.message.clone();
             if let Some(q) = quoted(inst, call) {
