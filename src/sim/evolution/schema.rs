@@ -112,8 +112,11 @@ impl Validator<'_> {
                 let (Some(props), Some(obj)) = (arg.as_object(), value.as_object()) else {
                     return;
                 };
+                // Absent properties validate nothing: no path is built for them.
                 for (name, sub) in props {
-                    self.node(sub, obj.get(name), &format!("{path}.{name}"));
+                    if let Some(v) = obj.get(name) {
+                        self.node(sub, Some(v), &format!("{path}.{name}"));
+                    }
                 }
             }
             "required" => {

@@ -23,7 +23,7 @@ use super::errors::EvoError;
 use super::handlers::{created, EvoResult};
 use super::rules::{self, jid_for, jid_user};
 use super::sendbuild::{self, Plan};
-use super::state::{self, Event};
+use super::state::{self, Event, Instance};
 use super::{EmitContext, Sim};
 use crate::sim::bus::{NewOutbound, Provider};
 
@@ -155,35 +155,29 @@ async fn fetch(src: &Source) -> Result<Fetched, EvoError> {
     })
 }
 
-/// What the lookup under the lock decided.
-struct Checked {
-    jid: String,
-}
-
-fn check(sim: &Sim, call: &Call, to: &str) -> Result<Checked, EvoError> {
-    sim.with_instance(&call.instance, &call.headers, |inst| {
-        inst.check_can_send()?;
-        let jid = jid_for(to);
-        let broadcast = jid.contains("@broadcast");
-        if jid.ends_with("@g.us") {
-            let known = inst.store.get("groups").and_then(|g| g.get(&jid)).is_some();
-            if !known {
-                return Err(EvoError::not_found("Group not found"));
-            }
-        } else if !broadcast && !rules::number_exists(&jid, &sim.config.unregistered_numbers) {
-            return Err(EvoError::new(
-                StatusCode::BAD_REQUEST,
-                json!([{"jid": jid, "exists": false, "number": to}]),
-            ));
+/// The number lookup of `sendMessageWithTyping`, under the lock: the JID to send to.
+fn check_in(sim: &Sim, inst: &Instance, to: &str) -> Result<String, EvoError> {
+    inst.check_can_send()?;
+    let jid = jid_for(to);
+    let broadcast = jid.contains("@broadcast");
+    if jid.ends_with("@g.us") {
+        let known = inst.store.get("groups").and_then(|g| g.get(&jid)).is_some();
+        if !known {
+            return Err(EvoError::not_found("Group not found"));
         }
-        Ok(Checked { jid })
-    })
+    } else if !broadcast && !rules::number_exists(&jid, &sim.config.unregistered_numbers) {
+        return Err(EvoError::new(
+            StatusCode::BAD_REQUEST,
+            json!([{"jid": jid, "exists": false, "number": to}]),
+        ));
+    }
+    Ok(jid)
 }
 
 /// A group send's `contextInfo`: its mentions (`mentionsEveryOne`, the DTO field the service
 /// reads, not the schema's `everyOne`: every participant; `mentioned`: those
 /// numbers) and the group's ephemeral timer as `expiration`; `null` when it has neither.
-fn group_context(inst: &state::Instance, jid: &str, body: &Value) -> Value {
+fn group_context(inst: &Instance, jid: &str, body: &Value) -> Value {
     let group = inst.store.get("groups").map(|g| &g[jid]);
     let mentions: Vec<Value> = match (body["mentionsEveryOne"] == true, group) {
         (true, Some(g)) => g["participants"]
@@ -225,16 +219,26 @@ fn context_info() -> Value {
 }
 
 async fn execute(sim: &Sim, call: &Call, plan: Plan) -> EvoResult {
-    let checked = check(sim, call, &plan.to)?;
-    if plan.delay > 0 {
-        tokio::time::sleep(Duration::from_millis(plan.delay)).await;
-    }
-    let jid = checked.jid;
+    // The lookup comes before the wait; without a wait it shares the send's lock.
+    let looked_up = match plan.delay {
+        0 => None,
+        ms => {
+            let jid = sim.with_instance(&call.instance, &call.headers, |inst| {
+                check_in(sim, inst, &plan.to)
+            })?;
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Some(jid)
+        }
+    };
     let mut rng = rand::rng();
     let key_id = rules::outgoing_message_id(&mut rng);
     let row = rules::row_id(&mut rng);
-    let (response, ctx, with_hooks, base64) =
+    let (jid, response, ctx, with_hooks, base64) =
         sim.with_instance(&call.instance, &call.headers, |inst| {
+            let jid = match &looked_up {
+                Some(j) => j.clone(),
+                None => check_in(sim, inst, &plan.to)?,
+            };
             inst.check_can_send()?;
             let mut ctx_info = match (plan.context, jid.ends_with("@g.us")) {
                 (true, false) => context_info(),
@@ -265,7 +269,7 @@ async fn execute(sim: &Sim, call: &Call, plan: Plan) -> EvoResult {
             let ctx = EmitContext::of(inst);
             let base64 = ctx.webhook.as_ref().is_some_and(|w| w.base64);
             let hooks = sim.has_webhook(&ctx);
-            Ok((raw, ctx, hooks, base64))
+            Ok((jid, raw, ctx, hooks, base64))
         })?;
     sim.bus.publish(NewOutbound {
         provider: Provider::Evolution,
@@ -334,7 +338,7 @@ fn emit_ladder(
 }
 
 /// The message `quoted` names: its own `message` when given, else a kept message by key id.
-fn quoted(inst: &state::Instance, call: &Call) -> Option<Value> {
+fn quoted(inst: &Instance, call: &Call) -> Option<Value> {
     let q = call.body.get("quoted")?;
     if q.get("message").is_some_and(Value::is_object) {
         return Some(json!({"key": q["key"], "message": q["message"]}));
@@ -352,11 +356,12 @@ fn quoted(inst: &state::Instance, call: &Call) -> Option<Value> {
 const MAX_KEPT_MEDIA: usize = 5 * 1024 * 1024;
 
 /// Keeps the message (bounded) and its media bytes for later lookups.
-pub(super) fn keep(inst: &mut state::Instance, raw: &Value, media: Option<&[u8]>) {
+pub(super) fn keep(inst: &mut Instance, raw: &Value, media: Option<&[u8]>) {
     let list = inst.store.entry("messages").or_insert_with(|| json!([]));
     if let Some(a) = list.as_array_mut() {
+        // Dropped a quarter at a time: one shift per KEPT_MESSAGES / 4 sends.
         if a.len() >= KEPT_MESSAGES {
-            a.remove(0);
+            a.drain(..KEPT_MESSAGES / 4);
         }
         let mut kept = raw.clone();
         kept["id"] = json!(rules::row_id(&mut rand::rng()));
