@@ -108,7 +108,7 @@ fn inbound_event(
         "messageType": "conversation", "messageTimestamp": super::state::unix_secs(),
         "instanceId": inst.id, "source": rules::source_of(&id),
     });
-    super::sends::keep(inst, &data, None);
+    super::sends::keep(inst, data.clone(), None);
     // The server's messages.upsert handler follows with the contact: `contacts.upsert` the
     // first time, `contacts.update` after (whatsapp.baileys.service.ts 2.3.6).
     let contact = json!({"remoteJid": jid, "pushName": push_name, "profilePicUrl": null,

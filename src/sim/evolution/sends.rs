@@ -14,13 +14,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::Router;
 use base64::Engine;
 use serde_json::{json, Value};
 
 use super::dispatch::{add, Call, Handler};
 use super::errors::EvoError;
-use super::handlers::{created, EvoResult};
+use super::handlers::EvoResult;
 use super::rules::{self, jid_for, jid_user};
 use super::sendbuild::{self, Plan};
 use super::state::{self, Event, Instance};
@@ -73,7 +74,7 @@ pub fn router(mut r: Router<Arc<Sim>>) -> Router<Arc<Sim>> {
 
 async fn run(sim: Arc<Sim>, call: Call, build: fn(&Call) -> Result<Plan, EvoError>) -> EvoResult {
     let plan = build(&call)?;
-    execute(&sim, &call, plan).await
+    execute(&sim, call, plan).await
 }
 
 /// Builders that may fetch media: `build` names what to fetch, the bytes come back in.
@@ -87,7 +88,7 @@ async fn run_media(
         None => None,
     };
     let plan = build(&call, fetched)?;
-    execute(&sim, &call, plan).await
+    execute(&sim, call, plan).await
 }
 
 /// Media bytes and the `content-type` they came with.
@@ -218,7 +219,7 @@ fn context_info() -> Value {
            "disappearingMode": {"initiator": 0}})
 }
 
-async fn execute(sim: &Sim, call: &Call, plan: Plan) -> EvoResult {
+async fn execute(sim: &Sim, call: Call, plan: Plan) -> EvoResult {
     // The lookup comes before the wait; without a wait it shares the send's lock.
     let looked_up = match plan.delay {
         0 => None,
@@ -232,8 +233,8 @@ async fn execute(sim: &Sim, call: &Call, plan: Plan) -> EvoResult {
     };
     let mut rng = rand::rng();
     let key_id = rules::outgoing_message_id(&mut rng);
-    let row = rules::row_id(&mut rng);
-    let (jid, response, ctx, with_hooks, base64) =
+    let message = plan.message;
+    let (jid, response, ctx, hook, base64) =
         sim.with_instance(&call.instance, &call.headers, |inst| {
             let jid = match &looked_up {
                 Some(j) => j.clone(),
@@ -245,8 +246,8 @@ async fn execute(sim: &Sim, call: &Call, plan: Plan) -> EvoResult {
                 (true, true) => group_context(inst, &jid, &call.body),
                 _ => Value::Null,
             };
-            let mut message = plan.message.clone();
-            if let Some(q) = quoted(inst, call) {
+            let mut message = message;
+            if let Some(q) = quoted(inst, &call) {
                 ctx_info["stanzaId"] = q["key"]["id"].clone();
                 ctx_info["participant"] = q["key"]["remoteJid"].clone();
                 ctx_info["quotedMessage"] = q["message"].clone();
@@ -265,11 +266,14 @@ async fn execute(sim: &Sim, call: &Call, plan: Plan) -> EvoResult {
             if raw["contextInfo"].is_null() {
                 raw.as_object_mut().map(|o| o.remove("contextInfo"));
             }
-            keep(inst, &raw, plan.media.as_deref());
+            // The response is serialised here so the message itself can be kept without a copy
+            // (the load hot path has no webhook and so no other copy either).
+            let bytes = serde_json::to_vec(&raw).map_err(|e| EvoError::internal(e.to_string()))?;
             let ctx = EmitContext::of(inst);
             let base64 = ctx.webhook.as_ref().is_some_and(|w| w.base64);
-            let hooks = sim.has_webhook(&ctx);
-            Ok((jid, raw, ctx, hooks, base64))
+            let hook = sim.has_webhook(&ctx).then(|| raw.clone());
+            keep(inst, raw, plan.media.as_deref());
+            Ok((jid, bytes, ctx, hook, base64))
         })?;
     sim.bus.publish(NewOutbound {
         provider: Provider::Evolution,
@@ -282,17 +286,18 @@ async fn execute(sim: &Sim, call: &Call, plan: Plan) -> EvoResult {
         message_id: key_id.clone(),
         kind: plan.kind.to_string(),
         text: plan.text.clone(),
-        payload: sendbuild::journal_payload(call.body.clone()),
+        payload: sendbuild::journal_payload(call.body),
     });
-    if with_hooks {
-        let mut hook = response.clone();
+    if let Some(mut hook) = hook {
         if let (true, Some(media)) = (base64, &plan.media) {
             let b64 = base64::engine::general_purpose::STANDARD.encode(media);
             hook["message"]["base64"] = json!(b64);
         }
+        let row = rules::row_id(&mut rand::rng());
         emit_ladder(sim, &ctx, hook, &jid, &key_id, &row, plan.played);
     }
-    Ok(created(response))
+    let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
+    Ok((StatusCode::CREATED, json, response).into_response())
 }
 
 /// `send.message`, then `messages.update` SERVER_ACK → DELIVERY_ACK → READ (→ PLAYED).
@@ -356,14 +361,13 @@ fn quoted(inst: &Instance, call: &Call) -> Option<Value> {
 const MAX_KEPT_MEDIA: usize = 5 * 1024 * 1024;
 
 /// Keeps the message (bounded) and its media bytes for later lookups.
-pub(super) fn keep(inst: &mut Instance, raw: &Value, media: Option<&[u8]>) {
+pub(super) fn keep(inst: &mut Instance, mut kept: Value, media: Option<&[u8]>) {
     let list = inst.store.entry("messages").or_insert_with(|| json!([]));
     if let Some(a) = list.as_array_mut() {
         // Dropped a quarter at a time: one shift per KEPT_MESSAGES / 4 sends.
         if a.len() >= KEPT_MESSAGES {
             a.drain(..KEPT_MESSAGES / 4);
         }
-        let mut kept = raw.clone();
         kept["id"] = json!(rules::row_id(&mut rand::rng()));
         if let Some(m) = media.filter(|m| m.len() <= MAX_KEPT_MEDIA) {
             kept["_media"] = json!(base64::engine::general_purpose::STANDARD.encode(m));
