@@ -128,19 +128,24 @@ fn update_message(sim: &Sim, call: &Call) -> EvoResult {
     let key = call.body["key"].clone();
     let text = call.body["text"].clone();
     let (ctx, edited, sent) = sim.with_instance(&call.instance, &call.headers, |inst| {
-        let list = cs::messages_mut(inst);
-        let Some(old) = list.iter_mut().find(|m| m["key"]["id"] == key["id"]) else {
-            return Err(EvoError::bad_request("Message not compatible"));
+        let edit = |old: &mut Value| {
+            let ty = old["messageType"].as_str().unwrap_or_default().to_string();
+            let field = match ty.as_str() {
+                "conversation" | "extendedTextMessage" => None,
+                "imageMessage" | "videoMessage" => Some(ty.as_str()),
+                _ => return Err(EvoError::bad_request("Message not compatible")),
+            };
+            if old["key"]["remoteJid"] != jid.as_str() {
+                return Err(EvoError::bad_request("RemoteJid does not match"));
+            }
+            match field {
+                None => old["message"]["conversation"] = text.clone(),
+                Some(f) => old["message"][f]["caption"] = text.clone(),
+            }
+            Ok(())
         };
-        let ty = old["messageType"].as_str().unwrap_or_default().to_string();
-        match ty.as_str() {
-            "conversation" | "extendedTextMessage" => old["message"]["conversation"] = text.clone(),
-            "imageMessage" | "videoMessage" => old["message"][ty.as_str()]["caption"] = text.clone(),
-            _ => return Err(EvoError::bad_request("Message not compatible")),
-        }
-        if old["key"]["remoteJid"] != jid.as_str() {
-            return Err(EvoError::bad_request("RemoteJid does not match"));
-        }
+        cs::update_kept(inst, &key["id"], edit)
+            .unwrap_or_else(|| Err(EvoError::bad_request("Message not compatible")))?;
         let now_ms = state::unix_secs() * 1000;
         let edited = json!({"key": key, "type": "MESSAGE_EDIT",
                             "editedMessage": {"conversation": text}, "timestampMs": now_ms.to_string()});
@@ -159,16 +164,13 @@ fn update_message(sim: &Sim, call: &Call) -> EvoResult {
 fn delete_message(sim: &Sim, call: &Call) -> EvoResult {
     let del = call.body.clone();
     let (ctx, deleted, sent) = sim.with_instance(&call.instance, &call.headers, |inst| {
-        let list = cs::messages_mut(inst);
-        let deleted = list
-            .iter_mut()
-            .find(|m| m["key"]["id"] == del["id"])
-            .map(|m| {
-                m["status"] = json!("DELETED");
-                m["key"]["deleted"] = json!(true);
-                json!({"id": m["id"], "instanceId": m["instanceId"], "key": m["key"],
+        let deleted = cs::update_kept(inst, &del["id"], |m| {
+            m["status"] = json!("DELETED");
+            m["key"]["deleted"] = json!(true);
+            json!({"id": format!("c{}", m["key"]["id"].as_str().unwrap_or_default().to_lowercase()),
+                   "instanceId": m["instanceId"], "key": m["key"],
                    "messageType": m["messageType"], "status": "DELETED", "source": m["source"]})
-            });
+        });
         let id = rules::outgoing_message_id(&mut rand::rng());
         let sent = json!({"key": {"remoteJid": del["remoteJid"], "fromMe": true, "id": id},
             "message": {"protocolMessage": {"key": del, "type": "REVOKE"}},

@@ -12,25 +12,48 @@ use super::dispatch::Call;
 use super::errors::EvoError;
 use super::handlers::EvoResult;
 use super::rules::jid_for;
-use super::state::{self, Instance};
+use base64::Engine;
+
+use super::state::{self, Instance, Kept};
 use super::Sim;
 
-/// The kept messages, oldest first.
-pub fn messages(inst: &Instance) -> &[Value] {
-    inst.store
-        .get("messages")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+/// The kept messages, oldest first, parsed, each with its row `id` (and `_media`, base64).
+pub fn messages(inst: &Instance) -> Vec<Value> {
+    inst.kept.iter().filter_map(parse_kept).collect()
 }
 
-pub fn messages_mut(inst: &mut Instance) -> &mut Vec<Value> {
-    let list = inst.store.entry("messages").or_insert_with(|| json!([]));
-    if !list.is_array() {
-        *list = json!([]);
+fn parse_kept(k: &Kept) -> Option<Value> {
+    let mut v: Value = serde_json::from_slice(&k.json).ok()?;
+    v["id"] = json!(row_id_of(&v));
+    if let Some(m) = &k.media {
+        v["_media"] = json!(base64::engine::general_purpose::STANDARD.encode(m));
     }
-    list.as_array_mut()
-        .unwrap_or_else(|| unreachable!("set to an array above"))
+    Some(v)
+}
+
+/// The row id of a kept message: derived from its key id (`c` + the id in lower case).
+fn row_id_of(m: &Value) -> String {
+    format!(
+        "c{}",
+        m["key"]["id"].as_str().unwrap_or_default().to_lowercase()
+    )
+}
+
+/// Applies `f` to the kept message whose `key.id` is `id` and stores it again; `None` when no
+/// kept message has that id.
+pub fn update_kept<R>(
+    inst: &mut Instance,
+    id: &Value,
+    f: impl FnOnce(&mut Value) -> R,
+) -> Option<R> {
+    let k = inst
+        .kept
+        .iter_mut()
+        .find(|k| serde_json::from_slice::<Value>(&k.json).is_ok_and(|v| v["key"]["id"] == *id))?;
+    let mut v: Value = serde_json::from_slice(&k.json).ok()?;
+    let out = f(&mut v);
+    k.json = serde_json::to_vec(&v).ok()?.into();
+    Some(out)
 }
 
 /// `offset` (page size) and `page` (from 1) of a query, with the server's defaults.
@@ -168,7 +191,8 @@ pub fn find_contacts(sim: &Sim, call: &Call) -> EvoResult {
 
 fn chat_rows(inst: &Instance) -> Vec<Value> {
     let mut chats: Vec<Value> = Vec::new();
-    for m in messages(inst).iter().rev() {
+    let all = messages(inst);
+    for m in all.iter().rev() {
         let jid = &m["key"]["remoteJid"];
         if chats.iter().any(|c| &c["remoteJid"] == jid) {
             continue;
@@ -180,7 +204,7 @@ fn chat_rows(inst: &Instance) -> Vec<Value> {
             .next()
             .unwrap_or_default();
         let name = inst.contacts.get(user).cloned();
-        let unread = messages(inst)
+        let unread = all
             .iter()
             .filter(|x| &x["key"]["remoteJid"] == jid && x["key"]["fromMe"] == false)
             .count();

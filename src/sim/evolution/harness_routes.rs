@@ -108,7 +108,9 @@ fn inbound_event(
         "messageType": "conversation", "messageTimestamp": super::state::unix_secs(),
         "instanceId": inst.id, "source": rules::source_of(&id),
     });
-    super::sends::keep(inst, data.clone(), None);
+    if let Ok(json) = serde_json::to_vec(&data) {
+        super::sends::keep(inst, json.into(), None);
+    }
     // The server's messages.upsert handler follows with the contact: `contacts.upsert` the
     // first time, `contacts.update` after (whatsapp.baileys.service.ts 2.3.6).
     let contact = json!({"remoteJid": jid, "pushName": push_name, "profilePicUrl": null,

@@ -266,13 +266,15 @@ async fn execute(sim: &Sim, call: Call, plan: Plan) -> EvoResult {
             if raw["contextInfo"].is_null() {
                 raw.as_object_mut().map(|o| o.remove("contextInfo"));
             }
-            // The response is serialised here so the message itself can be kept without a copy
-            // (the load hot path has no webhook and so no other copy either).
-            let bytes = serde_json::to_vec(&raw).map_err(|e| EvoError::internal(e.to_string()))?;
+            // Serialised once: the response body and the kept message share the buffer (one
+            // long-lived allocation per message keeps the allocator off the send path).
+            let bytes: bytes::Bytes = serde_json::to_vec(&raw)
+                .map_err(|e| EvoError::internal(e.to_string()))?
+                .into();
             let ctx = EmitContext::of(inst);
             let base64 = ctx.webhook.as_ref().is_some_and(|w| w.base64);
-            let hook = sim.has_webhook(&ctx).then(|| raw.clone());
-            keep(inst, raw, plan.media.as_deref());
+            let hook = sim.has_webhook(&ctx).then_some(raw);
+            keep(inst, bytes.clone(), plan.media.as_deref());
             Ok((jid, bytes, ctx, hook, base64))
         })?;
     sim.bus.publish(NewOutbound {
@@ -349,29 +351,21 @@ fn quoted(inst: &Instance, call: &Call) -> Option<Value> {
         return Some(json!({"key": q["key"], "message": q["message"]}));
     }
     let id = q["key"]["id"].as_str()?;
-    inst.store
-        .get("messages")?
-        .as_array()?
-        .iter()
+    super::chatstate::messages(inst)
+        .into_iter()
         .find(|m| m["key"]["id"] == id)
-        .cloned()
 }
 
 /// Media kept for `getBase64FromMediaMessage` up to this size.
 const MAX_KEPT_MEDIA: usize = 5 * 1024 * 1024;
 
-/// Keeps the message (bounded) and its media bytes for later lookups.
-pub(super) fn keep(inst: &mut Instance, mut kept: Value, media: Option<&[u8]>) {
-    let list = inst.store.entry("messages").or_insert_with(|| json!([]));
-    if let Some(a) = list.as_array_mut() {
-        // Dropped a quarter at a time: one shift per KEPT_MESSAGES / 4 sends.
-        if a.len() >= KEPT_MESSAGES {
-            a.drain(..KEPT_MESSAGES / 4);
-        }
-        kept["id"] = json!(rules::row_id(&mut rand::rng()));
-        if let Some(m) = media.filter(|m| m.len() <= MAX_KEPT_MEDIA) {
-            kept["_media"] = json!(base64::engine::general_purpose::STANDARD.encode(m));
-        }
-        a.push(kept);
+/// Keeps a message (its JSON bytes, bounded) and its media bytes for later lookups.
+pub(super) fn keep(inst: &mut Instance, json: bytes::Bytes, media: Option<&[u8]>) {
+    if inst.kept.len() >= KEPT_MESSAGES {
+        inst.kept.pop_front();
     }
+    let media = media
+        .filter(|m| m.len() <= MAX_KEPT_MEDIA)
+        .map(bytes::Bytes::copy_from_slice);
+    inst.kept.push_back(state::Kept { json, media });
 }

@@ -116,6 +116,16 @@ pub struct Instance {
     pub contacts: HashMap<String, String>,
     /// Rows of the stateful routers (`proxy`, `pusher`, `evolutionBot`, `labels`, …) by table.
     pub store: HashMap<&'static str, Value>,
+    /// The last messages sent and received, oldest first (bounded by the send path).
+    pub kept: std::collections::VecDeque<Kept>,
+}
+
+/// A kept message: its JSON as answered or delivered (one buffer, shared with the response
+/// body; parsed only when searched) and its media bytes.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    pub json: bytes::Bytes,
+    pub media: Option<bytes::Bytes>,
 }
 
 pub fn now_iso() -> String {
@@ -162,6 +172,7 @@ impl Instance {
             session: 0,
             contacts: HashMap::new(),
             store: HashMap::new(),
+            kept: std::collections::VecDeque::new(),
         }
     }
 
