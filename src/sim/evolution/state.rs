@@ -377,7 +377,7 @@ impl Instance {
             "createdAt": self.created_at, "updatedAt": self.updated_at,
             "Chatwoot": null, "Proxy": null, "Rabbitmq": null, "Nats": null, "Sqs": null,
             "Websocket": null, "Setting": setting,
-            "_count": {"Message": 0, "Contact": self.contacts.len(), "Chat": self.contacts.len()},
+            "_count": {"Message": self.kept.len(), "Contact": self.contacts.len(), "Chat": self.contacts.len()},
         })
     }
 
