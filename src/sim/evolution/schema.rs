@@ -1,7 +1,8 @@
 //! The server's request schemas and the validator it runs them with.
 //!
 //! `schemas.json` holds every `JSONSchema7` of the Evolution API 2.3.6 (`src/validate/*.schema.ts`
-//! and the integrations' `*.schema.ts`), exported as data with the file each comes from. The
+//! and the integrations' `*.schema.ts`), exported as data with the file each comes from by
+//! `scripts/evolution-schemas.js` (run in an evolution-api checkout). The
 //! server validates with the npm `jsonschema` library and answers 400 with one message per error:
 //! the failing schema node's `description` when it has one, else the library's `stack` without
 //! its leading `instance.` (`delay is not of a type(s) integer`, `instance requires property
