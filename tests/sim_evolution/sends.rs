@@ -98,10 +98,17 @@ async fn location_sends_the_ladder_and_audio_is_played() {
     let id = b["key"]["id"].as_str().unwrap().to_string();
     let sent = hook.wait_event("send.message").await;
     assert_eq!(sent.body["data"]["key"]["id"], id.as_str());
+    let mut stamps = vec![sent.body["date_time"].as_str().unwrap().to_string()];
     for status in ["SERVER_ACK", "DELIVERY_ACK", "READ"] {
-        hook.wait(|h| h.body["data"]["keyId"] == id.as_str() && h.body["data"]["status"] == status)
+        let h = hook
+            .wait(|h| h.body["data"]["keyId"] == id.as_str() && h.body["data"]["status"] == status)
             .await;
+        stamps.push(h.body["date_time"].as_str().unwrap().to_string());
     }
+    // Each webhook is stamped when it is sent: READ (40 ms in the test config) after send.message.
+    let parse = |s: &str| humantime::parse_rfc3339(s).unwrap();
+    let gap = parse(&stamps[3]).duration_since(parse(&stamps[0])).unwrap();
+    assert!(gap >= std::time::Duration::from_millis(30), "{stamps:?}");
     let media = media_server().await;
     let (s, b) = send(
         &api,
