@@ -338,7 +338,7 @@ async fn tenants_are_isolated() {
         .await;
     assert_eq!(only_b.as_array().unwrap().len(), 1);
     assert_eq!(only_b[0]["tenant"], "b");
-    // A route the server has but the simulator does not: 501, after the guards.
+    // Guards first (401), then the route's schema (upstream: src/validate/message.schema.ts).
     assert_eq!(
         api.call("POST", "/message/sendPoll/a", Some("TB"), None)
             .await
@@ -349,7 +349,7 @@ async fn tenants_are_isolated() {
         api.call("POST", "/message/sendPoll/a", Some("TA"), None)
             .await
             .0,
-        501
+        400
     );
     sim.shutdown().await;
 }

@@ -2,7 +2,13 @@
 //! error bodies; QR PNGs decoded; webhooks received by a real receiver; faults; tenant
 //! isolation; the journal bound.
 
+mod chat;
 mod control;
+mod coverage;
+mod groups;
 mod instances;
 mod messages;
+mod mismatches;
+mod routers;
+mod sends;
 mod support;

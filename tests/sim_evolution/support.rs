@@ -194,3 +194,24 @@ pub(super) async fn start_two_tenants() -> SimHandle {
     ]))
     .await
 }
+
+/// A media server on port 0: `/a.png` is a small PNG-typed body, anything else 404. Returns its
+/// base URL.
+pub(super) async fn media_server() -> String {
+    async fn serve(uri: Uri) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        match uri.path() {
+            "/a.png" => ([("content-type", "image/png")], MEDIA.to_vec()).into_response(),
+            "/voice.ogg" => ([("content-type", "audio/ogg")], MEDIA.to_vec()).into_response(),
+            _ => StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+    let app = axum::Router::new().fallback(axum::routing::get(serve));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// The bytes `media_server` serves.
+pub(super) const MEDIA: &[u8] = b"\x89PNG simulated media bytes";

@@ -44,6 +44,11 @@ impl EvoError {
         Self::new(StatusCode::NOT_FOUND, json!([msg.into()]))
     }
 
+    /// 404 with several messages (`NotFoundException('a', 'b')`).
+    pub fn not_found_many(msgs: &[&str]) -> Self {
+        Self::new(StatusCode::NOT_FOUND, json!(msgs))
+    }
+
     /// The instance guard's 404.
     pub fn no_instance(name: &str) -> Self {
         Self::not_found(format!("The \"{name}\" instance does not exist"))

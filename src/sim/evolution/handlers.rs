@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, delete, get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -23,65 +23,9 @@ pub(super) type EvoResult = Result<Response, EvoError>;
 /// Largest request body, as the server's `express.json({limit: "136mb"})`.
 const BODY_LIMIT: usize = 136 * 1024 * 1024;
 
-/// Routes of the real server that are not simulated (answered 501 after the guards).
-const UNSIMULATED: &[&str] = &[
-    "/message/sendTemplate",
-    "/message/sendPtv",
-    "/message/sendWhatsAppAudio",
-    "/message/sendStatus",
-    "/message/sendSticker",
-    "/message/sendLocation",
-    "/message/sendContact",
-    "/message/sendReaction",
-    "/message/sendPoll",
-    "/message/sendList",
-    "/message/sendButtons",
-    "/chat/markMessageAsRead",
-    "/chat/archiveChat",
-    "/chat/markChatUnread",
-    "/chat/deleteMessageForEveryone",
-    "/chat/fetchProfilePictureUrl",
-    "/chat/getBase64FromMediaMessage",
-    "/chat/updateMessage",
-    "/chat/sendPresence",
-    "/chat/updateBlockStatus",
-    "/chat/findContacts",
-    "/chat/findMessages",
-    "/chat/findStatusMessage",
-    "/chat/findChats",
-    "/chat/findChatByRemoteJid",
-    "/chat/fetchBusinessProfile",
-    "/chat/fetchProfile",
-    "/chat/updateProfileName",
-    "/chat/updateProfileStatus",
-    "/chat/updateProfilePicture",
-    "/chat/removeProfilePicture",
-    "/chat/fetchPrivacySettings",
-    "/chat/updatePrivacySettings",
-    "/settings/set",
-    "/settings/find",
-    "/proxy/set",
-    "/proxy/find",
-    "/label/findLabels",
-    "/label/handleLabel",
-    "/call/offer",
-    "/websocket/set",
-    "/websocket/find",
-    "/rabbitmq/set",
-    "/rabbitmq/find",
-    "/nats/set",
-    "/nats/find",
-    "/sqs/set",
-    "/sqs/find",
-    "/kafka/set",
-    "/kafka/find",
-    "/pusher/set",
-    "/pusher/find",
-];
-
 /// The simulator's provider-facing routes plus its own control routes.
 pub fn router(sim: Arc<Sim>) -> Router {
-    let mut r = Router::new()
+    let r = Router::new()
         .route("/", get(info))
         .route("/verify-creds", post(verify_creds))
         .route("/instance/create", post(create))
@@ -95,8 +39,6 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/instance/delete/{instance}", delete(delete_instance))
         .route("/instance/setPresence/{instance}", post(set_presence))
         .route("/instance/fetchInstances", get(fetch_instances))
-        .route("/message/sendText/{instance}", post(messages::send_text))
-        .route("/message/sendMedia/{instance}", post(messages::send_media))
         .route("/webhook/set/{instance}", post(messages::webhook_set))
         .route("/webhook/find/{instance}", get(messages::webhook_find))
         .route(
@@ -108,9 +50,9 @@ pub fn router(sim: Arc<Sim>) -> Router {
             "/__harness/instances/{instance}/pair",
             post(harness_routes::pair),
         );
-    for path in UNSIMULATED {
-        r = r.route(&format!("{path}/{{instance}}"), any(unsimulated));
-    }
+    let r = super::misc::router(super::integrations::router(r));
+    let r = super::chat::router(super::sends::router(r));
+    let r = super::group::router(r);
     r.fallback(no_route)
         .method_not_allowed_fallback(no_route)
         // The server accepts bodies up to 136 MB (base64 media); axum's default is 2 MB.
@@ -202,6 +144,8 @@ async fn create(State(sim): S, headers: HeaderMap, body: Bytes) -> EvoResult {
         }
     }
     rules::authorize(apikey(&headers), &sim.config.api_key, None)?;
+    // upstream: src/validate/instance.schema.ts instanceSchema (qrcode boolean, number pattern)
+    super::schema::validate("instanceSchema", &body)?;
     let name = name.unwrap_or_default().to_string();
     if name.is_empty() {
         return Err(EvoError::validation(vec![
@@ -373,15 +317,9 @@ async fn set_presence(
 ) -> EvoResult {
     let body = json_body(&body)?;
     sim.with_instance(&name, &headers, |_| Ok(()))?;
-    match body.get("presence").and_then(Value::as_str) {
-        Some(p @ ("available" | "unavailable")) => Ok(created(json!({"presence": p}))),
-        Some(_) => Err(EvoError::validation(vec![
-            "presence is not one of enum values: available,unavailable".into(),
-        ])),
-        None => Err(EvoError::validation(vec![
-            "instance requires property \"presence\"".into(),
-        ])),
-    }
+    // upstream: src/validate/instance.schema.ts presenceOnlySchema
+    super::schema::validate("presenceOnlySchema", &body)?;
+    Ok(created(json!({"presence": body["presence"]})))
 }
 
 async fn fetch_instances(
@@ -408,7 +346,8 @@ async fn fetch_instances(
                 1 => &i.id == want,
                 _ => i.number.as_deref() == Some(want.as_str()),
             });
-            if rows.is_empty() && which < 2 {
+            // upstream: src/api/services/monitor.service.ts instanceInfoById (404 for all three)
+            if rows.is_empty() {
                 return Err(EvoError::not_found(format!(
                     "Instance \"{want}\" not found"
                 )));
@@ -420,20 +359,4 @@ async fn fetch_instances(
         .map(|i| i.row(&sim.config.client_name))
         .collect();
     Ok(ok(Value::Array(list)))
-}
-
-async fn unsimulated(
-    State(sim): S,
-    Path(name): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> EvoResult {
-    sim.with_instance(&name, &headers, |_| Ok(()))?;
-    Err(EvoError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        json!([format!(
-            "harness simulator: {} is not simulated",
-            uri.path()
-        )]),
-    ))
 }

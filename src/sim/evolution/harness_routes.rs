@@ -25,6 +25,8 @@ struct InboundRequest {
     name: Option<String>,
     text: String,
     instance: Option<String>,
+    /// A group the customer writes in (its JID); the message's `key.participant` is the sender.
+    group: Option<String>,
 }
 
 /// `POST /__harness/inbound`: a customer writes to an instance; `messages.upsert` goes out.
@@ -61,13 +63,23 @@ pub(super) async fn inbound(State(sim): S, body: Bytes) -> Response {
                     inst.state.as_str()
                 ),
             )),
+            Some(inst)
+                if req.group.as_ref().is_some_and(|g| {
+                    inst.store.get("groups").and_then(|gs| gs.get(g)).is_none()
+                }) =>
+            {
+                Err((
+                    StatusCode::NOT_FOUND,
+                    format!("group {:?} does not exist on instance {name:?}", req.group),
+                ))
+            }
             Some(inst) => Ok(inbound_event(inst, &from, &req)),
         }
     };
     match result {
         Err((status, msg)) => control_error(status, msg),
-        Ok((ctx, event, id, jid)) => {
-            sim.emit(&ctx, vec![event]);
+        Ok((ctx, events, id, jid)) => {
+            sim.emit(&ctx, events);
             Json(json!({"message_id": id, "instance": ctx.instance, "remote_jid": jid}))
                 .into_response()
         }
@@ -78,21 +90,42 @@ fn inbound_event(
     inst: &mut Instance,
     from: &str,
     req: &InboundRequest,
-) -> (EmitContext, Event, String, String) {
+) -> (EmitContext, Vec<Event>, String, String) {
     let id = rules::incoming_message_id(&mut rand::rng());
-    let jid = format!("{from}@s.whatsapp.net");
+    let sender = format!("{from}@s.whatsapp.net");
+    let jid = req.group.clone().unwrap_or_else(|| sender.clone());
     let push_name = req.name.clone().unwrap_or_else(|| from.to_string());
+    let known = inst.contacts.contains_key(from);
     inst.remember_contact(from, &push_name);
+    let mut key = json!({"remoteJid": jid, "fromMe": false, "id": id});
+    if req.group.is_some() {
+        key["participant"] = json!(sender);
+    }
     let data = json!({
-        "key": {"remoteJid": jid, "fromMe": false, "id": id},
+        "key": key,
         "pushName": push_name, "status": "DELIVERY_ACK",
         "message": {"conversation": req.text},
         "messageType": "conversation", "messageTimestamp": super::state::unix_secs(),
         "instanceId": inst.id, "source": rules::source_of(&id),
     });
+    if let Ok(json) = serde_json::to_vec(&data) {
+        super::sends::keep(inst, json.into(), None);
+    }
+    // The server's messages.upsert handler follows with the contact: `contacts.upsert` the
+    // first time, `contacts.update` after (whatsapp.baileys.service.ts 2.3.6).
+    let contact = json!({"remoteJid": jid, "pushName": push_name, "profilePicUrl": null,
+                         "instanceId": inst.id});
+    let follow = if known {
+        "contacts.update"
+    } else {
+        "contacts.upsert"
+    };
     (
         EmitContext::of(inst),
-        Event::now("messages.upsert", data),
+        vec![
+            Event::now("messages.upsert", data),
+            Event::now(follow, contact),
+        ],
         id,
         jid,
     )

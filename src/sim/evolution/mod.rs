@@ -3,13 +3,17 @@
 //! Why: a real Evolution API needs a paired phone and cannot be made slow or down on purpose.
 //! This simulator answers the documented surface (`/shared/reference/evolution-api-v2.md` §3)
 //! with the same status codes, shapes, error bodies and guard order (instance exists → name
-//! free → apikey), so an app or a client library cannot tell the difference there; routes the
-//! real server has but that are not simulated answer 501 with an Evolution-shaped body, and
-//! unknown routes answer like Express (`Cannot POST /x`).
+//! free → apikey), so an app or a client library cannot tell the difference there. Every route
+//! of the 2.3.6 server is listed in [`routes`] (`routes.tsv`, with its upstream file); unknown
+//! routes answer like Express (`Cannot POST /x`).
 //!
-//! Layout: [`rules`] (pure validation and formats), [`state`] (instances and their state
+//! Layout: [`rules`] (pure validation and formats), [`schema`] (the server's request schemas
+//! and their validator), [`routes`] (the coverage table), [`state`] (instances and their state
 //! machine), [`qr`] (real PNG QR codes), [`errors`] (error bodies), [`handlers`] (the router
-//! and the instance routes; `messages` holds the send, webhook and chat routes, and
+//! and the instance routes; `messages` the webhook and number-lookup routes; `dispatch` the
+//! table-driven registration the other routers use: `sends`/`sendbuild`/`sendcheck` the
+//! message router, `chat`/`chatstate` the chat router, `group` the group router, `misc` the
+//! small core routers, `integrations` and `baileys` the integration routers;
 //! `harness_routes` the simulator's own `/__harness/inbound` and `…/pair`), this file
 //! (configuration, start-up, webhook dispatch).
 //!
@@ -19,12 +23,25 @@
 //! wakes every `qr_refresh`, applies `refresh_qr` under the lock and stops when the session
 //! changed (paired, logged out, deleted) or the simulator shuts down.
 
+mod baileys;
+mod chat;
+mod chatstate;
+mod dispatch;
 pub mod errors;
+mod group;
+mod groupops;
 pub mod handlers;
 mod harness_routes;
+mod integrations;
 mod messages;
+mod misc;
 pub mod qr;
+pub mod routes;
 pub mod rules;
+pub mod schema;
+mod sendbuild;
+mod sendcheck;
+mod sends;
 pub mod state;
 
 use std::collections::HashMap;
@@ -94,6 +111,10 @@ pub struct EvolutionConfig {
     /// Global webhook (`WEBHOOK_GLOBAL_URL`), receives every event of every instance.
     pub global_webhook_url: Option<String>,
     pub global_webhook_by_events: bool,
+    /// Events the global webhook receives (config keys, `MESSAGES_UPSERT`); `None` is all.
+    /// The server's `WEBHOOK_EVENTS_<EVENT>=true|false` variables set it
+    /// ([`EvolutionConfig::events_from_env`]).
+    pub global_webhook_events: Option<Vec<String>>,
     /// `server_url` in webhooks; defaults to the simulator's base URL.
     pub server_url: Option<String>,
     /// Put the instance token in the webhook `apikey` field
@@ -125,6 +146,7 @@ impl Default for EvolutionConfig {
             api_key: DEFAULT_API_KEY.into(),
             global_webhook_url: None,
             global_webhook_by_events: false,
+            global_webhook_events: Self::events_from_env(|k| std::env::var(k).ok()),
             server_url: None,
             expose_token_in_webhooks: true,
             instances: Vec::new(),
@@ -144,6 +166,24 @@ impl Default for EvolutionConfig {
             version: "2.3.6".into(),
             client_name: "evolution".into(),
         }
+    }
+}
+
+impl EvolutionConfig {
+    /// The global webhook's events from the server's `WEBHOOK_EVENTS_<EVENT>` variables
+    /// (`src/config/env.config.ts`: each is `=== 'true'`): `None` when none is set.
+    pub fn events_from_env(var: impl Fn(&str) -> Option<String>) -> Option<Vec<String>> {
+        let values: Vec<(&str, Option<String>)> = rules::EVENT_KEYS
+            .iter()
+            .map(|k| (*k, var(&format!("WEBHOOK_EVENTS_{k}"))))
+            .collect();
+        values.iter().any(|(_, v)| v.is_some()).then(|| {
+            values
+                .iter()
+                .filter(|(_, v)| v.as_deref() == Some("true"))
+                .map(|(k, _)| k.to_string())
+                .collect()
+        })
     }
 }
 
@@ -229,7 +269,10 @@ impl Sim {
             for (url, destination, headers) in self.targets(ctx, event.name) {
                 let mut envelope = json!({
                     "event": event.name, "instance": ctx.instance, "data": event.data,
-                    "destination": destination, "date_time": state::now_iso(),
+                    "destination": destination,
+                    // Stamped when the server would send it (a delayed ack is sent later).
+                    "date_time": humantime::format_rfc3339_millis(
+                        std::time::SystemTime::now() + event.delay).to_string(),
                 });
                 if let Some(sender) = &ctx.sender {
                     envelope["sender"] = json!(sender);
@@ -288,7 +331,11 @@ impl Sim {
                 out.push((url, hook.url.clone(), headers));
             }
         }
-        if let Some(global) = &self.config.global_webhook_url {
+        let global_wants = match &self.config.global_webhook_events {
+            Some(events) => events.contains(&key),
+            None => true,
+        };
+        if let (Some(global), true) = (&self.config.global_webhook_url, global_wants) {
             let url = match self.config.global_webhook_by_events {
                 true => format!("{global}/{path}"),
                 false => global.clone(),

@@ -45,9 +45,6 @@ pub const EVENT_KEYS: &[&str] = &[
 /// Accepted `integration` values.
 pub const INTEGRATIONS: &[&str] = &["WHATSAPP-BAILEYS", "WHATSAPP-BUSINESS", "EVOLUTION"];
 
-/// Media types of `sendMedia`.
-pub const MEDIA_TYPES: &[&str] = &["image", "document", "video", "audio"];
-
 /// Config key of an event: `messages.upsert` → `MESSAGES_UPSERT`.
 pub fn event_key(event: &str) -> String {
     event.replace(['.', '-'], "_").to_uppercase()
@@ -66,10 +63,10 @@ pub fn authorize(key: Option<&str>, global: &str, token: Option<&str>) -> Result
     }
 }
 
-/// The WhatsApp JID for a number as the server's `createJid` builds it: digits with
-/// `@s.whatsapp.net`, or `@g.us` for group ids; full JIDs are kept. (The 9th-digit rewriting
-/// for Brazilian, Mexican and Argentine numbers is not simulated: the number is kept as sent, so
-/// a reply correlates with the customer who wrote.)
+/// The WhatsApp JID for a number as the server's `createJid` (`src/utils/createJid.ts`) builds
+/// it: digits with `@s.whatsapp.net`, or `@g.us` for group ids; full JIDs are kept; Mexican and
+/// Argentine 13-digit numbers lose their 3rd digit and Brazilian 13-digit mobiles their 9th
+/// digit when the DDD is 31 or more and the subscriber number starts with 7–9.
 pub fn jid_for(number: &str) -> String {
     let number = number.trim();
     if number.contains('@') {
@@ -83,7 +80,30 @@ pub fn jid_for(number: &str) -> String {
         format!("{cleaned}@g.us")
     } else {
         let digits: String = cleaned.chars().filter(char::is_ascii_digit).collect();
-        format!("{digits}@s.whatsapp.net")
+        format!("{}@s.whatsapp.net", br_number(mx_ar_number(digits)))
+    }
+}
+
+/// `formatMXOrARNumber`.
+fn mx_ar_number(digits: String) -> String {
+    let mx_ar = digits.starts_with("52") || digits.starts_with("54");
+    match mx_ar && digits.len() == 13 {
+        true => format!("{}{}", &digits[..2], &digits[3..]),
+        false => digits,
+    }
+}
+
+/// `formatBRNumber`: `^(55)(\d{2})\d(\d{8})$` drops the 9th digit unless the subscriber
+/// number starts below 7 or the DDD is below 31.
+fn br_number(digits: String) -> String {
+    if digits.len() != 13 || !digits.starts_with("55") {
+        return digits;
+    }
+    let ddd: u32 = digits[2..4].parse().unwrap_or(0);
+    let joker = digits.as_bytes()[5] - b'0';
+    match joker < 7 || ddd < 31 {
+        true => digits,
+        false => format!("{}{}", &digits[..4], &digits[5..]),
     }
 }
 
@@ -178,109 +198,6 @@ fn requires(parent: &str, prop: &str) -> String {
 
 fn type_error(path: &str, ty: &str) -> String {
     format!("{path} is not of a type(s) {ty}")
-}
-
-/// Validated `sendText` body.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SendText {
-    pub number: String,
-    pub text: String,
-}
-
-/// Validates `sendText`: `number` and `text` required strings, `delay` an integer.
-pub fn parse_send_text(body: &Value) -> Result<SendText, EvoError> {
-    let obj = as_object(body);
-    let mut errors = Vec::new();
-    check_number(obj, &mut errors);
-    match obj.get("text") {
-        None => errors.push(requires("instance", "text")),
-        Some(Value::String(_)) => {}
-        Some(_) => errors.push(type_error("text", "string")),
-    }
-    check_delay(obj, &mut errors);
-    if !errors.is_empty() {
-        return Err(EvoError::validation(errors));
-    }
-    let text = str_field(obj, "text");
-    if text.trim().is_empty() {
-        return Err(EvoError::bad_request("Text is required"));
-    }
-    Ok(SendText {
-        number: str_field(obj, "number"),
-        text,
-    })
-}
-
-/// Validated `sendMedia` body.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SendMedia {
-    pub number: String,
-    pub mediatype: String,
-    pub media: String,
-    pub mimetype: Option<String>,
-    pub caption: Option<String>,
-    pub file_name: Option<String>,
-}
-
-/// Validates `sendMedia`: `number`, `mediatype` (enum) and `media` (URL or base64).
-pub fn parse_send_media(body: &Value) -> Result<SendMedia, EvoError> {
-    let obj = as_object(body);
-    let mut errors = Vec::new();
-    check_number(obj, &mut errors);
-    match obj.get("mediatype") {
-        None => errors.push(requires("instance", "mediatype")),
-        Some(Value::String(s)) if MEDIA_TYPES.contains(&s.as_str()) => {}
-        Some(_) => errors.push(format!(
-            "mediatype is not one of enum values: {}",
-            MEDIA_TYPES.join(",")
-        )),
-    }
-    check_delay(obj, &mut errors);
-    if !errors.is_empty() {
-        return Err(EvoError::validation(errors));
-    }
-    let media = str_field(obj, "media");
-    let is_url = media.starts_with("http://") || media.starts_with("https://");
-    if !is_url && !is_base64(&media) {
-        return Err(EvoError::bad_request("Owned media must be a url or base64"));
-    }
-    let opt = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
-    let mediatype = str_field(obj, "mediatype");
-    if !is_url && mediatype == "document" && opt("fileName").is_none() {
-        return Err(EvoError::bad_request(
-            "For base64 the file name must be informed.",
-        ));
-    }
-    Ok(SendMedia {
-        number: str_field(obj, "number"),
-        mediatype,
-        media,
-        mimetype: opt("mimetype"),
-        caption: opt("caption"),
-        file_name: opt("fileName"),
-    })
-}
-
-fn is_base64(s: &str) -> bool {
-    use base64::Engine;
-    !s.is_empty() && base64::engine::general_purpose::STANDARD.decode(s).is_ok()
-}
-
-fn check_number(obj: &Map<String, Value>, errors: &mut Vec<String>) {
-    match obj.get("number") {
-        None => errors.push(requires("instance", "number")),
-        Some(Value::String(_)) => {}
-        // The schema's description replaces the message.
-        Some(_) => errors.push("Invalid format".into()),
-    }
-}
-
-fn check_delay(obj: &Map<String, Value>, errors: &mut Vec<String>) {
-    if let Some(d) = obj.get("delay") {
-        if !(d.is_i64() || d.is_u64()) {
-            errors.push(type_error("delay", "integer"));
-        }
-    }
 }
 
 fn str_field(obj: &Map<String, Value>, key: &str) -> String {
@@ -443,6 +360,12 @@ mod tests {
             "5511999990000@s.whatsapp.net"
         );
         assert_eq!(jid_for("5511@s.whatsapp.net"), "5511@s.whatsapp.net");
+        // upstream: evolution-api 2.3.6 src/utils/createJid.ts (formatBRNumber, formatMXOrARNumber)
+        assert_eq!(jid_for("5531988887777"), "553188887777@s.whatsapp.net");
+        assert_eq!(jid_for("5531968887777"), "5531968887777@s.whatsapp.net");
+        assert_eq!(jid_for("5521988887777"), "5521988887777@s.whatsapp.net");
+        assert_eq!(jid_for("5215512345678"), "525512345678@s.whatsapp.net");
+        assert_eq!(jid_for("5491112345678"), "541112345678@s.whatsapp.net");
         assert_eq!(jid_for("120363025246125888"), "120363025246125888@g.us");
         assert!(number_exists("5511999990000@s.whatsapp.net", &[]));
         assert!(!number_exists("123@s.whatsapp.net", &[]));
@@ -485,54 +408,6 @@ mod tests {
         let row = row_id(&mut rng);
         assert_eq!(row.len(), 25);
         assert!(row.starts_with('c'));
-    }
-
-    #[test]
-    fn send_text_validation_messages() {
-        assert_eq!(
-            messages(parse_send_text(&json!({})).unwrap_err()),
-            json!([[
-                "instance requires property \"number\"",
-                "instance requires property \"text\""
-            ]])
-        );
-        assert_eq!(
-            messages(parse_send_text(&json!({"number": 5, "text": "x"})).unwrap_err()),
-            json!([["Invalid format"]])
-        );
-        assert_eq!(
-            messages(parse_send_text(&json!({"number": "1", "text": " "})).unwrap_err()),
-            json!(["Text is required"])
-        );
-        assert_eq!(
-            messages(
-                parse_send_text(&json!({"number": "1", "text": "x", "delay": "9"})).unwrap_err()
-            ),
-            json!([["delay is not of a type(s) integer"]])
-        );
-        let ok = parse_send_text(&json!({"number": "1", "text": "hi", "delay": 5})).unwrap();
-        assert_eq!(ok.text, "hi");
-    }
-
-    #[test]
-    fn send_media_validation() {
-        let base = json!({"number": "1", "mediatype": "image", "media": "https://x/a.png"});
-        assert_eq!(parse_send_media(&base).unwrap().mediatype, "image");
-        let bad = json!({"number": "1", "mediatype": "gif", "media": "x"});
-        assert!(messages(parse_send_media(&bad).unwrap_err())[0][0]
-            .as_str()
-            .unwrap()
-            .starts_with("mediatype is not one of enum values"));
-        let not_media = json!({"number": "1", "mediatype": "image", "media": "not base64!"});
-        assert_eq!(
-            messages(parse_send_media(&not_media).unwrap_err()),
-            json!(["Owned media must be a url or base64"])
-        );
-        let doc = json!({"number": "1", "mediatype": "document", "media": "aGVsbG8="});
-        assert_eq!(
-            messages(parse_send_media(&doc).unwrap_err()),
-            json!(["For base64 the file name must be informed."])
-        );
     }
 
     #[test]

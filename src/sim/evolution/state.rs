@@ -114,6 +114,18 @@ pub struct Instance {
     pub session: u64,
     /// Customer number (digits) → push name, from inbound messages.
     pub contacts: HashMap<String, String>,
+    /// Rows of the stateful routers (`proxy`, `pusher`, `evolutionBot`, `labels`, …) by table.
+    pub store: HashMap<&'static str, Value>,
+    /// The last messages sent and received, oldest first (bounded by the send path).
+    pub kept: std::collections::VecDeque<Kept>,
+}
+
+/// A kept message: its JSON as answered or delivered (one buffer, shared with the response
+/// body; parsed only when searched) and its media bytes.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    pub json: bytes::Bytes,
+    pub media: Option<bytes::Bytes>,
 }
 
 pub fn now_iso() -> String {
@@ -159,6 +171,8 @@ impl Instance {
             updated_at: now,
             session: 0,
             contacts: HashMap::new(),
+            store: HashMap::new(),
+            kept: std::collections::VecDeque::new(),
         }
     }
 
@@ -363,7 +377,7 @@ impl Instance {
             "createdAt": self.created_at, "updatedAt": self.updated_at,
             "Chatwoot": null, "Proxy": null, "Rabbitmq": null, "Nats": null, "Sqs": null,
             "Websocket": null, "Setting": setting,
-            "_count": {"Message": 0, "Contact": self.contacts.len(), "Chat": self.contacts.len()},
+            "_count": {"Message": self.kept.len(), "Contact": self.contacts.len(), "Chat": self.contacts.len()},
         })
     }
 
