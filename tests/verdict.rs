@@ -27,13 +27,13 @@ async fn server(delay: Duration) -> String {
     url
 }
 
-/// A port nothing listens on.
-fn dead_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A port nothing listens on, held (bound, never listening) so that no other test can take
+/// it while the caller keeps the socket: connections to it are refused.
+fn dead_port() -> (tokio::net::TcpSocket, u16) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    (socket, port)
 }
 
 const REPORTS: [&str; 8] = [
@@ -140,7 +140,8 @@ fn a_failed_check_in_half_the_iterations_is_an_error_rate_of_50_percent() {
 fn a_connection_error_in_half_the_iterations_is_an_error_rate_of_50_percent() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let url = rt.block_on(server(Duration::ZERO));
-    let dead = format!("http://127.0.0.1:{}", dead_port());
+    let (_held, port) = rt.block_on(async { dead_port() });
+    let dead = format!("http://127.0.0.1:{port}");
     let step = format!(
         "  - name: fetch\n    http: {{ url: \"{{{{ '{dead}' if odd == 'true' else '{url}' }}}}/ok\" }}\n    checks: {{ status: 200 }}"
     );

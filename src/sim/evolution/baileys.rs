@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::dispatch::{add_sync, Call, SyncHandler};
 use super::errors::EvoError;
-use super::handlers::EvoResult;
+use super::reply::EvoResult;
 use super::rules::{self, jid_user};
 use super::Sim;
 

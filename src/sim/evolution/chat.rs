@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::chatstate as cs;
 use super::dispatch::{add, add_sync, Call};
 use super::errors::EvoError;
-use super::handlers::EvoResult;
+use super::reply::EvoResult;
 use super::rules::{self, jid_for};
 use super::state::{self, Event};
 use super::{EmitContext, Sim};

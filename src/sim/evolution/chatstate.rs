@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::dispatch::Call;
 use super::errors::EvoError;
-use super::handlers::EvoResult;
+use super::reply::EvoResult;
 use super::rules::jid_for;
 use base64::Engine;
 

@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use serde_json::Value;
 
 use super::errors::EvoError;
-use super::handlers::{json_body, EvoResult};
+use super::reply::{json_body, EvoResult};
 use super::routes::{self, Route};
 use super::{schema, Sim};
 
@@ -113,7 +113,7 @@ async fn prepare(
         None => (json_body(&raw)?, None),
     };
     if route.path.starts_with("/group/") {
-        super::group::prepare_input(route.path, &mut body, &query)?;
+        super::group_input::prepare_input(route.path, &mut body, &query)?;
     }
     if let Some(name) = route.schema {
         schema::validate(name, &body)?;

@@ -6,19 +6,16 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::errors::EvoError;
+use super::reply::{apikey, created, json_body, ok, EvoResult, S};
 use super::rules;
 use super::state::{ConnState, Event, Instance};
 use super::{harness_routes, messages, qr, EmitContext, Sim};
-
-pub(super) type S = State<Arc<Sim>>;
-pub(super) type EvoResult = Result<Response, EvoError>;
 
 /// Largest request body, as the server's `express.json({limit: "136mb"})`.
 const BODY_LIMIT: usize = 136 * 1024 * 1024;
@@ -62,44 +59,6 @@ pub fn router(sim: Arc<Sim>) -> Router {
 
 async fn no_route(method: Method, uri: Uri) -> EvoError {
     EvoError::no_route(method.as_str(), uri.path())
-}
-
-pub(super) fn apikey(headers: &HeaderMap) -> Option<&str> {
-    headers.get("apikey").and_then(|v| v.to_str().ok())
-}
-
-/// The body as JSON (`{}` when empty), or Express body-parser's 400.
-pub(super) fn json_body(body: &Bytes) -> Result<Value, EvoError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(json!({}));
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| EvoError::new(StatusCode::BAD_REQUEST, json!(e.to_string())))
-}
-
-impl Sim {
-    /// Guards (instance exists → apikey) then `f` on the instance, under the lock.
-    pub(super) fn with_instance<R>(
-        &self,
-        name: &str,
-        headers: &HeaderMap,
-        f: impl FnOnce(&mut Instance) -> Result<R, EvoError>,
-    ) -> Result<R, EvoError> {
-        let mut instances = self.instances();
-        let inst = instances
-            .get_mut(name)
-            .ok_or_else(|| EvoError::no_instance(name))?;
-        rules::authorize(apikey(headers), &self.config.api_key, Some(&inst.token))?;
-        f(inst)
-    }
-}
-
-pub(super) fn created(body: Value) -> Response {
-    (StatusCode::CREATED, Json(body)).into_response()
-}
-
-pub(super) fn ok(body: Value) -> Response {
-    Json(body).into_response()
 }
 
 fn new_qr() -> Result<super::state::NewQr, EvoError> {

@@ -10,7 +10,7 @@ use axum::Json;
 use serde_json::json;
 
 use super::errors::EvoError;
-use super::handlers::{ok, S};
+use super::reply::{ok, S};
 use super::rules;
 use super::state::{ConnState, Event, Instance};
 use super::EmitContext;

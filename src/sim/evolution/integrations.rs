@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value};
 
 use super::dispatch::{add_sync, Call, SyncHandler};
 use super::errors::EvoError;
-use super::handlers::EvoResult;
+use super::reply::EvoResult;
 use super::routes::routes;
 use super::{rules, state, Sim};
 

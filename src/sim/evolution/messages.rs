@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::handlers::{created, json_body, ok, EvoResult, S};
+use super::reply::{created, json_body, ok, EvoResult, S};
 use super::rules::{self, jid_for, jid_user};
 use super::schema;
 

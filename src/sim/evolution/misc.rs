@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::dispatch::{add_sync, Call};
 use super::errors::EvoError;
-use super::handlers::EvoResult;
+use super::reply::EvoResult;
 use super::rules::{self, jid_for};
 use super::{state, Sim};
 

@@ -12,8 +12,20 @@ use sha2::{Digest, Sha256};
 
 use super::dispatch::Call;
 use super::errors::EvoError;
-use super::sends::{Fetched, Source};
 use super::state;
+
+/// Where media comes from: a URL to fetch, or bytes already in the request.
+pub enum Source {
+    Url(String),
+    Bytes(Vec<u8>),
+}
+
+/// Media bytes and the `content-type` they came with.
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    pub content_type: Option<String>,
+    pub url: Option<String>,
+}
 
 /// A send ready to run.
 pub struct Plan {

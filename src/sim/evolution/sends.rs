@@ -21,9 +21,9 @@ use serde_json::{json, Value};
 
 use super::dispatch::{add, Call, Handler};
 use super::errors::EvoError;
-use super::handlers::EvoResult;
+use super::reply::EvoResult;
 use super::rules::{self, jid_for, jid_user};
-use super::sendbuild::{self, Plan};
+use super::sendbuild::{self, Fetched, Plan, Source};
 use super::state::{self, Event, Instance};
 use super::{EmitContext, Sim};
 use crate::sim::bus::{NewOutbound, Provider};
@@ -89,19 +89,6 @@ async fn run_media(
     };
     let plan = build(&call, fetched)?;
     execute(&sim, call, plan).await
-}
-
-/// Media bytes and the `content-type` they came with.
-pub struct Fetched {
-    pub bytes: Vec<u8>,
-    pub content_type: Option<String>,
-    pub url: Option<String>,
-}
-
-/// Where media comes from: a URL to fetch, or bytes already in the request.
-pub enum Source {
-    Url(String),
-    Bytes(Vec<u8>),
 }
 
 /// Fetches a media URL as the server's axios does (a 10 s bound here); a failure is the
