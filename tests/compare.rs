@@ -246,3 +246,47 @@ fn merge_sums_two_runs_and_refuses_different_scenarios() {
     );
     assert!(!d.join("x.json").exists());
 }
+
+/// Issue 16's matrix: one e2e run per tenant (three CI jobs), merged into one report with one
+/// exit code; a tenant whose run failed fails the merged gate.
+#[test]
+fn a_matrix_of_e2e_runs_for_three_tenants_merges_into_one_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tenants = ["clinica-centro", "clinica-norte", "clinica-sur"];
+    let mut files = Vec::new();
+    for t in tenants {
+        let name = format!("{t}.json");
+        let env = [
+            ("GITHUB_STEP_SUMMARY", ""),
+            ("HARNESS_EVOLUTION_INSTANCE", t),
+        ];
+        let out = run_in(d, &["run", "e2e-booking", "--json", &name], &env);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+        files.push(name);
+    }
+    let mut args = vec!["merge"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["--json", "matrix.json"]);
+    assert_exit(&run_in(d, &args, &NO_SUMMARY), 0);
+    let m = read_report(&d.join("matrix.json"));
+    assert_eq!(m["totals"]["iterations"], 3);
+    let one = read_report(&d.join(&files[0]));
+    assert_eq!(
+        m["e2e"]["count"].as_u64(),
+        one["e2e"]["count"].as_u64().map(|n| n * 3)
+    );
+    // The second tenant's run lost its confirmation: the merged gate fails.
+    let mut bad = read_report(&d.join(&files[1]));
+    bad["totals"]["failed_iterations"] = 1.into();
+    bad["steps"][3]["passed"] = false.into();
+    bad["steps"][3]["failures"] = 1.into();
+    bad["passed"] = false.into();
+    write(d, &files[1], &bad);
+    args.pop();
+    args.push("matrix2.json");
+    assert_exit(&run_in(d, &args, &NO_SUMMARY), 1);
+    let m2 = read_report(&d.join("matrix2.json"));
+    assert_eq!(m2["totals"]["failed_iterations"], 1);
+    assert_eq!(m2["passed"], false);
+}

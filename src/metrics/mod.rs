@@ -113,7 +113,12 @@ impl Series {
     }
 
     /// A series from an [`encode_histogram`](Self::encode_histogram) string and its counts.
-    pub fn from_encoded(encoded: &str, count: u64, failures: u64) -> Result<Series, String> {
+    pub fn from_encoded(
+        encoded: &str,
+        count: u64,
+        executions: u64,
+        failures: u64,
+    ) -> Result<Series, String> {
         use base64::Engine as _;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
@@ -127,6 +132,7 @@ impl Series {
             .add(&decoded)
             .map_err(|e| format!("histogram out of range: {e:?}"))?;
         series.count = count;
+        series.executions = executions;
         series.failures = failures;
         Ok(series)
     }
@@ -203,12 +209,12 @@ mod tests {
             s.record(Duration::from_micros(i * i % 99_991 + 1), i % 7 == 0);
         }
         let encoded = s.encode_histogram();
-        let back = Series::from_encoded(&encoded, s.count, s.failures).unwrap();
+        let back = Series::from_encoded(&encoded, s.count, s.executions, s.failures).unwrap();
         assert_eq!(back.histogram, s.histogram);
         assert_eq!(back.summary(), s.summary());
         assert_eq!(back.buckets(), s.buckets());
-        assert!(Series::from_encoded("not base64!", 0, 0).is_err());
-        assert!(Series::from_encoded("aGVsbG8=", 0, 0)
+        assert!(Series::from_encoded("not base64!", 0, 0, 0).is_err());
+        assert!(Series::from_encoded("aGVsbG8=", 0, 0, 0)
             .unwrap_err()
             .contains("HDR"));
     }

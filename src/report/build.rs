@@ -126,6 +126,7 @@ fn step_report(step: &StepResult, redactor: &Redactor) -> StepReport {
         line: step.span.line,
         passed: step.passed,
         requests: step.series.count,
+        executions: Some(step.series.executions),
         failures: step.series.failures,
         attempts: step.attempts,
         latency_ms: latency(&step.series),

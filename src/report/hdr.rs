@@ -80,6 +80,8 @@ pub fn scenario_hash(scenario: &Scenario) -> String {
 }
 
 /// Decodes one encoded histogram with its counts; the error names `what`.
-pub fn decode(what: &str, encoded: &str, count: u64, failures: u64) -> Result<Series, String> {
-    Series::from_encoded(encoded, count, failures).map_err(|e| format!("{what}: {e}"))
+/// `counts`: requests (attempts included), executions, failures.
+pub fn decode(what: &str, encoded: &str, counts: (u64, u64, u64)) -> Result<Series, String> {
+    let (count, executions, failures) = counts;
+    Series::from_encoded(encoded, count, executions, failures).map_err(|e| format!("{what}: {e}"))
 }

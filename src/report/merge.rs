@@ -235,18 +235,27 @@ fn decode_all(input: &Input) -> Result<Decoded, MergeError> {
         .steps
         .iter()
         .zip(&h.steps)
-        .map(|(s, enc)| decode(&format!("step `{}`", s.name), enc, s.requests, s.failures))
+        .map(|(s, enc)| {
+            // Reports before `executions` existed: one execution per request.
+            let executions = s.executions.unwrap_or(s.requests);
+            let counts = (s.requests, executions, s.failures);
+            decode(&format!("step `{}`", s.name), enc, counts)
+        })
         .collect::<Result<Vec<_>, _>>()
         .map_err(bad)?;
-    let all = decode("totals", &h.all, r.totals.requests, r.totals.failures).map_err(bad)?;
+    let t = &r.totals;
+    let all = decode("totals", &h.all, (t.requests, t.requests, t.failures)).map_err(bad)?;
     let e2e = match (&h.e2e, &r.e2e) {
-        (Some(enc), Some(e)) => Some(decode("e2e", enc, e.count, e.failures).map_err(bad)?),
+        (Some(enc), Some(e)) => {
+            Some(decode("e2e", enc, (e.count, e.count, e.failures)).map_err(bad)?)
+        }
         _ => None,
     };
     let (mut iterations, mut service) = (None, None);
     if let (Some(l), Some(it), Some(sv)) = (&r.load, &h.iterations, &h.service) {
-        iterations = Some(decode("load iterations", it, l.completed, l.failed).map_err(bad)?);
-        service = Some(decode("load service time", sv, l.completed, 0).map_err(bad)?);
+        let (done, failed) = (l.completed, l.failed);
+        iterations = Some(decode("load iterations", it, (done, done, failed)).map_err(bad)?);
+        service = Some(decode("load service time", sv, (done, done, 0)).map_err(bad)?);
     }
     Ok(Decoded {
         steps,
@@ -307,6 +316,7 @@ fn merged_steps(reports: &[&Report], series: &[Series]) -> Vec<StepReport> {
         step.skipped = each().all(|x| x.skipped);
         step.attempts = each().fold(0u32, |a, x| a.saturating_add(x.attempts));
         step.requests = s.count;
+        step.executions = Some(s.executions);
         step.failures = s.failures;
         step.latency_ms = latency(s);
         step.histogram = buckets(s);
@@ -488,7 +498,7 @@ mod tests {
         let alone = merge(&[input("a.json", a)]).unwrap();
         assert!(alone.thresholds[0].passed, "{:?}", alone.thresholds[0]);
         // The merged report carries the merged histograms, so it merges again.
-        let back = Series::from_encoded(&merged.histograms.as_ref().unwrap().all, 0, 0).unwrap();
+        let back = Series::from_encoded(&merged.histograms.as_ref().unwrap().all, 0, 0, 0).unwrap();
         assert_eq!(back.summary(), everything.summary());
         assert_eq!(merged.started_at, "2026-12-04T10:00:00.000Z");
         assert!(

@@ -214,6 +214,10 @@ pub struct StepReport {
     pub skipped: bool,
     /// Requests sent (attempts included).
     pub requests: u64,
+    /// Executions: one per run of the step (per iteration under load), however many attempts
+    /// each took; the denominator of the step's error rate. Absent in reports of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executions: Option<u64>,
     /// Failed executions.
     pub failures: u64,
     pub attempts: u32,
