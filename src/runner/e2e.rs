@@ -315,8 +315,7 @@ fn judge_reply(
         injected_at,
         wanted,
     } = f;
-    let vars = &state.vars;
-    let window = humantime::format_duration(spec.timeout);
+    let window = humantime::format_duration(spec.timeout).to_string();
     match (found, spec.expect_none) {
         (None, true) => Attempt {
             request: Some(request),
@@ -341,62 +340,79 @@ fn judge_reply(
             )],
             ..Attempt::default()
         },
-        (None, false) => {
-            let observed = if others.is_empty() {
-                format!("no message to {customer} within {window}")
-            } else {
-                let shown: Vec<String> = others
-                    .iter()
-                    .take(3)
-                    .map(|t| format!("{:?}", check::truncate(t, 120)))
-                    .collect();
-                format!(
-                    "no match within {window}; the app sent {} other message(s) to {customer}: {}",
-                    others.len(),
-                    shown.join(", ")
-                )
-            };
-            Attempt {
-                request: Some(request),
-                checks: vec![verdict(step, false, wanted, observed)],
-                ..Attempt::default()
-            }
-        }
+        (None, false) => Attempt {
+            request: Some(request),
+            checks: vec![verdict(
+                step,
+                false,
+                wanted,
+                no_match(&customer, &window, &others),
+            )],
+            ..Attempt::default()
+        },
         (Some(m), false) => {
             state.consumed.insert(customer, m.seq);
-            // Without an injection of this customer (e.g. after a raw webhook) there is no clock to
-            // read: the reply counts, but gives no end-to-end sample.
-            let latency =
-                injected_at.map(|at| Duration::from_micros(m.at_unix_us.saturating_sub(at)));
-            let response = Response {
-                status: 200,
-                headers: Vec::new(),
-                body: Bytes::from(m.text.clone()),
-            };
-            let mut attempt = Attempt {
-                request: Some(request),
-                response: Some(response),
-                message: Some(m.json),
-                duration: latency,
-                ..Attempt::default()
-            };
-            let mut checks = vec![verdict(
-                step,
-                true,
-                wanted,
-                format!("{:?}", check::truncate(&m.text, 200)),
-            )];
-            if let Some(obs) = attempt.observation() {
-                checks.extend(
-                    step.checks
-                        .iter()
-                        .map(|c| check::evaluate(c, &obs, &ctx.templater, vars)),
-                );
-            }
-            attempt.checks = checks;
-            attempt
+            reply_came(step, ctx, &state.vars, (request, m), injected_at, wanted)
         }
     }
+}
+
+/// The awaited reply came: its end-to-end latency, and the step's checks on it.
+fn reply_came(
+    step: &Step,
+    ctx: &RunContext,
+    vars: &Vars,
+    (request, m): (SentRequest, Observed),
+    injected_at: Option<u64>,
+    wanted: String,
+) -> Attempt {
+    // Without an injection of this customer (e.g. after a raw webhook) there is no clock to
+    // read: the reply counts, but gives no end-to-end sample.
+    let latency = injected_at.map(|at| Duration::from_micros(m.at_unix_us.saturating_sub(at)));
+    let response = Response {
+        status: 200,
+        headers: Vec::new(),
+        body: Bytes::from(m.text.clone()),
+    };
+    let mut attempt = Attempt {
+        request: Some(request),
+        response: Some(response),
+        message: Some(m.json),
+        duration: latency,
+        ..Attempt::default()
+    };
+    let mut checks = vec![verdict(
+        step,
+        true,
+        wanted,
+        format!("{:?}", check::truncate(&m.text, 200)),
+    )];
+    if let Some(obs) = attempt.observation() {
+        checks.extend(
+            step.checks
+                .iter()
+                .map(|c| check::evaluate(c, &obs, &ctx.templater, vars)),
+        );
+    }
+    attempt.checks = checks;
+    attempt
+}
+
+/// What was seen instead of the awaited reply: nothing, or the app's other messages.
+fn no_match(customer: &str, window: &str, others: &[String]) -> String {
+    if others.is_empty() {
+        return format!("no message to {customer} within {window}");
+    }
+    let shown: Vec<String> = others
+        .iter()
+        .take(3)
+        .map(|t| format!("{:?}", check::truncate(t, 120)))
+        .collect();
+    format!(
+        "no match within {window}; the app sent {} other message(s) to {customer}: {}",
+        others.len(),
+        shown.join(", ")
+    )
 }
 
 fn verdict(step: &Step, passed: bool, expected: String, observed: String) -> CheckResult {
