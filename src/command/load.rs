@@ -175,42 +175,7 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
     let color = terminal::color_for_stdout();
     let invalid = |e: String| CommandError::Invalid(format!("error: {e}"));
     if let Some(url) = opts.url.clone() {
-        let quick = quick_request(&opts, url).map_err(invalid)?;
-        let scenario = quick_scenario(&quick);
-        let (plan, cap) = resolve_plan(&opts.shape, None).map_err(invalid)?;
-        check_report_dirs(&opts.files)?;
-        let conns = opts.shape.connections.unwrap_or(cap.min(100));
-        let target = TargetReport {
-            name: "cli".into(),
-            app_url: Some(quick.url.clone()),
-            ..TargetReport::default()
-        };
-        let redactor = crate::redact::Redactor::new();
-        let hyper = match opts.http_client {
-            HttpClient::Hyper => HyperFlow::new(&quick),
-            HttpClient::Reqwest => None,
-        };
-        let result = match hyper {
-            Some(flow) => {
-                let flow = flow.map_err(|e| invalid(e.message))?;
-                drive(flow, &opts, (plan.clone(), cap), None, &stop).await
-            }
-            None => {
-                let flow = QuickFlow::new(&quick, conns).map_err(|e| invalid(e.message))?;
-                drive(flow, &opts, (plan.clone(), cap), None, &stop).await
-            }
-        };
-        let cx = FinishContext {
-            plan: &plan,
-            cap,
-            target: &target,
-            redactor: &redactor,
-            delivery: opts.delivery,
-        };
-        let mut report = finish(&scenario, &result, &cx);
-        report.run_id = run_id;
-        report.shard = opts.shape.shard.map(shard_report);
-        return conclude(&report, &result, &opts, color);
+        return load_url(&opts, url, &stop, run_id).await;
     }
     let name = opts.scenario.as_deref().unwrap_or(DEFAULT_SCENARIO);
     let scenario = load_scenario(name, color)?;
@@ -262,6 +227,54 @@ fn shard_report(s: Shard) -> crate::report::hdr::Shard {
         index: s.index,
         count: s.count,
     }
+}
+
+/// Quick mode (`--url`): one request per iteration, on hand-held hyper connections (or
+/// reqwest, for TLS or comparison).
+async fn load_url(
+    opts: &LoadOptions,
+    url: String,
+    stop: &Stop,
+    run_id: String,
+) -> Result<u8, CommandError> {
+    let color = terminal::color_for_stdout();
+    let invalid = |e: String| CommandError::Invalid(format!("error: {e}"));
+    let quick = quick_request(opts, url).map_err(invalid)?;
+    let scenario = quick_scenario(&quick);
+    let (plan, cap) = resolve_plan(&opts.shape, None).map_err(invalid)?;
+    check_report_dirs(&opts.files)?;
+    let conns = opts.shape.connections.unwrap_or(cap.min(100));
+    let target = TargetReport {
+        name: "cli".into(),
+        app_url: Some(quick.url.clone()),
+        ..TargetReport::default()
+    };
+    let redactor = crate::redact::Redactor::new();
+    let hyper = match opts.http_client {
+        HttpClient::Hyper => HyperFlow::new(&quick),
+        HttpClient::Reqwest => None,
+    };
+    let result = match hyper {
+        Some(flow) => {
+            let flow = flow.map_err(|e| invalid(e.message))?;
+            drive(flow, opts, (plan.clone(), cap), None, stop).await
+        }
+        None => {
+            let flow = QuickFlow::new(&quick, conns).map_err(|e| invalid(e.message))?;
+            drive(flow, opts, (plan.clone(), cap), None, stop).await
+        }
+    };
+    let cx = FinishContext {
+        plan: &plan,
+        cap,
+        target: &target,
+        redactor: &redactor,
+        delivery: opts.delivery,
+    };
+    let mut report = finish(&scenario, &result, &cx);
+    report.run_id = run_id;
+    report.shard = opts.shape.shard.map(shard_report);
+    conclude(&report, &result, opts, color)
 }
 
 /// Runs the engine with the signals and the progress line wired in.

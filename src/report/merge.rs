@@ -118,8 +118,13 @@ pub fn merge(inputs: &[Input]) -> Result<Report, MergeError> {
         service: service.as_ref().map(Series::encode_histogram),
     });
     out.harness_version = env!("CARGO_PKG_VERSION").to_string();
-    // The verdict of `run` (every step passed) or of `load` (thresholds, delivery, and failed
-    // iterations only as far as an `error_rate` threshold allows), on the merged figures.
+    out.passed = merged_verdict(&out);
+    Ok(out)
+}
+
+/// The verdict of `run` (every step passed) or of `load` (thresholds, delivery, and failed
+/// iterations only as far as an `error_rate` threshold allows), on the merged figures.
+fn merged_verdict(out: &Report) -> bool {
     let steps_ok = match &out.load {
         None => out.steps.iter().all(|s| s.passed),
         Some(_) => {
@@ -127,11 +132,10 @@ pub fn merge(inputs: &[Input]) -> Result<Report, MergeError> {
                 || out.thresholds.iter().any(|t| t.metric == "error_rate")
         }
     };
-    out.passed = !out.interrupted
+    !out.interrupted
         && steps_ok
         && out.thresholds.iter().all(|t| t.passed)
-        && !out.load.as_ref().is_some_and(|l| l.aborted);
-    Ok(out)
+        && !out.load.as_ref().is_some_and(|l| l.aborted)
 }
 
 /// Whether `input` can be merged with `first`.
