@@ -26,6 +26,7 @@ pub mod scenario;
 pub mod sim;
 pub mod target;
 pub mod thresholds;
+pub mod watch;
 
 /// Logs to standard error with `default_filter` (a tracing `EnvFilter` directive such as
 /// `warn`), or `RUST_LOG` when set.

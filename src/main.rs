@@ -34,6 +34,7 @@ fn main() -> ExitCode {
             Command::List(args) => Ok(command::list(&args.into_options())),
             Command::Report(args) => command::report(&args.into_options()),
             Command::Compare(args) => command::compare(&args.into_options()),
+            Command::Watch(args) => command::watch((*args).into_options()).await,
             Command::Mock(args) => harness::cli::mock::run(args)
                 .await
                 .map(|()| exit::SUCCESS)

@@ -1,7 +1,6 @@
 //! End to end through WhatsApp: correlation under concurrency, both providers, the
 //! separate-process setup, and a deliberately broken app.
 
-use std::net::TcpListener;
 use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ use harness::scenario::{parse, ProviderKind};
 use harness::target::{Credentials, ProviderMode, Target, TargetSpec};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{bin, read_report, run_in, text};
+use crate::support::{bin, free_port, read_report, run_in, text};
 
 const SPECIALTIES: &[&str] = &[
     "cardiología",
@@ -204,14 +203,6 @@ fn e2e_report_carries_the_histogram_and_its_thresholds() {
         .map(|s| s["kind"].as_str().unwrap())
         .collect();
     assert!(kinds.contains(&"inject") && kinds.contains(&"await"));
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `harness app` in its own process, killed on drop.

@@ -14,3 +14,4 @@ mod sim_evolution;
 mod sim_meta;
 mod support;
 mod verdict;
+mod watch;

@@ -58,3 +58,12 @@ pub fn scenario_dir(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
     std::fs::write(&path, text).unwrap();
     (dir, path)
 }
+
+/// A port free on loopback now (for a process the test starts, which binds it itself).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -13,6 +13,7 @@ use crate::target::ProviderKind;
 
 pub mod app;
 pub mod mock;
+pub mod watch;
 
 /// Test and load-validation harness for WhatsApp business apps
 /// (Evolution API v2, Meta Cloud API).
@@ -42,6 +43,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare a report with a baseline; exit 1 naming what regressed beyond the limits.
     Compare(CompareArgs),
+    /// Run a scenario on a schedule for hours or days; alert rules fire and resolve, a
+    /// rollback rule ends it with exit 1.
+    Watch(Box<watch::WatchArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -129,7 +133,7 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
-    fn into_files(self) -> ReportFiles {
+    pub(crate) fn into_files(self) -> ReportFiles {
         ReportFiles {
             json: self.json,
             report_dir: self.report_dir,
@@ -285,7 +289,7 @@ pub struct ListArgs {
 }
 
 impl TargetArgs {
-    fn into_overrides(self) -> TargetOverrides {
+    pub(crate) fn into_overrides(self) -> TargetOverrides {
         TargetOverrides {
             target: self.target,
             config: self.config,

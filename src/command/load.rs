@@ -333,6 +333,7 @@ fn quick_scenario(q: &QuickRequest) -> Scenario {
         }],
         thresholds: Vec::new(),
         load: None,
+        watch: None,
     }
 }
 

@@ -14,6 +14,9 @@ mod run;
 mod setup;
 mod signals;
 mod validate;
+mod watch;
+mod watch_events;
+mod watch_report;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,6 +28,7 @@ pub use load_report::{load_report, load_summary, scenario_run, DeliveryFlags};
 pub use report::report;
 pub use run::run;
 pub use validate::validate;
+pub use watch::{watch, WatchOptions};
 
 pub use crate::target::TargetOverrides;
 

@@ -185,6 +185,7 @@ pub fn build(
             }),
         load: None,
         faults: Vec::new(),
+        watch: None,
     }
 }
 

@@ -14,6 +14,7 @@ pub mod markdown;
 pub mod output;
 pub mod terminal;
 mod text;
+pub mod watch;
 
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +63,9 @@ pub struct Report {
     /// the control API, or at start), oldest first; absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultReport>,
+    /// `harness watch` only: uptime, incidents, alerts, missed starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<watch::WatchReport>,
 }
 
 /// What a load run asked for and achieved (`harness load`).

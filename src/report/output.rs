@@ -272,6 +272,7 @@ pub(crate) fn sample_report() -> Report {
         e2e: None,
         load: None,
         faults: Vec::new(),
+        watch: None,
     }
 }
 

@@ -1,0 +1,410 @@
+//! `harness watch`: a scenario on a schedule, alert rules evaluated after every run.
+//!
+//! The schedule is a schedule: run N starts at `N × every` whether run N−1 has ended or not
+//! (runs overlap up to `--max-overlap`); a start that could not happen (the cap was reached,
+//! or the harness fell behind) is counted as missed and said, never silently skipped.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::setup::{
+    check_references, check_report_dirs, fault_history, new_run_id, prepare, shut_down,
+    write_report,
+};
+use super::signals::Stop;
+use super::watch_events as events;
+use super::watch_report::{self, Ending, Summary};
+use super::{load_scenario, CommandError, ReportFiles, TargetOverrides};
+use crate::exit;
+use crate::report::terminal;
+use crate::runner::{init_vars, run_scenario, RunContext, ScenarioRun};
+use crate::scenario::Scenario;
+use crate::thresholds::{self, ThresholdResult};
+use crate::watch::{self, Evaluator, Event, EventKind, Rule, Severity};
+
+/// `harness watch`'s options.
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    pub scenario: String,
+    pub target: TargetOverrides,
+    pub files: ReportFiles,
+    pub timeout: Duration,
+    /// `None`: the scenario's `watch.every`, else [`DEFAULT_EVERY`].
+    pub every: Option<Duration>,
+    /// `--for`: the watch's budget.
+    pub budget: Option<Duration>,
+    /// Exit 0 once every rule has held (and the runs passed) for this long.
+    pub until_healthy_for: Option<Duration>,
+    /// `--alert` rules, `[SEVERITY:] RULE`.
+    pub alerts: Vec<String>,
+    /// A saved JSON report for `… of baseline` rules.
+    pub baseline: Option<PathBuf>,
+    pub events: Option<PathBuf>,
+    pub notify: Vec<String>,
+    pub keep_going: bool,
+    pub max_overlap: usize,
+    pub quiet: bool,
+}
+
+impl WatchOptions {
+    /// The time between scheduled starts.
+    pub fn period(&self) -> Duration {
+        self.every.unwrap_or(DEFAULT_EVERY)
+    }
+}
+
+/// One finished run, as the scheduler gets it back.
+struct Finished {
+    run: ScenarioRun,
+    verdicts: Vec<ThresholdResult>,
+    at_ms: u64,
+}
+
+/// What the loop keeps between runs (bounded: the evaluator's windows and counters).
+struct State {
+    eval: Evaluator,
+    started: u64,
+    missed: u64,
+    peak_overlap: usize,
+    events: Vec<Event>,
+    rollback: bool,
+    last: Option<Finished>,
+    deliveries: JoinSet<()>,
+}
+
+/// Time between runs when neither `--every` nor the scenario's `watch.every` says.
+pub const DEFAULT_EVERY: Duration = Duration::from_secs(30);
+
+/// Events kept for the report (the rest are counted; the events file has them all).
+const REPORT_EVENTS: usize = 1000;
+
+pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
+    let stop = Stop::listen().context("cannot listen for signals")?;
+    let run_id = new_run_id();
+    let color = terminal::color_for_stdout();
+    let scenario = Arc::new(load_scenario(&opts.scenario, color)?);
+    let mut opts = opts;
+    let spec = scenario.watch.clone().unwrap_or_default();
+    opts.every = opts.every.or(spec.every);
+    let mut rules = spec.alerts;
+    rules.extend(flag_rules(&opts.alerts)?);
+    let baseline = baseline(&opts, &rules)?;
+    validate(&opts)?;
+    let p = prepare(&scenario, &opts.target).await?;
+    check_references(&scenario, &p.target, color)?;
+    check_report_dirs(&opts.files)?;
+    init_vars(&scenario, p.target.vars(), &p.templater)
+        .map_err(|e| CommandError::Invalid(format!("error: {}: {e}", scenario.path.display())))?;
+    let wall_start = SystemTime::now();
+    announce(&opts, &scenario, &rules);
+    let mut state = State {
+        eval: Evaluator::new(rules, baseline),
+        started: 0,
+        missed: 0,
+        peak_overlap: 0,
+        events: Vec::new(),
+        rollback: false,
+        last: None,
+        deliveries: JoinSet::new(),
+    };
+    let runner = Runner {
+        scenario: scenario.clone(),
+        vars: p.target.vars(),
+        ctx: {
+            let mut ctx = RunContext::new(p.templater.clone(), CancellationToken::new());
+            ctx.default_timeout = opts.timeout;
+            ctx
+        },
+    };
+    let ending = schedule(&opts, &runner, &mut state, &stop, wall_start).await;
+    events::drain(&mut state.deliveries, Duration::from_secs(15)).await;
+    let passed = ending == Ending::Healthy
+        || (ending == Ending::Budget && opts.until_healthy_for.is_none() && !state.rollback);
+    let summary = Summary {
+        ending,
+        passed,
+        every: opts.period(),
+        wall_start,
+        elapsed: wall_start.elapsed().unwrap_or_default(),
+        started: state.started,
+        missed: state.missed,
+        peak_overlap: state.peak_overlap,
+        max_overlap: opts.max_overlap,
+    };
+    let last = state.last.take();
+    let mut report = watch_report::build(
+        &scenario,
+        last.as_ref().map(|f| (&f.run, &f.verdicts[..])),
+        &state.eval,
+        &state.events,
+        &summary,
+        &p,
+    );
+    report.run_id = run_id;
+    if !stop.hard.is_cancelled() {
+        report.faults = fault_history(&p.target, &p.redactor).await;
+    }
+    super::out::print(watch_report::terminal(&report, color));
+    write_report(&report, &opts.files)?;
+    shut_down(p.embedded, &stop.hard).await;
+    Ok(if passed { exit::SUCCESS } else { exit::FAILED })
+}
+
+/// What every scheduled run shares.
+struct Runner {
+    scenario: Arc<Scenario>,
+    vars: crate::runner::template::Vars,
+    ctx: RunContext,
+}
+
+impl Runner {
+    fn spawn(&self, tasks: &mut JoinSet<Option<Finished>>, clock: Instant) {
+        let (scenario, vars, ctx) = (self.scenario.clone(), self.vars.clone(), self.ctx.clone());
+        tasks.spawn(async move {
+            // Fresh variables (`uuid()`, `phone()`) for every run, as `harness run` would.
+            let vars = init_vars(&scenario, vars, &ctx.templater).ok()?;
+            let run = run_scenario(&scenario, vars, &ctx).await;
+            let verdicts = thresholds::evaluate_run(&scenario, &run);
+            let at_ms = clock.elapsed().as_millis() as u64;
+            Some(Finished {
+                run,
+                verdicts,
+                at_ms,
+            })
+        });
+    }
+}
+
+/// The scheduling loop; returns why it ended.
+async fn schedule(
+    opts: &WatchOptions,
+    runner: &Runner,
+    state: &mut State,
+    stop: &Stop,
+    wall_start: SystemTime,
+) -> Ending {
+    let clock = Instant::now();
+    let deadline = opts.budget.map(|b| clock + b);
+    let mut next = clock;
+    let mut running: JoinSet<Option<Finished>> = JoinSet::new();
+    let ending = loop {
+        tokio::select! {
+            biased;
+            () = stop.soft.cancelled() => break Ending::Interrupted,
+            () = sleep_until(deadline) => break Ending::Budget,
+            Some(joined) = running.join_next() => {
+                let Ok(Some(finished)) = joined else { continue };
+                if let Some(ending) = finished_run(opts, state, finished, &runner.scenario.name, wall_start) {
+                    break ending;
+                }
+            }
+            () = tokio::time::sleep_until(next) => {
+                let late = Instant::now().duration_since(next).as_nanos() / opts.period().as_nanos();
+                if late > 0 {
+                    note_missed(state, late as u64, "the harness fell behind its schedule", clock);
+                }
+                next += opts.period() * (late as u32 + 1);
+                if running.len() >= opts.max_overlap {
+                    note_missed(state, 1, "the previous runs are still going (--max-overlap)", clock);
+                } else {
+                    runner.spawn(&mut running, clock);
+                    state.started += 1;
+                    state.peak_overlap = state.peak_overlap.max(running.len());
+                }
+            }
+        }
+    };
+    // Runs cut short by the end are not judged: they did not finish.
+    running.abort_all();
+    while running.join_next().await.is_some() {}
+    ending
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn note_missed(state: &mut State, n: u64, why: &str, clock: Instant) {
+    state.missed += n;
+    let at = events::offset(clock.elapsed().as_millis() as u64);
+    super::out::eprintln(format_args!(
+        "{at}  missed start(s): {n} ({why}); {} so far",
+        state.missed
+    ));
+}
+
+/// Judges one finished run; `Some` when the watch must end.
+fn finished_run(
+    opts: &WatchOptions,
+    state: &mut State,
+    finished: Finished,
+    scenario: &str,
+    wall_start: SystemTime,
+) -> Option<Ending> {
+    let record = watch::record::from_run(
+        &finished.run,
+        &finished.verdicts,
+        finished.at_ms,
+        Vec::new(),
+    );
+    let passed = record.passed;
+    if !opts.quiet {
+        super::out::println(run_line(state.eval.runs + 1, &finished, passed));
+    }
+    let fired = state.eval.observe(record);
+    for event in fired {
+        deliver(opts, state, &event, scenario, wall_start);
+        if event.kind == EventKind::Firing && event.severity == Severity::Rollback {
+            state.rollback = true;
+        }
+        if state.events.len() < REPORT_EVENTS {
+            state.events.push(event);
+        }
+    }
+    state.last = Some(finished);
+    if state.rollback && !opts.keep_going {
+        return Some(Ending::Rollback);
+    }
+    let healthy = opts.until_healthy_for.is_some_and(|d| {
+        state
+            .eval
+            .healthy_for(state.last.as_ref().map_or(0, |f| f.at_ms))
+            >= d
+    });
+    healthy.then_some(Ending::Healthy)
+}
+
+fn run_line(n: u64, finished: &Finished, passed: bool) -> String {
+    let failed: Vec<&str> = finished
+        .run
+        .steps
+        .iter()
+        .filter(|s| !s.passed)
+        .map(|s| s.name.as_str())
+        .collect();
+    let verdict = if passed { "PASS" } else { "FAIL" };
+    let mut line = format!(
+        "{}  run {n}  {verdict}  {:.0}ms",
+        events::offset(finished.at_ms),
+        finished.run.elapsed.as_secs_f64() * 1000.0
+    );
+    if !failed.is_empty() {
+        line.push_str(&format!("  failed: {}", failed.join(", ")));
+    }
+    line
+}
+
+fn deliver(
+    opts: &WatchOptions,
+    state: &mut State,
+    event: &Event,
+    scenario: &str,
+    start: SystemTime,
+) {
+    super::out::println(format_args!(
+        "{}  {}",
+        events::offset(event.at_ms),
+        events::describe(event, scenario)
+    ));
+    if let Some(path) = &opts.events {
+        if let Err(e) = events::append_line(path, &events::to_json(event, scenario, start)) {
+            super::out::eprintln(format_args!(
+                "warning: cannot append to {}: {e}",
+                path.display()
+            ));
+        }
+    }
+    if !opts.notify.is_empty() {
+        let client = crate::runner::default_client();
+        let body = events::webhook_body(event, scenario, start);
+        events::notify(&mut state.deliveries, &client, &opts.notify, body);
+    }
+}
+
+/// The `--alert` rules; a bad one is exit 2, naming the flag.
+fn flag_rules(alerts: &[String]) -> Result<Vec<Rule>, CommandError> {
+    alerts
+        .iter()
+        .map(|a| {
+            watch::parse_flag(a).map_err(|e| {
+                CommandError::Invalid(format!(
+                    "error: --alert `{a}`: {e}\n  rules read e.g. `down for 2m`, `rollback: p95 > 2s for 5m`, `uptime < 99.9%` (docs/watch.md)"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Reads `--baseline` when a rule needs it; a rule that needs one without it is exit 2.
+fn baseline(
+    opts: &WatchOptions,
+    rules: &[Rule],
+) -> Result<Option<watch::eval::Figures>, CommandError> {
+    let needs = rules
+        .iter()
+        .find(|r| matches!(r.condition, watch::Condition::Baseline { .. }));
+    let Some(path) = &opts.baseline else {
+        return match needs {
+            Some(r) => Err(CommandError::Invalid(format!(
+                "error: --alert `{}` compares with a baseline: give one with --baseline REPORT.json",
+                r.expr
+            ))),
+            None => Ok(None),
+        };
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CommandError::Invalid(format!(
+            "error: cannot read --baseline {}: {e}",
+            path.display()
+        ))
+    })?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        CommandError::Invalid(format!(
+            "error: --baseline {} is not a JSON report: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(Some(watch::record::baseline_from_json(&json)))
+}
+
+fn validate(opts: &WatchOptions) -> Result<(), CommandError> {
+    if opts.period().is_zero() {
+        return Err(CommandError::Invalid(
+            "error: --every must be above zero, e.g. `--every 30s`".into(),
+        ));
+    }
+    if opts.max_overlap == 0 {
+        return Err(CommandError::Invalid(
+            "error: --max-overlap must be at least 1".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn announce(opts: &WatchOptions, scenario: &Scenario, rules: &[Rule]) {
+    let budget = opts.budget.map_or_else(
+        || "until stopped".to_string(),
+        |b| format!("for {}", humantime::format_duration(b)),
+    );
+    super::out::println(format_args!(
+        "watching {} every {} {budget}; {} rule(s){}",
+        scenario.name,
+        humantime::format_duration(opts.period()),
+        rules.len(),
+        opts.until_healthy_for
+            .map(|d| format!("; done once healthy for {}", humantime::format_duration(d)))
+            .unwrap_or_default()
+    ));
+    for url in &opts.notify {
+        super::out::println(format_args!("notify: {}", events::mask_url(url)));
+    }
+}

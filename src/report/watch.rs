@@ -1,0 +1,115 @@
+//! The `watch` section of a report (`harness watch`): uptime, incidents, alerts with their
+//! evidence, missed starts. The report's own types, filled by the watch command.
+
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchReport {
+    /// Seconds between scheduled starts.
+    pub every_s: f64,
+    /// Why the watch ended: `budget` (`--for` ran out), `healthy` (`--until-healthy-for`
+    /// reached), `rollback` (a rollback rule fired), `interrupted` (SIGINT/SIGTERM).
+    pub ended: String,
+    /// Runs started, and of those judged (finished), passed and failed.
+    pub started: u64,
+    pub runs: u64,
+    pub passed: u64,
+    pub failed: u64,
+    /// Passed runs over judged runs (1 with none).
+    pub uptime: f64,
+    /// Scheduled starts that did not happen: the overlap cap was reached or the harness fell
+    /// behind. Counted, never hidden.
+    pub missed_starts: u64,
+    /// The cap on runs at once (`--max-overlap`), and the most that ran at once.
+    pub max_overlap: u64,
+    pub peak_overlap: u64,
+    pub rules: Vec<WatchRuleReport>,
+    /// Stretches of failed runs, oldest first.
+    pub incidents: Vec<IncidentReport>,
+    /// Every rule transition, oldest first.
+    pub alerts: Vec<AlertReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchRuleReport {
+    pub name: String,
+    /// The rule as written.
+    pub expr: String,
+    /// `warn` or `rollback`.
+    pub severity: String,
+    /// Times it fired.
+    pub fired: u64,
+    /// Firing when the watch ended.
+    pub firing: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentReport {
+    /// RFC 3339: when the first failed run ended.
+    pub start: String,
+    /// When the next passed run ended; `None` if the watch ended first.
+    pub end: Option<String>,
+    /// `end − start`, or up to the watch's end while still open.
+    pub duration_s: f64,
+    pub failed_runs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertReport {
+    pub rule: String,
+    pub expr: String,
+    pub severity: String,
+    /// `firing` or `resolved`.
+    pub state: String,
+    /// RFC 3339: the transition, and since when the condition held (or was clear).
+    pub at: String,
+    pub since: String,
+    /// The value observed at the transition (ms for latencies, a ratio for rates and uptime,
+    /// 1/0 for `down`, the sample for metrics).
+    pub value: f64,
+    /// The evaluations that caused it.
+    pub evidence: Vec<EvidenceReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceReport {
+    pub at: String,
+    pub breached: bool,
+    pub value: f64,
+}
+
+/// Lines for the terminal, Markdown and JUnit: uptime, incidents, alerts.
+pub fn summary_lines(w: &WatchReport) -> Vec<String> {
+    let mut lines = vec![format!(
+        "watch: {} run(s), {} passed, {} failed — uptime {:.2}%; {} missed start(s); ended: {}",
+        w.runs,
+        w.passed,
+        w.failed,
+        w.uptime * 100.0,
+        w.missed_starts,
+        w.ended
+    )];
+    for i in &w.incidents {
+        let mut line = format!(
+            "incident: {} for {:.1}s ({} failed run(s))",
+            i.start, i.duration_s, i.failed_runs
+        );
+        if i.end.is_none() {
+            line.push_str(", still open at the end");
+        }
+        lines.push(line);
+    }
+    for r in &w.rules {
+        let mut line = format!(
+            "rule [{}] {}: fired {} time(s)",
+            r.severity, r.expr, r.fired
+        );
+        if r.firing {
+            let _ = write!(line, ", FIRING at the end");
+        }
+        lines.push(line);
+    }
+    lines
+}

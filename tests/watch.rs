@@ -1,0 +1,168 @@
+//! `harness watch` through the real binary, against the embedded default.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{bin, free_port, read_report, run_in, text};
+
+/// A webhook receiver on loopback: every JSON body POSTed to any path.
+async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/{*path}",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, got)
+}
+
+/// An 8-second provider outage in a 24-second watch (a run every second, `down for 4s`):
+/// one incident of about 8 s, the alert fires and resolves once each, and the webhook
+/// receiver gets both events, its secret path masked in the output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_is_one_incident_and_one_alert_that_fires_and_resolves() {
+    let (hook, got) = receiver().await;
+    let hook = format!("{hook}/services/T0/B0/s3cr3t-hook-path");
+    let sim_port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = tokio::process::Command::from(bin());
+    cmd.current_dir(dir.path())
+        .args(["watch", "smoke", "--every", "1s", "--for", "24s", "--quiet"])
+        .args(["--alert", "down for 4s", "--notify", &hook])
+        .args(["--events", "events.jsonl", "--json", "w.json"])
+        .args(["--sim-port", &sim_port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", sim_port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the simulator did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The provider answers 503 to everything from 3 s to 11 s from now.
+    // upstream: the simulator's fault control API, docs/simulators.md "Faults".
+    let profile = serde_json::json!({"rules": [{"downtime": [
+        {"start": "3s", "duration": "8s", "mode": "unavailable"}
+    ]}]});
+    let set = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{sim_port}/__harness/faults"))
+        .json(&profile)
+        .send()
+        .await
+        .unwrap();
+    assert!(set.status().is_success(), "{}", set.status());
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the watch ends within its budget")
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        !format!("{stdout}{stderr}").contains("s3cr3t"),
+        "{stdout}{stderr}"
+    );
+
+    let report = read_report(&dir.path().join("w.json"));
+    let w = &report["watch"];
+    assert_eq!(w["ended"], "budget");
+    let incidents = w["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1, "{w:#}");
+    let length = incidents[0]["duration_s"].as_f64().unwrap();
+    assert!(
+        (6.0..=11.0).contains(&length),
+        "incident of {length}s: {w:#}"
+    );
+    let states: Vec<&str> = w["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["firing", "resolved"], "{w:#}");
+    let uptime = w["uptime"].as_f64().unwrap();
+    let expected = 1.0 - 8.0 / 24.0;
+    assert!((uptime - expected).abs() < 0.15, "uptime {uptime}: {w:#}");
+
+    let events = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
+    assert_eq!(events.lines().count(), 2, "{events}");
+    let got = got.lock().unwrap().clone();
+    let states: Vec<&str> = got
+        .iter()
+        .map(|b| b["event"]["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["firing", "resolved"]);
+    assert!(
+        got[0]["text"].as_str().unwrap().starts_with("FIRING"),
+        "{:#}",
+        got[0]
+    );
+}
+
+#[test]
+fn a_bad_rule_is_exit_2_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(
+        dir.path(),
+        &[
+            "watch",
+            "smoke",
+            "--for",
+            "1s",
+            "--alert",
+            "p96 > 5s for 1m",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--alert `p96 > 5s for 1m`") && err.contains("unknown metric `p96`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_rollback_rule_ends_the_watch_with_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    // The smoke scenario passes against the embedded default, so `uptime > 50%` holds from
+    // the first run: as a rollback rule it fires at once and ends the watch.
+    let args = [
+        "watch",
+        "smoke",
+        "--every",
+        "1s",
+        "--for",
+        "30s",
+        "--alert",
+        "rollback: uptime > 50%",
+        "--json",
+        "w.json",
+    ];
+    let started = Instant::now();
+    let out = run_in(dir.path(), &args, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let report = read_report(&dir.path().join("w.json"));
+    assert_eq!(report["watch"]["ended"], "rollback");
+    assert_eq!(report["passed"], false);
+}
