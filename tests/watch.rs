@@ -7,6 +7,9 @@ use serde_json::Value;
 
 use crate::support::{bin, free_port, read_report, run_in, text};
 
+/// A 30-second watch of `smoke`, a run every second.
+const SMOKE_EVERY_SECOND: &[&str] = &["watch", "smoke", "--every", "1s", "--for", "30s"];
+
 /// A webhook receiver on loopback: every JSON body POSTed to any path.
 async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
     let got = Arc::new(Mutex::new(Vec::new()));
@@ -141,17 +144,10 @@ fn a_rollback_rule_ends_the_watch_with_exit_1() {
     // The smoke scenario passes against the embedded default, so `uptime > 50%` holds from
     // the first run: as a rollback rule it fires at once and ends the watch.
     let args = [
-        "watch",
-        "smoke",
-        "--every",
-        "1s",
-        "--for",
-        "30s",
-        "--alert",
-        "rollback: uptime > 50%",
-        "--json",
-        "w.json",
-    ];
+        SMOKE_EVERY_SECOND,
+        &["--alert", "rollback: uptime > 50%", "--json", "w.json"],
+    ]
+    .concat();
     let started = Instant::now();
     let out = run_in(dir.path(), &args, &[]);
     assert_eq!(
@@ -165,4 +161,58 @@ fn a_rollback_rule_ends_the_watch_with_exit_1() {
     let report = read_report(&dir.path().join("w.json"));
     assert_eq!(report["watch"]["ended"], "rollback");
     assert_eq!(report["passed"], false);
+}
+
+/// An app whose `/metrics` memory grows 5 % at every scrape: the growth rule (rollback)
+/// fires once 2 s of history show more than 10 %, and ends the watch with exit 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_memory_growth_rule_fires_against_an_app_whose_memory_grows() {
+    let scrapes = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counter = scrapes.clone();
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let bytes = 100e6 * 1.05f64.powi(n as i32);
+            async move {
+                format!("# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes {bytes}\n")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics = format!("http://{}/metrics", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let rule = "rollback: metric process_resident_memory_bytes grows > 10% per 2s";
+    let args = [
+        SMOKE_EVERY_SECOND,
+        &[
+            "-q",
+            "--alert",
+            rule,
+            "--metrics-url",
+            &metrics,
+            "--json",
+            "w.json",
+        ],
+    ]
+    .concat();
+    let mut cmd = tokio::process::Command::from(bin());
+    cmd.current_dir(dir.path()).args(args);
+    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let report = read_report(&dir.path().join("w.json"));
+    let w = &report["watch"];
+    assert_eq!(w["ended"], "rollback", "{w:#}");
+    let alert = &w["alerts"][0];
+    assert_eq!(alert["state"], "firing");
+    // 5 % a scrape, one scrape a second: over 2 s, 1.05² − 1 = 10.25 %.
+    let growth = alert["value"].as_f64().unwrap();
+    assert!((0.1..0.2).contains(&growth), "{alert:#}");
+    assert!(w["runs"].as_u64().unwrap() <= 6, "{w:#}");
+    assert!(scrapes.load(std::sync::atomic::Ordering::SeqCst) >= 3);
 }

@@ -25,6 +25,10 @@ pub struct WatchArgs {
     /// `down for 2m`, `uptime < 99.9%` (docs/watch.md); repeatable.
     #[arg(long = "alert", value_name = "RULE")]
     pub alerts: Vec<String>,
+    /// A Prometheus `/metrics` page (of the app or the provider) scraped after every run,
+    /// for `metric …` rules; repeatable, added to the scenario's `watch.metrics`.
+    #[arg(long = "metrics-url", value_name = "URL")]
+    pub metrics_urls: Vec<String>,
     /// A saved JSON report for `… of baseline` rules.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -64,6 +68,7 @@ impl WatchArgs {
             budget: self.budget,
             until_healthy_for: self.until_healthy_for,
             alerts: self.alerts,
+            metrics_urls: self.metrics_urls,
             baseline: self.baseline,
             events: self.events,
             notify: self.notify,

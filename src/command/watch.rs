@@ -43,6 +43,8 @@ pub struct WatchOptions {
     pub until_healthy_for: Option<Duration>,
     /// `--alert` rules, `[SEVERITY:] RULE`.
     pub alerts: Vec<String>,
+    /// `--metrics-url`: Prometheus pages scraped after every run.
+    pub metrics_urls: Vec<String>,
     /// A saved JSON report for `… of baseline` rules.
     pub baseline: Option<PathBuf>,
     pub events: Option<PathBuf>,
@@ -63,6 +65,7 @@ impl WatchOptions {
 struct Finished {
     run: ScenarioRun,
     verdicts: Vec<ThresholdResult>,
+    samples: Vec<watch::Sample>,
     at_ms: u64,
 }
 
@@ -91,6 +94,7 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
     let scenario = Arc::new(load_scenario(&opts.scenario, color)?);
     let mut opts = opts;
     let spec = scenario.watch.clone().unwrap_or_default();
+    let metric_urls = spec.metrics.clone();
     opts.every = opts.every.or(spec.every);
     let mut rules = spec.alerts;
     rules.extend(flag_rules(&opts.alerts)?);
@@ -113,9 +117,11 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
         last: None,
         deliveries: JoinSet::new(),
     };
+    let scrape = metrics_urls(&metric_urls, &opts, &p, &state.eval)?;
     let runner = Runner {
         scenario: scenario.clone(),
         vars: p.target.vars(),
+        scrape: Arc::new(scrape),
         ctx: {
             let mut ctx = RunContext::new(p.templater.clone(), CancellationToken::new());
             ctx.default_timeout = opts.timeout;
@@ -160,21 +166,26 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
 struct Runner {
     scenario: Arc<Scenario>,
     vars: crate::runner::template::Vars,
+    /// The `/metrics` pages to scrape after each run (rendered).
+    scrape: Arc<Vec<String>>,
     ctx: RunContext,
 }
 
 impl Runner {
     fn spawn(&self, tasks: &mut JoinSet<Option<Finished>>, clock: Instant) {
         let (scenario, vars, ctx) = (self.scenario.clone(), self.vars.clone(), self.ctx.clone());
+        let scrape = self.scrape.clone();
         tasks.spawn(async move {
             // Fresh variables (`uuid()`, `phone()`) for every run, as `harness run` would.
             let vars = init_vars(&scenario, vars, &ctx.templater).ok()?;
             let run = run_scenario(&scenario, vars, &ctx).await;
             let verdicts = thresholds::evaluate_run(&scenario, &run);
+            let samples = scrape_all(&ctx.client, &scrape).await;
             let at_ms = clock.elapsed().as_millis() as u64;
             Some(Finished {
                 run,
                 verdicts,
+                samples,
                 at_ms,
             })
         });
@@ -246,16 +257,13 @@ fn note_missed(state: &mut State, n: u64, why: &str, clock: Instant) {
 fn finished_run(
     opts: &WatchOptions,
     state: &mut State,
-    finished: Finished,
+    mut finished: Finished,
     scenario: &str,
     wall_start: SystemTime,
 ) -> Option<Ending> {
-    let record = watch::record::from_run(
-        &finished.run,
-        &finished.verdicts,
-        finished.at_ms,
-        Vec::new(),
-    );
+    let samples = std::mem::take(&mut finished.samples);
+    let record =
+        watch::record::from_run(&finished.run, &finished.verdicts, finished.at_ms, samples);
     let passed = record.passed;
     if !opts.quiet {
         super::out::println(run_line(state.eval.runs + 1, &finished, passed));
@@ -328,6 +336,73 @@ fn deliver(
         let body = events::webhook_body(event, scenario, start);
         events::notify(&mut state.deliveries, &client, &opts.notify, body);
     }
+}
+
+/// The `/metrics` pages to scrape: the scenario's (rendered against the target, so
+/// `{{ app.url }}/metrics` finds the embedded app) and `--metrics-url`'s. A `metric` rule
+/// without any is exit 2: it could never fire.
+fn metrics_urls(
+    from_scenario: &[String],
+    opts: &WatchOptions,
+    p: &super::setup::Prepared,
+    eval: &Evaluator,
+) -> Result<Vec<String>, CommandError> {
+    let vars = p.target.vars();
+    let mut urls = Vec::new();
+    for url in from_scenario {
+        let rendered = p.templater.render(url, &vars).map_err(|e| {
+            CommandError::Invalid(format!("error: watch.metrics `{url}`: {}", e.message))
+        })?;
+        urls.push(rendered);
+    }
+    urls.extend(opts.metrics_urls.iter().cloned());
+    let needs = eval.rules().find(|r| {
+        matches!(
+            r.condition,
+            watch::Condition::Metric { .. } | watch::Condition::Growth { .. }
+        )
+    });
+    match needs {
+        Some(r) if urls.is_empty() => Err(CommandError::Invalid(format!(
+            "error: rule `{}` reads a Prometheus metric: give the page with --metrics-url URL (or `metrics:` under `watch:`)",
+            r.expr
+        ))),
+        _ => Ok(urls),
+    }
+}
+
+/// Scrapes every page; one that cannot be read or parsed is said on stderr (its query
+/// masked) and contributes nothing, so `metric` rules see no data rather than a zero.
+async fn scrape_all(client: &reqwest::Client, urls: &[String]) -> Vec<watch::Sample> {
+    let mut samples = Vec::new();
+    for url in urls {
+        let page = async {
+            let r = client.get(url).timeout(Duration::from_secs(5)).send().await;
+            let r = r.map_err(|e| {
+                if e.is_timeout() {
+                    "timed out".to_string()
+                } else {
+                    "cannot connect".to_string()
+                }
+            })?;
+            if !r.status().is_success() {
+                return Err(format!("HTTP {}", r.status().as_u16()));
+            }
+            let text = r
+                .text()
+                .await
+                .map_err(|_| "the body could not be read".to_string())?;
+            watch::exposition::parse(&text)
+        };
+        match page.await {
+            Ok(found) => samples.extend(found),
+            Err(e) => super::out::eprintln(format_args!(
+                "warning: metrics {}: {e}",
+                crate::redact::mask_sensitive_query(url)
+            )),
+        }
+    }
+    samples
 }
 
 /// The `--alert` rules; a bad one is exit 2, naming the flag.

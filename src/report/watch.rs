@@ -102,10 +102,12 @@ pub fn summary_lines(w: &WatchReport) -> Vec<String> {
         lines.push(line);
     }
     for r in &w.rules {
-        let mut line = format!(
-            "rule [{}] {}: fired {} time(s)",
-            r.severity, r.expr, r.fired
-        );
+        let named = if r.name == r.expr {
+            r.expr.clone()
+        } else {
+            format!("{} (`{}`)", r.name, r.expr)
+        };
+        let mut line = format!("rule [{}] {named}: fired {} time(s)", r.severity, r.fired);
         if r.firing {
             let _ = write!(line, ", FIRING at the end");
         }

@@ -49,6 +49,8 @@ pub struct Scenario {
 pub struct WatchSpec {
     pub every: Option<Duration>,
     pub alerts: Vec<Rule>,
+    /// Prometheus `/metrics` pages scraped after every run (templates: `{{ app.url }}/metrics`).
+    pub metrics: Vec<Template>,
 }
 
 /// `load:` — what `harness load <scenario>` does without load flags. Open model (`rps` or

@@ -4,6 +4,7 @@
 //! watch replay in milliseconds in tests.
 
 pub mod eval;
+pub mod exposition;
 pub mod record;
 
 pub use crate::scenario::watch_rule::{

@@ -16,7 +16,7 @@ use super::node::{optional, untag, Ctx, Entry, Node};
 use crate::scenario::model::WatchSpec;
 use crate::scenario::watch_rule::{parse_flag, parse_rule, Rule, Severity};
 
-const WATCH_KEYS: &[&str] = &["every", "alerts"];
+const WATCH_KEYS: &[&str] = &["every", "alerts", "metrics"];
 const ALERT_KEYS: &[&str] = &["name", "rule", "severity"];
 const RULE_HINT: &str =
     "rules read e.g. `down for 2m`, `p95 > 5s for 5m`, `error_rate > 10% for 5m`, `uptime < 99.9%` (docs/watch.md)";
@@ -25,9 +25,11 @@ pub(super) fn watch(ctx: &mut Ctx, entry: &Entry) -> Option<WatchSpec> {
     let fields = ctx.fields(entry.value, "`watch`", WATCH_KEYS)?;
     let every = fields.get("every").map(|e| ctx.duration(e));
     let alerts = fields.get("alerts").map(|e| alerts(ctx, e));
+    let metrics = fields.get("metrics").map(|e| metrics(ctx, e));
     Some(WatchSpec {
         every: optional(every)?,
         alerts: optional(alerts)?.unwrap_or_default(),
+        metrics: optional(metrics)?.unwrap_or_default(),
     })
 }
 
@@ -42,6 +44,31 @@ fn alerts(ctx: &mut Ctx, entry: &Entry) -> Option<Vec<Rule>> {
     };
     let parsed: Vec<Option<Rule>> = items.iter().map(|item| alert(ctx, item)).collect();
     parsed.into_iter().collect()
+}
+
+/// `metrics: ["{{ app.url }}/metrics"]`: URLs (templates) of Prometheus pages.
+fn metrics(ctx: &mut Ctx, entry: &Entry) -> Option<Vec<String>> {
+    let YamlData::Sequence(items) = &untag(entry.value).data else {
+        let hint = Some("e.g. `metrics: [\"{{ app.url }}/metrics\"]`".to_string());
+        ctx.mismatch(entry, "a list of URLs", hint);
+        return None;
+    };
+    let urls: Vec<Option<String>> = items
+        .iter()
+        .map(|item| match &untag(item).data {
+            YamlData::Value(Scalar::String(url)) if !url.trim().is_empty() => Some(url.to_string()),
+            _ => {
+                let found = super::node::describe(item);
+                ctx.error(
+                    item,
+                    format!("expected a URL (a string), found {found}"),
+                    None,
+                );
+                None
+            }
+        })
+        .collect();
+    urls.into_iter().collect()
 }
 
 /// One alert: a string (`[SEVERITY:] RULE`) or `{name, rule, severity}`.
@@ -89,7 +116,7 @@ mod tests {
     #[test]
     fn alerts_in_both_forms() {
         let text = format!(
-            "{HEAD}watch:\n  every: 10s\n  alerts:\n    - name: api down\n      rule: down for 2m\n      severity: rollback\n    - \"e2e p95 > 5s for 5m\"\n"
+            "{HEAD}watch:\n  every: 10s\n  metrics: [\"{{{{ app.url }}}}/metrics\"]\n  alerts:\n    - name: api down\n      rule: down for 2m\n      severity: rollback\n    - \"e2e p95 > 5s for 5m\"\n"
         );
         let s = parse(std::path::Path::new("w.yaml"), &text).unwrap();
         let w = s.watch.unwrap();
@@ -97,6 +124,7 @@ mod tests {
         assert_eq!(w.alerts[0].name, "api down");
         assert_eq!(w.alerts[0].severity, Severity::Rollback);
         assert_eq!(w.alerts[1].name, "e2e p95 > 5s for 5m");
+        assert_eq!(w.metrics, ["{{ app.url }}/metrics"]);
     }
 
     #[test]
