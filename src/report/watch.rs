@@ -115,3 +115,81 @@ pub fn summary_lines(w: &WatchReport) -> Vec<String> {
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::output::sample_report;
+
+    fn watched() -> crate::report::Report {
+        let mut r = sample_report();
+        let at = "2026-11-22T10:15:40.000Z".to_string();
+        r.watch = Some(WatchReport {
+            every_s: 2.0,
+            ended: "rollback".into(),
+            started: 30,
+            runs: 30,
+            passed: 20,
+            failed: 10,
+            uptime: 20.0 / 30.0,
+            missed_starts: 1,
+            max_overlap: 4,
+            peak_overlap: 2,
+            rules: vec![WatchRuleReport {
+                name: "api down".into(),
+                expr: "down for 20s".into(),
+                severity: "rollback".into(),
+                fired: 1,
+                firing: true,
+            }],
+            incidents: vec![IncidentReport {
+                start: at.clone(),
+                end: None,
+                duration_s: 20.0,
+                failed_runs: 10,
+            }],
+            alerts: vec![AlertReport {
+                rule: "api down".into(),
+                expr: "down for 20s".into(),
+                severity: "rollback".into(),
+                state: "firing".into(),
+                at: at.clone(),
+                since: at.clone(),
+                value: 1.0,
+                evidence: vec![EvidenceReport {
+                    at,
+                    breached: true,
+                    value: 1.0,
+                }],
+            }],
+        });
+        r
+    }
+
+    #[test]
+    fn every_format_shows_uptime_incidents_and_rules() {
+        let r = watched();
+        let lines = summary_lines(r.watch.as_ref().unwrap());
+        assert!(lines[0].contains("uptime 66.67%") && lines[0].contains("1 missed start(s)"));
+        assert!(lines[1].contains("for 20.0s (10 failed run(s)), still open at the end"));
+        assert!(lines[2].contains("api down (`down for 20s`): fired 1 time(s), FIRING"));
+        let md = crate::report::markdown::render(&r);
+        assert!(md.contains("uptime 66.67%"), "{md}");
+        let ctx = crate::report::html::HtmlContext { git_commit: None };
+        let html = crate::report::html::render(&r, &ctx);
+        assert!(
+            html.contains("<h2>Watch</h2>") && html.contains("still open"),
+            "{html}"
+        );
+        let xml = crate::report::junit::render(&r).unwrap();
+        assert!(
+            xml.contains(r#"<testcase name="api down""#) && xml.contains(r#"type="rollback""#),
+            "{xml}"
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            serde_json::from_value::<crate::report::Report>(json).unwrap(),
+            r
+        );
+    }
+}
