@@ -41,7 +41,7 @@ async fn an_outage_is_one_incident_and_one_alert_that_fires_and_resolves() {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = tokio::process::Command::from(bin());
     cmd.current_dir(dir.path())
-        .args(["watch", "smoke", "--every", "1s", "--for", "24s", "--quiet"])
+        .args(["watch", "smoke", "--every", "1s", "--for", "24s"])
         .args(["--alert", "down for 4s", "--notify", &hook])
         .args(["--events", "events.jsonl", "--json", "w.json"])
         .args(["--sim-port", &sim_port.to_string()])
@@ -83,7 +83,7 @@ async fn an_outage_is_one_incident_and_one_alert_that_fires_and_resolves() {
     let w = &report["watch"];
     assert_eq!(w["ended"], "budget");
     let incidents = w["incidents"].as_array().unwrap();
-    assert_eq!(incidents.len(), 1, "{w:#}");
+    assert_eq!(incidents.len(), 1, "{stdout}\n{:#}", w["incidents"]);
     let length = incidents[0]["duration_s"].as_f64().unwrap();
     assert!(
         (6.0..=11.0).contains(&length),
@@ -215,4 +215,49 @@ async fn a_memory_growth_rule_fires_against_an_app_whose_memory_grows() {
     assert!((0.1..0.2).contains(&growth), "{alert:#}");
     assert!(w["runs"].as_u64().unwrap() <= 6, "{w:#}");
     assert!(scrapes.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+}
+
+/// A watch killed with SIGKILL resumes from its database: the same command goes on from the
+/// original start (its `--for` budget included) and the report covers the earlier runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_watch_resumes_from_its_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "watch", "smoke", "--every", "1s", "--for", "12s", "-q", "--db", "w.db", "--json", "w.json",
+    ];
+    let mut cmd = tokio::process::Command::from(bin());
+    cmd.current_dir(dir.path())
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut first = cmd.spawn().unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    first.start_kill().unwrap(); // SIGKILL: no report, no cleanup
+    first.wait().await.unwrap();
+    assert!(!dir.path().join("w.json").exists());
+
+    let started = Instant::now();
+    let out = run_in(dir.path(), &args, &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    // The budget ran from the first start: the second session lasts what was left of it.
+    assert!(
+        started.elapsed() < Duration::from_secs(11),
+        "{:?}",
+        started.elapsed()
+    );
+    let resumed: u64 = stdout
+        .split("resuming the watch in w.db (")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no resume line: {stdout}"));
+    assert!(resumed >= 2, "{stdout}");
+    let report = read_report(&dir.path().join("w.json"));
+    let runs = report["watch"]["runs"].as_u64().unwrap();
+    assert!(
+        runs >= resumed + 2,
+        "{runs} runs after {resumed} resumed: {stdout}"
+    );
+    assert_eq!(report["watch"]["passed"], runs);
 }

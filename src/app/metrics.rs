@@ -154,34 +154,35 @@ pub fn render(
         "Appointments currently booked.",
         &[("", appointments as u64)],
     );
-    if let Some(bytes) = probes.resident_bytes {
-        metric(
-            "process_resident_memory_bytes",
-            "gauge",
-            "Resident memory size in bytes.",
-            &[("", bytes)],
-        );
-    }
-    let labels: Vec<(String, u64)> = probes
-        .instances
-        .iter()
-        .map(|(name, open)| {
-            (
-                format!("{{instance=\"{}\"}}", escape_label(name)),
-                u64::from(*open),
-            )
-        })
-        .collect();
-    if !labels.is_empty() {
-        let samples: Vec<(&str, u64)> = labels.iter().map(|(l, v)| (l.as_str(), *v)).collect();
-        metric(
-            "whatsapp_instance_connected",
-            "gauge",
-            "1 when the provider says the instance is connected (Evolution state `open`).",
-            &samples,
-        );
-    }
+    probe_metrics(&mut out, probes);
     out
+}
+
+/// The process's memory and the instances' connection states.
+fn probe_metrics(out: &mut String, probes: &Probes) {
+    if let Some(bytes) = probes.resident_bytes {
+        let _ = writeln!(
+            out,
+            "# HELP process_resident_memory_bytes Resident memory size in bytes.\n\
+             # TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes {bytes}"
+        );
+    }
+    if probes.instances.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "# HELP whatsapp_instance_connected 1 when the provider says the instance is connected (Evolution state `open`).\n\
+         # TYPE whatsapp_instance_connected gauge"
+    );
+    for (name, open) in &probes.instances {
+        let _ = writeln!(
+            out,
+            "whatsapp_instance_connected{{instance=\"{}\"}} {}",
+            escape_label(name),
+            u64::from(*open)
+        );
+    }
 }
 
 /// A label value as the exposition format writes it.

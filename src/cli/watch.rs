@@ -42,6 +42,10 @@ pub struct WatchArgs {
     /// A firing rollback rule does not end the watch (the exit code is still 1).
     #[arg(long)]
     pub keep_going: bool,
+    /// The watch's history (SQLite), written as each run ends; the same command with the
+    /// same file resumes an interrupted watch (default: <report-dir>/<scenario>-<run id>.db).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
     /// Most runs at once; a start beyond it is counted as missed.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub max_overlap: usize,
@@ -74,6 +78,7 @@ impl WatchArgs {
             notify: self.notify,
             keep_going: self.keep_going,
             max_overlap: self.max_overlap,
+            db: self.db,
             quiet: self.quiet,
         }
     }

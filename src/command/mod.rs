@@ -17,6 +17,8 @@ mod validate;
 mod watch;
 mod watch_events;
 mod watch_report;
+mod watch_scrape;
+mod watch_store;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -14,14 +14,14 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::setup::{
-    check_references, check_report_dirs, fault_history, new_run_id, prepare, shut_down,
-    write_report,
+    check_references, check_report_dirs, fault_history, finish, new_run_id, prepare, safe_name,
 };
 use super::signals::Stop;
 use super::watch_events as events;
 use super::watch_report::{self, Ending, Summary};
+use super::watch_scrape::{metrics_urls, scrape_all};
+use super::watch_store::{Resumed, Store};
 use super::{load_scenario, CommandError, ReportFiles, TargetOverrides};
-use crate::exit;
 use crate::report::terminal;
 use crate::runner::{init_vars, run_scenario, RunContext, ScenarioRun};
 use crate::scenario::Scenario;
@@ -51,6 +51,9 @@ pub struct WatchOptions {
     pub notify: Vec<String>,
     pub keep_going: bool,
     pub max_overlap: usize,
+    /// The watch's SQLite history; default: `<report-dir>/<scenario>-<run id>.db`. An
+    /// existing one of the same scenario is resumed.
+    pub db: Option<PathBuf>,
     pub quiet: bool,
 }
 
@@ -66,6 +69,7 @@ struct Finished {
     run: ScenarioRun,
     verdicts: Vec<ThresholdResult>,
     samples: Vec<watch::Sample>,
+    started_ms: u64,
     at_ms: u64,
 }
 
@@ -79,6 +83,8 @@ struct State {
     rollback: bool,
     last: Option<Finished>,
     deliveries: JoinSet<()>,
+    /// The durable history (`--db`).
+    store: Store,
 }
 
 /// Time between runs when neither `--every` nor the scenario's `watch.every` says.
@@ -92,21 +98,19 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
     let run_id = new_run_id();
     let color = terminal::color_for_stdout();
     let scenario = Arc::new(load_scenario(&opts.scenario, color)?);
-    let mut opts = opts;
-    let spec = scenario.watch.clone().unwrap_or_default();
-    let metric_urls = spec.metrics.clone();
-    opts.every = opts.every.or(spec.every);
-    let mut rules = spec.alerts;
-    rules.extend(flag_rules(&opts.alerts)?);
+    let (opts, rules, metric_urls) = resolve(opts, &scenario)?;
     let baseline = baseline(&opts, &rules)?;
-    validate(&opts)?;
+    let db = opts.db.clone().unwrap_or_else(|| {
+        opts.files
+            .report_dir
+            .join(format!("{}-{run_id}.db", safe_name(&scenario.name)))
+    });
+    let (store, resumed) = Store::open(&db, &scenario.name, opts.period())?;
     let p = prepare(&scenario, &opts.target).await?;
     check_references(&scenario, &p.target, color)?;
     check_report_dirs(&opts.files)?;
     init_vars(&scenario, p.target.vars(), &p.templater)
         .map_err(|e| CommandError::Invalid(format!("error: {}: {e}", scenario.path.display())))?;
-    let wall_start = SystemTime::now();
-    announce(&opts, &scenario, &rules);
     let mut state = State {
         eval: Evaluator::new(rules, baseline),
         started: 0,
@@ -116,8 +120,11 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
         rollback: false,
         last: None,
         deliveries: JoinSet::new(),
+        store,
     };
-    let scrape = metrics_urls(&metric_urls, &opts, &p, &state.eval)?;
+    let wall_start = resume(&mut state, resumed, &db)?;
+    let scrape = metrics_urls(&metric_urls, &opts.metrics_urls, &p, &state.eval)?;
+    announce(&opts, &scenario, state.eval.rules().count(), &db);
     let runner = Runner {
         scenario: scenario.clone(),
         vars: p.target.vars(),
@@ -130,6 +137,70 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
     };
     let ending = schedule(&opts, &runner, &mut state, &stop, wall_start).await;
     events::drain(&mut state.deliveries, Duration::from_secs(15)).await;
+    let mut report = conclude(&opts, &mut state, ending, wall_start, &scenario, &p);
+    report.run_id = run_id;
+    if !stop.hard.is_cancelled() {
+        report.faults = fault_history(&p.target, &p.redactor).await;
+    }
+    super::out::print(watch_report::terminal(&report, color));
+    finish(&report, &opts.files, p.embedded, &stop.hard).await
+}
+
+/// The scenario's `watch:` section under the flags: the schedule, the rules (the
+/// scenario's, then `--alert`'s) and the `/metrics` pages to scrape.
+fn resolve(
+    mut opts: WatchOptions,
+    scenario: &Scenario,
+) -> Result<(WatchOptions, Vec<Rule>, Vec<String>), CommandError> {
+    let spec = scenario.watch.clone().unwrap_or_default();
+    opts.every = opts.every.or(spec.every);
+    let mut rules = spec.alerts;
+    rules.extend(flag_rules(&opts.alerts)?);
+    validate(&opts)?;
+    Ok((opts, rules, spec.metrics))
+}
+
+/// A database that already holds runs of this watch: they are replayed through the rules
+/// (their events are the report's, not delivered again) and the watch goes on from its
+/// original start. Returns the watch's start.
+fn resume(
+    state: &mut State,
+    resumed: Option<Resumed>,
+    db: &std::path::Path,
+) -> Result<SystemTime, CommandError> {
+    let Some(r) = resumed else {
+        return Ok(SystemTime::now());
+    };
+    state.started = r.started;
+    state.missed = r.missed;
+    let (eval, events) = (&mut state.eval, &mut state.events);
+    let runs = state.store.replay(|record| {
+        for event in eval.observe(record) {
+            if events.len() < REPORT_EVENTS {
+                events.push(event);
+            }
+        }
+    })?;
+    state.rollback = events
+        .iter()
+        .any(|e| e.kind == EventKind::Firing && e.severity == Severity::Rollback);
+    super::out::println(format_args!(
+        "resuming the watch in {} ({runs} run(s) since {})",
+        db.display(),
+        events::wall(r.wall_start, 0)
+    ));
+    Ok(r.wall_start)
+}
+
+/// The watch's verdict and report.
+fn conclude(
+    opts: &WatchOptions,
+    state: &mut State,
+    ending: Ending,
+    wall_start: SystemTime,
+    scenario: &Scenario,
+    p: &super::setup::Prepared,
+) -> crate::report::Report {
     let passed = ending == Ending::Healthy
         || (ending == Ending::Budget && opts.until_healthy_for.is_none() && !state.rollback);
     let summary = Summary {
@@ -144,22 +215,14 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
         max_overlap: opts.max_overlap,
     };
     let last = state.last.take();
-    let mut report = watch_report::build(
-        &scenario,
+    watch_report::build(
+        scenario,
         last.as_ref().map(|f| (&f.run, &f.verdicts[..])),
         &state.eval,
         &state.events,
         &summary,
-        &p,
-    );
-    report.run_id = run_id;
-    if !stop.hard.is_cancelled() {
-        report.faults = fault_history(&p.target, &p.redactor).await;
-    }
-    super::out::print(watch_report::terminal(&report, color));
-    write_report(&report, &opts.files)?;
-    shut_down(p.embedded, &stop.hard).await;
-    Ok(if passed { exit::SUCCESS } else { exit::FAILED })
+        p,
+    )
 }
 
 /// What every scheduled run shares.
@@ -172,20 +235,22 @@ struct Runner {
 }
 
 impl Runner {
-    fn spawn(&self, tasks: &mut JoinSet<Option<Finished>>, clock: Instant) {
+    fn spawn(&self, tasks: &mut JoinSet<Option<Finished>>, clock: Clock) {
         let (scenario, vars, ctx) = (self.scenario.clone(), self.vars.clone(), self.ctx.clone());
         let scrape = self.scrape.clone();
+        let started_ms = clock.now_ms();
         tasks.spawn(async move {
             // Fresh variables (`uuid()`, `phone()`) for every run, as `harness run` would.
             let vars = init_vars(&scenario, vars, &ctx.templater).ok()?;
             let run = run_scenario(&scenario, vars, &ctx).await;
             let verdicts = thresholds::evaluate_run(&scenario, &run);
             let samples = scrape_all(&ctx.client, &scrape).await;
-            let at_ms = clock.elapsed().as_millis() as u64;
+            let at_ms = clock.now_ms();
             Some(Finished {
                 run,
                 verdicts,
                 samples,
+                started_ms,
                 at_ms,
             })
         });
@@ -200,9 +265,14 @@ async fn schedule(
     stop: &Stop,
     wall_start: SystemTime,
 ) -> Ending {
-    let clock = Instant::now();
-    let deadline = opts.budget.map(|b| clock + b);
-    let mut next = clock;
+    let clock = Clock {
+        start: Instant::now(),
+        base_ms: wall_start.elapsed().unwrap_or_default().as_millis() as u64,
+    };
+    // The budget counts from the watch's start (the first session's, when resumed).
+    let spent = Duration::from_millis(clock.base_ms);
+    let deadline = opts.budget.map(|b| clock.start + b.saturating_sub(spent));
+    let mut next = clock.start;
     let mut running: JoinSet<Option<Finished>> = JoinSet::new();
     let ending = loop {
         tokio::select! {
@@ -237,6 +307,20 @@ async fn schedule(
     ending
 }
 
+/// The watch's clock: milliseconds since its start, a resumed watch's earlier sessions
+/// included.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    start: Instant,
+    base_ms: u64,
+}
+
+impl Clock {
+    fn now_ms(self) -> u64 {
+        self.base_ms + self.start.elapsed().as_millis() as u64
+    }
+}
+
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
@@ -244,9 +328,9 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-fn note_missed(state: &mut State, n: u64, why: &str, clock: Instant) {
+fn note_missed(state: &mut State, n: u64, why: &str, clock: Clock) {
     state.missed += n;
-    let at = events::offset(clock.elapsed().as_millis() as u64);
+    let at = events::offset(clock.now_ms());
     super::out::eprintln(format_args!(
         "{at}  missed start(s): {n} ({why}); {} so far",
         state.missed
@@ -262,11 +346,20 @@ fn finished_run(
     wall_start: SystemTime,
 ) -> Option<Ending> {
     let samples = std::mem::take(&mut finished.samples);
-    let record =
-        watch::record::from_run(&finished.run, &finished.verdicts, finished.at_ms, samples);
+    let record = watch::record::from_run(
+        &finished.run,
+        &finished.verdicts,
+        (finished.started_ms, finished.at_ms),
+        samples,
+    );
     let passed = record.passed;
     if !opts.quiet {
         super::out::println(run_line(state.eval.runs + 1, &finished, passed));
+    }
+    if let Err(e) = state.store.append(&record, state.started, state.missed) {
+        super::out::eprintln(format_args!(
+            "warning: the run could not be written to the watch's database: {e:#}"
+        ));
     }
     let fired = state.eval.observe(record);
     for event in fired {
@@ -338,73 +431,6 @@ fn deliver(
     }
 }
 
-/// The `/metrics` pages to scrape: the scenario's (rendered against the target, so
-/// `{{ app.url }}/metrics` finds the embedded app) and `--metrics-url`'s. A `metric` rule
-/// without any is exit 2: it could never fire.
-fn metrics_urls(
-    from_scenario: &[String],
-    opts: &WatchOptions,
-    p: &super::setup::Prepared,
-    eval: &Evaluator,
-) -> Result<Vec<String>, CommandError> {
-    let vars = p.target.vars();
-    let mut urls = Vec::new();
-    for url in from_scenario {
-        let rendered = p.templater.render(url, &vars).map_err(|e| {
-            CommandError::Invalid(format!("error: watch.metrics `{url}`: {}", e.message))
-        })?;
-        urls.push(rendered);
-    }
-    urls.extend(opts.metrics_urls.iter().cloned());
-    let needs = eval.rules().find(|r| {
-        matches!(
-            r.condition,
-            watch::Condition::Metric { .. } | watch::Condition::Growth { .. }
-        )
-    });
-    match needs {
-        Some(r) if urls.is_empty() => Err(CommandError::Invalid(format!(
-            "error: rule `{}` reads a Prometheus metric: give the page with --metrics-url URL (or `metrics:` under `watch:`)",
-            r.expr
-        ))),
-        _ => Ok(urls),
-    }
-}
-
-/// Scrapes every page; one that cannot be read or parsed is said on stderr (its query
-/// masked) and contributes nothing, so `metric` rules see no data rather than a zero.
-async fn scrape_all(client: &reqwest::Client, urls: &[String]) -> Vec<watch::Sample> {
-    let mut samples = Vec::new();
-    for url in urls {
-        let page = async {
-            let r = client.get(url).timeout(Duration::from_secs(5)).send().await;
-            let r = r.map_err(|e| {
-                if e.is_timeout() {
-                    "timed out".to_string()
-                } else {
-                    "cannot connect".to_string()
-                }
-            })?;
-            if !r.status().is_success() {
-                return Err(format!("HTTP {}", r.status().as_u16()));
-            }
-            let text = r
-                .text()
-                .await
-                .map_err(|_| "the body could not be read".to_string())?;
-            watch::exposition::parse(&text)
-        };
-        match page.await {
-            Ok(found) => samples.extend(found),
-            Err(e) => super::out::eprintln(format_args!(
-                "warning: metrics {}: {e}",
-                crate::redact::mask_sensitive_query(url)
-            )),
-        }
-    }
-    samples
-}
-
 /// The `--alert` rules; a bad one is exit 2, naming the flag.
 fn flag_rules(alerts: &[String]) -> Result<Vec<Rule>, CommandError> {
     alerts
@@ -465,7 +491,7 @@ fn validate(opts: &WatchOptions) -> Result<(), CommandError> {
     Ok(())
 }
 
-fn announce(opts: &WatchOptions, scenario: &Scenario, rules: &[Rule]) {
+fn announce(opts: &WatchOptions, scenario: &Scenario, rules: usize, db: &std::path::Path) {
     let budget = opts.budget.map_or_else(
         || "until stopped".to_string(),
         |b| format!("for {}", humantime::format_duration(b)),
@@ -474,7 +500,7 @@ fn announce(opts: &WatchOptions, scenario: &Scenario, rules: &[Rule]) {
         "watching {} every {} {budget}; {} rule(s){}",
         scenario.name,
         humantime::format_duration(opts.period()),
-        rules.len(),
+        rules,
         opts.until_healthy_for
             .map(|d| format!("; done once healthy for {}", humantime::format_duration(d)))
             .unwrap_or_default()
@@ -482,4 +508,5 @@ fn announce(opts: &WatchOptions, scenario: &Scenario, rules: &[Rule]) {
     for url in &opts.notify {
         super::out::println(format_args!("notify: {}", events::mask_url(url)));
     }
+    super::out::println(format_args!("history: {}", db.display()));
 }

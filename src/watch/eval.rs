@@ -32,7 +32,7 @@ fn latency_stat(l: &Latencies, metric: Metric) -> Option<f64> {
 }
 
 /// A run's (or a baseline report's) latency figures.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Figures {
     /// Over every request step; `None` without samples.
     pub requests: Option<Latencies>,
@@ -52,18 +52,22 @@ impl Figures {
 }
 
 /// One scraped Prometheus sample.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sample {
     pub name: String,
     pub labels: Vec<(String, String)>,
     pub value: f64,
 }
 
-/// What one run of the scenario showed.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// What one run of the scenario showed (stored as JSON in a watch's database).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RunRecord {
     /// When the run ended, in milliseconds on the watch's clock (non-decreasing).
     pub at_ms: u64,
+    /// When it started. Runs overlap: one that started before the newest run judged so far
+    /// ends out of order, and tells about an older instant (see [`Evaluator::observe`]).
+    #[serde(default)]
+    pub started_ms: u64,
     pub passed: bool,
     pub figures: Figures,
     pub samples: Vec<Sample>,
@@ -153,6 +157,8 @@ pub struct Evaluator {
     pub passed: u64,
     pub incidents: Vec<Incident>,
     healthy_since: Option<u64>,
+    /// The start of the newest run judged so far.
+    latest_start: Option<u64>,
 }
 
 impl Evaluator {
@@ -174,20 +180,32 @@ impl Evaluator {
             passed: 0,
             incidents: Vec::new(),
             healthy_since: None,
+            latest_start: None,
         }
     }
 
     /// Takes one run's record; returns the transitions it caused, in rule order.
+    ///
+    /// A run that started before the newest run already judged (a slow run overtaken by a
+    /// later one) counts for uptime, error rate and incidents, but the rules do not judge
+    /// it: the later run has already told them about a later instant.
     pub fn observe(&mut self, mut record: RunRecord) -> Vec<Event> {
         if let Some(last) = self.window.back() {
             record.at_ms = record.at_ms.max(last.at_ms);
         }
         let now = record.at_ms;
-        self.count(&record);
+        let stale = self.latest_start.is_some_and(|s| record.started_ms < s);
+        if !stale {
+            self.latest_start = Some(record.started_ms);
+        }
+        self.count(&record, stale);
         self.window.push_back(record);
         let cutoff = now.saturating_sub(self.span_ms);
         while self.window.len() > 1 && self.window[1].at_ms <= cutoff {
             self.window.pop_front();
+        }
+        if stale {
+            return Vec::new();
         }
         let mut events = Vec::new();
         for i in 0..self.rules.len() {
@@ -236,22 +254,27 @@ impl Evaluator {
         self.rules.iter().map(|r| &r.rule)
     }
 
-    fn count(&mut self, record: &RunRecord) {
+    /// Uptime and incidents. A stale failed run that started before the last incident
+    /// ended belongs to it; a stale passed run closes nothing (it is older news).
+    fn count(&mut self, record: &RunRecord, stale: bool) {
         self.runs += 1;
+        let last = self.incidents.last_mut();
         if record.passed {
             self.passed += 1;
-            if let Some(open) = self.incidents.last_mut().filter(|i| i.end_ms.is_none()) {
+            if let Some(open) = last.filter(|i| i.end_ms.is_none() && !stale) {
                 open.end_ms = Some(record.at_ms);
             }
-        } else {
-            match self.incidents.last_mut().filter(|i| i.end_ms.is_none()) {
-                Some(open) => open.failed_runs += 1,
-                None => self.incidents.push(Incident {
-                    start_ms: record.at_ms,
-                    end_ms: None,
-                    failed_runs: 1,
-                }),
+            return;
+        }
+        match last {
+            Some(i) if i.end_ms.is_none_or(|end| stale && record.started_ms < end) => {
+                i.failed_runs += 1;
             }
+            _ => self.incidents.push(Incident {
+                start_ms: record.at_ms,
+                end_ms: None,
+                failed_runs: 1,
+            }),
         }
     }
 

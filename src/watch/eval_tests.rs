@@ -38,6 +38,7 @@ fn record(t: u64) -> RunRecord {
     };
     RunRecord {
         at_ms: t * 1000,
+        started_ms: t * 1000,
         passed: !(outage || flap),
         figures: Figures {
             requests: (!outage).then(|| lat(p95)),
@@ -205,4 +206,36 @@ fn evidence_is_the_streak_that_caused_the_transition() {
     let at: Vec<u64> = fired.evidence.iter().map(|p| p.at_ms).collect();
     assert_eq!(at, [10_000, 20_000, 30_000]);
     assert!(fired.evidence.iter().all(|p| p.breached));
+}
+
+#[test]
+fn a_slow_failed_run_ending_after_the_recovery_belongs_to_the_outage() {
+    let mut eval = Evaluator::new(vec![parse_flag("down for 2s").unwrap()], None);
+    let run = |started_ms: u64, at_ms: u64, passed: bool| RunRecord {
+        at_ms,
+        started_ms,
+        passed,
+        ..RunRecord::default()
+    };
+    let mut events = Vec::new();
+    // One run a second; the outage is from 3 s to 8 s; the run started at 2 s hangs until 9.5 s.
+    for s in 0..=10u64 {
+        if s == 2 {
+            continue;
+        }
+        let passed = !(3..8).contains(&s);
+        events.extend(eval.observe(run(s * 1000, s * 1000 + 100, passed)));
+        if s == 9 {
+            events.extend(eval.observe(run(2000, 9500, false)));
+        }
+    }
+    assert_eq!(eval.incidents.len(), 1, "{:?}", eval.incidents);
+    let outage = eval.incidents[0];
+    assert_eq!(
+        (outage.start_ms, outage.end_ms, outage.failed_runs),
+        (3100, Some(8100), 6)
+    );
+    let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::Firing, EventKind::Resolved]);
+    assert_eq!((eval.runs, eval.passed), (11, 5));
 }

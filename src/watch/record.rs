@@ -9,7 +9,7 @@ use crate::thresholds::ThresholdResult;
 pub fn from_run(
     run: &ScenarioRun,
     verdicts: &[ThresholdResult],
-    at_ms: u64,
+    (started_ms, at_ms): (u64, u64),
     samples: Vec<Sample>,
 ) -> RunRecord {
     let passed = !run.interrupted
@@ -25,6 +25,7 @@ pub fn from_run(
         .collect();
     RunRecord {
         at_ms,
+        started_ms,
         passed,
         figures: Figures {
             requests: latencies(&requests),
