@@ -37,7 +37,7 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
 async fn an_outage_is_one_incident_and_one_alert_that_fires_and_resolves() {
     let (hook, got) = receiver().await;
     let hook = format!("{hook}/services/T0/B0/s3cr3t-hook-path");
-    let sim_port = free_port();
+    let (sim_port, metrics_port) = (free_port(), free_port());
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = tokio::process::Command::from(bin());
     cmd.current_dir(dir.path())
@@ -45,6 +45,7 @@ async fn an_outage_is_one_incident_and_one_alert_that_fires_and_resolves() {
         .args(["--alert", "down for 4s", "--notify", &hook])
         .args(["--events", "events.jsonl", "--json", "w.json"])
         .args(["--sim-port", &sim_port.to_string()])
+        .args(["--metrics-port", &metrics_port.to_string()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
@@ -68,6 +69,19 @@ async fn an_outage_is_one_incident_and_one_alert_that_fires_and_resolves() {
         .await
         .unwrap();
     assert!(set.status().is_success(), "{}", set.status());
+    // The watch's own metrics, while it runs.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let page = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("harness_watch_uptime_ratio 1\n"), "{page}");
+    assert!(
+        page.contains("harness_watch_rule_firing{rule=\"down for 4s\",severity=\"warn\"} 0"),
+        "{page}"
+    );
     let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await
         .expect("the watch ends within its budget")

@@ -46,6 +46,10 @@ pub struct WatchArgs {
     /// same file resumes an interrupted watch (default: <report-dir>/<scenario>-<run id>.db).
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
+    /// Serve the watch's own Prometheus metrics (uptime, last verdict, latencies, rule
+    /// states) on 127.0.0.1:PORT/metrics.
+    #[arg(long, value_name = "PORT")]
+    pub metrics_port: Option<u16>,
     /// Most runs at once; a start beyond it is counted as missed.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub max_overlap: usize,
@@ -79,6 +83,7 @@ impl WatchArgs {
             keep_going: self.keep_going,
             max_overlap: self.max_overlap,
             db: self.db,
+            metrics_port: self.metrics_port,
             quiet: self.quiet,
         }
     }

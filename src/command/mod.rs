@@ -16,6 +16,7 @@ mod signals;
 mod validate;
 mod watch;
 mod watch_events;
+mod watch_metrics;
 mod watch_report;
 mod watch_scrape;
 mod watch_store;

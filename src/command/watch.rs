@@ -18,6 +18,7 @@ use super::setup::{
 };
 use super::signals::Stop;
 use super::watch_events as events;
+use super::watch_metrics::{self, Page};
 use super::watch_report::{self, Ending, Summary};
 use super::watch_scrape::{metrics_urls, scrape_all};
 use super::watch_store::{Resumed, Store};
@@ -51,6 +52,8 @@ pub struct WatchOptions {
     pub notify: Vec<String>,
     pub keep_going: bool,
     pub max_overlap: usize,
+    /// `--metrics-port`: serve the watch's own Prometheus metrics on 127.0.0.1:P.
+    pub metrics_port: Option<u16>,
     /// The watch's SQLite history; default: `<report-dir>/<scenario>-<run id>.db`. An
     /// existing one of the same scenario is resumed.
     pub db: Option<PathBuf>,
@@ -85,6 +88,8 @@ struct State {
     deliveries: JoinSet<()>,
     /// The durable history (`--db`).
     store: Store,
+    /// `--metrics-port`: the page to refresh after every run.
+    page: Option<Page>,
 }
 
 /// Time between runs when neither `--every` nor the scenario's `watch.every` says.
@@ -121,7 +126,12 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
         last: None,
         deliveries: JoinSet::new(),
         store,
+        page: None,
     };
+    let exporter = CancellationToken::new();
+    if let Some(port) = opts.metrics_port {
+        state.page = Some(watch_metrics::serve(port, exporter.clone()).await?);
+    }
     let wall_start = resume(&mut state, resumed, &db)?;
     let scrape = metrics_urls(&metric_urls, &opts.metrics_urls, &p, &state.eval)?;
     announce(&opts, &scenario, state.eval.rules().count(), &db);
@@ -143,6 +153,7 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
         report.faults = fault_history(&p.target, &p.redactor).await;
     }
     super::out::print(watch_report::terminal(&report, color));
+    exporter.cancel();
     finish(&report, &opts.files, p.embedded, &stop.hard).await
 }
 
@@ -361,7 +372,20 @@ fn finished_run(
             "warning: the run could not be written to the watch's database: {e:#}"
         ));
     }
+    let shown = state
+        .page
+        .as_ref()
+        .map(|page| (page.clone(), record.clone()));
     let fired = state.eval.observe(record);
+    if let Some((page, record)) = shown {
+        let took = finished.run.elapsed.as_secs_f64();
+        page.set(watch_metrics::render(
+            &state.eval,
+            state.missed,
+            &record,
+            took,
+        ));
+    }
     for event in fired {
         deliver(opts, state, &event, scenario, wall_start);
         if event.kind == EventKind::Firing && event.severity == Severity::Rollback {
