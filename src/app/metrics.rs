@@ -77,7 +77,6 @@ pub fn render(
     c: &Counters,
     o: &OutboxStats,
     appointments: usize,
-    probes: &Probes,
 ) -> String {
     let mut out = String::new();
     let p = provider.name();
@@ -154,12 +153,11 @@ pub fn render(
         "Appointments currently booked.",
         &[("", appointments as u64)],
     );
-    probe_metrics(&mut out, probes);
     out
 }
 
-/// The process's memory and the instances' connection states.
-fn probe_metrics(out: &mut String, probes: &Probes) {
+/// Appends the process's memory and the instances' connection states to a page.
+pub fn probe_metrics(out: &mut String, probes: &Probes) {
     if let Some(bytes) = probes.resident_bytes {
         let _ = writeln!(
             out,
@@ -186,7 +184,7 @@ fn probe_metrics(out: &mut String, probes: &Probes) {
 }
 
 /// A label value as the exposition format writes it.
-fn escape_label(value: &str) -> String {
+pub fn escape_label(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -207,7 +205,8 @@ mod tests {
             resident_bytes: resident_bytes(),
             instances: vec![("clinica-centro".into(), false), ("a\"b".into(), true)],
         };
-        let text = render(&ProviderKind::Meta, &c, &o, 5, &probes);
+        let mut text = render(&ProviderKind::Meta, &c, &o, 5);
+        probe_metrics(&mut text, &probes);
         assert!(text.contains("whatsapp_instance_connected{instance=\"clinica-centro\"} 0\n"));
         assert!(text.contains("whatsapp_instance_connected{instance=\"a\\\"b\"} 1\n"));
         let memory = text

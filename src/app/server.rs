@@ -446,13 +446,13 @@ async fn metrics_text(State(app): State<Shared>) -> Response {
         resident_bytes: metrics::resident_bytes(),
         instances,
     };
-    let text = metrics::render(
+    let mut text = metrics::render(
         &app.config.provider,
         &app.counters,
         &app.outbox.stats,
         appointments,
-        &probes,
     );
+    metrics::probe_metrics(&mut text, &probes);
     (
         [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
         text,

@@ -10,6 +10,7 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use super::CommandError;
+use crate::app::metrics::escape_label;
 use crate::watch::{Evaluator, RunRecord};
 
 /// The page served, replaced after every run.
@@ -127,19 +128,11 @@ pub(super) fn render(eval: &Evaluator, missed: u64, last: &RunRecord, duration_s
         let _ = writeln!(
             out,
             "harness_watch_rule_firing{{rule=\"{}\",severity=\"{}\"}} {on}",
-            label(&r.name),
+            escape_label(&r.name),
             r.severity.name()
         );
     }
     out
-}
-
-/// A label value as the exposition format writes it.
-fn label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
