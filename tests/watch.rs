@@ -249,6 +249,11 @@ async fn a_killed_watch_resumes_from_its_database() {
     first.start_kill().unwrap(); // SIGKILL: no report, no cleanup
     first.wait().await.unwrap();
     assert!(!dir.path().join("w.json").exists());
+    // The database has the report as of the last run before the kill.
+    let out = run_in(dir.path(), &["report", "w.db", "--summary-md", "s.md"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let md = std::fs::read_to_string(dir.path().join("s.md")).unwrap();
+    assert!(md.contains("ended: running"), "{md}");
 
     let started = Instant::now();
     let out = run_in(dir.path(), &args, &[]);

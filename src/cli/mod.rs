@@ -113,7 +113,8 @@ pub struct RunArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    /// A JSON report written by `harness run`.
+    /// A JSON report written by `harness run` (or `load`, `watch`), or a `harness watch`
+    /// database (`.db`).
     pub report: PathBuf,
     #[command(flatten)]
     pub render: RenderArgs,

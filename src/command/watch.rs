@@ -145,12 +145,23 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
             ctx
         },
     };
-    let ending = schedule(&opts, &runner, &mut state, &stop, wall_start).await;
+    let snap = Snapshot {
+        scenario: &scenario,
+        p: &p,
+        run_id: &run_id,
+    };
+    let ending = schedule(&opts, &runner, &mut state, &stop, (wall_start, snap)).await;
     events::drain(&mut state.deliveries, Duration::from_secs(15)).await;
-    let mut report = conclude(&opts, &mut state, ending, wall_start, &scenario, &p);
-    report.run_id = run_id;
+    let mut report = conclude(&opts, &state, ending, wall_start, &scenario, &p);
+    report.run_id = run_id.clone();
     if !stop.hard.is_cancelled() {
         report.faults = fault_history(&p.target, &p.redactor).await;
+    }
+    if let Err(e) = state.store.save_report(&report) {
+        super::out::eprintln(format_args!(
+            "warning: the report could not be saved in {}: {e:#}",
+            db.display()
+        ));
     }
     super::out::print(watch_report::terminal(&report, color));
     exporter.cancel();
@@ -206,7 +217,7 @@ fn resume(
 /// The watch's verdict and report.
 fn conclude(
     opts: &WatchOptions,
-    state: &mut State,
+    state: &State,
     ending: Ending,
     wall_start: SystemTime,
     scenario: &Scenario,
@@ -225,10 +236,9 @@ fn conclude(
         peak_overlap: state.peak_overlap,
         max_overlap: opts.max_overlap,
     };
-    let last = state.last.take();
     watch_report::build(
         scenario,
-        last.as_ref().map(|f| (&f.run, &f.verdicts[..])),
+        state.last.as_ref().map(|f| (&f.run, &f.verdicts[..])),
         &state.eval,
         &state.events,
         &summary,
@@ -274,7 +284,7 @@ async fn schedule(
     runner: &Runner,
     state: &mut State,
     stop: &Stop,
-    wall_start: SystemTime,
+    (wall_start, snap): (SystemTime, Snapshot<'_>),
 ) -> Ending {
     let clock = Clock {
         start: Instant::now(),
@@ -295,6 +305,7 @@ async fn schedule(
                 if let Some(ending) = finished_run(opts, state, finished, &runner.scenario.name, wall_start) {
                     break ending;
                 }
+                snap.save(opts, state, wall_start);
             }
             () = tokio::time::sleep_until(next) => {
                 let late = Instant::now().duration_since(next).as_nanos() / opts.period().as_nanos();
@@ -316,6 +327,35 @@ async fn schedule(
     running.abort_all();
     while running.join_next().await.is_some() {}
     ending
+}
+
+/// What the report saved after each run needs.
+#[derive(Clone, Copy)]
+struct Snapshot<'a> {
+    scenario: &'a Scenario,
+    p: &'a super::setup::Prepared,
+    run_id: &'a str,
+}
+
+impl Snapshot<'_> {
+    /// Saves the report as of now in the database, so that a watch killed before its end
+    /// still has one (`harness report FILE.db`).
+    fn save(self, opts: &WatchOptions, state: &State, wall_start: SystemTime) {
+        let mut report = conclude(
+            opts,
+            state,
+            Ending::Running,
+            wall_start,
+            self.scenario,
+            self.p,
+        );
+        report.run_id = self.run_id.to_string();
+        if let Err(e) = state.store.save_report(&report) {
+            super::out::eprintln(format_args!(
+                "warning: the report could not be saved: {e:#}"
+            ));
+        }
+    }
 }
 
 /// The watch's clock: milliseconds since its start, a resumed watch's earlier sessions

@@ -22,6 +22,8 @@ pub enum Ending {
     Healthy,
     Rollback,
     Interrupted,
+    /// Not ended: the report saved in the database after each run.
+    Running,
 }
 
 impl Ending {
@@ -31,6 +33,7 @@ impl Ending {
             Ending::Healthy => "healthy",
             Ending::Rollback => "rollback",
             Ending::Interrupted => "interrupted",
+            Ending::Running => "running",
         }
     }
 }

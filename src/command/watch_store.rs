@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::CommandError;
+use crate::report::Report;
 use crate::watch::RunRecord;
 
 const SCHEMA: &str = "
@@ -19,6 +20,10 @@ CREATE TABLE IF NOT EXISTS watch (
     every_ms INTEGER NOT NULL,
     started INTEGER NOT NULL DEFAULT 0,
     missed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS report (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    json TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -148,12 +153,43 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps `report` as the database's report (`harness report FILE.db` renders it).
+    pub fn save_report(&self, report: &Report) -> anyhow::Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO report (id, json) VALUES (1, ?1)",
+            params![serde_json::to_string(report)?],
+        )?;
+        Ok(())
+    }
+
     fn fault(&self, e: rusqlite::Error) -> CommandError {
         CommandError::Harness(anyhow::anyhow!(
             "cannot read the watch database {}: {e}",
             self.path.display()
         ))
     }
+}
+
+/// The report a watch database holds: the watch's final report, or, for a watch that did
+/// not end (killed), the one saved after its last run (`watch.ended` = `running`).
+pub(super) fn read_report(path: &Path) -> Result<Report, CommandError> {
+    let invalid = |why: String| {
+        CommandError::Invalid(format!(
+            "error: {}: not a watch database ({why})",
+            path.display()
+        ))
+    };
+    if !path.is_file() {
+        return Err(invalid("no such file".into()));
+    }
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| invalid(e.to_string()))?;
+    let json: Option<String> = conn
+        .query_row("SELECT json FROM report WHERE id = 1", [], |r| r.get(0))
+        .optional()
+        .map_err(|e| invalid(e.to_string()))?;
+    let json = json.ok_or_else(|| invalid("no run was recorded".into()))?;
+    serde_json::from_str(&json).map_err(|e| invalid(e.to_string()))
 }
 
 fn unix_ms(t: SystemTime) -> i64 {
