@@ -1,7 +1,8 @@
 //! Shared helpers of the integration tests.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -66,4 +67,49 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// `harness app` in its own process, killed on drop.
+pub struct AppProcess(pub Child);
+
+impl Drop for AppProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn start_app(
+    provider: &str,
+    sim_port: u16,
+    app_port: u16,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> AppProcess {
+    let mut cmd = bin();
+    cmd.args([
+        "app",
+        "--provider",
+        provider,
+        "--provider-url",
+        &format!("http://127.0.0.1:{sim_port}"),
+        "--port",
+        &app_port.to_string(),
+    ])
+    .args(extra)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let app = AppProcess(cmd.spawn().unwrap());
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", app_port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the app did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    app
 }

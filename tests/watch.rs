@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{bin, free_port, read_report, run_in, text};
+use crate::support::{bin, free_port, read_report, run_in, start_app, text};
 
 /// A 30-second watch of `smoke`, a run every second.
 const SMOKE_EVERY_SECOND: &[&str] = &["watch", "smoke", "--every", "1s", "--for", "30s"];
@@ -279,4 +279,60 @@ async fn a_killed_watch_resumes_from_its_database() {
         "{runs} runs after {resumed} resumed: {stdout}"
     );
     assert_eq!(report["watch"]["passed"], runs);
+}
+
+/// The reference app in its own process, killed for about 6 s of a 20-second watch and
+/// started again on the same port: one incident of about that length, the alert fires and
+/// resolves once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_killed_and_restarted_mid_watch_is_one_incident() {
+    let env = [("HARNESS_EVOLUTION_API_KEY", "watch-separate-key")];
+    let (sim_port, app_port) = (free_port(), free_port());
+    let app = start_app("evolution", sim_port, app_port, &[], &env);
+    let (dir, _) = crate::support::scenario_dir(
+        "live.yaml",
+        "name: live\nsteps:\n  - name: app is live\n    http:\n      url: \"{{ app.url }}/health/live\"\n      timeout: 2s\n    checks:\n      status: 200\n",
+    );
+    let app_url = format!("http://127.0.0.1:{app_port}");
+    let mut cmd = tokio::process::Command::from(bin());
+    cmd.current_dir(dir.path())
+        .args(["watch", "live.yaml", "--every", "1s", "--for", "20s", "-q"])
+        .args([
+            "--alert",
+            "down for 3s",
+            "--json",
+            "w.json",
+            "--app-url",
+            &app_url,
+        ])
+        .args(["--sim-port", &sim_port.to_string()])
+        .env("HARNESS_EVOLUTION_API_KEY", "watch-separate-key")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let watch = cmd.spawn().unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    drop(app); // killed
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let _app = start_app("evolution", sim_port, app_port, &[], &env);
+    let out = tokio::time::timeout(Duration::from_secs(60), watch.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let w = read_report(&dir.path().join("w.json"))["watch"].clone();
+    let incidents = w["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1, "{w:#}");
+    let length = incidents[0]["duration_s"].as_f64().unwrap();
+    assert!(
+        (4.0..=10.0).contains(&length),
+        "incident of {length}s: {w:#}"
+    );
+    let states: Vec<&str> = w["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["firing", "resolved"], "{w:#}");
 }
