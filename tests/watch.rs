@@ -326,3 +326,49 @@ fn one_incident_one_alert(w: &Value, length: std::ops::RangeInclusive<f64>, stdo
         .collect();
     assert_eq!(states, ["firing", "resolved"], "{w:#}");
 }
+
+/// `--until-healthy-for`: exit 0 as soon as every rule has been clear (and the runs passing)
+/// that long; exit 1 when the `--for` budget runs out first.
+#[test]
+fn until_healthy_for_ends_early_when_healthy_and_fails_when_the_budget_runs_out() {
+    let down = "name: up\nsteps:\n  - name: up\n    http:\n      url: \"http://127.0.0.1:1/\"\n      timeout: 1s\n    checks:\n      status: 200\n";
+    let (dir, _) = crate::support::scenario_dir("down.yaml", down);
+    let (code, took, ended) = until_healthy(dir.path(), "down.yaml", "3s");
+    assert_eq!((code, ended.as_str()), (Some(1), "budget"));
+    assert!(took >= Duration::from_secs(3));
+
+    let dir = tempfile::tempdir().unwrap();
+    let (code, took, ended) = until_healthy(dir.path(), "smoke", "30s");
+    assert_eq!((code, ended.as_str()), (Some(0), "healthy"));
+    assert!(took < Duration::from_secs(15));
+}
+
+/// `watch SCENARIO --until-healthy-for 2s --for BUDGET`: the exit code, how long it took,
+/// and `watch.ended`.
+fn until_healthy(
+    dir: &std::path::Path,
+    scenario: &str,
+    budget: &str,
+) -> (Option<i32>, Duration, String) {
+    let args = [
+        "watch",
+        scenario,
+        "--every",
+        "500ms",
+        "--until-healthy-for",
+        "2s",
+        "--for",
+        budget,
+        "--alert",
+        "down for 1s",
+        "-q",
+        "--json",
+        "w.json",
+    ];
+    let started = Instant::now();
+    let out = run_in(dir, &args, &[]);
+    let took = started.elapsed();
+    let report = read_report(&dir.join("w.json"));
+    let ended = report["watch"]["ended"].as_str().unwrap().to_string();
+    (out.status.code(), took, ended)
+}
