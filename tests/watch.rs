@@ -137,6 +137,24 @@ fn a_bad_rule_is_exit_2_naming_the_flag() {
         err.contains("--alert `p96 > 5s for 1m`") && err.contains("unknown metric `p96`"),
         "{err}"
     );
+    // A rule that could never fire is refused too: no such step, no /metrics page.
+    for (rule, says) in [
+        (
+            "step \"sned text\" p95 > 5s",
+            "smoke has no step \"sned text\"; its steps: version,",
+        ),
+        ("metric x == 0", "give the page with --metrics-url"),
+        ("p95 > 150% of baseline", "give one with --baseline"),
+    ] {
+        let out = run_in(
+            dir.path(),
+            &["watch", "smoke", "--for", "1s", "--alert", rule],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(2), "{rule}");
+        let err = text(&out.stderr);
+        assert!(err.contains(says), "{rule}: {err}");
+    }
 }
 
 #[test]

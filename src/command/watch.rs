@@ -179,7 +179,32 @@ fn resolve(
     let mut rules = spec.alerts;
     rules.extend(flag_rules(&opts.alerts)?);
     validate(&opts)?;
+    for rule in &rules {
+        check_step(rule, scenario)?;
+    }
     Ok((opts, rules, spec.metrics))
+}
+
+/// A `step "NAME"` rule names a step of the scenario: otherwise it could never fire.
+fn check_step(rule: &Rule, scenario: &Scenario) -> Result<(), CommandError> {
+    let (watch::Condition::Latency { scope, .. } | watch::Condition::Baseline { scope, .. }) =
+        &rule.condition
+    else {
+        return Ok(());
+    };
+    let watch::Scope::Step(name) = scope else {
+        return Ok(());
+    };
+    if scenario.steps.iter().any(|s| &s.name == name) {
+        return Ok(());
+    }
+    let names: Vec<&str> = scenario.steps.iter().map(|s| s.name.as_str()).collect();
+    Err(CommandError::Invalid(format!(
+        "error: rule `{}`: {} has no step \"{name}\"; its steps: {}",
+        rule.expr,
+        scenario.name,
+        names.join(", ")
+    )))
 }
 
 /// A database that already holds runs of this watch: they are replayed through the rules
