@@ -103,6 +103,7 @@ fn section(
         .iter()
         .map(|i| IncidentReport {
             start: at(i.start_ms),
+            start_offset_s: i.start_ms as f64 / 1000.0,
             end: i.end_ms.map(at),
             duration_s: (i.end_ms.unwrap_or(end_ms).saturating_sub(i.start_ms)) as f64 / 1000.0,
             failed_runs: i.failed_runs,

@@ -49,6 +49,8 @@ pub struct WatchRuleReport {
 pub struct IncidentReport {
     /// RFC 3339: when the first failed run ended.
     pub start: String,
+    /// The same, in seconds since the watch's start (for the availability timeline).
+    pub start_offset_s: f64,
     /// When the next passed run ended; `None` if the watch ended first.
     pub end: Option<String>,
     /// `end − start`, or up to the watch's end while still open.
@@ -78,6 +80,28 @@ pub struct EvidenceReport {
     pub at: String,
     pub breached: bool,
     pub value: f64,
+}
+
+/// The availability timeline for the HTML report: the watch's length as a green band, each
+/// incident a red one where and as long as it was (an SVG, 100 % wide).
+pub fn timeline_svg(w: &WatchReport, duration_s: f64) -> String {
+    let total = duration_s.max(1e-9);
+    let mut svg = String::from(
+        "<svg class=\"timeline\" viewBox=\"0 0 1000 24\" preserveAspectRatio=\"none\" width=\"100%\" height=\"24\" role=\"img\" aria-label=\"availability: up (green) and down (red)\"><rect x=\"0\" y=\"0\" width=\"1000\" height=\"24\" fill=\"#2e7d32\"/>",
+    );
+    for i in &w.incidents {
+        let x = (i.start_offset_s / total * 1000.0).clamp(0.0, 1000.0);
+        // At least one unit wide (a short incident stays visible), never past the end.
+        let width = (i.duration_s / total * 1000.0).max(1.0).min(1000.0 - x);
+        let _ = write!(
+            svg,
+            "<rect x=\"{x:.1}\" y=\"0\" width=\"{width:.1}\" height=\"24\" fill=\"#c62828\"><title>down {:.1}s from {}</title></rect>",
+            i.duration_s,
+            crate::report::escape(&i.start)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
 }
 
 /// Lines for the terminal, Markdown and JUnit: uptime, incidents, alerts.
@@ -144,6 +168,7 @@ mod tests {
             }],
             incidents: vec![IncidentReport {
                 start: at.clone(),
+                start_offset_s: 40.0,
                 end: None,
                 duration_s: 20.0,
                 failed_runs: 10,
@@ -168,7 +193,8 @@ mod tests {
 
     #[test]
     fn every_format_shows_uptime_incidents_and_rules() {
-        let r = watched();
+        let mut r = watched();
+        r.duration_s = 100.0;
         let lines = summary_lines(r.watch.as_ref().unwrap());
         assert!(lines[0].contains("uptime 66.67%") && lines[0].contains("1 missed start(s)"));
         assert!(lines[1].contains("for 20.0s (10 failed run(s)), still open at the end"));
