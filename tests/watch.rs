@@ -390,3 +390,48 @@ fn until_healthy(
     let ended = report["watch"]["ended"].as_str().unwrap().to_string();
     (out.status.code(), took, ended)
 }
+
+/// A target slower than the schedule with `--max-overlap 1`: the starts that could not
+/// happen are counted and said, never hidden (issue 19).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starts_the_overlap_cap_prevents_are_counted_as_missed() {
+    let app = axum::Router::new().route(
+        "/slow",
+        axum::routing::get(|| async {
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+            "ok"
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/slow", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let scenario = format!("name: slow\nsteps:\n  - name: slow\n    http:\n      url: \"{url}\"\n    checks:\n      status: 200\n");
+    let (dir, _) = crate::support::scenario_dir("slow.yaml", &scenario);
+    let mut cmd = tokio::process::Command::from(bin());
+    cmd.current_dir(dir.path()).args([
+        "watch",
+        "slow.yaml",
+        "--every",
+        "300ms",
+        "--for",
+        "3s",
+        "--max-overlap",
+        "1",
+        "-q",
+        "--json",
+        "w.json",
+    ]);
+    let out = cmd.output().await.unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{}{stderr}", text(&out.stdout));
+    assert!(
+        stderr.contains("missed start(s)") && stderr.contains("--max-overlap"),
+        "{stderr}"
+    );
+    let w = read_report(&dir.path().join("w.json"))["watch"].clone();
+    let missed = w["missed_starts"].as_u64().unwrap();
+    // 10 scheduled starts in 3 s, one run at a time, each 1.2 s: 3 started, 7 missed.
+    assert!((5..=8).contains(&missed), "{w:#}");
+    assert_eq!(w["started"].as_u64().unwrap() + missed, 10, "{w:#}");
+    assert_eq!(w["peak_overlap"], 1);
+}
