@@ -55,6 +55,7 @@ async fn dispatch(command: Command) -> Result<u8, CommandError> {
         Command::Report(args) => command::report(&args.into_options()),
         Command::Compare(args) => command::compare(&args.into_options()),
         Command::Merge(args) => command::merge(&args.into_options()),
+        Command::Watch(args) => command::watch((*args).into_options()).await,
         Command::Mock(args) => crate::cli::mock::run(args)
             .await
             .map(|()| exit::SUCCESS)

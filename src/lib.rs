@@ -65,6 +65,7 @@ pub mod scenario;
 pub mod sim;
 pub mod target;
 pub mod thresholds;
+pub mod watch;
 
 pub use entry::run;
 

@@ -1,10 +1,7 @@
 //! End to end through WhatsApp: correlation under concurrency, both providers, the
 //! separate-process setup, and a deliberately broken app.
 
-use std::net::TcpListener;
-use std::process::{Child, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use harness::embedded::{AppSide, Embedded};
 use harness::redact::Redactor;
@@ -14,7 +11,7 @@ use harness::scenario::{parse, ProviderKind};
 use harness::target::{Credentials, ProviderMode, Target, TargetSpec};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{bin, read_report, run_in, text};
+use crate::support::{free_port, read_report, run_in, start_app, text};
 
 const SPECIALTIES: &[&str] = &[
     "cardiología",
@@ -204,59 +201,6 @@ fn e2e_report_carries_the_histogram_and_its_thresholds() {
         .map(|s| s["kind"].as_str().unwrap())
         .collect();
     assert!(kinds.contains(&"inject") && kinds.contains(&"await"));
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `harness app` in its own process, killed on drop.
-struct AppProcess(Child);
-
-impl Drop for AppProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_app(
-    provider: &str,
-    sim_port: u16,
-    app_port: u16,
-    extra: &[&str],
-    env: &[(&str, &str)],
-) -> AppProcess {
-    let mut cmd = bin();
-    cmd.args([
-        "app",
-        "--provider",
-        provider,
-        "--provider-url",
-        &format!("http://127.0.0.1:{sim_port}"),
-        "--port",
-        &app_port.to_string(),
-    ])
-    .args(extra)
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let app = AppProcess(cmd.spawn().unwrap());
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", app_port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the app did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    app
 }
 
 const EVOLUTION_ENV: &[(&str, &str)] = &[("HARNESS_EVOLUTION_API_KEY", "separate-process-key-1")];

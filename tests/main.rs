@@ -17,3 +17,4 @@ mod sim_meta;
 mod snapshots;
 mod support;
 mod verdict;
+mod watch;

@@ -1,7 +1,8 @@
 //! Shared helpers of the integration tests.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -68,4 +69,58 @@ pub fn scenario_dir(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
     let path = dir.path().join(name);
     std::fs::write(&path, text).unwrap();
     (dir, path)
+}
+
+/// A port free on loopback now (for a process the test starts, which binds it itself).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `harness app` in its own process, killed on drop.
+pub struct AppProcess(pub Child);
+
+impl Drop for AppProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn start_app(
+    provider: &str,
+    sim_port: u16,
+    app_port: u16,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> AppProcess {
+    let mut cmd = bin();
+    cmd.args([
+        "app",
+        "--provider",
+        provider,
+        "--provider-url",
+        &format!("http://127.0.0.1:{sim_port}"),
+        "--port",
+        &app_port.to_string(),
+    ])
+    .args(extra)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let app = AppProcess(cmd.spawn().unwrap());
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", app_port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the app did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    app
 }

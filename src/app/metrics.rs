@@ -23,6 +23,53 @@ fn get(c: &AtomicU64) -> u64 {
     c.load(Ordering::Relaxed)
 }
 
+/// What `/metrics` reads from outside the counters: the process and the provider.
+#[derive(Debug, Default)]
+pub struct Probes {
+    /// `process_resident_memory_bytes`; `None` where /proc is not there.
+    pub resident_bytes: Option<u64>,
+    /// Evolution: each instance and whether the provider says it is connected (`open`).
+    pub instances: Vec<(String, bool)>,
+}
+
+/// The process's resident memory: /proc/self/status's `VmRSS` (in kB; no page size needed).
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Asks the Evolution API each instance's connection state,
+/// `GET /instance/connectionState/{instance}` → `{"instance": {"state": "open"|…}}`
+/// (upstream: evolution-api 2.3.6 src/api/routes/instance.router.ts, connectionState);
+/// an instance the provider cannot tell about counts as disconnected.
+pub async fn instance_states(
+    http: &reqwest::Client,
+    provider_url: &str,
+    api_key: &str,
+    instances: &[String],
+) -> Vec<(String, bool)> {
+    let mut out = Vec::with_capacity(instances.len());
+    for name in instances {
+        let url = format!("{provider_url}/instance/connectionState/{name}");
+        let answer = http
+            .get(url)
+            .header("apikey", api_key)
+            .timeout(std::time::Duration::from_secs(2))
+            .send()
+            .await;
+        let state = match answer {
+            Ok(r) if r.status().is_success() => r.json::<serde_json::Value>().await.ok(),
+            _ => None,
+        };
+        let open = state
+            .is_some_and(|v| v.pointer("/instance/state").and_then(|s| s.as_str()) == Some("open"));
+        out.push((name.clone(), open));
+    }
+    out
+}
+
 /// Renders every counter and gauge of the app.
 pub fn render(
     provider: &ProviderKind,
@@ -108,6 +155,41 @@ pub fn render(
     out
 }
 
+/// Appends the process's memory and the instances' connection states to a page.
+pub fn probe_metrics(out: &mut String, probes: &Probes) {
+    if let Some(bytes) = probes.resident_bytes {
+        let _ = writeln!(
+            out,
+            "# HELP process_resident_memory_bytes Resident memory size in bytes.\n\
+             # TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes {bytes}"
+        );
+    }
+    if probes.instances.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "# HELP whatsapp_instance_connected 1 when the provider says the instance is connected (Evolution state `open`).\n\
+         # TYPE whatsapp_instance_connected gauge"
+    );
+    for (name, open) in &probes.instances {
+        let _ = writeln!(
+            out,
+            "whatsapp_instance_connected{{instance=\"{}\"}} {}",
+            escape_label(name),
+            u64::from(*open)
+        );
+    }
+}
+
+/// A label value as the exposition format writes it.
+pub fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,7 +200,19 @@ mod tests {
         c.webhooks_accepted.fetch_add(3, Ordering::Relaxed);
         let o = OutboxStats::default();
         o.pending.fetch_add(2, Ordering::Relaxed);
-        let text = render(&ProviderKind::Meta, &c, &o, 5);
+        let probes = Probes {
+            resident_bytes: resident_bytes(),
+            instances: vec![("clinica-centro".into(), false), ("a\"b".into(), true)],
+        };
+        let mut text = render(&ProviderKind::Meta, &c, &o, 5);
+        probe_metrics(&mut text, &probes);
+        assert!(text.contains("whatsapp_instance_connected{instance=\"clinica-centro\"} 0\n"));
+        assert!(text.contains("whatsapp_instance_connected{instance=\"a\\\"b\"} 1\n"));
+        let memory = text
+            .lines()
+            .find(|l| l.starts_with("process_resident_memory_bytes "));
+        let bytes: u64 = memory.unwrap().rsplit_once(' ').unwrap().1.parse().unwrap();
+        assert!(bytes > 1 << 20, "{bytes}");
         assert!(text.contains("# TYPE app_webhooks_total counter\n"));
         assert!(text.contains("app_webhooks_total{provider=\"meta\",result=\"accepted\"} 3\n"));
         assert!(text.contains("app_replies_pending 2\n"));

@@ -434,12 +434,25 @@ async fn metrics_text(State(app): State<Shared>) -> Response {
         .values()
         .map(|t| t.lock().unwrap_or_else(|e| e.into_inner()).calendar.len())
         .sum();
-    let text = metrics::render(
+    let instances = match app.config.provider {
+        ProviderKind::Evolution => {
+            let names: Vec<String> = app.config.tenants.iter().map(|t| t.id.clone()).collect();
+            let c = &app.config;
+            metrics::instance_states(&app.http, &c.provider_url, &c.credential, &names).await
+        }
+        ProviderKind::Meta => Vec::new(),
+    };
+    let probes = metrics::Probes {
+        resident_bytes: metrics::resident_bytes(),
+        instances,
+    };
+    let mut text = metrics::render(
         &app.config.provider,
         &app.counters,
         &app.outbox.stats,
         appointments,
     );
+    metrics::probe_metrics(&mut text, &probes);
     (
         [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
         text,

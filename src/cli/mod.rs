@@ -13,6 +13,7 @@ use crate::target::ProviderKind;
 
 pub mod app;
 pub mod mock;
+pub mod watch;
 
 /// Test and load-validation harness for WhatsApp business apps
 /// (Evolution API v2, Meta Cloud API).
@@ -45,6 +46,9 @@ pub enum Command {
     /// Merge reports of one scenario (load shards, or a CI matrix of e2e runs) into one:
     /// percentiles from the summed histograms, thresholds evaluated again; exit as for `run`.
     Merge(MergeArgs),
+    /// Run a scenario on a schedule for hours or days; alert rules fire and resolve, a
+    /// rollback rule ends it with exit 1.
+    Watch(Box<watch::WatchArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -112,7 +116,8 @@ pub struct RunArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    /// A JSON report written by `harness run`.
+    /// A JSON report written by `harness run` (or `load`, `watch`), or a `harness watch`
+    /// database (`.db`).
     pub report: PathBuf,
     #[command(flatten)]
     pub render: RenderArgs,
@@ -132,7 +137,7 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
-    fn into_files(self) -> ReportFiles {
+    pub(crate) fn into_files(self) -> ReportFiles {
         ReportFiles {
             json: self.json,
             report_dir: self.report_dir,
@@ -328,7 +333,7 @@ pub struct ListArgs {
 }
 
 impl TargetArgs {
-    fn into_overrides(self) -> TargetOverrides {
+    pub(crate) fn into_overrides(self) -> TargetOverrides {
         TargetOverrides {
             target: self.target,
             config: self.config,

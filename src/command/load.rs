@@ -408,6 +408,7 @@ fn quick_scenario(q: &QuickRequest) -> Scenario {
         }],
         thresholds: Vec::new(),
         load: None,
+        watch: None,
     }
 }
 

@@ -15,6 +15,12 @@ mod run;
 mod setup;
 mod signals;
 mod validate;
+mod watch;
+mod watch_events;
+mod watch_metrics;
+mod watch_report;
+mod watch_scrape;
+mod watch_store;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -27,6 +33,7 @@ pub use merge::merge;
 pub use report::report;
 pub use run::run;
 pub use validate::validate;
+pub use watch::{watch, WatchOptions};
 
 pub use crate::target::TargetOverrides;
 

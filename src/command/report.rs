@@ -7,11 +7,15 @@ use crate::report::html::HtmlContext;
 use crate::report::output::{self, Outputs};
 use crate::report::read_json;
 
-/// Reads the report and writes the files asked for; with no flag, the HTML beside the JSON.
+/// Reads the report (a JSON report, or a `harness watch` database) and writes the files asked
+/// for; with no flag, the HTML beside the input.
 /// Exit 0: the rendering worked (the verdict is the run's business, not this command's).
 pub fn report(opts: &ReportOptions) -> Result<u8, CommandError> {
-    let report =
-        read_json(&opts.input).map_err(|e| CommandError::Invalid(format!("error: {e}")))?;
+    let report = if opts.input.extension().is_some_and(|x| x == "db") {
+        super::watch_store::read_report(&opts.input)?
+    } else {
+        read_json(&opts.input).map_err(|e| CommandError::Invalid(format!("error: {e}")))?
+    };
     let nothing_asked = opts.html.is_none() && opts.junit.is_none() && opts.summary_md.is_none();
     let outputs = Outputs {
         json: None,

@@ -3,12 +3,10 @@
 use anyhow::Context;
 
 use super::setup::{
-    check_references, check_report_dirs, fault_history, new_run_id, prepare, shut_down,
-    write_report,
+    check_references, check_report_dirs, fault_history, finish, new_run_id, prepare,
 };
 use super::signals::Stop;
 use super::{load_scenario, CommandError, RunOptions};
-use crate::exit;
 use crate::report::{self, terminal};
 use crate::runner::{init_vars, run_scenario, RunContext};
 use crate::thresholds;
@@ -45,11 +43,5 @@ pub async fn run(opts: RunOptions) -> Result<u8, CommandError> {
             verbose: opts.verbose > 0,
         },
     ));
-    write_report(&report, &opts.files)?;
-    shut_down(p.embedded, &stop.hard).await;
-    Ok(if report.passed {
-        exit::SUCCESS
-    } else {
-        exit::FAILED
-    })
+    finish(&report, &opts.files, p.embedded, &stop.hard).await
 }

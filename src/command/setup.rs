@@ -137,10 +137,9 @@ pub(super) fn new_run_id() -> String {
     format!("{stamp}-{:06x}", rand::random_range(0..0x100_0000u32))
 }
 
-/// `<report-dir>/<scenario>-<run id>.json`, e.g.
-/// `reports/smoke-20261122T101500.123Z-3f9a2c.json`.
-fn default_report_path(report_dir: &Path, scenario: &str, run_id: &str) -> PathBuf {
-    let safe: String = scenario
+/// A scenario name as a file name: anything but letters, digits, `-` and `_` becomes `_`.
+pub(super) fn safe_name(scenario: &str) -> String {
+    scenario
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -149,7 +148,13 @@ fn default_report_path(report_dir: &Path, scenario: &str, run_id: &str) -> PathB
                 '_'
             }
         })
-        .collect();
+        .collect()
+}
+
+/// `<report-dir>/<scenario>-<run id>.json`, e.g.
+/// `reports/smoke-20261122T101500.123Z-3f9a2c.json`.
+fn default_report_path(report_dir: &Path, scenario: &str, run_id: &str) -> PathBuf {
+    let safe = safe_name(scenario);
     report_dir.join(format!("{safe}-{run_id}.json"))
 }
 
@@ -176,6 +181,23 @@ pub(super) async fn fault_history(
     };
     // Like everything in a report, fault bodies pass through the redactor.
     serde_json::from_value(redactor.redact_json(&events)).unwrap_or_default()
+}
+
+/// The end of `run` and `watch`: writes the reports, stops the embedded default, and
+/// returns the exit code of the report's verdict.
+pub(super) async fn finish(
+    report: &Report,
+    files: &ReportFiles,
+    embedded: Option<Embedded>,
+    hard: &CancellationToken,
+) -> Result<u8, CommandError> {
+    write_report(report, files)?;
+    shut_down(embedded, hard).await;
+    Ok(if report.passed {
+        crate::exit::SUCCESS
+    } else {
+        crate::exit::FAILED
+    })
 }
 
 /// Stops the embedded simulators and app, unless `hard` (a second signal) says not to wait.

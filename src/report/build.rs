@@ -115,6 +115,7 @@ pub fn build(
         scenario_hash: Some(hdr::scenario_hash(scenario)),
         histograms: Some(hdr::Histograms::of(run)),
         shard: None,
+        watch: None,
     }
 }
 

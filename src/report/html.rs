@@ -46,6 +46,14 @@ pub fn render(report: &Report, ctx: &HtmlContext) -> String {
     for line in super::delivery_lines(report) {
         let _ = write!(h, "<p class=\"delivery\">{}</p>", escape(&line));
     }
+    if let Some(w) = &report.watch {
+        h.push_str("<section><h2>Watch</h2>");
+        h.push_str(&super::watch::timeline_svg(w, report.duration_s));
+        for line in super::watch::summary_lines(w) {
+            let _ = write!(h, "<p class=\"delivery\">{}</p>", escape(&line));
+        }
+        h.push_str("</section>");
+    }
     if !report.faults.is_empty() {
         h.push_str("<section><h2>Injected faults</h2><dl class=\"meta\">");
         for (k, v) in &FaultReport::rows(&report.faults) {

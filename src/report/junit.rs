@@ -125,12 +125,44 @@ fn cases(r: &Report) -> Vec<TestCase> {
         };
         out.push(case("iterations".into(), class("load"), status));
     }
+    if let Some(w) = &r.watch {
+        out.extend(watch_cases(r, w));
+    }
     if r.interrupted {
         let message = "the run was interrupted before its end".to_string();
         let status = not_passed(NonSuccessKind::Error, message, "interrupted", String::new());
         out.push(case("run completed".into(), r.scenario.clone(), status));
     }
     out
+}
+
+/// `harness watch`: one case per rule, failed when a rollback rule fired (a warn rule that
+/// fired passes, with its count in the message).
+fn watch_cases(r: &Report, w: &super::watch::WatchReport) -> Vec<TestCase> {
+    let class = format!("{}.watch", r.scenario);
+    w.rules
+        .iter()
+        .map(|rule| {
+            let message = format!(
+                "fired {} time(s); uptime {:.2}%",
+                rule.fired,
+                w.uptime * 100.0
+            );
+            let status = if rule.severity == "rollback" && rule.fired > 0 {
+                not_passed(
+                    NonSuccessKind::Failure,
+                    message,
+                    "rollback",
+                    rule.expr.clone(),
+                )
+            } else {
+                let mut ok = TestCaseStatus::success();
+                ok.set_message(message);
+                ok
+            };
+            case(rule.name.clone(), class.clone(), status)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -64,6 +64,9 @@ pub fn render(report: &Report) -> String {
     for line in super::delivery_lines(r) {
         let _ = writeln!(md, "\n{}", cell(&line));
     }
+    for line in r.watch.iter().flat_map(super::watch::summary_lines) {
+        let _ = writeln!(md, "\n{}", cell(&line));
+    }
     if !r.failures.is_empty() {
         md.push_str("\n### Failures\n\n");
         for f in &r.failures {

@@ -17,6 +17,7 @@ mod merge_load;
 pub mod output;
 pub mod terminal;
 mod text;
+pub mod watch;
 
 use serde::{Deserialize, Serialize};
 
@@ -75,6 +76,9 @@ pub struct Report {
     /// `harness load --shard I/N`: which part of the load this report is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<hdr::Shard>,
+    /// `harness watch` only: uptime, incidents, alerts, missed starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<watch::WatchReport>,
 }
 
 /// What a load run asked for and achieved (`harness load`).

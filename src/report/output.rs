@@ -277,6 +277,7 @@ pub(crate) fn sample_report() -> Report {
         scenario_hash: None,
         histograms: None,
         shard: None,
+        watch: None,
     }
 }
 

@@ -33,6 +33,8 @@ pub const BUILTIN: &[Builtin] = &[
     builtin!("errors", "scenarios/errors.yaml"),
     builtin!("volume", "scenarios/volume.yaml"),
     builtin!("webhook-burst", "scenarios/webhook-burst.yaml"),
+    builtin!("watch-000", "scenarios/watch-000.yaml"),
+    builtin!("watch-003", "scenarios/watch-003.yaml"),
     builtin!("examples/rest-smoke", "scenarios/examples/rest-smoke.yaml"),
 ];
 

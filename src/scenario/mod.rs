@@ -8,6 +8,7 @@ pub mod parse;
 pub mod references;
 pub mod targets;
 pub mod threshold;
+pub mod watch_rule;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use model::*;

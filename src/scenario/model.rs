@@ -39,6 +39,18 @@ pub struct Scenario {
     pub thresholds: Vec<ThresholdSpec>,
     /// `load:` — the load shape of `harness load` when the command line gives none.
     pub load: Option<LoadSpec>,
+    /// `watch:` — the schedule and alert rules of `harness watch`.
+    pub watch: Option<WatchSpec>,
+}
+
+/// `watch:` — what `harness watch <scenario>` uses besides its flags: the time between runs
+/// (`--every` overrides it) and alert rules (`--alert` rules are added to them).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WatchSpec {
+    pub every: Option<Duration>,
+    pub alerts: Vec<Rule>,
+    /// Prometheus `/metrics` pages scraped after every run (templates: `{{ app.url }}/metrics`).
+    pub metrics: Vec<Template>,
 }
 
 /// `load:` — what `harness load <scenario>` does without load flags. Open model (`rps` or
@@ -289,6 +301,112 @@ pub enum CaptureSource {
     Header(String),
     /// A regular expression over the body; its first group (or the whole match).
     Regex(String),
+}
+
+// `harness watch`'s alert rules (grammar in `watch_rule`).
+
+/// How bad a firing rule is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Severity {
+    /// Reported and delivered; the watch goes on.
+    #[default]
+    Warn,
+    /// Ends the watch with exit 1 (unless `--keep-going`): roll the deployment back.
+    Rollback,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Warn => "warn",
+            Severity::Rollback => "rollback",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Severity> {
+        match text.trim() {
+            "warn" => Some(Severity::Warn),
+            "rollback" => Some(Severity::Rollback),
+            _ => None,
+        }
+    }
+}
+
+/// A named rule with its severity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub name: String,
+    pub severity: Severity,
+    /// The rule as written, for events and reports.
+    pub expr: String,
+    pub condition: Condition,
+    /// How long the condition must hold before the rule fires, and (hysteresis) how long it
+    /// must be clear before a firing rule resolves. Zero: at once.
+    pub hold: Duration,
+}
+
+/// What a rule looks at.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// The run failed (any check, any step).
+    Down,
+    /// A latency statistic of each run, over all request steps, one step or end to end.
+    Latency {
+        scope: Scope,
+        metric: Metric,
+        comparison: Comparison,
+        /// Milliseconds.
+        limit_ms: f64,
+    },
+    /// The statistic against `ratio` × the baseline report's value of the same statistic.
+    Baseline {
+        scope: Scope,
+        metric: Metric,
+        comparison: Comparison,
+        ratio: f64,
+    },
+    /// The share of failed runs in the trailing `hold` window (the whole watch without one).
+    ErrorRate { comparison: Comparison, rate: f64 },
+    /// The share of passed runs since the watch began.
+    Uptime { comparison: Comparison, ratio: f64 },
+    /// A scraped metric's value.
+    Metric {
+        selector: Selector,
+        comparison: Comparison,
+        value: f64,
+    },
+    /// A scraped metric's relative growth against its value `period` earlier.
+    Growth {
+        selector: Selector,
+        comparison: Comparison,
+        ratio: f64,
+        period: Duration,
+    },
+}
+
+/// Which samples a latency statistic is taken over.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scope {
+    /// Every request step (`http`, `inject`).
+    Requests,
+    /// The end-to-end (`await`) samples.
+    E2e,
+    /// One step by name.
+    Step(String),
+}
+
+/// `name{label="value",…}`: a metric and the labels a series must carry.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Selector {
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+}
+
+impl Selector {
+    /// Whether a series of this name with these labels is one the selector means.
+    pub fn matches(&self, name: &str, labels: &[(String, String)]) -> bool {
+        name == self.name && self.labels.iter().all(|want| labels.contains(want))
+    }
 }
 
 /// `p95 < 500ms`, `error_rate < 1%`, … as declared, with where it was declared.

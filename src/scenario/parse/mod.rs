@@ -24,6 +24,7 @@ mod load;
 pub(crate) mod node;
 mod step;
 mod targets;
+mod watch;
 
 pub use targets::parse_targets;
 #[cfg(test)]
@@ -38,6 +39,7 @@ const SCENARIO_KEYS: &[&str] = &[
     "steps",
     "thresholds",
     "load",
+    "watch",
 ];
 
 /// Parses and validates a scenario; `path` is only used in diagnostics and kept in
@@ -156,6 +158,7 @@ fn scenario(ctx: &mut Ctx, root: &Node, path: &Path, text: &str) -> Option<Scena
         .get("thresholds")
         .map(|e| step::scenario_thresholds(ctx, e));
     let load = fields.get("load").map(|e| load::load(ctx, e));
+    let watch = fields.get("watch").map(|e| watch::watch(ctx, e));
     Some(Scenario {
         name: name?,
         description: node::optional(description)?,
@@ -167,6 +170,7 @@ fn scenario(ctx: &mut Ctx, root: &Node, path: &Path, text: &str) -> Option<Scena
         steps: steps?,
         thresholds: thresholds.unwrap_or(Some(Vec::new()))?,
         load: node::optional(load)?,
+        watch: node::optional(watch)?,
     })
 }
 

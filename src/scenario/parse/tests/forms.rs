@@ -372,7 +372,7 @@ fn every_example_in_the_format_spec_parses() {
             "name" => block.to_string(),
             "  - name" => format!("name: t\nsteps:\n{block}"),
 
-            "variables" | "thresholds" => format!("{prefix}{http}{block}"),
+            "variables" | "thresholds" | "watch" => format!("{prefix}{http}{block}"),
             "http" => format!("{prefix}{}", indent(block, "    ")),
             "checks" | "capture" | "retry" => format!("{prefix}{http}{}", indent(block, "    ")),
             "jsonpath" => format!("{prefix}{http}    checks:\n{}", indent(block, "      ")),
