@@ -4,9 +4,7 @@
 //! (runs overlap up to `--max-overlap`); a start that could not happen (the cap was reached,
 //! or the harness fell behind) is counted as missed and said, never silently skipped.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::{path::PathBuf, sync::Arc, time::Duration, time::SystemTime};
 
 use anyhow::Context;
 use tokio::task::JoinSet;
