@@ -9,7 +9,7 @@ use std::path::Path;
 
 use regex::Regex;
 
-use crate::support::{run_in, text};
+use crate::support::{run_in, text, REPORTS};
 
 /// Replaces what varies between two runs of the same build by placeholders.
 fn normalise(s: &str) -> String {
@@ -69,16 +69,7 @@ fn html_outline(html: &str) -> String {
 /// Runs `args` in `dir` with every report format; returns the terminal output and the files.
 fn run_all(dir: &Path, args: &[&str]) -> [String; 4] {
     let mut all: Vec<&str> = args.to_vec();
-    all.extend([
-        "--json",
-        "r.json",
-        "--html",
-        "r.html",
-        "--junit",
-        "r.xml",
-        "--summary-md",
-        "r.md",
-    ]);
+    all.extend(REPORTS);
     let out = run_in(dir, &all, &[("GITHUB_STEP_SUMMARY", "")]);
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
     [

@@ -124,3 +124,15 @@ pub fn start_app(
     }
     app
 }
+
+/// Every report format, into `r.json`, `r.html`, `r.xml` and `r.md`.
+pub const REPORTS: [&str; 8] = [
+    "--json",
+    "r.json",
+    "--html",
+    "r.html",
+    "--junit",
+    "r.xml",
+    "--summary-md",
+    "r.md",
+];

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{read_report, run_in, scenario_dir, text};
+use crate::support::{read_report, run_in, scenario_dir, text, REPORTS};
 
 /// A server on 127.0.0.1:0: `/ok` answers 200, anything else 404; `/slow` after `delay`.
 async fn server(delay: Duration) -> String {
@@ -35,17 +35,6 @@ fn dead_port() -> (tokio::net::TcpSocket, u16) {
     let port = socket.local_addr().unwrap().port();
     (socket, port)
 }
-
-const REPORTS: [&str; 8] = [
-    "--json",
-    "r.json",
-    "--html",
-    "r.html",
-    "--junit",
-    "r.xml",
-    "--summary-md",
-    "r.md",
-];
 
 /// Runs `args` + every report flag in `dir`; returns stdout and the JSON report, after
 /// checking the exit code.

@@ -433,7 +433,53 @@ pub fn write_json(report: &Report, path: &std::path::Path) -> std::io::Result<()
 pub fn read_json(path: &std::path::Path) -> Result<Report, ReadReportError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ReadReportError::Io(path.display().to_string(), e))?;
-    serde_json::from_str(&text).map_err(|e| ReadReportError::Parse(path.display().to_string(), e))
+    let mut report: Report = serde_json::from_str(&text)
+        .map_err(|e| ReadReportError::Parse(path.display().to_string(), e))?;
+    if report.schema_version < 2 {
+        upgrade_v1(&mut report);
+    }
+    Ok(report)
+}
+
+/// A version-1 report has no iteration or step counts: they are derived from what it has
+/// (its steps, its verdict, its load section), so summaries of old reports do not read "0 of 0".
+/// Its `error_rate` becomes per iteration, as in version 2.
+fn upgrade_v1(r: &mut Report) {
+    let skipped = r.steps.iter().filter(|s| s.skipped).count();
+    let failed = r.steps.iter().filter(|s| !s.skipped && !s.passed).count();
+    r.totals.steps_skipped = skipped;
+    r.totals.steps_failed = failed;
+    r.totals.steps_passed = r.steps.len() - skipped - failed;
+    let (iterations, failed_iterations) = match &r.load {
+        Some(l) => (l.completed, l.failed),
+        None => (1, u64::from(failed > 0)),
+    };
+    r.totals.iterations = iterations;
+    r.totals.failed_iterations = failed_iterations;
+    r.totals.error_rate =
+        crate::metrics::Series::from_counts(iterations, failed_iterations).error_rate();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_report_gets_its_counts_from_its_steps_and_verdict() {
+        let mut r = output::sample_report();
+        r.schema_version = 1;
+        r.totals.iterations = 0;
+        r.totals.failed_iterations = 0;
+        r.totals.steps_passed = 0;
+        r.totals.steps_failed = 0;
+        upgrade_v1(&mut r);
+        let t = &r.totals;
+        assert_eq!((t.steps_passed, t.steps_failed, t.steps_skipped), (1, 1, 0));
+        assert_eq!(
+            (t.iterations, t.failed_iterations, t.error_rate),
+            (1, 1, 1.0)
+        );
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
