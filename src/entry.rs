@@ -10,6 +10,11 @@ use crate::exit;
 /// Runs one command to its end on a fresh runtime and returns the process exit code
 /// ([`crate::exit`]): the command's own, or the one its error maps to (after printing it).
 pub fn run(cli: Cli) -> ExitCode {
+    // Before anything reads the environment (RUST_LOG included).
+    if let Err(msg) = load_env_files(cli.env_file.as_deref()) {
+        out::eprintln(msg);
+        return exit::code(exit::INVALID_INPUT);
+    }
     crate::init_logging(log_filter(&cli.command));
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -28,6 +33,33 @@ pub fn run(cli: Cli) -> ExitCode {
             exit::code(e.exit_code())
         }
     }
+}
+
+/// Variables from `--env-file`, then from a `.env` in the working directory: neither overrides a
+/// variable already set (the process's environment wins, then the file given, then `.env`).
+/// Read before the runtime starts, while the process has one thread.
+fn load_env_files(given: Option<&std::path::Path>) -> Result<(), String> {
+    if let Some(path) = given {
+        dotenvy::from_path(path).map_err(|e| {
+            format!(
+                "error: cannot read --env-file {}: {e} (a file of NAME=value lines)",
+                path.display()
+            )
+        })?;
+    }
+    match dotenvy::from_path(".env") {
+        Err(e) if !e.not_found() => Err(format!("error: cannot read ./.env: {e}")),
+        _ => Ok(()),
+    }
+}
+
+/// The shell completion script of `harness` for `shell`.
+fn completions(shell: clap_complete::Shell) -> u8 {
+    use clap::CommandFactory;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "harness", &mut script);
+    out::print(String::from_utf8_lossy(&script));
+    exit::SUCCESS
 }
 
 /// The embedded simulators' request log stays quiet below `-vv` in a run: it shows request
@@ -56,6 +88,7 @@ async fn dispatch(command: Command) -> Result<u8, CommandError> {
         Command::Compare(args) => command::compare(&args.into_options()),
         Command::Merge(args) => command::merge(&args.into_options()),
         Command::Watch(args) => command::watch((*args).into_options()).await,
+        Command::Completions { shell } => Ok(completions(shell)),
         Command::Mock(args) => crate::cli::mock::run(args)
             .await
             .map(|()| exit::SUCCESS)

@@ -301,3 +301,97 @@ fn validate_clips_a_huge_one_line_file_around_the_error_and_refuses_an_oversized
         "{stderr}"
     );
 }
+
+#[test]
+fn bash_completion_completes_subcommands_and_flags() {
+    let out = crate::support::bin()
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("harness.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    // Sourced by a real bash, its function completes `harness lo` and `harness load --all`.
+    let probe = format!(
+        // As bash calls a completion function: command, word being completed, previous word.
+        "source {}; COMP_WORDS=(harness lo); COMP_CWORD=1; _harness harness lo harness; \
+         echo \"${{COMPREPLY[@]}}\"; COMP_WORDS=(harness load --all); COMP_CWORD=2; \
+         _harness harness --all load; echo \"${{COMPREPLY[@]}}\"",
+        script.display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &probe])
+        .output()
+        .unwrap();
+    let said = text(&out.stdout);
+    let lines: Vec<&str> = said.lines().collect();
+    assert!(
+        lines
+            .first()
+            .is_some_and(|l| l.split(' ').any(|w| w == "load")),
+        "{said}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        lines.get(1).is_some_and(|l| l.contains("--allow-dropped")),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_variable_from_dot_env_or_env_file_reaches_the_scenario() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = rt.block_on(async {
+        let app = axum::Router::new().route("/from-env", axum::routing::get(|| async { "ok" }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        url
+    });
+    let (dir, _) = scenario_dir(
+        "env.yaml",
+        "name: env\nsteps:\n  - name: path from .env\n    http: { url: \"${HARNESS_TEST_BASE}/${HARNESS_TEST_PATH}\" }\n    checks: { status: 200 }\n",
+    );
+    std::fs::write(
+        dir.path().join(".env"),
+        format!("HARNESS_TEST_BASE={url}\nHARNESS_TEST_PATH=from-env\n"),
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["run", "env.yaml", "--json", "r.json"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    // --env-file is read before ./.env, which no longer has the path.
+    std::fs::write(
+        dir.path().join(".env"),
+        format!("HARNESS_TEST_BASE={url}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("vars.env"), "HARNESS_TEST_PATH=from-env\n").unwrap();
+    let args = [
+        "run",
+        "env.yaml",
+        "--env-file",
+        "vars.env",
+        "--json",
+        "r.json",
+    ];
+    let out = run_in(dir.path(), &args, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    // A missing --env-file is invalid input.
+    let args = ["run", "env.yaml", "--env-file", "nope.env"];
+    let out = run_in(dir.path(), &args, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read --env-file nope.env"));
+}

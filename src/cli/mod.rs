@@ -20,6 +20,10 @@ pub mod watch;
 #[derive(Debug, Parser)]
 #[command(name = "harness", version, about, long_about = None)]
 pub struct Cli {
+    /// Read variables from this file (`NAME=value` lines, dotenv syntax) before running; the
+    /// process's environment wins over it, and it wins over a `.env` in the working directory.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub env_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -49,6 +53,11 @@ pub enum Command {
     /// Run a scenario on a schedule for hours or days; alert rules fire and resolve, a
     /// rollback rule ends it with exit 1.
     Watch(Box<watch::WatchArgs>),
+    /// Print a shell completion script: `source <(harness completions bash)`.
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
