@@ -1,6 +1,6 @@
 //! The real binary: exit codes, diagnostics, reports, redaction, Ctrl-C.
 
-use crate::support::{read_report, run_in, scenario_dir, text};
+use crate::support::{assert_exit, read_report, run_in, scenario_dir, text};
 
 #[test]
 fn smoke_on_the_embedded_default_passes_with_exit_0_and_a_valid_report() {
@@ -359,13 +359,7 @@ fn a_variable_from_dot_env_or_env_file_reaches_the_scenario() {
     )
     .unwrap();
     let out = run_in(dir.path(), &["run", "env.yaml", "--json", "r.json"], &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 0);
     // --env-file is read before ./.env, which no longer has the path.
     std::fs::write(
         dir.path().join(".env"),
@@ -382,16 +376,10 @@ fn a_variable_from_dot_env_or_env_file_reaches_the_scenario() {
         "r.json",
     ];
     let out = run_in(dir.path(), &args, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 0);
     // A missing --env-file is invalid input.
     let args = ["run", "env.yaml", "--env-file", "nope.env"];
     let out = run_in(dir.path(), &args, &[]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_exit(&out, 2);
     assert!(text(&out.stderr).contains("cannot read --env-file nope.env"));
 }
