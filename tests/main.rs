@@ -14,6 +14,7 @@ mod runner;
 mod shard;
 mod sim_evolution;
 mod sim_meta;
+mod size;
 mod snapshots;
 mod support;
 mod verdict;
