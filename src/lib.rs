@@ -39,6 +39,7 @@
 //! | [`provider`] | `ProviderKind`: the one enum of WhatsApp providers |
 //! | [`target`] | which system a run goes to (CLI > environment > `harness.yaml` > embedded) |
 //! | [`embedded`] | the embedded default: simulator and reference app started on loopback |
+//! | [`data`] | `data:` feeders: data files indexed once, a row per iteration, disjoint across shards |
 //! | [`runner`] | one scenario, step by step: templates, HTTP, inject/await, checks, captures |
 //! | [`load`] | the open-model engine: plans, arrival schedule, workers, per-second timeline |
 //! | [`metrics`] | HDR histograms with execution and failure counts; pure |
@@ -55,6 +56,7 @@
 pub mod app;
 pub mod cli;
 pub mod command;
+pub mod data;
 pub mod embedded;
 mod entry;
 pub mod exit;

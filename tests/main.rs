@@ -2,6 +2,7 @@
 
 mod cli;
 mod compare;
+mod data;
 mod deploy;
 mod e2e;
 mod lifecycle;

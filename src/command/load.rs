@@ -181,7 +181,7 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
     let scenario = load_scenario(name, color)?;
     let (plan, cap) = resolve_plan(&opts.shape, scenario.load.as_ref())
         .map_err(|e| invalid(format!("{}: {e}", scenario.path.display())))?;
-    let p = prepare(&scenario, &opts.target).await?;
+    let p = prepare(&scenario, &opts.target, color).await?;
     check_references(&scenario, &p.target, color)?;
     check_report_dirs(&opts.files)?;
     let base = p.target.vars();
@@ -194,7 +194,7 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
         }),
         None => p.templater.clone(),
     };
-    init_vars(&scenario, base.clone(), &templater)
+    init_vars(&scenario, base.clone(), &templater.rehearsal())
         .map_err(|e| invalid(format!("{}: {e}", scenario.path.display())))?;
     let mut ctx = RunContext::new(
         templater,
@@ -389,6 +389,7 @@ fn quick_scenario(q: &QuickRequest) -> Scenario {
         source: String::new(),
         variables: Vec::new(),
         secrets: Vec::new(),
+        data: Vec::new(),
         steps: vec![Step {
             name: title,
             span: Span::default(),

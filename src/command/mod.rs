@@ -137,3 +137,12 @@ pub fn load_scenario(name_or_path: &str, color: bool) -> Result<Scenario, Comman
     })?;
     crate::scenario::parse(&path, &text).map_err(|d| CommandError::Invalid(d.render(&text, color)))
 }
+
+/// Opens the scenario's `data:` files and checks the columns it uses: exit 2 with each
+/// problem at the scenario's `file:line:col`.
+pub fn open_data(scenario: &Scenario, color: bool) -> Result<crate::data::Feeds, CommandError> {
+    crate::data::Feeds::open(scenario).map_err(|found| {
+        let diagnostics = crate::scenario::Diagnostics(found);
+        CommandError::Invalid(diagnostics.render(&scenario.source, color))
+    })
+}

@@ -19,7 +19,7 @@ pub async fn run(opts: RunOptions) -> Result<u8, CommandError> {
     let run_id = new_run_id();
     let color = super::out::color();
     let scenario = load_scenario(&opts.scenario, color)?;
-    let p = prepare(&scenario, &opts.target).await?;
+    let p = prepare(&scenario, &opts.target, color).await?;
     check_references(&scenario, &p.target, color)?;
     check_report_dirs(&opts.files)?;
     let vars = init_vars(&scenario, p.target.vars(), &p.templater)

@@ -23,17 +23,19 @@ pub(super) struct Prepared {
     pub target: Target,
 }
 
-/// Resolves the target for `scenario` (flags > scenario's provider > Evolution) and starts
-/// what it leaves unset.
+/// Opens the scenario's `data:` files (before anything starts) and resolves the target for
+/// `scenario` (flags > scenario's provider > Evolution), starting what it leaves unset.
 pub(super) async fn prepare(
     scenario: &Scenario,
     overrides: &TargetOverrides,
+    color: bool,
 ) -> Result<Prepared, CommandError> {
+    let feeds = super::open_data(scenario, color)?;
     let redactor = Redactor::new();
     for name in &scenario.secrets {
         redactor.mark_secret(name);
     }
-    let templater = Templater::new(process_env(), redactor.clone());
+    let templater = Templater::new(process_env(), redactor.clone()).with_data(feeds);
     let provider = overrides
         .provider
         .or(scenario.provider)

@@ -108,10 +108,10 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
             .join(format!("{}-{run_id}.db", safe_name(&scenario.name)))
     });
     let (store, resumed) = Store::open(&db, &scenario.name, opts.period())?;
-    let p = prepare(&scenario, &opts.target).await?;
+    let p = prepare(&scenario, &opts.target, color).await?;
     check_references(&scenario, &p.target, color)?;
     check_report_dirs(&opts.files)?;
-    init_vars(&scenario, p.target.vars(), &p.templater)
+    init_vars(&scenario, p.target.vars(), &p.templater.rehearsal())
         .map_err(|e| CommandError::Invalid(format!("error: {}: {e}", scenario.path.display())))?;
     let mut state = State {
         eval: Evaluator::new(rules, baseline),

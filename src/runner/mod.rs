@@ -183,12 +183,21 @@ pub struct VariableError {
     pub source: TemplateError,
 }
 
-/// Renders the scenario's variables, in order, on top of `vars` (the target's).
+/// Takes the next row of each `data:` feeder, then renders the scenario's variables, in
+/// order, on top of `vars` (the target's) and the rows.
 pub fn init_vars(
     scenario: &Scenario,
     mut vars: Vars,
     templater: &Templater,
 ) -> Result<Vars, VariableError> {
+    let rows = templater.rows().map_err(|e| VariableError {
+        name: e.name,
+        span: e.span,
+        source: TemplateError { message: e.message },
+    })?;
+    for (name, row) in rows {
+        vars.set(name, row);
+    }
     for v in &scenario.variables {
         let value = templater
             .render(&v.value, &vars)

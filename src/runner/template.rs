@@ -14,6 +14,7 @@ use minijinja::{Environment, UndefinedBehavior};
 use regex::Regex;
 use serde_json::Value;
 
+use crate::data::{Feeds, PickError};
 use crate::redact::Redactor;
 
 /// Where `${VAR}` values come from: the process environment, or a map in tests.
@@ -42,6 +43,10 @@ pub struct Templater {
     env: Arc<Environment<'static>>,
     lookup: EnvLookup,
     redactor: Redactor,
+    /// The scenario's `data:` feeders (their counters stride with the shard's).
+    data: Arc<Feeds>,
+    /// Rows are looked at, not taken (a trial rendering before a load).
+    peek: bool,
 }
 
 impl std::fmt::Debug for Templater {
@@ -75,9 +80,36 @@ impl Templater {
         Self::with_counters(lookup, redactor, Counters::default())
     }
 
-    /// This templater with other counters (fresh ones), the environment and redactor kept.
+    /// This templater with other counters (fresh ones), the environment, redactor and data
+    /// files kept (the feeders counting as the other counters do).
     pub fn recounted(&self, counters: Counters) -> Self {
-        Self::with_counters(self.lookup.clone(), self.redactor.clone(), counters)
+        let mut t = Self::with_counters(self.lookup.clone(), self.redactor.clone(), counters);
+        t.data = Arc::new(self.data.sharded(counters.stride, counters.offset));
+        t
+    }
+
+    /// This templater with the scenario's data feeders.
+    pub fn with_data(mut self, feeds: Feeds) -> Self {
+        self.data = Arc::new(feeds);
+        self
+    }
+
+    /// A templater whose iterations look at the next rows without taking them: to try the
+    /// variables once before a load, leaving every row to the load.
+    pub fn rehearsal(&self) -> Self {
+        Self {
+            peek: true,
+            ..self.clone()
+        }
+    }
+
+    /// The next row of every data feeder, as `(variable, row)`.
+    pub fn rows(&self) -> Result<Vec<(String, Value)>, PickError> {
+        if self.peek {
+            self.data.peek()
+        } else {
+            self.data.pick()
+        }
     }
 
     pub fn with_counters(lookup: EnvLookup, redactor: Redactor, counters: Counters) -> Self {
@@ -118,6 +150,8 @@ impl Templater {
             env: Arc::new(env),
             lookup,
             redactor,
+            data: Arc::default(),
+            peek: false,
         }
     }
 

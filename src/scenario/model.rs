@@ -41,6 +41,45 @@ pub struct Scenario {
     pub load: Option<LoadSpec>,
     /// `watch:` — the schedule and alert rules of `harness watch`.
     pub watch: Option<WatchSpec>,
+    /// `data:` — files of rows (CSV, JSON, JSON lines) fed to the iterations, one row each.
+    pub data: Vec<DataSpec>,
+}
+
+/// One `data:` feeder: each iteration (each run) takes a row of `file`, available to its
+/// templates as `{{ <name>.<column> }}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataSpec {
+    /// The variable holding the row (`row` unless the section names it).
+    pub name: String,
+    /// The file as written, relative to the scenario's folder.
+    pub file: PathBuf,
+    pub select: Selection,
+    /// Where the feeder is written (its `file:` value), for diagnostics.
+    pub span: Span,
+}
+
+/// How a feeder picks an iteration's row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// In file order, starting over at the end (each shard from its own offset).
+    Sequential,
+    /// Uniformly at random, with repetition.
+    Random,
+    /// Each row once across the run and across shards; when none is left, iterations fail.
+    Unique,
+}
+
+impl Selection {
+    pub const NAMES: &'static [&'static str] = &["sequential", "random", "unique"];
+
+    pub fn parse(name: &str) -> Option<Selection> {
+        match name {
+            "sequential" => Some(Selection::Sequential),
+            "random" => Some(Selection::Random),
+            "unique" => Some(Selection::Unique),
+            _ => None,
+        }
+    }
 }
 
 /// `watch:` — what `harness watch <scenario>` uses besides its flags: the time between runs

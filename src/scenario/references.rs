@@ -56,6 +56,7 @@ pub fn undefined(scenario: &Scenario, known: &Known<'_>) -> Vec<Diagnostic> {
     let mut defined: BTreeSet<&str> = BUILTIN_FUNCTIONS.iter().copied().collect();
     defined.extend(known.target_vars.iter().map(String::as_str));
     defined.extend(scenario.variables.iter().map(|v| v.name.as_str()));
+    defined.extend(scenario.data.iter().map(|d| d.name.as_str()));
     let mut found = Vec::new();
     for (i, line) in scenario.source.lines().enumerate() {
         let number = i + 1;
@@ -116,13 +117,38 @@ fn undefined_hint(name: &str, defined: &BTreeSet<&str>, steps: &StepLines<'_>) -
     }
 }
 
+/// Every `{{ expression }}` written in `source`, comments aside: its line number, the line,
+/// the expression's byte offset in the line, and the expression.
+pub fn expressions(source: &str) -> impl Iterator<Item = (usize, &str, usize, &str)> {
+    source.lines().enumerate().flat_map(|(i, line)| {
+        EXPR.find_iter(without_comment(line))
+            .map(move |m| (i + 1, line, m.start(), m.as_str()))
+    })
+}
+
+/// The dotted paths an expression reads (`row.phone`, `app`); `None` if it does not parse.
+pub fn paths(expr: &str) -> Option<Vec<String>> {
+    let env = minijinja::Environment::new();
+    let template = env.template_from_str(expr).ok()?;
+    let mut names: Vec<String> = template.undeclared_variables(true).into_iter().collect();
+    names.sort();
+    Some(names)
+}
+
+/// A diagnostic without its message yet, underlining `token` at byte `start` of `line`
+/// (line `number`); set the message with [`WithMessage::message`].
+pub fn at(path: &Path, (line, number, start): (&str, usize, usize), token: &str) -> Diagnostic {
+    diagnostic(path, line, number, start, token)
+}
+
 /// A diagnostic at byte offset `start` of `line` (line `number`), underlining `token`.
 fn diagnostic(path: &Path, line: &str, number: usize, start: usize, token: &str) -> Diagnostic {
     let col = line[..start].chars().count() + 1;
     Diagnostic::new(path, Span { line: number, col }, String::new()).with_len(token.chars().count())
 }
 
-trait WithMessage {
+/// Sets a diagnostic's message.
+pub trait WithMessage {
     fn message(self, message: String) -> Self;
 }
 

@@ -19,6 +19,7 @@ use super::model::{ProviderKind, Scenario, Span, Variable};
 use node::{is_identifier, position, Ctx, Entry, Node};
 
 mod check;
+mod data;
 mod e2e;
 mod load;
 pub(crate) mod node;
@@ -40,6 +41,7 @@ const SCENARIO_KEYS: &[&str] = &[
     "thresholds",
     "load",
     "watch",
+    "data",
 ];
 
 /// Parses and validates a scenario; `path` is only used in diagnostics and kept in
@@ -159,6 +161,7 @@ fn scenario(ctx: &mut Ctx, root: &Node, path: &Path, text: &str) -> Option<Scena
         .map(|e| step::scenario_thresholds(ctx, e));
     let load = fields.get("load").map(|e| load::load(ctx, e));
     let watch = fields.get("watch").map(|e| watch::watch(ctx, e));
+    let data = fields.get("data").map(|e| data::data(ctx, e));
     Some(Scenario {
         name: name?,
         description: node::optional(description)?,
@@ -171,6 +174,7 @@ fn scenario(ctx: &mut Ctx, root: &Node, path: &Path, text: &str) -> Option<Scena
         thresholds: thresholds.unwrap_or(Some(Vec::new()))?,
         load: node::optional(load)?,
         watch: node::optional(watch)?,
+        data: data.unwrap_or(Some(Vec::new()))?,
     })
 }
 

@@ -26,7 +26,7 @@ fn unknown_key_without_suggestion_lists_the_allowed_keys() {
         errors("name: t\nsteps: []\nbogus: 1\n"),
         [
             "2:1 (5) `steps` must not be empty [add at least one step with a `name` and an `http` action]",
-            "3:1 (5) unknown key `bogus` in the scenario [expected one of `name`, `description`, `provider`, `variables`, `secrets`, `steps`, `thresholds`, `load`, `watch`]",
+            "3:1 (5) unknown key `bogus` in the scenario [expected one of `name`, `description`, `provider`, `variables`, `secrets`, `steps`, `thresholds`, `load`, `watch`, `data`]",
         ]
     );
     assert_eq!(

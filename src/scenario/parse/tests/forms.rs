@@ -371,6 +371,7 @@ fn every_example_in_the_format_spec_parses() {
         let src = match first_key {
             "name" => block.to_string(),
             "  - name" => format!("name: t\nsteps:\n{block}"),
+            "data" => format!("name: t\n{block}"),
 
             "variables" | "thresholds" | "watch" => format!("{prefix}{http}{block}"),
             "http" => format!("{prefix}{}", indent(block, "    ")),
