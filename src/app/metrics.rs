@@ -17,6 +17,9 @@ pub struct Counters {
     pub webhooks_unknown_tenant: AtomicU64,
     pub bookings: AtomicU64,
     pub cancellations: AtomicU64,
+    /// Customer media downloaded and matching the webhook's sha256, and failed downloads.
+    pub media_verified: AtomicU64,
+    pub media_failed: AtomicU64,
 }
 
 fn get(c: &AtomicU64) -> u64 {
@@ -133,6 +136,21 @@ pub fn render(
         "counter",
         "Replies the provider refused permanently.",
         &[("", get(&o.dead))],
+    );
+    metric(
+        "app_interactive_fallbacks_total",
+        "counter",
+        "Interactive replies sent again as plain text (refused by the provider or undeliverable).",
+        &[("", get(&o.fallbacks))],
+    );
+    metric(
+        "app_media_downloads_total",
+        "counter",
+        "Customer media downloaded from the provider, by result.",
+        &[
+            ("{result=\"verified\"}", get(&c.media_verified)),
+            ("{result=\"failed\"}", get(&c.media_failed)),
+        ],
     );
     metric(
         "app_bookings_total",
