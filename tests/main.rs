@@ -8,6 +8,7 @@ mod lifecycle;
 mod load;
 mod masking;
 mod modules;
+mod own_app;
 mod preflight;
 mod report;
 mod runner;
