@@ -89,6 +89,9 @@ pub struct StepResult {
     /// The last attempt's request and response.
     pub request: Option<SentRequest>,
     pub response: Option<Response>,
+    /// For `await`: the app's message that matched, as the simulator's journal has it
+    /// (`kind`, `text`, `payload`, …): what the transcript shows.
+    pub message: Option<serde_json::Value>,
     pub passed: bool,
     /// Not run: the step is for another provider.
     pub skipped: bool,
@@ -107,6 +110,7 @@ impl StepResult {
             error: None,
             request: None,
             response: None,
+            message: None,
             passed: true,
             skipped: true,
         }
@@ -402,6 +406,7 @@ fn finish(
         error: attempt.error,
         request: attempt.request,
         response: attempt.response,
+        message: attempt.message,
         passed,
         skipped: false,
     }
