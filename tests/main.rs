@@ -11,6 +11,7 @@ mod modules;
 mod preflight;
 mod report;
 mod runner;
+mod sdk_openai;
 mod shard;
 mod sim_evolution;
 mod sim_meta;

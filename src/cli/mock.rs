@@ -27,6 +27,8 @@ pub enum MockProvider {
     Evolution,
     /// Meta WhatsApp Cloud API (default port 8081).
     Meta,
+    /// OpenAI-compatible LLM API (default port 8090): replies from `--rules FILE`.
+    Openai,
 }
 
 /// Serve a provider simulator until Ctrl-C.
@@ -49,9 +51,13 @@ pub struct MockArgs {
     /// callback URL).
     #[arg(long, env = "HARNESS_WEBHOOK_URL")]
     pub webhook_url: Option<String>,
-    /// Evolution global apikey (generated when absent).
+    /// Evolution global apikey; openai: the bearer key the app sends (generated when absent).
     #[arg(long, env = "HARNESS_EVOLUTION_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// openai: the rules file (replies, transcripts, fallback, rate limit; see
+    /// docs/dependencies.md).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
     /// Evolution: an instance that exists, paired (`open`), at start: NAME or NAME:TOKEN.
     /// Repeatable.
     #[arg(long = "instance", value_name = "NAME[:TOKEN]")]
@@ -103,6 +109,8 @@ pub struct MockOptions {
     pub faults: FaultProfile,
     /// Meta: lift the sending limits.
     pub no_limits: bool,
+    /// openai: the rules file, read.
+    pub rules: Option<(PathBuf, crate::sim::openai::Rules)>,
     /// The credentials the user gave (masked in the banner); generated ones are not in it.
     pub given: crate::redact::Redactor,
 }
@@ -125,6 +133,11 @@ impl MockArgs {
         let default_port = match self.provider {
             MockProvider::Evolution => 8080,
             MockProvider::Meta => 8081,
+            MockProvider::Openai => 8090,
+        };
+        let rules = match &self.rules {
+            Some(path) => Some((path.clone(), crate::sim::openai::Rules::load(path)?)),
+            None => None,
         };
         let instances = self
             .instances
@@ -156,7 +169,11 @@ impl MockArgs {
             provider: self.provider,
             addr: SocketAddr::new(self.bind, self.port.unwrap_or(default_port)),
             webhook_url: self.webhook_url,
-            api_key: self.api_key.unwrap_or_else(|| secret(32)),
+            api_key: self.api_key.unwrap_or_else(|| match self.provider {
+                MockProvider::Openai => format!("sk-harness-{}", secret(32).to_lowercase()),
+                _ => secret(32),
+            }),
+            rules,
             instances,
             token: self.token.unwrap_or_else(|| format!("EAAH{}", secret(40))),
             app_secret: self.app_secret.unwrap_or_else(|| secret(32).to_lowercase()),
@@ -250,6 +267,9 @@ impl MockOptions {
                     self.token, self.app_secret, self.verify_token, config.app_id, config.waba_id, ids.join(", ")
                 )
             }
+            MockProvider::Openai => {
+                super::mock_deps::openai_banner(&self.api_key, self.rules.as_ref(), base_url)
+            }
         }
     }
 }
@@ -262,6 +282,11 @@ pub async fn start(opts: &MockOptions) -> anyhow::Result<(SimHandle, String)> {
     let handle = match opts.provider {
         MockProvider::Evolution => evolution::start(opts.evolution_config(), listener).await,
         MockProvider::Meta => meta::start(opts.meta_config(), listener).await,
+        MockProvider::Openai => {
+            let config =
+                super::mock_deps::openai_config(&opts.api_key, opts.rules.as_ref(), &opts.faults);
+            crate::sim::openai::start(config, listener).await
+        }
     }
     .context("cannot start the simulator")?;
     let mut banner = opts.banner(&handle.base_url);
@@ -404,7 +429,7 @@ mod tests {
 
     #[tokio::test]
     async fn start_serves_both_simulators_and_prints_credentials() {
-        for provider in ["evolution", "meta"] {
+        for provider in ["evolution", "meta", "openai"] {
             let o = args(&[provider, "--port", "0", "--instance", "a:TA"])
                 .into_options()
                 .unwrap();

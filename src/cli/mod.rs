@@ -13,6 +13,7 @@ use crate::target::ProviderKind;
 
 pub mod app;
 pub mod mock;
+mod mock_deps;
 pub mod watch;
 
 /// Test and load-validation harness for WhatsApp business apps

@@ -29,6 +29,12 @@ const BROADCAST_BUFFER: usize = 4096;
 pub enum Provider {
     Evolution,
     Meta,
+    /// The OpenAI-compatible LLM simulator (`tenant` = the dependency's name).
+    Openai,
+    /// The MercadoPago-style payments simulator.
+    Payments,
+    /// A stubbed HTTP dependency (`harness mock http`).
+    Http,
 }
 
 /// A message the app sent, as the simulator accepted it.
