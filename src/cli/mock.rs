@@ -29,6 +29,8 @@ pub enum MockProvider {
     Meta,
     /// OpenAI-compatible LLM API (default port 8090): replies from `--rules FILE`.
     Openai,
+    /// MercadoPago-style payments API (default port 8091): notifications to `--webhook-url`.
+    Payments,
 }
 
 /// Serve a provider simulator until Ctrl-C.
@@ -62,10 +64,11 @@ pub struct MockArgs {
     /// Repeatable.
     #[arg(long = "instance", value_name = "NAME[:TOKEN]")]
     pub instances: Vec<String>,
-    /// Meta access token (generated when absent).
+    /// Meta access token; payments: the access token (generated when absent).
     #[arg(long, env = "HARNESS_META_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// Meta app secret, the key of `X-Hub-Signature-256` (generated when absent).
+    /// Meta app secret, the key of `X-Hub-Signature-256`; payments: the secret signature, the
+    /// key of `x-signature` (generated when absent).
     #[arg(long, env = "HARNESS_META_APP_SECRET", hide_env_values = true)]
     pub app_secret: Option<String>,
     /// Meta `hub.verify_token` for the verification handshake (generated when absent).
@@ -134,6 +137,7 @@ impl MockArgs {
             MockProvider::Evolution => 8080,
             MockProvider::Meta => 8081,
             MockProvider::Openai => 8090,
+            MockProvider::Payments => 8091,
         };
         let rules = match &self.rules {
             Some(path) => Some((path.clone(), crate::sim::openai::Rules::load(path)?)),
@@ -175,7 +179,10 @@ impl MockArgs {
             }),
             rules,
             instances,
-            token: self.token.unwrap_or_else(|| format!("EAAH{}", secret(40))),
+            token: self.token.unwrap_or_else(|| match self.provider {
+                MockProvider::Payments => format!("TEST-{}", secret(32).to_lowercase()),
+                _ => format!("EAAH{}", secret(40)),
+            }),
             app_secret: self.app_secret.unwrap_or_else(|| secret(32).to_lowercase()),
             verify_token: self
                 .verify_token
@@ -202,6 +209,16 @@ impl MockOptions {
                 .collect(),
             faults: self.faults.clone(),
             ..EvolutionConfig::default()
+        }
+    }
+
+    pub fn payments_config(&self) -> crate::sim::payments::PaymentsConfig {
+        crate::sim::payments::PaymentsConfig {
+            access_token: self.token.clone(),
+            webhook_secret: self.app_secret.clone(),
+            notification_url: self.webhook_url.clone(),
+            faults: self.faults.clone(),
+            ..Default::default()
         }
     }
 
@@ -270,6 +287,9 @@ impl MockOptions {
             MockProvider::Openai => {
                 super::mock_deps::openai_banner(&self.api_key, self.rules.as_ref(), base_url)
             }
+            MockProvider::Payments => {
+                super::mock_deps::payments_banner(&self.payments_config(), base_url)
+            }
         }
     }
 }
@@ -286,6 +306,9 @@ pub async fn start(opts: &MockOptions) -> anyhow::Result<(SimHandle, String)> {
             let config =
                 super::mock_deps::openai_config(&opts.api_key, opts.rules.as_ref(), &opts.faults);
             crate::sim::openai::start(config, listener).await
+        }
+        MockProvider::Payments => {
+            crate::sim::payments::start(opts.payments_config(), listener).await
         }
     }
     .context("cannot start the simulator")?;
@@ -429,7 +452,7 @@ mod tests {
 
     #[tokio::test]
     async fn start_serves_both_simulators_and_prints_credentials() {
-        for provider in ["evolution", "meta", "openai"] {
+        for provider in ["evolution", "meta", "openai", "payments"] {
             let o = args(&[provider, "--port", "0", "--instance", "a:TA"])
                 .into_options()
                 .unwrap();

@@ -34,3 +34,14 @@ pub fn openai_banner(api_key: &str, rules: Option<&(PathBuf, Rules)>, base_url: 
         api_key, api_key
     )
 }
+
+/// What an app needs to call the payments simulator and check its notifications.
+pub fn payments_banner(c: &crate::sim::payments::PaymentsConfig, base_url: &str) -> String {
+    let hook = c.notification_url.as_deref().unwrap_or(
+        "(none; give one with --webhook-url, a payment's notification_url or the inject's url)",
+    );
+    format!(
+        "MercadoPago-style payments simulator on {base_url}\n  access token: {}\n  secret signature (x-signature key): {}\n  notifications: {hook}\n  inject: POST {base_url}/__harness/payments/notify {{\"status\":\"approved\",\"external_reference\":\"…\",\"amount\":…}}\n",
+        c.access_token, c.webhook_secret
+    )
+}

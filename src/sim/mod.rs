@@ -28,6 +28,7 @@ pub mod faults;
 pub mod journal;
 pub mod meta;
 pub mod openai;
+pub mod payments;
 pub mod webhook;
 
 use std::future::Future;
