@@ -5,8 +5,9 @@
 # `data:` (the URL from `seq()`) gives the memory baseline; each process's peak RSS is
 # measured with /usr/bin/time -f %M (docs/benchmarks.md has the figures).
 #   benches/data-feed.sh [RATE] [DURATION] [ROWS] [HARNESS_BINARY]
-# RATE is the total of the 4 shards (it/s). The defaults take 60,000 rows (2000/s for 30 s);
-# RATE × DURATION = ROWS takes every row.
+# RATE is the total of the 4 shards (it/s). The defaults take up to 60,000 rows (2000/s for
+# 30 s; arrivals the machine cannot start are dropped, --allow-dropped); RATE × DURATION = ROWS
+# takes every row. No simulator starts: --provider-url/--app-url point at the sink.
 set -euo pipefail
 rate=${1:-2000}
 duration=${2:-30s}
@@ -14,13 +15,14 @@ rows=${3:-1000000}
 bin=$(realpath "${4:-target/release/harness}")
 here=$(cd "$(dirname "$0")" && pwd)
 dir=$(mktemp -d)
-trap 'kill "$sink" 2>/dev/null || true; rm -rf "$dir"' EXIT
+trap 'kill "$sink_pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 cd "$dir"
 awk -v n="$rows" 'BEGIN { print "id,phone,name"; for (i = 0; i < n; i++) printf "%d,5511%09d,\"Customer %d, Jr\"\n", i, 900000000 + i, i }' >customers.csv
 echo "customers.csv: $rows rows, $(du -h customers.csv | cut -f1)"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 python3 "$here/delay_server.py" "$port" 0 0 paths.log &
-sink=$!
+sink_pid=$!
+sink="http://127.0.0.1:$port"
 sleep 1
 step='    checks: { status: 200 }'
 cat >fed.yaml <<YAML
@@ -42,10 +44,11 @@ shards() { # scenario: runs the 4 shards together, prints each one's peak RSS (K
   start=$(date -u -d '+3 seconds' +%Y-%m-%dT%H:%M:%SZ)
   for i in 1 2 3 4; do
     /usr/bin/time -f %M -o "rss-$1-$i" "$bin" load "$1.yaml" --rps "$rate" -z "$duration" \
-      --shard "$i/4" --start-at "$start" --json "$1-$i.json" -q >"out-$1-$i" 2>&1 &
+      --shard "$i/4" --start-at "$start" --json "$1-$i.json" -q --allow-dropped \
+      --provider-url "$sink" --app-url "$sink" >"out-$1-$i" 2>&1 &
   done
   wait_all=0
-  for job in $(jobs -p | grep -v "^$sink\$"); do wait "$job" || wait_all=$?; done
+  for job in $(jobs -p | grep -v "^$sink_pid\$"); do wait "$job" || wait_all=$?; done
   [ "$wait_all" = 0 ] || { cat out-"$1"-*; exit 1; }
   echo "$1: peak RSS per shard (KiB): $(cat rss-"$1"-* | tr '\n' ' ')"
 }
