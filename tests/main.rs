@@ -6,6 +6,7 @@ mod deploy;
 mod e2e;
 mod lifecycle;
 mod load;
+mod logging;
 mod masking;
 mod modules;
 mod preflight;

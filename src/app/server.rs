@@ -25,6 +25,7 @@ use super::conversation::{self, Effect, Stage};
 use super::metrics::{self, Counters};
 use super::outbox::{Outbox, ProviderClient, Reply, RetryPolicy};
 use super::webhook::{self, Event, Inbound, SignatureError};
+use crate::logging::{Server, Traffic};
 use crate::scenario::ProviderKind;
 
 /// Webhook paths.
@@ -134,6 +135,8 @@ pub struct AppHandle {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     redelivery: tokio::task::JoinHandle<()>,
+    /// Logs the per-second request totals.
+    totals: tokio::task::JoinHandle<()>,
 }
 
 impl AppHandle {
@@ -146,6 +149,7 @@ impl AppHandle {
             let _ = server.await;
         }
         self.redelivery.abort();
+        self.totals.abort();
     }
 }
 
@@ -155,6 +159,7 @@ impl Drop for AppHandle {
             let _ = tx.send(());
         }
         self.redelivery.abort();
+        self.totals.abort();
     }
 }
 
@@ -186,7 +191,9 @@ pub async fn start(config: AppConfig, listener: TcpListener) -> io::Result<AppHa
     });
     let redelivery = tokio::spawn(outbox.redeliver_pending());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let router = router(app);
+    let traffic = Arc::new(Traffic::default());
+    let totals = tokio::spawn(Arc::clone(&traffic).report(Server::App));
+    let router = router(app).layer(axum::middleware::from_fn_with_state(traffic, log_request));
     let server = tokio::spawn(async move {
         let shutdown = async {
             let _ = rx.await;
@@ -204,7 +211,33 @@ pub async fn start(config: AppConfig, listener: TcpListener) -> io::Result<AppHa
         shutdown: Some(tx),
         server: Some(server),
         redelivery,
+        totals,
     })
+}
+
+/// Counts each request for the per-second totals (INFO) and logs it at DEBUG; when DEBUG is
+/// off, nothing is copied or timed. The path only: a query may carry `hub.verify_token`.
+async fn log_request(
+    State(traffic): State<Arc<Traffic>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let debug = tracing::enabled!(tracing::Level::DEBUG).then(|| {
+        let method = req.method().clone();
+        (
+            method,
+            req.uri().path().to_string(),
+            std::time::Instant::now(),
+        )
+    });
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16();
+    traffic.record(status);
+    if let Some((method, path, start)) = debug {
+        let elapsed_us = start.elapsed().as_micros() as u64;
+        tracing::debug!(%method, path, status, elapsed_us, "request");
+    }
+    resp
 }
 
 fn router(app: Shared) -> Router {
