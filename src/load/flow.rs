@@ -67,7 +67,7 @@ impl Flow for ScenarioFlow {
             ..Outcome::default()
         };
         for (index, step) in self.scenario.steps.iter().enumerate() {
-            if state.skips(step) {
+            if self.ctx.skips(step) {
                 continue;
             }
             let r = execute_step(step, &mut state, &self.ctx).await;
