@@ -108,6 +108,32 @@ impl Traffic {
     }
 }
 
+/// The reference app's request log, as an axum middleware: counts each request for the
+/// per-second totals (INFO) and logs it at DEBUG; when DEBUG is off, nothing is copied or
+/// timed. The path only: a query may carry `hub.verify_token`.
+pub async fn app_request(
+    axum::extract::State(traffic): axum::extract::State<Arc<Traffic>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let debug = tracing::enabled!(target: "harness::app", tracing::Level::DEBUG).then(|| {
+        let method = req.method().clone();
+        (
+            method,
+            req.uri().path().to_string(),
+            std::time::Instant::now(),
+        )
+    });
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16();
+    traffic.record(status);
+    if let Some((method, path, start)) = debug {
+        let elapsed_us = start.elapsed().as_micros() as u64;
+        tracing::debug!(target: "harness::app", %method, path, status, elapsed_us, "request");
+    }
+    resp
+}
+
 fn log_totals(server: Server, t: Totals, total: u64) {
     macro_rules! totals {
         ($target:literal) => {

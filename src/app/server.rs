@@ -211,7 +211,10 @@ pub async fn start(config: AppConfig, listener: TcpListener) -> io::Result<AppHa
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let traffic = Arc::new(Traffic::default());
     let totals = tokio::spawn(Arc::clone(&traffic).report(Server::App));
-    let router = router(app).layer(axum::middleware::from_fn_with_state(traffic, log_request));
+    let router = router(app).layer(axum::middleware::from_fn_with_state(
+        traffic,
+        crate::logging::app_request,
+    ));
     let server = tokio::spawn(async move {
         let shutdown = async {
             let _ = rx.await;
@@ -231,31 +234,6 @@ pub async fn start(config: AppConfig, listener: TcpListener) -> io::Result<AppHa
         redelivery,
         totals,
     })
-}
-
-/// Counts each request for the per-second totals (INFO) and logs it at DEBUG; when DEBUG is
-/// off, nothing is copied or timed. The path only: a query may carry `hub.verify_token`.
-async fn log_request(
-    State(traffic): State<Arc<Traffic>>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let debug = tracing::enabled!(tracing::Level::DEBUG).then(|| {
-        let method = req.method().clone();
-        (
-            method,
-            req.uri().path().to_string(),
-            std::time::Instant::now(),
-        )
-    });
-    let resp = next.run(req).await;
-    let status = resp.status().as_u16();
-    traffic.record(status);
-    if let Some((method, path, start)) = debug {
-        let elapsed_us = start.elapsed().as_micros() as u64;
-        tracing::debug!(%method, path, status, elapsed_us, "request");
-    }
-    resp
 }
 
 fn router(app: Shared) -> Router {
