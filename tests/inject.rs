@@ -60,7 +60,11 @@ async fn every_type(provider: ProviderKind) {
     let mut vars = target.vars();
     vars.set("customer", serde_json::json!("5511977776666"));
     let vars = init_vars(&scenario, vars, &templater).unwrap();
-    let ctx = RunContext::new(templater, CancellationToken::new());
+    let ctx = RunContext::new(
+        templater,
+        CancellationToken::new(),
+        Some(target.run_target()),
+    );
     let run = run_scenario(&scenario, vars, &ctx).await;
     for s in &run.steps {
         assert!(
