@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use harness::redact::Redactor;
 use harness::runner::template::Templater;
-use harness::runner::{init_vars, run_scenario, RunContext};
-use harness::scenario::{parse_file, ProviderKind};
+use harness::runner::{init_vars, run_scenario, RunContext, ScenarioRun};
+use harness::scenario::{parse_file, ProviderKind, Scenario};
+use harness::target::Target;
 use tokio_util::sync::CancellationToken;
 
 const SCENARIO: &str = r#"
@@ -56,16 +57,27 @@ async fn every_type(provider: ProviderKind) {
     );
     std::fs::write(&path, yaml).unwrap();
     let scenario = parse_file(&path).unwrap();
+    let run = run_passing(&scenario, &target, provider).await;
+    assert_eq!(run.steps.len(), 14);
+    env.shutdown().await;
+}
+
+/// Runs `scenario` for customer 5511977776666 against `target`; every step must pass.
+pub(crate) async fn run_passing(
+    scenario: &Scenario,
+    target: &Target,
+    provider: ProviderKind,
+) -> ScenarioRun {
     let templater = Templater::new(Arc::new(|_| None), Redactor::new());
     let mut vars = target.vars();
     vars.set("customer", serde_json::json!("5511977776666"));
-    let vars = init_vars(&scenario, vars, &templater).unwrap();
+    let vars = init_vars(scenario, vars, &templater).unwrap();
     let ctx = RunContext::new(
         templater,
         CancellationToken::new(),
         Some(target.run_target()),
     );
-    let run = run_scenario(&scenario, vars, &ctx).await;
+    let run = run_scenario(scenario, vars, &ctx).await;
     for s in &run.steps {
         assert!(
             s.passed,
@@ -73,8 +85,7 @@ async fn every_type(provider: ProviderKind) {
             s.name, s.checks, s.error
         );
     }
-    assert_eq!(run.steps.len(), 14);
-    env.shutdown().await;
+    run
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

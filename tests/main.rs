@@ -9,6 +9,7 @@ mod lifecycle;
 mod load;
 mod masking;
 mod modules;
+mod neutral;
 mod preflight;
 mod report;
 mod runner;

@@ -27,6 +27,7 @@ pub mod faults;
 pub mod inbound;
 pub mod journal;
 pub mod meta;
+pub mod neutral;
 pub mod webhook;
 
 use std::future::Future;

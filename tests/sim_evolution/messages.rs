@@ -123,7 +123,7 @@ async fn send_media_and_sending_while_closed() {
     let out = sim.bus.query(&Default::default(), 10);
     assert_eq!(
         (out[0].kind.as_str(), out[0].text.as_deref()),
-        ("media", Some("menu"))
+        ("image", Some("menu"))
     );
     let bad = json!({"number": "5511988887777", "mediatype": "image", "media": "%%%"});
     let (s, b) = api

@@ -243,6 +243,44 @@ fn inject_errors_are_all_reported() {
 }
 
 #[test]
+fn await_neutral_matchers() {
+    let Action::Await(a) =
+        action("    await: { kind: list, list: [\"09:00\", \"10:00\"], buttons: [Sí] }\n")
+    else {
+        panic!("an await")
+    };
+    let subjects: Vec<_> = a
+        .matchers
+        .iter()
+        .map(|c| (&c.subject, &c.predicate))
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            (
+                &Subject::JsonPath("$.kind".into()),
+                &Predicate::Equals(serde_json::json!("list"))
+            ),
+            (
+                &Subject::JsonPath("$.buttons[*].title".into()),
+                &Predicate::Equals(serde_json::json!("Sí"))
+            ),
+            (
+                &Subject::JsonPath("$.list.sections[*].rows[*].title".into()),
+                &Predicate::Equals(serde_json::json!(["09:00", "10:00"]))
+            ),
+        ]
+    );
+    assert_eq!(
+        errors(&one_step("    await: { kind: lsit, buttons: Sí }\n")),
+        [
+            "4:20 (4) unknown message kind `lsit` [did you mean `list`?]",
+            "4:35 (2) expected a list of titles for `buttons`, found a string [`buttons: [Reservar, Cancelar]`]"
+        ]
+    );
+}
+
+#[test]
 fn await_errors() {
     assert_eq!(
         errors(&one_step("    await: { expect: never, timeout: 5 }\n")),
