@@ -97,3 +97,37 @@ async fn every_inbound_type_is_injected_on_evolution() {
 async fn every_inbound_type_is_injected_on_meta() {
     every_type(ProviderKind::Meta).await;
 }
+
+// issue 11 done-when: a group scenario on Evolution (create group, add participant, send to
+// the group, receive a group message via inject, read the participants) passes, with the
+// webhooks checked.
+#[test]
+fn the_evolution_group_example_passes_with_its_webhooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::support::run_in(
+        dir.path(),
+        &["run", "examples/evolution-group", "--json", "r.json"],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        crate::support::text(&out.stdout),
+        crate::support::text(&out.stderr)
+    );
+    let report = crate::support::read_report(&dir.path().join("r.json"));
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["steps"].as_array().unwrap().len(), 6);
+    let checks = report["checks"].as_array().unwrap();
+    for event in [
+        "groups.upsert",
+        "group-participants.update",
+        "messages.upsert",
+    ] {
+        let checked = checks
+            .iter()
+            .any(|c| c["passed"] == true && c["name"].as_str().unwrap().contains(event));
+        assert!(checked, "the {event} webhook is checked: {checks:?}");
+    }
+}
