@@ -59,10 +59,15 @@ impl TargetSpec {
         };
         let r = templater.redactor();
         let c = &self.credentials;
+        let (instance, instance_token) = split_instance(render(&c.instance)?);
+        if let Some(token) = &instance_token {
+            r.add(token);
+        }
         Ok(Target {
             credentials: Credentials {
                 api_key: secret(&c.api_key, r)?,
-                instance: render(&c.instance)?,
+                instance,
+                instance_token,
                 token: secret(&c.token, r)?,
                 app_secret: secret(&c.app_secret, r)?,
                 verify_token: secret(&c.verify_token, r)?,
@@ -73,6 +78,17 @@ impl TargetSpec {
             tenants: Vec::new(),
             spec: self.clone(),
         })
+    }
+}
+
+/// `NAME:TOKEN` → (`NAME`, `TOKEN`); a plain name has no token. (Evolution instance names
+/// cannot hold a colon: they are path segments of every route.)
+fn split_instance(value: Option<String>) -> (Option<String>, Option<String>) {
+    match value.as_deref().and_then(|v| v.split_once(':')) {
+        Some((name, token)) if !name.is_empty() && !token.is_empty() => {
+            (Some(name.to_string()), Some(token.to_string()))
+        }
+        _ => (value, None),
     }
 }
 
@@ -90,6 +106,7 @@ impl Target {
                 "url": self.provider_url,
                 "api_key": c.api_key,
                 "instance": c.instance,
+                "instance_token": c.instance_token,
                 "token": c.token,
                 "app_secret": c.app_secret,
                 "verify_token": c.verify_token,
@@ -256,6 +273,7 @@ impl Credentials {
         Self {
             api_key: Some(env("HARNESS_EVOLUTION_API_KEY")),
             instance: Some(env("HARNESS_EVOLUTION_INSTANCE")),
+            instance_token: None,
             token: Some(env("HARNESS_META_TOKEN")),
             app_secret: Some(env("HARNESS_META_APP_SECRET")),
             verify_token: Some(env("HARNESS_META_VERIFY_TOKEN")),

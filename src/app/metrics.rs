@@ -17,6 +17,9 @@ pub struct Counters {
     pub webhooks_unknown_tenant: AtomicU64,
     pub bookings: AtomicU64,
     pub cancellations: AtomicU64,
+    /// Customer media downloaded and matching the webhook's sha256, and failed downloads.
+    pub media_verified: AtomicU64,
+    pub media_failed: AtomicU64,
 }
 
 fn get(c: &AtomicU64) -> u64 {
@@ -71,7 +74,7 @@ pub async fn instance_states(
 }
 
 /// The app's unlabelled counters and gauges: name, type, help (values in [`render`]).
-const SINGLE: [(&str, &str, &str); 8] = [
+const SINGLE: [(&str, &str, &str); 9] = [
     (
         "app_replies_sent_total",
         "counter",
@@ -96,6 +99,11 @@ const SINGLE: [(&str, &str, &str); 8] = [
         "app_replies_dead_total",
         "counter",
         "Replies the provider refused permanently.",
+    ),
+    (
+        "app_interactive_fallbacks_total",
+        "counter",
+        "Interactive replies sent again as plain text (refused by the provider or undeliverable).",
     ),
     ("app_bookings_total", "counter", "Appointments booked."),
     (
@@ -150,6 +158,7 @@ pub fn render(
         get(&o.retries),
         get(&o.pending),
         get(&o.dead),
+        get(&o.fallbacks),
         get(&c.bookings),
         get(&c.cancellations),
         appointments as u64,
@@ -157,6 +166,15 @@ pub fn render(
     for ((name, kind, help), value) in SINGLE.into_iter().zip(values) {
         metric(name, kind, help, &[("", value)]);
     }
+    metric(
+        "app_media_downloads_total",
+        "counter",
+        "Customer media downloaded from the provider, by result.",
+        &[
+            ("{result=\"verified\"}", get(&c.media_verified)),
+            ("{result=\"failed\"}", get(&c.media_failed)),
+        ],
+    );
     out
 }
 

@@ -36,6 +36,10 @@ pub struct AppArgs {
     /// Never reply (a deliberately broken app, to see the harness catch it).
     #[arg(long)]
     pub no_replies: bool,
+    /// Send lists and reply buttons as their plain text (for numbers whose customers' phones
+    /// cannot show interactive messages).
+    #[arg(long)]
+    pub plain_text: bool,
     /// Password of the admin API's `admin` user.
     #[arg(
         long,
@@ -59,6 +63,9 @@ impl AppArgs {
         config.app_secret = c.app_secret;
         config.verify_token = c.verify_token;
         config.replies = !self.no_replies;
+        for t in &mut config.tenants {
+            t.interactive = !self.plain_text;
+        }
         config.admin_password = self.admin_password;
         Ok(AppOptions {
             addr: SocketAddr::new(self.bind, self.port),

@@ -32,6 +32,10 @@ pub struct Credentials {
     pub api_key: Option<String>,
     /// Evolution instance name the scenarios use by default.
     pub instance: Option<String>,
+    /// Evolution: that instance's own token, when `instance` was given as `NAME:TOKEN`
+    /// (e.g. `HARNESS_EVOLUTION_INSTANCE=clinica:tok`); a simulator started here gives the
+    /// instance this token.
+    pub instance_token: Option<String>,
     /// Meta: access token, app secret (webhook signatures), verify token, phone-number-id.
     pub token: Option<String>,
     pub app_secret: Option<String>,

@@ -10,7 +10,14 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::bus::ProviderKind as Provider;
+/// Whose request bodies a message is (the bus maps its simulator to this).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    Evolution,
+    Meta,
+    /// The LLM and payments simulators: no WhatsApp shape.
+    Other,
+}
 
 /// A button or a list row: its id and title (and a row's description).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -94,6 +101,10 @@ pub fn view(provider: Provider, kind: &str, payload: &Value) -> View {
     match provider {
         Provider::Evolution => evolution(kind, payload),
         Provider::Meta => meta(kind, payload),
+        Provider::Other => View {
+            kind: kind.to_string(),
+            ..View::default()
+        },
     }
 }
 

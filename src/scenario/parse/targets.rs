@@ -65,6 +65,7 @@ fn target(ctx: &mut Ctx, entry: &Entry) -> Option<TargetSpec> {
     let credentials = Credentials {
         api_key: text("api_key"),
         instance: text("instance"),
+        instance_token: None,
         token: text("token"),
         app_secret: text("app_secret"),
         verify_token: text("verify_token"),
