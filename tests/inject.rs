@@ -43,6 +43,12 @@ steps:
     inject: { from: "{{ customer }}", button: { payload: P, text: Confirmar } }
   - name: quoted reply
     inject: { from: "{{ customer }}", text: "esa", reply_to: "{{ offered_id }}" }
+  - name: a customer with a username (meta)
+    provider: meta
+    inject: { from: "{{ customer }}", text: "hola", username: ana.b }
+  - name: a customer addressed by LID (evolution)
+    provider: evolution
+    inject: { from: "{{ customer }}", text: "hola", lid: true }
 "#;
 
 async fn every_type(provider: ProviderKind) {
@@ -58,7 +64,8 @@ async fn every_type(provider: ProviderKind) {
     std::fs::write(&path, yaml).unwrap();
     let scenario = parse_file(&path).unwrap();
     let run = run_passing(&scenario, &target, provider).await;
-    assert_eq!(run.steps.len(), 14);
+    assert_eq!(run.steps.len(), 16);
+    assert_eq!(run.steps.iter().filter(|s| s.skipped).count(), 1);
     env.shutdown().await;
 }
 

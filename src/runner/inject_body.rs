@@ -81,7 +81,8 @@ pub(super) fn customer_body(
     Ok(body)
 }
 
-/// `group` and `lid`, which only Evolution has.
+/// `group` and `lid`, which only Evolution has; `username` and `hide_phone`, which only Meta
+/// has.
 fn addressing(
     body: &mut Value,
     m: &CustomerMessage,
@@ -103,6 +104,18 @@ fn addressing(
             ));
         }
         body["lid"] = json!(true);
+    }
+    if m.username.is_some() || m.hide_phone {
+        if !meta {
+            return Err(invalid(
+                "`username` and `hide_phone` are Meta's (business-scoped users): Evolution \
+                 customers are phone numbers or LIDs (`lid: true`)",
+            ));
+        }
+        if let Some(u) = &m.username {
+            body["username"] = json!(r(u)?);
+        }
+        body["hide_phone"] = json!(m.hide_phone);
     }
     Ok(())
 }

@@ -131,6 +131,11 @@ pub struct CustomerMessage {
     pub group: Option<Template>,
     /// `lid: true`: the customer is addressed by LID (Evolution `…@lid`, `addressingMode`).
     pub lid: bool,
+    /// `username`: Meta — the customer adopted this username (`profile.username`).
+    pub username: Option<Template>,
+    /// `hide_phone: true`: Meta — the webhook withholds `from`/`wa_id` (a username customer
+    /// the business has not talked to recently); the app must answer by `recipient`.
+    pub hide_phone: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

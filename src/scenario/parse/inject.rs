@@ -7,7 +7,16 @@ use crate::scenario::model::{
 };
 
 /// The keys of a customer message (everything but the raw-webhook ones).
-const CUSTOMER_KEYS: &[&str] = &["from", "name", "tenant", "group", "lid", "reply_to"];
+const CUSTOMER_KEYS: &[&str] = &[
+    "from",
+    "name",
+    "tenant",
+    "group",
+    "lid",
+    "username",
+    "hide_phone",
+    "reply_to",
+];
 const CONTENT_KEYS: &[&str] = &[
     "text",
     "image",
@@ -61,6 +70,8 @@ pub(super) fn inject(ctx: &mut Ctx, entry: &Entry) -> Option<Inject> {
     let tenant = fields.get("tenant").map(|e| ctx.non_empty_string(e));
     let group = fields.get("group").map(|e| ctx.non_empty_string(e));
     let lid = fields.get("lid").map(|e| ctx.boolean(e));
+    let username = text(ctx, "username");
+    let hide_phone = fields.get("hide_phone").map(|e| ctx.boolean(e));
     let content = one_content(ctx, entry, &fields);
     Some(Inject::Customer(CustomerMessage {
         from: from?,
@@ -70,6 +81,8 @@ pub(super) fn inject(ctx: &mut Ctx, entry: &Entry) -> Option<Inject> {
         reply_to: optional(reply_to)?,
         group: optional(group)?,
         lid: optional(lid)?.unwrap_or(false),
+        username: optional(username)?,
+        hide_phone: optional(hide_phone)?.unwrap_or(false),
     }))
 }
 

@@ -23,6 +23,8 @@ fn inject_a_customer_text() {
             reply_to: None,
             group: None,
             lid: false,
+            username: None,
+            hide_phone: false,
         }))
     );
 }
@@ -116,6 +118,8 @@ fn inject_every_inbound_type() {
         }
     );
     assert_eq!((m.group.as_deref(), m.lid), (Some("g@g.us"), true));
+    let m = customer("    inject: { from: \"1\", text: a, username: ana.b, hide_phone: true }\n");
+    assert_eq!((m.username.as_deref(), m.hide_phone), (Some("ana.b"), true));
     let m = customer("    inject: { from: \"1\", flow_reply: { response: { ok: true } } }\n");
     assert!(matches!(m.content, Content::FlowReply { body: None, .. }));
     let m = customer("    inject: { from: \"1\", button: { payload: P, text: Sí } }\n");
