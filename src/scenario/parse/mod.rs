@@ -21,6 +21,7 @@ use node::{is_identifier, position, Ctx, Entry, Node};
 mod check;
 mod data;
 mod e2e;
+mod inject;
 mod load;
 pub(crate) mod node;
 mod step;
