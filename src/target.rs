@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::redact::Redactor;
 use crate::report::TargetReport;
 use crate::runner::template::{TemplateError, Templater, Vars};
+use crate::runner::RunTarget;
 pub use crate::scenario::targets::{Credentials, ProviderMode, TargetSpec};
 pub use crate::scenario::ProviderKind;
 
@@ -100,10 +101,7 @@ impl Target {
             "provider",
             json!({
                 "name": self.spec.provider.name(),
-                "mode": match self.spec.mode {
-                    ProviderMode::Real => "real",
-                    ProviderMode::Simulated => "simulated",
-                },
+                "mode": self.spec.mode.as_str(),
 
                 "url": self.provider_url,
                 "api_key": c.api_key,
@@ -126,6 +124,21 @@ impl Target {
         );
         vars.set("target", json!({ "name": self.spec.name }));
         without_nulls(vars)
+    }
+
+    /// The target as the runner carries it in its context.
+    pub fn run_target(&self) -> RunTarget {
+        RunTarget {
+            provider: self.spec.provider,
+            mode: self.spec.mode,
+            provider_url: self
+                .provider_url
+                .as_deref()
+                .map(|u| u.trim_end_matches('/').to_string()),
+            tenant: self.tenant(),
+            app_secret: self.credentials.app_secret.clone(),
+            webhook_url: self.webhook_url(),
+        }
     }
 
     /// The default tenant: the Evolution instance or the Meta phone-number-id.
@@ -157,13 +170,7 @@ impl Target {
         TargetReport {
             name: self.spec.name.clone(),
             provider: Some(self.spec.provider.name().to_string()),
-            provider_mode: Some(
-                match self.spec.mode {
-                    ProviderMode::Real => "real",
-                    ProviderMode::Simulated => "simulated",
-                }
-                .to_string(),
-            ),
+            provider_mode: Some(self.spec.mode.as_str().to_string()),
             provider_url: self.provider_url.clone(),
             app_url: self.app_url.clone(),
         }

@@ -15,6 +15,7 @@ mod runner;
 mod shard;
 mod sim_evolution;
 mod sim_meta;
+mod size;
 mod snapshots;
 mod support;
 mod verdict;

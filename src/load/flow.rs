@@ -64,7 +64,7 @@ impl Flow for ScenarioFlow {
         let mut state = RunState::new(vars);
         let mut out = Outcome::default();
         for (index, step) in self.scenario.steps.iter().enumerate() {
-            if state.skips(step) {
+            if self.ctx.skips(step) {
                 continue;
             }
             let r = run_step(step, &mut state, &self.ctx).await;

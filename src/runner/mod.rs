@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Series;
+use crate::scenario::targets::ProviderMode;
 use crate::scenario::{Action, ProviderKind, Scenario, Span, Step};
 use check::{CheckResult, Observation};
 use http::{ExchangeError, Response, SentRequest};
@@ -25,6 +26,9 @@ use template::{TemplateError, Templater, Vars};
 #[derive(Debug, Clone)]
 pub struct RunContext {
     pub client: reqwest::Client,
+    /// The target, typed: which provider, real or simulated, where. `None` for scenarios run
+    /// without one (plain HTTP); `inject`/`await` then say what they need.
+    pub target: Option<RunTarget>,
     pub templater: Templater,
     pub cancel: CancellationToken,
     /// Per-request timeout when a step sets none.
@@ -34,15 +38,44 @@ pub struct RunContext {
 }
 
 impl RunContext {
-    pub fn new(templater: Templater, cancel: CancellationToken) -> Self {
+    pub fn new(templater: Templater, cancel: CancellationToken, target: Option<RunTarget>) -> Self {
         Self {
             client: default_client(),
+            target,
             templater,
             cancel,
             default_timeout: Duration::from_secs(30),
             fail_fast: false,
         }
     }
+}
+
+impl RunContext {
+    /// The target's provider, if there is a target.
+    pub fn provider(&self) -> Option<ProviderKind> {
+        self.target.as_ref().map(|t| t.provider)
+    }
+
+    /// Whether `step` is for another provider than the target's (`provider:` on the step).
+    pub fn skips(&self, step: &Step) -> bool {
+        step.provider.is_some_and(|p| self.provider() != Some(p))
+    }
+}
+
+/// The target as the runner needs it, resolved once (`target::Target::run_target`): the
+/// runner never reads configuration back out of template variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunTarget {
+    pub provider: ProviderKind,
+    pub mode: ProviderMode,
+    /// The provider's (or simulator's) base URL, without a trailing slash.
+    pub provider_url: Option<String>,
+    /// The default tenant: Evolution instance or Meta phone-number-id.
+    pub tenant: Option<String>,
+    /// Meta's app secret, to sign raw webhooks.
+    pub app_secret: Option<String>,
+    /// Where the provider delivers webhooks to the app.
+    pub webhook_url: Option<String>,
 }
 
 /// The HTTP client of functional runs: keep-alive, no proxy (targets are explicit), rustls.
@@ -190,20 +223,6 @@ impl RunState {
             ..Self::default()
         }
     }
-
-    /// The target's provider (`provider.name`), if it has one.
-    pub fn provider(&self) -> Option<ProviderKind> {
-        self.vars
-            .get("provider")?
-            .get("name")?
-            .as_str()
-            .and_then(ProviderKind::parse)
-    }
-
-    /// Whether `step` is for another provider than the target's (`provider:` on the step).
-    pub fn skips(&self, step: &Step) -> bool {
-        step.provider.is_some_and(|p| self.provider() != Some(p))
-    }
 }
 
 /// A customer message handed to the simulator.
@@ -226,7 +245,7 @@ pub async fn run_scenario(scenario: &Scenario, vars: Vars, ctx: &RunContext) -> 
             interrupted = true;
             break;
         }
-        if state.skips(step) {
+        if ctx.skips(step) {
             steps.push(StepResult::skipped(step));
             continue;
         }
@@ -329,10 +348,12 @@ async fn attempt(step: &Step, state: &mut RunState, ctx: &RunContext) -> Attempt
             Ok((r, ct)) => (r, ct, spec.timeout.unwrap_or(ctx.default_timeout)),
             Err(e) => return Attempt::failed(None, e.into()),
         },
-        Action::Inject(inject) => match e2e::render_inject(inject, &ctx.templater, &state.vars) {
-            Ok(r) => return e2e::inject(step, r, state, ctx).await,
-            Err(e) => return Attempt::failed(None, e),
-        },
+        Action::Inject(inject) => {
+            match e2e::render_inject(inject, &ctx.templater, &state.vars, ctx.target.as_ref()) {
+                Ok(r) => return e2e::inject(step, r, state, ctx).await,
+                Err(e) => return Attempt::failed(None, e),
+            }
+        }
         Action::Await(spec) => return e2e::await_reply(step, spec, state, ctx).await,
     };
     let exchange = http::send(&ctx.client, request, content_type, timeout).await;

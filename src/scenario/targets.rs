@@ -9,6 +9,22 @@ pub enum ProviderMode {
     Simulated,
 }
 
+impl ProviderMode {
+    pub const ALL: [ProviderMode; 2] = [ProviderMode::Real, ProviderMode::Simulated];
+
+    /// The name in `harness.yaml` (`mode:`) and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderMode::Real => "real",
+            ProviderMode::Simulated => "simulated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
 /// Provider credentials, as templates (typically `${ENV_VAR}`), rendered at resolution.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Credentials {
