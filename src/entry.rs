@@ -16,7 +16,7 @@ pub fn run(cli: Cli) -> ExitCode {
 
 /// The outcome of [`run_captured`]: the exit code and what the command printed.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub struct CliOutcome {
     pub code: u8,
     pub stdout: String,
     pub stderr: String,
@@ -26,7 +26,7 @@ pub struct Outcome {
 /// prints: the CLI as a function, for tests and embedders. A parse error or `--help` is
 /// printed to the outcome as the binary would print it, with the same exit code. Output of
 /// tasks the command spawns (e.g. watch events) still goes to the process's stdout.
-pub fn run_captured<I, T>(argv: I) -> Outcome
+pub fn run_captured<I, T>(argv: I) -> CliOutcome
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
@@ -46,7 +46,7 @@ where
         }
     };
     let captured = sink.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    Outcome {
+    CliOutcome {
         code,
         stdout: captured.stdout,
         stderr: captured.stderr,

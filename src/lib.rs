@@ -70,7 +70,7 @@ pub mod target;
 pub mod thresholds;
 pub mod watch;
 
-pub use entry::{run, run_captured, Outcome};
+pub use entry::{run, run_captured, CliOutcome};
 
 /// Logs to standard error with `default_filter` (a tracing `EnvFilter` directive such as
 /// `warn`), or `RUST_LOG` when set.

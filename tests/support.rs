@@ -15,12 +15,12 @@ pub fn bin() -> Command {
 
 /// Runs `harness ARGS` in this process ([`harness::run_captured`]): for tests that need no
 /// working directory of their own (give paths absolute) and no signals.
-pub fn harness(args: &[&str]) -> harness::Outcome {
+pub fn harness(args: &[&str]) -> harness::CliOutcome {
     harness::run_captured(std::iter::once("harness").chain(args.iter().copied()))
 }
 
 /// Asserts an in-process command exited with `code`, showing its output otherwise.
-pub fn assert_code(out: &harness::Outcome, code: u8) {
+pub fn assert_code(out: &harness::CliOutcome, code: u8) {
     assert_eq!(out.code, code, "{}{}", out.stdout, out.stderr);
 }
 
