@@ -4,6 +4,7 @@ mod cli;
 mod compare;
 mod deploy;
 mod e2e;
+mod inject;
 mod lifecycle;
 mod load;
 mod masking;

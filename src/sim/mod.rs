@@ -24,6 +24,7 @@ pub mod control;
 pub mod duration_serde;
 pub mod evolution;
 pub mod faults;
+pub mod inbound;
 pub mod journal;
 pub mod meta;
 pub mod webhook;
