@@ -125,15 +125,20 @@ pub fn start_app(
         cmd.env(k, v);
     }
     let app = AppProcess(cmd.spawn().unwrap());
+    wait_for_port(app_port, "the app");
+    app
+}
+
+/// Waits (up to 30 s) until something listens on `port` of loopback; `what` names it.
+pub fn wait_for_port(port: u16, what: &str) {
     let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", app_port)).is_err() {
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the app did not start"
+            start.elapsed() < Duration::from_secs(30),
+            "{what} did not listen on port {port} within 30s"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    app
 }
 
 /// Every report format, into `r.json`, `r.html`, `r.xml` and `r.md`.
