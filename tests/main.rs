@@ -14,6 +14,7 @@ mod own_app;
 mod preflight;
 mod report;
 mod runner;
+mod sdk_openai;
 mod shard;
 mod sim_evolution;
 mod sim_meta;

@@ -129,18 +129,6 @@ pub fn start_app(
     app
 }
 
-/// Waits (up to 30 s) until something listens on `port` of loopback; `what` names it.
-pub fn wait_for_port(port: u16, what: &str) {
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{what} did not listen on port {port} within 30s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Every report format, into `r.json`, `r.html`, `r.xml` and `r.md`.
 pub const REPORTS: [&str; 8] = [
     "--json",
@@ -152,3 +140,15 @@ pub const REPORTS: [&str; 8] = [
     "--summary-md",
     "r.md",
 ];
+
+/// Waits (at most 20 s) until something listens on `port`.
+pub fn wait_for_port(port: u16, what: &str) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{what} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

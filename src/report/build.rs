@@ -116,6 +116,9 @@ pub fn build(
         histograms: Some(hdr::Histograms::of(run)),
         shard: None,
         watch: None,
+        transcripts: super::transcript::of_steps(&run.steps, redactor)
+            .into_iter()
+            .collect(),
     }
 }
 
@@ -181,6 +184,7 @@ fn threshold_report(t: &ThresholdResult, redactor: &Redactor) -> ThresholdReport
         condition: redactor.redact(&t.condition),
         observed: t.observed,
         observed_display: t.observed_display.clone(),
+        limit: Some(t.limit),
         passed: t.passed,
         line: t.span.line,
     }

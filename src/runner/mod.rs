@@ -123,6 +123,9 @@ pub struct StepResult {
     /// The last attempt's request and response.
     pub request: Option<SentRequest>,
     pub response: Option<Response>,
+    /// For `await`: the app's message that matched, as the simulator's journal has it
+    /// (`kind`, `text`, `payload`, …): what the transcript shows.
+    pub message: Option<serde_json::Value>,
     pub passed: bool,
     /// Not run: the step is for another provider.
     pub skipped: bool,
@@ -141,6 +144,7 @@ impl StepResult {
             error: None,
             request: None,
             response: None,
+            message: None,
             passed: true,
             skipped: true,
         }
@@ -291,6 +295,7 @@ pub async fn run_step(step: &Step, state: &mut RunState, ctx: &RunContext) -> St
         error: done.error,
         request: done.exchange.0,
         response: done.exchange.1,
+        message: done.message,
         passed: done.passed,
         skipped: false,
     }
@@ -355,6 +360,8 @@ pub struct ExecutedStep {
     pub error: Option<ExchangeError>,
     /// The last attempt's request and response.
     pub exchange: (Option<SentRequest>, Option<Response>),
+    /// For `await`: the app's message that matched (see [`StepResult::message`]).
+    pub message: Option<serde_json::Value>,
     pub passed: bool,
 }
 
@@ -507,7 +514,7 @@ fn finish(
         error,
         checks,
         duration,
-        ..
+        message,
     } = attempt;
     let passed = error.is_none() && checks.iter().all(|c| c.passed);
     ExecutedStep {
@@ -520,6 +527,7 @@ fn finish(
         checks,
         error,
         exchange: (request, response),
+        message,
         passed,
     }
 }

@@ -20,6 +20,7 @@
 //! for them for at most [`SHUTDOWN_GRACE`], then aborts the simulator's background tasks.
 
 pub mod bus;
+pub mod calls;
 pub mod control;
 pub mod duration_serde;
 pub mod evolution;
@@ -27,6 +28,8 @@ pub mod faults;
 pub mod inbound;
 pub mod journal;
 pub mod meta;
+pub mod openai;
+pub mod payments;
 pub mod webhook;
 
 use std::future::Future;

@@ -26,7 +26,7 @@ use super::rules::{self, jid_for, jid_user};
 use super::sendbuild::{self, Fetched, Plan, Source};
 use super::state::{self, Event, Instance};
 use super::{EmitContext, Sim};
-use crate::sim::bus::{NewOutbound, ProviderKind};
+use crate::sim::bus::{NewOutbound, Simulator};
 
 /// Messages kept per instance for `quoted`, `findMessages` and `getBase64FromMediaMessage`.
 pub const KEPT_MESSAGES: usize = 500;
@@ -242,7 +242,7 @@ async fn execute(sim: &Sim, call: Call, mut plan: Plan) -> EvoResult {
             Ok((jid, bytes, ctx, hook, base64, lid_phone))
         })?;
     sim.bus.publish(NewOutbound {
-        provider: ProviderKind::Evolution,
+        provider: Simulator::Evolution,
         tenant: call.instance.clone(),
         // The number as the app addressed it: a customer is one number whatever the JID rules.
         // A customer who wrote from a LID is the same customer when answered at `…@lid`.
