@@ -1,5 +1,6 @@
 //! The one integration-test binary (one link step for all integration tests).
 
+mod abuse;
 mod cli;
 mod compare;
 mod deploy;
