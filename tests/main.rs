@@ -7,6 +7,7 @@ mod data;
 mod deploy;
 mod e2e;
 mod inject;
+mod interop;
 mod lifecycle;
 mod load;
 mod logging;
