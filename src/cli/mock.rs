@@ -31,6 +31,8 @@ pub enum MockProvider {
     Openai,
     /// MercadoPago-style payments API (default port 8091): notifications to `--webhook-url`.
     Payments,
+    /// Any HTTP dependency from `--stubs FILE` (default port 8092).
+    Http,
 }
 
 /// Serve a provider simulator until Ctrl-C.
@@ -60,6 +62,10 @@ pub struct MockArgs {
     /// docs/dependencies.md).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
+    /// http: the stubs file (routes, matchers, responses, scenarios; see
+    /// docs/dependencies.md). Required for `http`.
+    #[arg(long, value_name = "FILE")]
+    pub stubs: Option<PathBuf>,
     /// Evolution: an instance that exists, paired (`open`), at start: NAME or NAME:TOKEN.
     /// Repeatable.
     #[arg(long = "instance", value_name = "NAME[:TOKEN]")]
@@ -114,6 +120,8 @@ pub struct MockOptions {
     pub no_limits: bool,
     /// openai: the rules file, read.
     pub rules: Option<(PathBuf, crate::sim::openai::Rules)>,
+    /// http: the stubs file, read.
+    pub stubs: Option<(PathBuf, crate::sim::stubs::StubsFile)>,
     /// The credentials the user gave (masked in the banner); generated ones are not in it.
     pub given: crate::redact::Redactor,
 }
@@ -138,7 +146,12 @@ impl MockArgs {
             MockProvider::Meta => 8081,
             MockProvider::Openai => 8090,
             MockProvider::Payments => 8091,
+            MockProvider::Http => 8092,
         };
+        let stubs = super::mock_deps::read_stubs(
+            self.provider == MockProvider::Http,
+            self.stubs.as_deref(),
+        )?;
         let rules = match &self.rules {
             Some(path) => Some((path.clone(), crate::sim::openai::Rules::load(path)?)),
             None => None,
@@ -178,6 +191,7 @@ impl MockArgs {
                 _ => secret(32),
             }),
             rules,
+            stubs,
             instances,
             token: self.token.unwrap_or_else(|| match self.provider {
                 MockProvider::Payments => format!("TEST-{}", secret(32).to_lowercase()),
@@ -290,6 +304,7 @@ impl MockOptions {
             MockProvider::Payments => {
                 super::mock_deps::payments_banner(&self.payments_config(), base_url)
             }
+            MockProvider::Http => super::mock_deps::stubs_banner(self.stubs.as_ref(), base_url),
         }
     }
 }
@@ -309,6 +324,10 @@ pub async fn start(opts: &MockOptions) -> anyhow::Result<(SimHandle, String)> {
         }
         MockProvider::Payments => {
             crate::sim::payments::start(opts.payments_config(), listener).await
+        }
+        MockProvider::Http => {
+            let (_, file) = opts.stubs.clone().context("--stubs FILE is required")?;
+            crate::sim::stubs::start(file, opts.faults.clone(), listener).await
         }
     }
     .context("cannot start the simulator")?;

@@ -29,6 +29,8 @@ pub mod journal;
 pub mod meta;
 pub mod openai;
 pub mod payments;
+pub mod stubs;
+pub mod template;
 pub mod webhook;
 
 use std::future::Future;
