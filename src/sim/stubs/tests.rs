@@ -47,6 +47,17 @@ async fn pms() -> SimHandle {
     .unwrap()
 }
 
+/// Books with the API key the route wants.
+async fn book(s: &SimHandle, booking: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/bookings", s.base_url))
+        .header("x-api-key", "K")
+        .json(booking)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn routes_match_template_and_walk_scenario_states() {
     let s = pms().await;
@@ -80,13 +91,7 @@ async fn routes_match_template_and_walk_scenario_states() {
         .await
         .unwrap();
     assert_eq!(no_key.status(), 404, "the header matcher fails: no route");
-    let first = c
-        .post(format!("{}/bookings", s.base_url))
-        .header("x-api-key", "K")
-        .json(&booking)
-        .send()
-        .await
-        .unwrap();
+    let first = book(&s, &booking).await;
     assert_eq!(first.status(), 201);
     let location = first.headers()["location"].to_str().unwrap().to_string();
     let body: Value = first.json().await.unwrap();
@@ -98,13 +103,7 @@ async fn routes_match_template_and_walk_scenario_states() {
         (body["guest"].as_str(), body["state_before"].as_str()),
         (Some("Ana"), Some("Started"))
     );
-    let second = c
-        .post(format!("{}/bookings", s.base_url))
-        .header("x-api-key", "K")
-        .json(&booking)
-        .send()
-        .await
-        .unwrap();
+    let second = book(&s, &booking).await;
     assert_eq!(second.status(), 409, "the scenario moved to Booked");
     let states: Value = c
         .get(format!("{}/__harness/scenarios", s.base_url))
@@ -119,13 +118,7 @@ async fn routes_match_template_and_walk_scenario_states() {
         .send()
         .await
         .unwrap();
-    let again = c
-        .post(format!("{}/bookings", s.base_url))
-        .header("x-api-key", "K")
-        .json(&booking)
-        .send()
-        .await
-        .unwrap();
+    let again = book(&s, &booking).await;
     assert_eq!(again.status(), 201, "reset puts scenarios back in Started");
     // The reset also cleared the journal: only the last call is in it.
     let calls = s.bus.query(&Default::default(), 100);
