@@ -93,7 +93,11 @@ steps:
                 serde_json::json!(DAYS[(i / SPECIALTIES.len()) % DAYS.len()]),
             );
             let vars = init_vars(&scenario, vars, &templater).unwrap();
-            let ctx = RunContext::new(templater, CancellationToken::new());
+            let ctx = RunContext::new(
+                templater,
+                CancellationToken::new(),
+                Some(target.run_target()),
+            );
             run_scenario(&scenario, vars, &ctx).await
         }));
     }
@@ -268,6 +272,8 @@ fn a_broken_app_fails_e2e_booking_with_exit_1_naming_the_step_and_the_missing_re
         &app_url,
         "--json",
         "r.json",
+        "--html",
+        "r.html",
         "--fail-fast",
     ];
     let out = run_in(dir.path(), &args, EVOLUTION_ENV);
@@ -290,4 +296,34 @@ fn a_broken_app_fails_e2e_booking_with_exit_1_naming_the_step_and_the_missing_re
         2,
         "--fail-fast stopped at the first failed step"
     );
+    // The conversation up to the failure: the customer's message, then the reply that never
+    // came, marked; in the report, the terminal and the HTML.
+    let messages = report["transcripts"][0]["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(messages[0]["from"], "customer");
+    assert_eq!(
+        messages[0]["text"],
+        "Necesito una cita con cardiología para mañana"
+    );
+    assert_eq!(
+        (&messages[1]["from"], &messages[1]["kind"]),
+        (&"app".into(), &"none".into())
+    );
+    assert!(messages[1]["failure"]
+        .as_str()
+        .unwrap()
+        .contains("no message to"));
+    let conversation = stdout.split("conversation\n").nth(1).expect(&stdout);
+    assert!(
+        conversation.starts_with("  → customer text         \"Necesito una cita")
+            && conversation.contains("\n  ✗ app      none         (no reply)"),
+        "{stdout}"
+    );
+    let html = std::fs::read_to_string(dir.path().join("r.html")).unwrap();
+    let failures = html.find("<h2>Failures</h2>").unwrap();
+    let so_far = html.find("Conversation so far").unwrap();
+    let steps = html.find("<h2>Steps</h2>").unwrap();
+    assert!(failures < so_far && so_far < steps);
+    assert!(html.contains("<p class=\"text\">Necesito una cita con cardiología para mañana</p>"));
+    assert_eq!(html.matches("class=\"msg app failed\"").count(), 1);
 }

@@ -60,6 +60,11 @@ fn html_outline(html: &str) -> String {
         "<svg",
         "<figure",
         "class=\"verdict\"",
+        "<tr class=\"failed\"",
+        "class=\"bar-row",
+        "class=\"msg customer",
+        "class=\"msg app",
+        "class=\"msg app failed",
     ] {
         out.push(format!("count {el}: {}", html.matches(el).count()));
     }

@@ -65,6 +65,7 @@ pub fn scenario_run(scenario: &Scenario, result: &LoadResult) -> ScenarioRun {
                 error: sample.error,
                 request: sample.request,
                 response: sample.response,
+                message: None,
                 // A step for another provider never runs, so it has no samples.
                 skipped: step.provider.is_some() && series.count == 0,
                 series,
@@ -79,6 +80,7 @@ pub fn scenario_run(scenario: &Scenario, result: &LoadResult) -> ScenarioRun {
             result.records.iterations.executions,
             result.records.iterations.failures,
         ),
+        check_counts: Some(result.records.checks),
         steps,
     }
 }
@@ -121,6 +123,8 @@ pub(super) fn finish(scenario: &Scenario, result: &LoadResult, cx: &FinishContex
     load.delivery = delivery.map(delivery_report);
     load.saturation = saturation(result, cx, &load);
     report.load = Some(load);
+    // The merged steps carry no conversation; the kept iterations' are added by the caller.
+    report.transcripts = Vec::new();
     report.histograms = report.histograms.map(|h| h.with_load(&result.records));
     report
 }
@@ -207,9 +211,13 @@ fn second_report(p: load::TimePoint) -> report::SecondReport {
         iterations,
         requests,
         errors,
+        started,
+        dropped,
+        failed_started,
         p50_ms,
         p95_ms,
         p99_ms,
+        service_p95_ms,
         e2e_p95_ms,
         in_flight,
     } = p;
@@ -218,9 +226,13 @@ fn second_report(p: load::TimePoint) -> report::SecondReport {
         iterations,
         requests,
         errors,
+        started,
+        dropped,
+        failed_started,
         p50_ms,
         p95_ms,
         p99_ms,
+        service_p95_ms,
         e2e_p95_ms,
         in_flight,
     }

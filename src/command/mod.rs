@@ -9,6 +9,8 @@ mod list;
 pub mod load;
 mod load_report;
 mod merge;
+pub mod mock;
+pub mod mock_deps;
 pub mod out;
 mod report;
 mod run;

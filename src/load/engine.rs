@@ -387,8 +387,10 @@ impl<F: Flow> Worker<F> {
                             running.push(self.iteration(Ticket { intended: next, permit: None }));
                         }
                     }
-                    let second = (done.finished - self.shared.t0).as_secs();
-                    if let Some(w) = rec.record(done, second) {
+                    let t0 = self.shared.t0;
+                    let second = (done.finished - t0).as_secs();
+                    let start_second = done.intended.saturating_duration_since(t0).as_secs();
+                    if let Some(w) = rec.record(done, second, start_second) {
                         let _ = self.windows.send(w);
                     }
                 }

@@ -10,7 +10,7 @@ use super::engine::Flow;
 use super::record::{FailureSample, Outcome, Samples, StepRecord};
 use crate::runner::http::{classify, ErrorKind, ExchangeError, Response, SentRequest};
 use crate::runner::template::Vars;
-use crate::runner::{init_vars, run_step, RunContext, RunState, StepKind};
+use crate::runner::{execute_step, init_vars, CheckCounts, RunContext, RunState, StepKind};
 use crate::scenario::Scenario;
 
 /// A scenario's steps, in order, with the scenario's variables rendered anew for each
@@ -62,17 +62,20 @@ impl Flow for ScenarioFlow {
             }
         };
         let mut state = RunState::new(vars);
-        let mut out = Outcome::default();
+        let mut out = Outcome {
+            steps: Vec::with_capacity(self.scenario.steps.len()),
+            ..Outcome::default()
+        };
         for (index, step) in self.scenario.steps.iter().enumerate() {
-            if state.skips(step) {
+            if self.ctx.skips(step) {
                 continue;
             }
-            let r = run_step(step, &mut state, &self.ctx).await;
-
+            let r = execute_step(step, &mut state, &self.ctx).await;
             out.steps.push(StepRecord {
                 index,
-                kind: r.kind,
-                samples: Samples::Series(r.series),
+                kind: StepKind::of(&step.action),
+                checks: CheckCounts::of(&r.checks),
+                samples: Samples::Step(r.samples),
             });
             if !r.passed {
                 out.error = Some(
@@ -86,8 +89,8 @@ impl Flow for ScenarioFlow {
                     FailureSample {
                         error: r.error,
                         checks,
-                        request: r.request,
-                        response: r.response,
+                        request: r.exchange.0,
+                        response: r.exchange.1,
                     },
                 ));
                 break;
@@ -172,6 +175,7 @@ impl QuickOutcomes {
                     latency: Some(latency),
                     failed: error.is_some(),
                 },
+                checks: CheckCounts::default(),
             }],
             error,
             sample,

@@ -11,10 +11,10 @@ use std::sync::atomic::AtomicU64;
 
 use tokio::time::Instant;
 
-use crate::metrics::Series;
+use crate::metrics::{Series, Sketch};
 use crate::runner::check::CheckResult;
 use crate::runner::http::{ExchangeError, Response, SentRequest};
-use crate::runner::StepKind;
+use crate::runner::{CheckCounts, StepKind, StepSamples};
 
 /// The samples of one executed step of one iteration.
 #[derive(Debug)]
@@ -23,6 +23,8 @@ pub struct StepRecord {
     pub index: usize,
     pub kind: StepKind,
     pub samples: Samples,
+    /// The step's checks that passed and failed (captures included).
+    pub checks: CheckCounts,
 }
 
 #[derive(Debug)]
@@ -32,8 +34,9 @@ pub enum Samples {
         latency: Option<Duration>,
         failed: bool,
     },
-    /// The series a scenario step produced (attempts of a retried step included).
-    Series(Series),
+    /// A scenario step's samples (attempts of a retried step included), recorded straight
+    /// into the worker's histograms: no histogram per step result.
+    Step(StepSamples),
 }
 
 /// Counters shared by the dispatcher, the workers and the metrics task.
@@ -87,6 +90,28 @@ pub struct Window {
     pub requests: Series,
     /// End-to-end latencies (`await` steps).
     pub e2e: Series,
+    /// The same iterations by the second they were meant to start in.
+    pub by_start: BTreeMap<u64, StartWindow>,
+}
+
+/// The iterations meant to start in one second: what the charts place by start time.
+#[derive(Debug, Clone, Default)]
+pub struct StartWindow {
+    /// Latency from the intended start.
+    pub latency: Sketch,
+    /// Latency from the actual start.
+    pub service: Sketch,
+    pub e2e: Sketch,
+    pub failed: u64,
+}
+
+impl StartWindow {
+    pub fn merge(&mut self, other: &StartWindow) {
+        self.latency.merge(&other.latency);
+        self.service.merge(&other.service);
+        self.e2e.merge(&other.e2e);
+        self.failed += other.failed;
+    }
 }
 
 impl Window {
@@ -94,6 +119,9 @@ impl Window {
         self.iterations.merge(&other.iterations);
         self.requests.merge(&other.requests);
         self.e2e.merge(&other.e2e);
+        for (s, w) in &other.by_start {
+            self.by_start.entry(*s).or_default().merge(w);
+        }
     }
 
     fn is_empty(&self) -> bool {
@@ -116,6 +144,8 @@ pub struct Recorder {
     pub start_lag: Series,
     pub errors: BTreeMap<String, u64>,
     pub samples: Vec<Option<FailureSample>>,
+    /// Every check evaluated (one per check per execution of its step).
+    pub checks: CheckCounts,
     window: Window,
 }
 
@@ -129,13 +159,14 @@ impl Recorder {
             start_lag: Series::new(),
             errors: BTreeMap::new(),
             samples: vec![None; steps],
+            checks: CheckCounts::default(),
             window: Window::default(),
         }
     }
 
-    /// Records an iteration that finished `second`s into the run; returns the previous
-    /// window when this one starts a new second.
-    pub fn record(&mut self, done: Done, second: u64) -> Option<Window> {
+    /// Records an iteration that finished `second`s into the run and was meant to start
+    /// `start_second`s into it; returns the previous window when this one starts a new second.
+    pub fn record(&mut self, done: Done, second: u64, start_second: u64) -> Option<Window> {
         let flushed = self.roll(second);
         let Done {
             outcome,
@@ -145,12 +176,23 @@ impl Recorder {
         } = done;
         let failed = outcome.error.is_some();
         let latency = finished.saturating_duration_since(intended);
+        let service = finished.saturating_duration_since(started);
         self.iterations.record(latency, failed);
-        self.service
-            .record(finished.saturating_duration_since(started), failed);
+        self.service.record(service, failed);
         self.start_lag
             .record(started.saturating_duration_since(intended), false);
         self.window.iterations.record(latency, failed);
+        let by_start = self.window.by_start.entry(start_second).or_default();
+        by_start.latency.record(latency);
+        by_start.service.record(service);
+        by_start.failed += u64::from(failed);
+        for step in &outcome.steps {
+            if let (StepKind::Await, Samples::Step(s)) = (step.kind, &step.samples) {
+                for d in s.retried.iter().chain(&s.last) {
+                    by_start.e2e.record_us(d.as_micros() as u64, 1);
+                }
+            }
+        }
         for step in outcome.steps {
             self.record_step(step);
         }
@@ -170,6 +212,7 @@ impl Recorder {
             return;
         };
         self.kinds[step.index] = Some(step.kind);
+        self.checks.add(step.checks);
         let window = match step.kind {
             StepKind::Await => &mut self.window.e2e,
             _ => &mut self.window.requests,
@@ -185,9 +228,9 @@ impl Recorder {
                     window.record_without_latency(failed);
                 }
             },
-            Samples::Series(s) => {
-                series.merge(&s);
-                window.merge(&s);
+            Samples::Step(s) => {
+                s.record_into(series);
+                s.record_into(window);
             }
         }
     }
@@ -234,6 +277,7 @@ impl Recorder {
         self.iterations.merge(&other.iterations);
         self.service.merge(&other.service);
         self.start_lag.merge(&other.start_lag);
+        self.checks.add(other.checks);
         for (k, n) in other.errors {
             *self.errors.entry(k).or_default() += n;
         }
@@ -255,6 +299,7 @@ mod tests {
                         latency: Some(Duration::from_millis(service_ms)),
                         failed: error.is_some(),
                     },
+                    checks: CheckCounts::default(),
                 }],
                 error: error.map(str::to_string),
                 sample: error.map(|_| (0, FailureSample::default())),
@@ -269,7 +314,7 @@ mod tests {
     fn latency_counts_from_the_intended_start_and_service_from_the_actual_one() {
         let t0 = Instant::now();
         let mut r = Recorder::new(1);
-        r.record(done(t0, 100, 50, None), 0);
+        r.record(done(t0, 100, 50, None), 0, 0);
         let it = r.iterations.summary().unwrap();
         let sv = r.service.summary().unwrap();
         assert!((it.max - 150.0).abs() < 0.2, "{it:?}");
@@ -284,8 +329,8 @@ mod tests {
         for i in 0..200u64 {
             let err = (i % 10 == 0).then_some(if i % 20 == 0 { "timeout" } else { "status" });
             let target = if i % 3 == 0 { &mut a } else { &mut b };
-            target.record(done(t0, i % 7, 10 + i, err), i / 50);
-            all.record(done(t0, i % 7, 10 + i, err), i / 50);
+            target.record(done(t0, i % 7, 10 + i, err), i / 50, i / 50);
+            all.record(done(t0, i % 7, 10 + i, err), i / 50, i / 50);
         }
         a.merge(b);
         assert_eq!(a.iterations.summary(), all.iterations.summary());
@@ -303,7 +348,7 @@ mod tests {
         let mut r = Recorder::new(1);
         let mut windows = Vec::new();
         for i in 0..30u64 {
-            windows.extend(r.record(done(t0, 0, 5, None), i / 10));
+            windows.extend(r.record(done(t0, 0, 5, None), i / 10, i / 10));
         }
         windows.extend(r.flush());
         assert_eq!(

@@ -1,6 +1,13 @@
 //! The metrics task: merges the workers' one-second windows into the run's time series
-//! (one point per second: completions, errors, p50/p95/p99, iterations in flight) and into
+//! (one point per second: completions, errors, iterations started, dropped and in flight, and
+//! the percentiles of the iterations by the second they were meant to start in) and into
 //! running totals for the live progress line and `--abort-on-fail`.
+//!
+//! Completions are counted in the second they happen; latencies are placed by the intended
+//! start, so a stretch of slow or failing iterations shows where it began, not seconds later
+//! when its timeouts ran out. Those per-start figures are kept as small sketches
+//! ([`Sketch`](crate::metrics::Sketch), a few KB per second) until the end of the run, since an
+//! iteration may finish long after it started.
 //!
 //! Protocol: workers send a [`Window`] when a second is over for them (at their next
 //! completion, or at their 250 ms tick); this task ticks every 250 ms, samples the in-flight
@@ -17,11 +24,11 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::record::{Shared, Window};
+use super::record::{Shared, StartWindow, Window};
 use crate::metrics::Series;
 
 /// One second of the run.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TimePoint {
     /// Seconds since the start (the point covers [t_s, t_s + 1)).
     pub t_s: u64,
@@ -29,13 +36,20 @@ pub struct TimePoint {
     pub iterations: u64,
     /// Request steps completed in that second (= requests per second).
     pub requests: u64,
+    /// Iterations completed in that second that failed.
     pub errors: u64,
-    /// Iteration latency from the intended start, ms.
+    /// Iterations started, and arrivals dropped, in that second.
+    pub started: u64,
+    pub dropped: u64,
+    /// Of the iterations meant to start in that second, those that failed.
+    pub failed_started: u64,
+    /// Latency from the intended start of the iterations meant to start in that second, ms.
     pub p50_ms: Option<f64>,
     pub p95_ms: Option<f64>,
     pub p99_ms: Option<f64>,
-    /// End-to-end p95 in that second, ms (flows with `await` steps).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Service time p95 of those iterations, ms.
+    pub service_p95_ms: Option<f64>,
+    /// End-to-end p95 of those iterations, ms (flows with `await` steps).
     pub e2e_p95_ms: Option<f64>,
     /// Highest number of iterations in flight seen during that second.
     pub in_flight: u64,
@@ -89,6 +103,15 @@ pub(super) struct Collector {
 struct Open {
     window: Window,
     in_flight: u64,
+    started: u64,
+    dropped: u64,
+}
+
+/// The dispatcher's counters at the last tick: their increase is the tick's second's.
+#[derive(Default)]
+struct Counted {
+    started: u64,
+    dropped: u64,
 }
 
 impl Collector {
@@ -96,12 +119,17 @@ impl Collector {
         let mut open: BTreeMap<u64, Open> = BTreeMap::new();
         let mut closed: BTreeMap<u64, TimePoint> = BTreeMap::new();
         let mut total = Window::default();
+        let mut by_start: BTreeMap<u64, StartWindow> = BTreeMap::new();
+        let mut counted = Counted::default();
         let mut aborted = false;
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         loop {
             tokio::select! {
                 w = rx.recv() => match w {
-                    Some(w) => {
+                    Some(mut w) => {
+                        for (s, sw) in std::mem::take(&mut w.by_start) {
+                            by_start.entry(s).or_default().merge(&sw);
+                        }
                         total.merge(&w);
                         match closed.get_mut(&w.second) {
                             Some(p) => {
@@ -119,6 +147,7 @@ impl Collector {
                     let in_flight = self.shared.in_flight.load(Ordering::Relaxed);
                     let slot = open_at(&mut open, now);
                     slot.in_flight = slot.in_flight.max(in_flight);
+                    self.count_dispatches(slot, &mut counted);
                     close_before(&mut open, &mut closed, now.saturating_sub(1));
                     self.report(&closed, &total);
                     if !aborted && self.abort_now(&total) {
@@ -128,12 +157,24 @@ impl Collector {
                 }
             }
         }
+        let last = open.keys().next_back().copied().unwrap_or(0);
+        self.count_dispatches(open_at(&mut open, last), &mut counted);
         close_before(&mut open, &mut closed, u64::MAX);
+        place_by_start(&mut closed, by_start);
         self.report(&closed, &total);
         Timeline {
             points: closed.into_values().collect(),
             aborted,
         }
+    }
+
+    /// Adds the iterations started and the arrivals dropped since the last count to `slot`.
+    fn count_dispatches(&self, slot: &mut Open, counted: &mut Counted) {
+        let started = self.shared.started.load(Ordering::Relaxed);
+        let dropped = self.shared.dropped.load(Ordering::Relaxed);
+        slot.started += started.saturating_sub(counted.started);
+        slot.dropped += dropped.saturating_sub(counted.dropped);
+        *counted = Counted { started, dropped };
     }
 
     fn report(&mut self, closed: &BTreeMap<u64, TimePoint>, total: &Window) {
@@ -173,7 +214,24 @@ fn open_at(open: &mut BTreeMap<u64, Open>, second: u64) -> &mut Open {
             ..Window::default()
         },
         in_flight: 0,
+        started: 0,
+        dropped: 0,
     })
+}
+
+/// Sets each second's percentiles and failures from the iterations meant to start in it.
+fn place_by_start(closed: &mut BTreeMap<u64, TimePoint>, by_start: BTreeMap<u64, StartWindow>) {
+    for (second, w) in by_start {
+        let p = closed
+            .entry(second)
+            .or_insert_with(|| TimePoint::empty(second));
+        p.failed_started = w.failed;
+        p.p50_ms = w.latency.quantile_ms(0.50);
+        p.p95_ms = w.latency.quantile_ms(0.95);
+        p.p99_ms = w.latency.quantile_ms(0.99);
+        p.service_p95_ms = w.service.quantile_ms(0.95);
+        p.e2e_p95_ms = w.e2e.quantile_ms(0.95);
+    }
 }
 
 /// Closes every open second before `limit` into a point.
@@ -192,11 +250,10 @@ fn close_before(open: &mut BTreeMap<u64, Open>, closed: &mut BTreeMap<u64, TimeP
                 iterations: w.iterations.count,
                 requests: w.requests.count,
                 errors: w.iterations.failures,
-                p50_ms: w.iterations.quantile_ms(0.50),
-                p95_ms: w.iterations.quantile_ms(0.95),
-                p99_ms: w.iterations.quantile_ms(0.99),
-                e2e_p95_ms: w.e2e.quantile_ms(0.95),
+                started: o.started,
+                dropped: o.dropped,
                 in_flight: o.in_flight,
+                ..TimePoint::empty(second)
             },
         );
     }
@@ -207,14 +264,7 @@ impl TimePoint {
     pub fn empty(t_s: u64) -> TimePoint {
         TimePoint {
             t_s,
-            iterations: 0,
-            requests: 0,
-            errors: 0,
-            p50_ms: None,
-            p95_ms: None,
-            p99_ms: None,
-            e2e_p95_ms: None,
-            in_flight: 0,
+            ..TimePoint::default()
         }
     }
 }
@@ -238,12 +288,10 @@ mod tests {
             t_s,
             iterations: 1,
             requests: 1,
-            errors: 0,
             p50_ms: Some(1.0),
             p95_ms: Some(1.0),
             p99_ms: Some(1.0),
-            e2e_p95_ms: None,
-            in_flight: 1,
+            ..TimePoint::empty(t_s)
         };
         let filled = fill_gaps(vec![p(3), p(0)], 5);
         let seconds: Vec<u64> = filled.iter().map(|p| p.t_s).collect();

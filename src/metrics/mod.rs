@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+mod sketch;
+pub use sketch::Sketch;
+
 /// Highest latency recorded exactly: one hour (longer values are clamped to it).
 const MAX_US: u64 = 3_600_000_000;
 
@@ -135,6 +138,13 @@ impl Series {
         series.executions = executions;
         series.failures = failures;
         Ok(series)
+    }
+
+    /// Every recorded latency in µs with its count (the histogram's distinct values).
+    pub fn recorded_us(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.histogram
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
     }
 
     /// Number of latency samples (may be below `count`).

@@ -116,6 +116,9 @@ pub fn build(
         histograms: Some(hdr::Histograms::of(run)),
         shard: None,
         watch: None,
+        transcripts: super::transcript::of_steps(&run.steps, redactor)
+            .into_iter()
+            .collect(),
     }
 }
 
@@ -181,13 +184,20 @@ fn threshold_report(t: &ThresholdResult, redactor: &Redactor) -> ThresholdReport
         condition: redactor.redact(&t.condition),
         observed: t.observed,
         observed_display: t.observed_display.clone(),
+        limit: Some(t.limit),
         passed: t.passed,
         line: t.span.line,
     }
 }
 
 fn totals(run: &ScenarioRun, requests: &Series, checks: &[CheckReport]) -> Totals {
-    let checks_failed = checks.iter().filter(|c| !c.passed).count();
+    let (checks_passed, checks_failed) = match run.check_counts {
+        Some(n) => (n.passed as usize, n.failed as usize),
+        None => {
+            let failed = checks.iter().filter(|c| !c.passed).count();
+            (checks.len() - failed, failed)
+        }
+    };
     let skipped = run.steps.iter().filter(|s| s.skipped).count();
     let failed = run.steps.iter().filter(|s| !s.skipped && !s.passed).count();
     Totals {
@@ -197,7 +207,7 @@ fn totals(run: &ScenarioRun, requests: &Series, checks: &[CheckReport]) -> Total
         failed_iterations: run.iterations.failures,
         error_rate: run.iterations.error_rate(),
         latency_ms: latency(requests),
-        checks_passed: checks.len() - checks_failed,
+        checks_passed,
         checks_failed,
         steps_passed: run.steps.len() - skipped - failed,
         steps_failed: failed,

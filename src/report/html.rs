@@ -1,5 +1,7 @@
 //! The HTML report: one self-contained file (inline CSS and SVG; no script, no font, no link
 //! to anything outside the file), so it opens from a CI artifact with no server and no network.
+//! It reads top down: verdict, thresholds, failures, conversations, steps, then the charts
+//! (`html_charts`) and the run's metadata.
 //!
 //! Every value taken from the report goes through [`escape`] on its way into the page; the
 //! report's strings come from scenario files and from responses of the system under test, so
@@ -8,8 +10,8 @@
 
 use std::fmt::Write;
 
-use super::chart::{self, Line};
-use super::{latency_cells, E2eReport, FailureReport, FaultReport, LoadReport, Report, StepKind};
+use super::transcript::{MessageReport, TranscriptReport};
+use super::{chat, html_charts, latency_cells, FailureReport, FaultReport, Report};
 
 /// What the page shows besides the report itself.
 #[derive(Debug, Clone, Default)]
@@ -22,7 +24,8 @@ pub use super::text::escape;
 
 pub(crate) const STYLE: &str = include_str!("html.css");
 
-/// Renders the whole page.
+/// Renders the whole page, ordered for a reader: the verdict and the thresholds, the failures
+/// (with the conversation so far), the conversations, the step table, then the figures.
 pub fn render(report: &Report, ctx: &HtmlContext) -> String {
     let mut h = String::with_capacity(64 * 1024);
     let _ = write!(
@@ -33,19 +36,13 @@ pub fn render(report: &Report, ctx: &HtmlContext) -> String {
         escape(&report.scenario)
     );
     banner(&mut h, report);
-    metadata(&mut h, report, ctx);
-    thresholds(&mut h, report);
-    steps(&mut h, report);
-    charts(&mut h, report);
-    if let Some(e2e) = &report.e2e {
-        e2e_section(&mut h, e2e, &super::missing_replies(report));
-    }
-    if let Some(load) = &report.load {
-        load_section(&mut h, load);
-    }
     for line in super::delivery_lines(report) {
         let _ = write!(h, "<p class=\"delivery\">{}</p>", escape(&line));
     }
+    thresholds(&mut h, report);
+    let shown = failures(&mut h, report);
+    conversations(&mut h, report, shown);
+    steps(&mut h, report);
     if let Some(w) = &report.watch {
         h.push_str("<section><h2>Watch</h2>");
         h.push_str(&super::watch::timeline_svg(w, report.duration_s));
@@ -54,6 +51,13 @@ pub fn render(report: &Report, ctx: &HtmlContext) -> String {
         }
         h.push_str("</section>");
     }
+    if let Some(load) = &report.load {
+        html_charts::load_section(&mut h, report, load);
+    }
+    if let Some(e2e) = &report.e2e {
+        html_charts::e2e_section(&mut h, report, e2e);
+    }
+    html_charts::steps(&mut h, report);
     if !report.faults.is_empty() {
         h.push_str("<section><h2>Injected faults</h2><dl class=\"meta\">");
         for (k, v) in &FaultReport::rows(&report.faults) {
@@ -61,7 +65,7 @@ pub fn render(report: &Report, ctx: &HtmlContext) -> String {
         }
         h.push_str("</dl></section>");
     }
-    failures(&mut h, report);
+    metadata(&mut h, report, ctx);
     let _ = writeln!(
         h,
         "<footer>harness {} · schema {}</footer></main></body></html>",
@@ -69,6 +73,35 @@ pub fn render(report: &Report, ctx: &HtmlContext) -> String {
         report.schema_version
     );
     h
+}
+
+/// The conversations not already shown whole with a failure: the run's, or under load the
+/// kept iterations'.
+fn conversations(h: &mut String, r: &Report, shown_with_failure: bool) {
+    let rest: Vec<&TranscriptReport> = r
+        .transcripts
+        .iter()
+        .filter(|t| !(shown_with_failure && t.kept_as.is_none()))
+        .collect();
+    if rest.is_empty() {
+        return;
+    }
+    let title = if r.load.is_some() {
+        "Conversations: the failed and the slowest iterations"
+    } else {
+        "Conversation"
+    };
+    let _ = write!(h, "<section><h2>{title}</h2><div class=\"chats\">");
+    for t in rest {
+        let caption = chat::caption(t);
+        h.push_str("<figure class=\"conversation\">");
+        if !caption.is_empty() {
+            let _ = write!(h, "<figcaption>{}</figcaption>", escape(&caption));
+        }
+        h.push_str(&chat::html(&t.messages));
+        h.push_str("</figure>");
+    }
+    h.push_str("</div></section>");
 }
 
 /// `PASSED`, `FAILED` or `INTERRUPTED`.
@@ -191,9 +224,10 @@ fn steps(h: &mut String, r: &Report) {
             continue;
         }
         let [p50, p95, p99, max] = latency_cells(s.latency_ms);
+        let class = if s.passed { "" } else { " class=\"failed\"" };
         let _ = write!(
             h,
-            "<tr><td>{} <span class=\"muted opt\">:{}</span></td><td class=\"num opt\">{}</td>\
+            "<tr{class}><td>{} <span class=\"muted opt\">:{}</span></td><td class=\"num opt\">{}</td>\
              <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td class=\"num opt\">{}</td><td class=\"num opt\">{}</td><td>{}</td></tr>",
             escape(&s.name),
@@ -210,116 +244,33 @@ fn steps(h: &mut String, r: &Report) {
     h.push_str("</tbody></table></div></section>");
 }
 
-fn charts(h: &mut String, r: &Report) {
-    h.push_str("<section><h2>Latency per step</h2><div class=\"charts\">");
-    for s in r.steps.iter().filter(|s| !s.skipped) {
-        let caption = if s.kind == StepKind::Await {
-            format!("{} (end to end)", s.name)
-        } else {
-            s.name.clone()
-        };
-        let _ = write!(
-            h,
-            "<figure><figcaption>{}</figcaption>{}</figure>",
-            escape(&caption),
-            chart::histogram(
-                &format!("{} latency", s.name),
-                &s.histogram,
-                s.latency_ms.as_ref()
-            )
-        );
-    }
-    h.push_str("</div></section>");
-}
-
-fn e2e_section(h: &mut String, e: &E2eReport, missing: &str) {
-    let [p50, p95, p99, max] = latency_cells(e.latency_ms);
-    let _ = write!(
-        h,
-        "<section><h2>End to end</h2><p>{} awaited replies, {} failed{} · p50 {} · p95 {} · p99 {} · max {}</p>\
-         <div class=\"charts\"><figure><figcaption>inbound message → reply</figcaption>{}</figure></div></section>",
-        e.count,
-        e.failures,
-        escape(missing),
-        p50,
-        p95,
-        p99,
-        max,
-        chart::histogram("end-to-end latency", &e.histogram, e.latency_ms.as_ref())
-    );
-}
-
-fn load_section(h: &mut String, l: &LoadReport) {
-    let target = l
-        .target_rps
-        .map_or_else(|| "—".to_string(), |v| format!("{v:.1}"));
-    let _ = write!(
-        h,
-        "<section><h2>Load</h2><dl class=\"meta\"><dt>Target rate</dt><dd>{target} iterations/s</dd>\
-         <dt>Achieved rate</dt><dd>{:.1} iterations/s</dd><dt>Iterations</dt><dd>{}</dd><dt>Dropped</dt><dd>{}</dd></dl>",
-        l.achieved_rps, l.iterations, l.dropped
-    );
-    if !l.time_series.is_empty() {
-        let x: Vec<f64> = l.time_series.iter().map(|p| p.t_s as f64).collect();
-        let col = |f: fn(&super::SecondReport) -> f64| -> Vec<f64> {
-            l.time_series.iter().map(f).collect()
-        };
-        let iterations = col(|p| p.iterations as f64);
-        let requests = col(|p| p.requests as f64);
-        let p50 = col(|p| p.p50_ms.unwrap_or(f64::NAN));
-        let p95 = col(|p| p.p95_ms.unwrap_or(f64::NAN));
-        let p99 = col(|p| p.p99_ms.unwrap_or(f64::NAN));
-        let errors = col(|p| p.errors as f64);
-        let in_flight = col(|p| p.in_flight as f64);
-        let line = |name, values| Line { name, values };
-        let figures = [
-            (
-                "completed per second",
-                "",
-                vec![line("requests", &requests), line("iterations", &iterations)],
-            ),
-            (
-                "iteration latency from the intended start",
-                "ms",
-                vec![line("p50", &p50), line("p95", &p95), line("p99", &p99)],
-            ),
-            (
-                "failed iterations per second",
-                "",
-                vec![line("errors", &errors)],
-            ),
-            (
-                "iterations in flight",
-                "",
-                vec![line("in flight", &in_flight)],
-            ),
-        ];
-        h.push_str("<div class=\"charts\">");
-        for (title, unit, series) in figures {
-            let _ = write!(
-                h,
-                "<figure><figcaption>{title}</figcaption>{}</figure>",
-                chart::lines(title, unit, &x, &series)
-            );
-        }
-        h.push_str("</div>");
-    }
-    h.push_str("</section>");
-}
-
-fn failures(h: &mut String, r: &Report) {
-    h.push_str("<section><h2>Failures</h2>");
+/// The failures; whether one of them showed the run's conversation (up to its failure).
+fn failures(h: &mut String, r: &Report) -> bool {
     if r.failures.is_empty() {
-        h.push_str("<p class=\"muted\">None.</p></section>");
-        return;
+        return false;
     }
+    h.push_str("<section class=\"failures\"><h2>Failures</h2>");
+    let mut shown = false;
     for f in &r.failures {
-        failure(h, r, f);
+        shown |= failure(h, r, f);
     }
     h.push_str("</section>");
+    shown
 }
 
-fn failure(h: &mut String, r: &Report, f: &FailureReport) {
+/// The conversation of a functional run up to the failed step's message (inclusive), when
+/// the failed step is an `inject` or `await`.
+fn conversation_so_far<'a>(r: &'a Report, f: &FailureReport) -> Option<&'a [MessageReport]> {
+    let t = r.transcripts.iter().find(|t| t.kept_as.is_none())?;
+    let end = t
+        .messages
+        .iter()
+        .position(|m| m.step == f.step && m.failure.is_some())?;
+    Some(&t.messages[..=end])
+}
+
+/// One failure; whether it showed the conversation so far.
+fn failure(h: &mut String, r: &Report, f: &FailureReport) -> bool {
     let _ = write!(
         h,
         "<article class=\"failure\"><h3>{} <span class=\"muted\">{}:{} · {}</span></h3><p>{}</p>",
@@ -367,13 +318,23 @@ fn failure(h: &mut String, r: &Report, f: &FailureReport) {
             escape(&text)
         );
     }
+    let so_far = conversation_so_far(r, f);
+    if let Some(messages) = so_far {
+        let _ = write!(
+            h,
+            "<details open=\"open\" class=\"so-far\"><summary>Conversation so far</summary>{}</details>",
+            chat::html(messages)
+        );
+    }
     h.push_str("</article>");
+    so_far.is_some()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::report::output::sample_report;
+    use crate::report::{E2eReport, LoadReport, SecondReport};
 
     #[test]
     fn escape_neutralises_markup_and_quotes() {
@@ -394,10 +355,19 @@ mod tests {
         assert!(!page.contains("<script"), "unescaped step name");
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
-        assert_eq!(page.matches("<svg").count(), report.steps.len());
+        // The two-sample step gets a histogram, the one-sample step a bar.
+        assert_eq!(page.matches("<svg").count(), 1);
+        assert_eq!(page.matches("class=\"bar-row").count(), 1);
+        assert_eq!(page.matches("<tr class=\"failed\">").count(), 1);
         assert!(page.contains(">FAILED<"));
         assert!(page.contains("error_rate &lt; 1%"));
         assert!(page.contains(">33.3%<"));
+        // Ordered for a reader: verdict, thresholds, failures, steps, then the figures.
+        let at = |s: &str| page.find(s).unwrap_or_else(|| panic!("{s} missing"));
+        assert!(at("class=\"verdict\"") < at("<h2>Thresholds</h2>"));
+        assert!(at("<h2>Thresholds</h2>") < at("<h2>Failures</h2>"));
+        assert!(at("<h2>Failures</h2>") < at("<h2>Steps</h2>"));
+        assert!(at("<h2>Steps</h2>") < at("<h2>Latency per step</h2>"));
     }
 
     #[test]
@@ -406,7 +376,8 @@ mod tests {
         report.steps[0].skipped = true;
         let page = render(&report, &HtmlContext::default());
         assert!(page.contains("skipped: another provider's step"));
-        assert_eq!(page.matches("<svg").count(), report.steps.len() - 1);
+        assert_eq!(page.matches("<svg").count(), 0);
+        assert_eq!(page.matches("class=\"bar-row").count(), 1);
     }
 
     #[test]
@@ -422,22 +393,27 @@ mod tests {
                 count: 2,
             }],
         });
-        let second = |t_s, iterations, errors| super::super::SecondReport {
-            t_s,
-            iterations,
-            requests: 2 * iterations,
-            errors,
+        // 50 iterations/s of 2 requests each.
+        let second = |t_s, failed_started| SecondReport {
+            iterations: 50,
+            requests: 100,
+            started: 50,
+            failed_started,
             p50_ms: Some(2.0),
             p95_ms: Some(3.0),
             p99_ms: Some(4.0),
-            e2e_p95_ms: None,
+            service_p95_ms: Some(2.5),
             in_flight: 1,
+            ..SecondReport::empty(t_s)
         };
         report.load = Some(LoadReport {
-            target_rps: Some(10.0),
-            time_series: vec![second(0, 9, 0), second(1, 10, 1)],
+            target_rps: Some(50.0),
+            time_series: vec![second(0, 0), second(1, 1)],
             ..crate::report::output::sample_load()
         });
+        let mut p95 = report.thresholds[0].clone();
+        (p95.step, p95.expr, p95.limit) = (None, "p95 < 5ms".into(), Some(5.0));
+        report.thresholds.push(p95);
         let mut rule = serde_json::Map::new();
         rule.insert("delay_ms".into(), 200.into());
         report.faults = vec![FaultReport {
@@ -452,11 +428,15 @@ mod tests {
         assert!(page.contains("End to end") && page.contains("Injected faults"));
         assert!(page.contains("{&quot;delay_ms&quot;:200}"));
         assert!(page.contains("abc123"));
-        // Requests and iterations, labelled as what they are.
-        assert!(page.contains("completed per second"));
-        assert!(page.contains(">requests<") && page.contains(">iterations<"));
-        // One chart per step, one for e2e, four time series.
-        assert_eq!(page.matches("<svg").count(), report.steps.len() + 1 + 4);
-        assert_eq!(page.matches("<polyline").count(), 7);
+        // Requests and iterations, labelled as what they are: 100 requests/s, 50 iterations/s.
+        let throughput = &page[page.find("throughput: completed per second").unwrap()..];
+        let throughput = &throughput[..throughput.find("</svg>").unwrap()];
+        assert!(throughput.contains(">requests/s<") && throughput.contains(">iterations/s<"));
+        assert!(throughput.contains(">100<"), "{throughput}");
+        // One histogram (the two-sample step), one for e2e, five time series.
+        assert_eq!(page.matches("<svg").count(), 1 + 1 + 5);
+        assert_eq!(page.matches("<polyline").count(), 10);
+        // The scenario's p95 threshold on both load latency charts, the step's on its histogram.
+        assert_eq!(page.matches("<line class=\"limit\"").count(), 3);
     }
 }

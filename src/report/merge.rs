@@ -401,6 +401,7 @@ fn reevaluate(
                 condition: t.condition.clone(),
                 observed: r.observed,
                 observed_display: r.observed_display,
+                limit: Some(r.limit),
                 passed: r.passed,
                 line: t.line,
             })
@@ -447,6 +448,7 @@ mod tests {
             condition: "< 50ms".into(),
             observed: None,
             observed_display: String::new(),
+            limit: Some(50.0),
             passed: true,
             line: 7,
         }];

@@ -128,6 +128,7 @@ pub(super) fn reevaluate_delivery(load: &mut LoadReport, thresholds: &mut Vec<Th
         metric: "dropped_rate".into(),
         observed: Some(d.dropped_rate),
         observed_display: format_value(Metric::DroppedRate, d.dropped_rate),
+        limit: Some(value),
         passed: d.passed,
         line: declared.map_or(0, |t| t.line),
     });
@@ -152,6 +153,10 @@ fn aligned_series(reports: &[&Report], start: SystemTime) -> Vec<SecondReport> {
             e.requests += p.requests;
             e.errors += p.errors;
             e.in_flight += p.in_flight;
+            e.started += p.started;
+            e.dropped += p.dropped;
+            e.failed_started += p.failed_started;
+            e.service_p95_ms = max(e.service_p95_ms, p.service_p95_ms);
             e.p50_ms = max(e.p50_ms, p.p50_ms);
             e.p95_ms = max(e.p95_ms, p.p95_ms);
             e.p99_ms = max(e.p99_ms, p.p99_ms);

@@ -6,10 +6,12 @@
 
 mod build;
 pub mod chart;
+mod chat;
 pub mod compare;
 pub mod compare_render;
 pub mod hdr;
 pub mod html;
+mod html_charts;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
@@ -17,6 +19,7 @@ mod merge_load;
 pub mod output;
 pub mod terminal;
 mod text;
+pub mod transcript;
 pub mod watch;
 
 use serde::{Deserialize, Serialize};
@@ -79,6 +82,10 @@ pub struct Report {
     /// `harness watch` only: uptime, incidents, alerts, missed starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch: Option<watch::WatchReport>,
+    /// The conversations of an end-to-end scenario: the run's (one), or under load those of
+    /// the failed and the slowest iterations (a few of each); absent without `inject`/`await`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transcripts: Vec<transcript::TranscriptReport>,
 }
 
 /// What a load run asked for and achieved (`harness load`).
@@ -252,8 +259,10 @@ pub struct Latency {
     pub mean: f64,
 }
 
-/// One second of a load run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One second of a load run. Throughput (`iterations`, `requests`, `errors`) counts what
+/// completed in the second; latencies and `failed_started` are placed by the second the
+/// iterations were meant to *start* in, so a slow or failing stretch shows where it began.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SecondReport {
     /// Seconds since the start (the point covers [t_s, t_s + 1)).
     pub t_s: u64,
@@ -261,12 +270,25 @@ pub struct SecondReport {
     pub iterations: u64,
     /// Request steps completed in that second (= requests per second).
     pub requests: u64,
+    /// Iterations completed in that second that failed.
     pub errors: u64,
-    /// Iteration latency from the intended start, ms.
+    /// Iterations started in that second (dispatched; absent in reports of older versions).
+    #[serde(default)]
+    pub started: u64,
+    /// Arrivals dropped in that second (the in-flight cap was reached).
+    #[serde(default)]
+    pub dropped: u64,
+    /// Of the iterations started in that second, those that failed.
+    #[serde(default)]
+    pub failed_started: u64,
+    /// Latency from the intended start of the iterations started in that second, ms.
     pub p50_ms: Option<f64>,
     pub p95_ms: Option<f64>,
     pub p99_ms: Option<f64>,
-    /// End-to-end p95 in that second, ms (flows with `await` steps).
+    /// Service time (from the actual start) p95 of the iterations started in that second, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_p95_ms: Option<f64>,
+    /// End-to-end p95 of the iterations started in that second, ms (flows with `await` steps).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub e2e_p95_ms: Option<f64>,
     /// Highest number of iterations in flight seen during that second.
@@ -278,14 +300,7 @@ impl SecondReport {
     pub fn empty(t_s: u64) -> SecondReport {
         SecondReport {
             t_s,
-            iterations: 0,
-            requests: 0,
-            errors: 0,
-            p50_ms: None,
-            p95_ms: None,
-            p99_ms: None,
-            e2e_p95_ms: None,
-            in_flight: 0,
+            ..SecondReport::default()
         }
     }
 }
@@ -347,6 +362,10 @@ pub struct ThresholdReport {
     pub condition: String,
     pub observed: Option<f64>,
     pub observed_display: String,
+    /// The declared limit, in the metric's unit (ms for latencies, a ratio for rates): the
+    /// line the HTML charts draw. Absent in reports of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<f64>,
     pub passed: bool,
     pub line: usize,
 }

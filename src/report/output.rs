@@ -227,6 +227,7 @@ pub(crate) fn sample_report() -> Report {
                 condition: "< 500ms".into(),
                 observed: Some(120.0),
                 observed_display: "120ms".into(),
+                limit: Some(500.0),
                 passed: true,
                 line: 16,
             },
@@ -237,6 +238,7 @@ pub(crate) fn sample_report() -> Report {
                 condition: "< 1%".into(),
                 observed: Some(0.333),
                 observed_display: "33.3%".into(),
+                limit: Some(0.01),
                 passed: false,
                 line: 4,
             },
@@ -278,6 +280,7 @@ pub(crate) fn sample_report() -> Report {
         histograms: None,
         shard: None,
         watch: None,
+        transcripts: Vec::new(),
     }
 }
 

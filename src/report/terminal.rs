@@ -71,6 +71,7 @@ pub fn render(report: &Report, style: Style) -> String {
         step_lines(&mut out, report, step, style, width);
     }
     e2e_line(&mut out, report, style);
+    conversations(&mut out, report, style);
     thresholds(&mut out, report, style);
     verdict_line(&mut out, report, style);
     out
@@ -132,6 +133,40 @@ fn step_lines(out: &mut String, report: &Report, step: &StepReport, style: Style
             f.message,
             style.dim(&format!("({file}:{})", f.line))
         );
+    }
+}
+
+/// The conversations, condensed: a failed one always (up to its failure, which is what to
+/// read first), the others with `-v`.
+fn conversations(out: &mut String, report: &Report, style: Style) {
+    for t in &report.transcripts {
+        if t.passed && !style.verbose {
+            continue;
+        }
+        let end = t
+            .messages
+            .iter()
+            .position(|m| m.failure.is_some())
+            .map_or(t.messages.len(), |i| i + 1);
+        let shown = super::transcript::TranscriptReport {
+            messages: t.messages[..end].to_vec(),
+            ..t.clone()
+        };
+        let caption = super::chat::caption(t);
+        let title = if caption.is_empty() {
+            "conversation".to_string()
+        } else {
+            format!("conversation ({caption})")
+        };
+        let _ = writeln!(out, "{}", style.bold(&title));
+        for line in super::chat::lines(&shown) {
+            let line = if line.starts_with('✗') {
+                style.red(&line)
+            } else {
+                line
+            };
+            let _ = writeln!(out, "  {line}");
+        }
     }
 }
 

@@ -23,10 +23,13 @@ use super::journal::Journal;
 /// Messages buffered per broadcast subscriber before it lags (then it re-reads the journal).
 const BROADCAST_BUFFER: usize = 4096;
 
-/// Which provider a simulator imitates.
+pub use crate::provider::ProviderKind;
+
+/// Which simulator published a message: a WhatsApp provider's, or one of the app's other
+/// dependencies' (whose "messages" are the calls the app made, see [`super::calls`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Provider {
+pub enum Source {
     Evolution,
     Meta,
     /// The OpenAI-compatible LLM simulator (`tenant` = the dependency's name).
@@ -37,12 +40,21 @@ pub enum Provider {
     Http,
 }
 
+impl From<ProviderKind> for Source {
+    fn from(p: ProviderKind) -> Self {
+        match p {
+            ProviderKind::Evolution => Source::Evolution,
+            ProviderKind::Meta => Source::Meta,
+        }
+    }
+}
+
 /// A message the app sent, as the simulator accepted it.
 #[derive(Debug, Clone, Serialize)]
 pub struct OutboundMessage {
     /// Position on the bus, from 1, increasing (also across [`Bus::clear`]).
     pub seq: u64,
-    pub provider: Provider,
+    pub provider: Source,
     /// Instance name (Evolution) or phone-number-id (Meta).
     pub tenant: String,
     /// The customer's phone number, digits only.
@@ -66,7 +78,7 @@ pub struct OutboundMessage {
 /// What a simulator hands to [`Bus::publish`]; the bus adds the sequence number and times.
 #[derive(Debug, Clone)]
 pub struct NewOutbound {
-    pub provider: Provider,
+    pub provider: Source,
     pub tenant: String,
     pub to: String,
     pub message_id: String,
@@ -231,7 +243,7 @@ mod tests {
 
     fn new(tenant: &str, to: &str, text: &str) -> NewOutbound {
         NewOutbound {
-            provider: Provider::Evolution,
+            provider: ProviderKind::Evolution.into(),
             tenant: tenant.into(),
             to: to.into(),
             message_id: format!("id-{text}"),

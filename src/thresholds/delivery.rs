@@ -165,6 +165,7 @@ pub fn check(source: LimitSource, stages: Vec<StageFigures>) -> Delivery {
         condition,
         observed: Some(rate),
         observed_display,
+        limit,
         passed,
         span,
     };

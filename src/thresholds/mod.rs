@@ -28,6 +28,8 @@ pub struct ThresholdResult {
     pub observed: Option<f64>,
     /// The observed value for people: `612.3ms`, `2.5%`.
     pub observed_display: String,
+    /// The declared limit in the metric's unit (ms, ratio, count, req/s): what charts draw.
+    pub limit: f64,
     pub passed: bool,
     /// Where the threshold was declared.
     #[serde(skip)]
@@ -66,6 +68,7 @@ pub fn evaluate(
             || "no samples".to_string(),
             |v| format_value(spec.metric, v),
         ),
+        limit: spec.value,
         passed,
         span: spec.span,
     }
