@@ -111,6 +111,7 @@ cpu1=$(cpu)
 echo "$out" | status
 measured=$(requests <<<"$out")
 total=$((total + measured))
+echo "after $total requests (journal full): RSS $(rss)"
 echo "simulator CPU: $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}') s for $measured requests:" \
   "$(awk -v a="$cpu0" -v b="$cpu1" -v n="$measured" 'BEGIN {printf "%.0f", n / (b - a)}') requests per CPU-second"
 while (( total < target_total )); do
