@@ -1,11 +1,13 @@
 //! The one integration-test binary (one link step for all integration tests).
 
+mod abuse;
 mod cli;
 mod compare;
 mod deploy;
 mod e2e;
 mod lifecycle;
 mod load;
+mod logging;
 mod masking;
 mod modules;
 mod own_app;

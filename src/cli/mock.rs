@@ -15,7 +15,8 @@ use clap::Args;
 use rand::Rng;
 
 use super::credentials::CredentialArgs;
-pub use crate::command::mock::{MockKind, MockOptions};
+pub use crate::command::mock::MockOptions;
+use crate::sim::bus::Simulator;
 use crate::sim::faults::FaultProfile;
 
 /// Serve a provider simulator until Ctrl-C.
@@ -25,10 +26,10 @@ use crate::sim::faults::FaultProfile;
 POST /__harness/faults, POST /__harness/reset (see docs/simulators.md)."
 )]
 pub struct MockArgs {
-    /// What to simulate: a WhatsApp provider (evolution, meta) or a dependency of the app
-    /// (openai, payments, http; see docs/dependencies.md).
+    /// The simulator: a WhatsApp provider (evolution, meta) or a dependency of the app
+    /// (openai, payments).
     #[arg(value_enum)]
-    pub provider: MockKind,
+    pub provider: Simulator,
     /// Port to listen on (0 picks a free one) [default: 8080 evolution, 8081 meta, 8090
     /// openai, 8091 payments, 8092 http].
     #[arg(long)]
@@ -89,9 +90,15 @@ impl MockArgs {
             Some(path) => FaultProfile::load(path)?,
             None => FaultProfile::default(),
         };
-        let default_port = self.provider.default_port();
+        let default_port = match self.provider {
+            Simulator::Evolution => 8080,
+            Simulator::Meta => 8081,
+            Simulator::Openai => 8090,
+            Simulator::Payments => 8091,
+            Simulator::Http => 8092,
+        };
         let stubs = crate::command::mock_deps::read_stubs(
-            self.provider == MockKind::Http,
+            self.provider == Simulator::Http,
             self.stubs.as_deref(),
         )?;
         let rules = match &self.rules {
@@ -125,14 +132,14 @@ impl MockArgs {
             addr: SocketAddr::new(self.bind, self.port.unwrap_or(default_port)),
             webhook_url: self.webhook_url,
             api_key: c.api_key.unwrap_or_else(|| match self.provider {
-                MockKind::Openai => format!("sk-harness-{}", secret(32).to_lowercase()),
+                Simulator::Openai => format!("sk-harness-{}", secret(32).to_lowercase()),
                 _ => secret(32),
             }),
             rules,
             stubs,
             instances,
             token: c.token.unwrap_or_else(|| match self.provider {
-                MockKind::Payments => format!("TEST-{}", secret(32).to_lowercase()),
+                Simulator::Payments => format!("TEST-{}", secret(32).to_lowercase()),
                 _ => format!("EAAH{}", secret(40)),
             }),
             app_secret: c.app_secret.unwrap_or_else(|| secret(32).to_lowercase()),

@@ -2,56 +2,19 @@
 //! `cli::mock` resolved.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use anyhow::Context;
 
+use crate::sim::bus::Simulator;
 use crate::sim::evolution::{self, EvolutionConfig, SeedInstance};
 use crate::sim::faults::FaultProfile;
 use crate::sim::meta::{self, MetaConfig, MetaLimits, PhoneNumber};
 use crate::sim::SimHandle;
-use crate::target::ProviderKind;
-
-/// What `harness mock` serves: a WhatsApp provider or one of the app's other dependencies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum MockKind {
-    /// Evolution API v2 (default port 8080, like the real server).
-    Evolution,
-    /// Meta WhatsApp Cloud API (default port 8081).
-    Meta,
-    /// OpenAI-compatible LLM API (default port 8090): replies from `--rules FILE`.
-    Openai,
-    /// MercadoPago-style payments API (default port 8091): notifications to `--webhook-url`.
-    Payments,
-    /// Any HTTP dependency from `--stubs FILE` (default port 8092).
-    Http,
-}
-
-impl MockKind {
-    pub fn default_port(self) -> u16 {
-        match self {
-            MockKind::Evolution => 8080,
-            MockKind::Meta => 8081,
-            MockKind::Openai => 8090,
-            MockKind::Payments => 8091,
-            MockKind::Http => 8092,
-        }
-    }
-}
-
-impl From<ProviderKind> for MockKind {
-    fn from(p: ProviderKind) -> Self {
-        match p {
-            ProviderKind::Evolution => MockKind::Evolution,
-            ProviderKind::Meta => MockKind::Meta,
-        }
-    }
-}
 
 /// Resolved options of `harness mock`.
 #[derive(Debug, Clone)]
 pub struct MockOptions {
-    pub provider: MockKind,
+    pub provider: Simulator,
     pub addr: SocketAddr,
     pub webhook_url: Option<String>,
     pub api_key: String,
@@ -67,9 +30,9 @@ pub struct MockOptions {
     /// Meta: lift the sending limits.
     pub no_limits: bool,
     /// openai: the rules file, read.
-    pub rules: Option<(PathBuf, crate::sim::openai::Rules)>,
+    pub rules: Option<(std::path::PathBuf, crate::sim::openai::Rules)>,
     /// http: the stubs file, read.
-    pub stubs: Option<(PathBuf, crate::sim::stubs::StubsFile)>,
+    pub stubs: Option<(std::path::PathBuf, crate::sim::stubs::StubsFile)>,
     /// The credentials the user gave (masked in the banner); generated ones are not in it.
     pub given: crate::redact::Redactor,
 }
@@ -143,7 +106,7 @@ impl MockOptions {
             .as_deref()
             .unwrap_or("(none; set one with --webhook-url)");
         match self.provider {
-            MockKind::Evolution => {
+            Simulator::Evolution => {
                 let mut s = format!(
                     "Evolution API v2 simulator on {base_url}\n  apikey (global): {}\n  webhook (global): {hook}\n",
                     self.api_key
@@ -153,7 +116,7 @@ impl MockOptions {
                 }
                 s
             }
-            MockKind::Meta => {
+            Simulator::Meta => {
                 let config = self.meta_config();
                 let ids: Vec<String> = config.phone_numbers.iter().map(|p| p.id.clone()).collect();
                 format!(
@@ -161,13 +124,13 @@ impl MockOptions {
                     self.token, self.app_secret, self.verify_token, config.app_id, config.waba_id, ids.join(", ")
                 )
             }
-            MockKind::Openai => {
+            Simulator::Openai => {
                 super::mock_deps::openai_banner(&self.api_key, self.rules.as_ref(), base_url)
             }
-            MockKind::Payments => {
+            Simulator::Payments => {
                 super::mock_deps::payments_banner(&self.payments_config(), base_url)
             }
-            MockKind::Http => super::mock_deps::stubs_banner(self.stubs.as_ref(), base_url),
+            Simulator::Http => super::mock_deps::stubs_banner(self.stubs.as_ref(), base_url),
         }
     }
 }
@@ -178,15 +141,15 @@ pub async fn start(opts: &MockOptions) -> anyhow::Result<(SimHandle, String)> {
         .await
         .with_context(|| format!("cannot listen on {}", opts.addr))?;
     let handle = match opts.provider {
-        MockKind::Evolution => evolution::start(opts.evolution_config(), listener).await,
-        MockKind::Meta => meta::start(opts.meta_config(), listener).await,
-        MockKind::Openai => {
+        Simulator::Evolution => evolution::start(opts.evolution_config(), listener).await,
+        Simulator::Meta => meta::start(opts.meta_config(), listener).await,
+        Simulator::Openai => {
             let config =
                 super::mock_deps::openai_config(&opts.api_key, opts.rules.as_ref(), &opts.faults);
             crate::sim::openai::start(config, listener).await
         }
-        MockKind::Payments => crate::sim::payments::start(opts.payments_config(), listener).await,
-        MockKind::Http => {
+        Simulator::Payments => crate::sim::payments::start(opts.payments_config(), listener).await,
+        Simulator::Http => {
             let (_, file) = opts.stubs.clone().context("--stubs FILE is required")?;
             crate::sim::stubs::start(file, opts.faults.clone(), listener).await
         }

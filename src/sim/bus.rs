@@ -25,26 +25,29 @@ const BROADCAST_BUFFER: usize = 4096;
 
 pub use crate::provider::ProviderKind;
 
-/// Which simulator published a message: a WhatsApp provider's, or one of the app's other
-/// dependencies' (whose "messages" are the calls the app made, see [`super::calls`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Which simulator journaled a call: a WhatsApp provider's or a dependency's. Not
+/// [`ProviderKind`]: the bus (and `harness mock`) also carry the app's other dependencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
-pub enum Source {
+pub enum Simulator {
+    /// Evolution API v2 (default port 8080, like the real server).
     Evolution,
+    /// Meta WhatsApp Cloud API (default port 8081).
     Meta,
-    /// The OpenAI-compatible LLM simulator (`tenant` = the dependency's name).
+    /// OpenAI-compatible LLM API (default port 8090): replies from `--rules FILE`.
     Openai,
-    /// The MercadoPago-style payments simulator.
+    /// MercadoPago-style payments API (default port 8091): notifications to `--webhook-url`.
     Payments,
-    /// A stubbed HTTP dependency (`harness mock http`).
+    /// Any HTTP dependency from `--stubs FILE` (default port 8092; `tenant` = the
+    /// dependency's name).
     Http,
 }
 
-impl From<ProviderKind> for Source {
+impl From<ProviderKind> for Simulator {
     fn from(p: ProviderKind) -> Self {
         match p {
-            ProviderKind::Evolution => Source::Evolution,
-            ProviderKind::Meta => Source::Meta,
+            ProviderKind::Evolution => Simulator::Evolution,
+            ProviderKind::Meta => Simulator::Meta,
         }
     }
 }
@@ -54,7 +57,7 @@ impl From<ProviderKind> for Source {
 pub struct OutboundMessage {
     /// Position on the bus, from 1, increasing (also across [`Bus::clear`]).
     pub seq: u64,
-    pub provider: Source,
+    pub provider: Simulator,
     /// Instance name (Evolution) or phone-number-id (Meta).
     pub tenant: String,
     /// The customer's phone number, digits only.
@@ -78,7 +81,7 @@ pub struct OutboundMessage {
 /// What a simulator hands to [`Bus::publish`]; the bus adds the sequence number and times.
 #[derive(Debug, Clone)]
 pub struct NewOutbound {
-    pub provider: Source,
+    pub provider: Simulator,
     pub tenant: String,
     pub to: String,
     pub message_id: String,
@@ -243,7 +246,7 @@ mod tests {
 
     fn new(tenant: &str, to: &str, text: &str) -> NewOutbound {
         NewOutbound {
-            provider: ProviderKind::Evolution.into(),
+            provider: Simulator::Evolution,
             tenant: tenant.into(),
             to: to.into(),
             message_id: format!("id-{text}"),

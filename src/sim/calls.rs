@@ -19,7 +19,7 @@ use axum::response::Response;
 use axum::Router;
 use serde_json::{json, Value};
 
-use super::bus::{Bus, NewOutbound, Source};
+use super::bus::{Bus, NewOutbound, Simulator};
 use super::faults::CONTROL_PREFIX;
 
 /// Largest request body a dependency simulator reads (audio uploads included).
@@ -30,7 +30,7 @@ const MAX_JOURNALED_BODY: usize = 64 * 1024;
 /// What a journaled call is labelled with.
 #[derive(Debug, Clone)]
 pub struct CallSource {
-    pub provider: Source,
+    pub provider: Simulator,
     /// The dependency's name (`openai`, `payments`, `pms`).
     pub service: String,
 }
@@ -148,7 +148,7 @@ mod tests {
             router,
             bus.clone(),
             CallSource {
-                provider: Source::Openai,
+                provider: Simulator::Openai,
                 service: "llm".into(),
             },
         );

@@ -32,7 +32,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-use super::bus::{Bus, Source};
+use super::bus::{Bus, Simulator};
 use super::calls::{record_layer, CallSource};
 use super::control::{self, ControlState};
 use super::faults::{FaultProfile, Faults};
@@ -131,7 +131,7 @@ pub async fn start(config: OpenaiConfig, listener: TcpListener) -> io::Result<Si
     let reset_sim = sim.clone();
     let webhooks = WebhookEmitter::new(RetryPolicy::default());
     let control_state = ControlState {
-        provider: Source::Openai,
+        provider: Simulator::Openai,
         bus: bus.clone(),
         faults: faults.clone(),
         webhooks,
@@ -158,7 +158,7 @@ pub async fn start(config: OpenaiConfig, listener: TcpListener) -> io::Result<Si
         .merge(rules_routes);
     let router = super::faults::apply(router, faults, |_| None);
     let source = CallSource {
-        provider: Source::Openai,
+        provider: Simulator::Openai,
         service: config.service.clone(),
     };
     let router = record_layer(router, bus.clone(), source);

@@ -30,7 +30,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-use super::bus::{Bus, Source};
+use super::bus::{Bus, Simulator};
 use super::calls::{record_layer, CallSource};
 use super::control::{self, ControlState};
 use super::faults::{FaultProfile, Faults, RequestInfo};
@@ -108,7 +108,7 @@ pub async fn start(config: PaymentsConfig, listener: TcpListener) -> io::Result<
     };
     let reset = sim.clone();
     let control_state = ControlState {
-        provider: Source::Payments,
+        provider: Simulator::Payments,
         bus: bus.clone(),
         faults: faults.clone(),
         webhooks: webhooks.clone(),
@@ -131,7 +131,7 @@ pub async fn start(config: PaymentsConfig, listener: TcpListener) -> io::Result<
     let router = api.merge(control::router(control_state)).merge(inject);
     let router = super::faults::apply(router, faults, |_| None);
     let source = CallSource {
-        provider: Source::Payments,
+        provider: Simulator::Payments,
         service: sim.config.service.clone(),
     };
     let router = record_layer(router, bus.clone(), source);

@@ -29,7 +29,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-use super::bus::{Bus, Source};
+use super::bus::{Bus, Simulator};
 use super::calls::{record_layer, CallSource};
 use super::control::{self, ControlState};
 use super::faults::{FaultProfile, Faults};
@@ -64,7 +64,7 @@ pub async fn start(
     };
     let states = Arc::clone(&sim.states);
     let control_state = ControlState {
-        provider: Source::Http,
+        provider: Simulator::Http,
         bus: bus.clone(),
         faults: faults.clone(),
         webhooks: WebhookEmitter::new(RetryPolicy::default()),
@@ -81,7 +81,7 @@ pub async fn start(
         router,
         bus.clone(),
         CallSource {
-            provider: Source::Http,
+            provider: Simulator::Http,
             service,
         },
     );
