@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Ceiling of a simulator's send endpoint on one core, and its memory after 10k and 1M requests.
 #
-#   benches/sim-ceiling.sh [evolution|meta]       (default: evolution)
+#   benches/sim-ceiling.sh [evolution|meta|openai|payments|http]       (default: evolution)
 #
 # Builds the release binary, pins the simulator to core 0 and wrk to core 1 (taskset), drives
 # sendText (Evolution) or /messages (Meta) with keep-alive connections, and reports req/s and
@@ -10,6 +10,10 @@
 # is the bottleneck. No webhook URL is set, so no webhooks are sent (this measures the API).
 # Meta runs with --no-limits: with the real limits, one recipient is answered 131056 after 45
 # sends and the number 130429 above 80 messages/s, which would measure the error path.
+# The dependency simulators (docs/dependencies.md): openai answers a chat completion by rule
+# (tests/sdk_openai/rules.yaml), payments creates a payment (no notification URL: the API
+# alone; its store keeps the newest 10,000), http a stubbed PMS booking
+# (mocks/dependencies/pms.yaml, a JSONPath matcher and a templated body).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 provider=${1:-evolution}
@@ -47,7 +51,42 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"messaging_product":"whatsapp","to":"5511988887777","type":"template","template":{"name":"hello_world","language":{"code":"en_US"}}}'
 LUA
     ;;
-  *) echo "usage: $0 [evolution|meta]" >&2; exit 2 ;;
+  openai)
+    RUST_LOG=warn taskset -c 0 ./target/release/harness mock openai --port "$port" \
+      --api-key BENCHKEY --rules tests/sdk_openai/rules.yaml >/dev/null &
+    sim_pid=$!
+    path=/v1/chat/completions
+    cat >"$lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer BENCHKEY"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"system","content":"Eres el asistente de Clínica Sol"},{"role":"user","content":"Hola"}]}'
+LUA
+    ;;
+  payments)
+    RUST_LOG=warn taskset -c 0 ./target/release/harness mock payments --port "$port" \
+      --token BENCHTOKEN >/dev/null &
+    sim_pid=$!
+    path=/v1/payments
+    cat >"$lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer BENCHTOKEN"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"transaction_amount":5000,"external_reference":"B-42","description":"Consulta","payer":{"email":"ana@example.com"}}'
+LUA
+    ;;
+  http)
+    RUST_LOG=warn taskset -c 0 ./target/release/harness mock http --port "$port" \
+      --stubs mocks/dependencies/pms.yaml >/dev/null &
+    sim_pid=$!
+    path=/bookings
+    cat >"$lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"source":"whatsapp","name":"Ana","date":"2026-12-07","time":"10:00"}'
+LUA
+    ;;
+  *) echo "usage: $0 [evolution|meta|openai|payments|http]" >&2; exit 2 ;;
 esac
 
 url="http://127.0.0.1:$port$path"
@@ -72,6 +111,7 @@ cpu1=$(cpu)
 echo "$out" | status
 measured=$(requests <<<"$out")
 total=$((total + measured))
+echo "after $total requests (journal full): RSS $(rss)"
 echo "simulator CPU: $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f", b - a}') s for $measured requests:" \
   "$(awk -v a="$cpu0" -v b="$cpu1" -v n="$measured" 'BEGIN {printf "%.0f", n / (b - a)}') requests per CPU-second"
 while (( total < target_total )); do

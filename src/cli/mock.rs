@@ -30,7 +30,8 @@ pub struct MockArgs {
     /// (openai, payments).
     #[arg(value_enum)]
     pub provider: Simulator,
-    /// Port to listen on (0 picks a free one) [default: 8080 evolution, 8081 meta].
+    /// Port to listen on (0 picks a free one) [default: 8080 evolution, 8081 meta, 8090
+    /// openai, 8091 payments, 8092 http].
     #[arg(long)]
     pub port: Option<u16>,
     /// Address to bind.
@@ -46,6 +47,10 @@ pub struct MockArgs {
     /// docs/dependencies.md).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
+    /// http: the stubs file (routes, matchers, responses, scenarios; see
+    /// docs/dependencies.md). Required for `http`.
+    #[arg(long, value_name = "FILE")]
+    pub stubs: Option<PathBuf>,
     /// Evolution: an instance that exists, paired (`open`), at start: NAME or NAME:TOKEN.
     /// Repeatable.
     #[arg(long = "instance", value_name = "NAME[:TOKEN]")]
@@ -90,8 +95,12 @@ impl MockArgs {
             Simulator::Meta => 8081,
             Simulator::Openai => 8090,
             Simulator::Payments => 8091,
-            Simulator::Http => anyhow::bail!("the HTTP stub simulator is not started by `harness mock` (see docs/dependencies.md)"),
+            Simulator::Http => 8092,
         };
+        let stubs = crate::command::mock_deps::read_stubs(
+            self.provider == Simulator::Http,
+            self.stubs.as_deref(),
+        )?;
         let rules = match &self.rules {
             Some(path) => Some((path.clone(), crate::sim::openai::Rules::load(path)?)),
             None => None,
@@ -127,6 +136,7 @@ impl MockArgs {
                 _ => secret(32),
             }),
             rules,
+            stubs,
             instances,
             token: c.token.unwrap_or_else(|| match self.provider {
                 Simulator::Payments => format!("TEST-{}", secret(32).to_lowercase()),

@@ -31,6 +31,8 @@ pub struct MockOptions {
     pub no_limits: bool,
     /// openai: the rules file, read.
     pub rules: Option<(std::path::PathBuf, crate::sim::openai::Rules)>,
+    /// http: the stubs file, read.
+    pub stubs: Option<(std::path::PathBuf, crate::sim::stubs::StubsFile)>,
     /// The credentials the user gave (masked in the banner); generated ones are not in it.
     pub given: crate::redact::Redactor,
 }
@@ -128,7 +130,7 @@ impl MockOptions {
             Simulator::Payments => {
                 super::mock_deps::payments_banner(&self.payments_config(), base_url)
             }
-            Simulator::Http => String::new(),
+            Simulator::Http => super::mock_deps::stubs_banner(self.stubs.as_ref(), base_url),
         }
     }
 }
@@ -147,9 +149,10 @@ pub async fn start(opts: &MockOptions) -> anyhow::Result<(SimHandle, String)> {
             crate::sim::openai::start(config, listener).await
         }
         Simulator::Payments => crate::sim::payments::start(opts.payments_config(), listener).await,
-        Simulator::Http => anyhow::bail!(
-            "the HTTP stub simulator is not started by `harness mock` (see docs/dependencies.md)"
-        ),
+        Simulator::Http => {
+            let (_, file) = opts.stubs.clone().context("--stubs FILE is required")?;
+            crate::sim::stubs::start(file, opts.faults.clone(), listener).await
+        }
     }
     .context("cannot start the simulator")?;
     let mut banner = opts.banner(&handle.base_url);

@@ -10,7 +10,7 @@ pub mod load;
 mod load_report;
 mod merge;
 pub mod mock;
-mod mock_deps;
+pub mod mock_deps;
 pub mod out;
 mod report;
 mod run;

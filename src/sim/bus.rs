@@ -38,8 +38,8 @@ pub enum Simulator {
     Openai,
     /// MercadoPago-style payments API (default port 8091): notifications to `--webhook-url`.
     Payments,
-    /// A stubbed HTTP dependency (`tenant` = the dependency's name).
-    #[value(skip)]
+    /// Any HTTP dependency from `--stubs FILE` (default port 8092; `tenant` = the
+    /// dependency's name).
     Http,
 }
 

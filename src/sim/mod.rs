@@ -31,6 +31,8 @@ pub mod meta;
 pub mod neutral;
 pub mod openai;
 pub mod payments;
+pub mod stubs;
+pub mod template;
 pub mod webhook;
 
 use std::future::Future;

@@ -345,30 +345,12 @@ impl Rule {
 
 /// Renders every string in `value` as a template over `context`.
 pub fn render_value(value: &Value, context: &BTreeMap<String, String>) -> Value {
-    match value {
-        Value::String(s) => Value::String(render(s, context)),
-        Value::Array(items) => {
-            Value::Array(items.iter().map(|v| render_value(v, context)).collect())
-        }
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), render_value(v, context)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
+    crate::sim::template::render_value(value, context)
 }
 
 /// Renders a template; a template error leaves the text as written (and is logged).
 pub fn render(template: &str, context: &BTreeMap<String, String>) -> String {
-    if !template.contains("{{") && !template.contains("{%") {
-        return template.to_string();
-    }
-    let env = minijinja::Environment::new();
-    env.render_str(template, context).unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "LLM simulator: reply template failed");
-        template.to_string()
-    })
+    crate::sim::template::render(template, context)
 }
 
 /// A JSON document that a JSON schema accepts, built from its shape.
