@@ -1,9 +1,11 @@
 //! `harness load`'s results as a report: the merged records as a run of the scenario's
 //! steps (so thresholds and the report work as for `harness run`), plus the `load` section.
 
+use crate::load::flow::KeptIteration;
 use crate::load::{self, LoadResult, Plan};
 use crate::metrics::Series;
 use crate::redact::Redactor;
+use crate::report::transcript::{self, TranscriptReport};
 use crate::report::{
     self, DeliveryReport, LoadReport, Report, SaturationReport, StageDeliveryReport, TargetReport,
 };
@@ -201,6 +203,20 @@ fn saturation(result: &LoadResult, cx: &FinishContext, load: &LoadReport) -> Sat
         limiter: diagnosis.as_ref().map(|(l, _)| l.as_str().to_string()),
         explanation: diagnosis.map(|(_, why)| why),
     }
+}
+
+/// The conversations of the kept iterations (failed first, then the slowest), redacted.
+pub fn kept_transcripts(kept: Vec<KeptIteration>, redactor: &Redactor) -> Vec<TranscriptReport> {
+    kept.into_iter()
+        .filter_map(|k| {
+            let t = transcript::of_steps(&k.steps, redactor)?;
+            Some(TranscriptReport {
+                kept_as: Some(if k.failed { "failed" } else { "slowest" }.into()),
+                duration_ms: Some(k.duration.as_secs_f64() * 1000.0),
+                ..t
+            })
+        })
+        .collect()
 }
 
 /// One point of the engine's time series as the report shows it.

@@ -2,6 +2,7 @@
 //! one prebuilt HTTP request ([`QuickFlow`], `harness load --url`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -10,7 +11,7 @@ use super::engine::Flow;
 use super::record::{FailureSample, Outcome, Samples, StepRecord};
 use crate::runner::http::{classify, ErrorKind, ExchangeError, Response, SentRequest};
 use crate::runner::template::Vars;
-use crate::runner::{init_vars, run_step, RunContext, RunState, StepKind};
+use crate::runner::{init_vars, run_step, RunContext, RunState, StepKind, StepResult};
 use crate::scenario::Scenario;
 
 /// A scenario's steps, in order, with the scenario's variables rendered anew for each
@@ -23,14 +24,85 @@ pub struct ScenarioFlow {
     /// The target's variables, under the scenario's.
     vars: Vars,
     ctx: RunContext,
+    /// The conversations worth reading afterwards (end-to-end scenarios only).
+    kept: Option<Mutex<Kept>>,
+}
+
+/// Iterations kept whole for their conversation: this many failed, this many slowest.
+pub const KEPT: usize = 5;
+
+/// An iteration's step results, kept for its transcript.
+#[derive(Debug, Clone)]
+pub struct KeptIteration {
+    pub failed: bool,
+    /// From its actual start to its end.
+    pub duration: Duration,
+    pub steps: Vec<StepResult>,
+}
+
+/// The first [`KEPT`] failed iterations and the [`KEPT`] slowest passed ones.
+#[derive(Debug, Default)]
+struct Kept {
+    failed: Vec<KeptIteration>,
+    slowest: Vec<KeptIteration>,
+}
+
+impl Kept {
+    /// Whether an iteration like this one would be kept (checked before copying its steps).
+    fn wants(&self, failed: bool, duration: Duration) -> bool {
+        if failed {
+            return self.failed.len() < KEPT;
+        }
+        self.slowest.len() < KEPT || self.slowest.iter().any(|k| k.duration < duration)
+    }
+
+    fn keep(&mut self, k: KeptIteration) {
+        if k.failed {
+            self.failed.push(k);
+            return;
+        }
+        self.slowest.push(k);
+        self.slowest.sort_by_key(|k| std::cmp::Reverse(k.duration));
+        self.slowest.truncate(KEPT);
+    }
 }
 
 impl ScenarioFlow {
     pub fn new(scenario: Scenario, vars: Vars, ctx: RunContext) -> Self {
+        let e2e = scenario
+            .steps
+            .iter()
+            .any(|s| StepKind::of(&s.action) != StepKind::Http);
         Self {
             scenario,
             vars,
             ctx,
+            kept: e2e.then(Mutex::default),
+        }
+    }
+
+    /// The kept iterations: the failed ones first, then the slowest, slowest first.
+    pub fn kept(&self) -> Vec<KeptIteration> {
+        let Some(kept) = &self.kept else {
+            return Vec::new();
+        };
+        let kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.failed.iter().chain(&kept.slowest).cloned().collect()
+    }
+
+    /// Keeps a copy of the iteration's results when it is among the failed or slowest kept.
+    fn consider(&self, results: &[(usize, StepResult)], duration: Duration) {
+        let Some(kept) = &self.kept else {
+            return;
+        };
+        let failed = results.iter().any(|(_, r)| !r.passed);
+        let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.wants(failed, duration) {
+            kept.keep(KeptIteration {
+                failed,
+                duration,
+                steps: results.iter().map(|(_, r)| r.clone()).collect(),
+            });
         }
     }
 }
@@ -62,39 +134,53 @@ impl Flow for ScenarioFlow {
             }
         };
         let mut state = RunState::new(vars);
-        let mut out = Outcome::default();
+        let began = Instant::now();
+        let mut results = Vec::with_capacity(self.scenario.steps.len());
         for (index, step) in self.scenario.steps.iter().enumerate() {
             if state.skips(step) {
                 continue;
             }
             let r = run_step(step, &mut state, &self.ctx).await;
-
-            out.steps.push(StepRecord {
-                index,
-                kind: r.kind,
-                samples: Samples::Series(r.series),
-            });
-            if !r.passed {
-                out.error = Some(
-                    r.error
-                        .as_ref()
-                        .map_or("check".into(), |e| e.kind.as_str().to_string()),
-                );
-                let checks = r.checks.into_iter().filter(|c| !c.passed).collect();
-                out.sample = Some((
-                    index,
-                    FailureSample {
-                        error: r.error,
-                        checks,
-                        request: r.request,
-                        response: r.response,
-                    },
-                ));
+            let passed = r.passed;
+            results.push((index, r));
+            if !passed {
                 break;
             }
         }
-        out
+        self.consider(&results, began.elapsed());
+        outcome(results)
     }
+}
+
+/// The records of an iteration's step results; an iteration stops at its first failure.
+fn outcome(results: Vec<(usize, StepResult)>) -> Outcome {
+    let mut out = Outcome::default();
+    for (index, r) in results {
+        out.steps.push(StepRecord {
+            index,
+            kind: r.kind,
+            samples: Samples::Series(r.series),
+        });
+        if !r.passed {
+            out.error = Some(
+                r.error
+                    .as_ref()
+                    .map_or("check".into(), |e| e.kind.as_str().to_string()),
+            );
+            let checks = r.checks.into_iter().filter(|c| !c.passed).collect();
+            out.sample = Some((
+                index,
+                FailureSample {
+                    error: r.error,
+                    checks,
+                    request: r.request,
+                    response: r.response,
+                },
+            ));
+            break;
+        }
+    }
+    out
 }
 
 /// One request as given on the command line (`--url`, `--method`, `--header`, `--body`).

@@ -44,6 +44,33 @@ pub(super) struct Shared {
     pub dropped: AtomicU64,
     pub in_flight: AtomicU64,
     pub peak_in_flight: AtomicU64,
+    /// Per second of the schedule (by intended start; the last slot takes any later one):
+    /// iterations started and arrivals dropped. 16 bytes a second.
+    pub started_by_second: Vec<AtomicU64>,
+    pub dropped_by_second: Vec<AtomicU64>,
+}
+
+impl Shared {
+    pub fn new(t0: Instant, seconds: u64) -> Self {
+        let slots = || (0..=seconds).map(|_| AtomicU64::new(0)).collect();
+        Shared {
+            t0,
+            started: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            peak_in_flight: AtomicU64::new(0),
+            started_by_second: slots(),
+            dropped_by_second: slots(),
+        }
+    }
+
+    /// Counts one in `slots` at the second of `at`.
+    pub fn count_at(&self, slots: &[AtomicU64], at: Instant) {
+        let second = at.saturating_duration_since(self.t0).as_secs() as usize;
+        if let Some(slot) = slots.get(second.min(slots.len().saturating_sub(1))) {
+            slot.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 /// What a failed step looked like: kept once per step for the report.

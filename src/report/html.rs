@@ -41,8 +41,14 @@ pub fn render(report: &Report, ctx: &HtmlContext) -> String {
     }
     thresholds(&mut h, report);
     let shown = failures(&mut h, report);
-    conversations(&mut h, report, shown);
+    // A run's conversation is what to read next; a load's kept ones come after its steps.
+    if report.load.is_none() {
+        conversations(&mut h, report, shown);
+    }
     steps(&mut h, report);
+    if report.load.is_some() {
+        conversations(&mut h, report, shown);
+    }
     if let Some(w) = &report.watch {
         h.push_str("<section><h2>Watch</h2>");
         h.push_str(&super::watch::timeline_svg(w, report.duration_s));
