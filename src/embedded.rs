@@ -108,6 +108,7 @@ impl Embedded {
         let credentials = credentials(provider, given);
         let secrets = [
             &credentials.api_key,
+            &credentials.instance_token,
             &credentials.token,
             &credentials.app_secret,
             &credentials.verify_token,
@@ -170,6 +171,7 @@ fn credentials(provider: ProviderKind, given: &Credentials) -> Credentials {
         ProviderKind::Evolution => Credentials {
             api_key: or(&given.api_key, &secret),
             instance: or(&given.instance, &|| EVOLUTION_INSTANCES[0].to_string()),
+            instance_token: given.instance_token.clone(),
             ..Credentials::default()
         },
         ProviderKind::Meta => Credentials {
@@ -214,11 +216,12 @@ async fn start_sim(
                 instances: tenants
                     .iter()
                     .map(|name| {
-                        sim::evolution::SeedInstance::open(
-                            name,
-                            &instance_token(name),
-                            webhook_url.as_deref(),
-                        )
+                        // The target's own instance keeps the token it was given.
+                        let token = match (&c.instance, &c.instance_token) {
+                            (Some(own), Some(token)) if own == name => token.clone(),
+                            _ => instance_token(name),
+                        };
+                        sim::evolution::SeedInstance::open(name, &token, webhook_url.as_deref())
                     })
                     .collect(),
                 ..Default::default()
@@ -262,7 +265,7 @@ async fn start_app(
     let mut config = AppConfig::new(provider, sim_url, credential.unwrap_or_default());
     config.tenants = tenants(provider, c)
         .into_iter()
-        .map(|id| TenantConfig { id, token: None })
+        .map(TenantConfig::new)
         .collect();
     config.app_secret = c.app_secret.clone();
     config.verify_token = c.verify_token.clone();

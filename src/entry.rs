@@ -2,6 +2,7 @@
 //! command line and calls [`run`]; tests and embedders can call it with a [`Cli`] they built.
 
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 use crate::cli::{Cli, Command};
 use crate::command::{self, out, CommandError};
@@ -10,28 +11,79 @@ use crate::exit;
 /// Runs one command to its end on a fresh runtime and returns the process exit code
 /// ([`crate::exit`]): the command's own, or the one its error maps to (after printing it).
 pub fn run(cli: Cli) -> ExitCode {
-    // Before anything reads the environment (RUST_LOG included).
-    if let Err(msg) = load_env_files(cli.env_file.as_deref()) {
-        out::eprintln(msg);
-        return exit::code(exit::INVALID_INPUT);
+    exit::code(execute(cli, None))
+}
+
+/// The outcome of [`run_captured`]: the exit code and what the command printed.
+#[derive(Debug, Clone)]
+pub struct CliOutcome {
+    pub code: u8,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Parses `argv` (program name first) and runs the command in this process, keeping what it
+/// prints: the CLI as a function, for tests and embedders. A parse error or `--help` is
+/// printed to the outcome as the binary would print it, with the same exit code. Output of
+/// tasks the command spawns (e.g. watch events) still goes to the process's stdout.
+pub fn run_captured<I, T>(argv: I) -> CliOutcome
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::Parser;
+    let sink = Arc::new(Mutex::new(out::Captured::default()));
+    let code = match Cli::try_parse_from(argv) {
+        Ok(cli) => execute(cli, Some(sink.clone())),
+        Err(e) => {
+            let mut c = sink.lock().unwrap_or_else(|e| e.into_inner());
+            let text = e.render().to_string();
+            match e.use_stderr() {
+                true => c.stderr.push_str(&text),
+                false => c.stdout.push_str(&text),
+            }
+            e.exit_code() as u8
+        }
+    };
+    let captured = sink.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    CliOutcome {
+        code,
+        stdout: captured.stdout,
+        stderr: captured.stderr,
     }
+}
+
+fn execute(cli: Cli, sink: Option<Arc<Mutex<out::Captured>>>) -> u8 {
+    // Before anything reads the environment (RUST_LOG included), while the process has one
+    // thread; its error is printed in the command's scope below.
+    let env_files = load_env_files(cli.env_file.as_deref());
     crate::init_logging(log_filter(&cli.command));
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
             out::eprintln(format_args!("error: cannot start the async runtime: {e}"));
-            return exit::code(exit::HARNESS_ERROR);
+            return exit::HARNESS_ERROR;
         }
     };
-    match runtime.block_on(dispatch(cli.command)) {
-        Ok(code) => exit::code(code),
-        Err(e) => {
-            match &e {
-                CommandError::Invalid(msg) => out::eprintln(msg),
-                CommandError::Harness(err) => out::eprintln(format_args!("error: {err:#}")),
-            }
-            exit::code(e.exit_code())
+    let main = async move {
+        if let Err(msg) = env_files {
+            out::eprintln(msg);
+            return exit::INVALID_INPUT;
         }
+        match dispatch(cli.command).await {
+            Ok(code) => code,
+            Err(e) => {
+                match &e {
+                    CommandError::Invalid(msg) => out::eprintln(msg),
+                    CommandError::Harness(err) => out::eprintln(format_args!("error: {err:#}")),
+                }
+                e.exit_code()
+            }
+        }
+    };
+    match sink {
+        Some(sink) => runtime.block_on(out::capture(sink, main)),
+        None => runtime.block_on(main),
     }
 }
 
@@ -78,7 +130,7 @@ fn log_filter(command: &Command) -> &'static str {
 
 /// Resolves the command's arguments into options and runs it.
 async fn dispatch(command: Command) -> Result<u8, CommandError> {
-    let color = crate::report::terminal::color_for_stdout();
+    let color = out::color();
     match command {
         Command::Run(args) => command::run(args.into_options()).await,
         Command::Load(args) => command::load((*args).into_options()).await,
@@ -89,10 +141,12 @@ async fn dispatch(command: Command) -> Result<u8, CommandError> {
         Command::Merge(args) => command::merge(&args.into_options()),
         Command::Watch(args) => command::watch((*args).into_options()).await,
         Command::Completions { shell } => Ok(completions(shell)),
-        Command::Mock(args) => crate::cli::mock::run(args)
-            .await
-            .map(|()| exit::SUCCESS)
-            .map_err(CommandError::Harness),
+        Command::Mock(args) => {
+            command::mock::run(args.into_options().map_err(CommandError::Harness)?)
+                .await
+                .map(|()| exit::SUCCESS)
+                .map_err(CommandError::Harness)
+        }
         Command::App(args) => match args.into_options() {
             Ok(opts) => command::app::serve(opts)
                 .await

@@ -36,6 +36,7 @@
 //! | [`cli`] | clap argument structs, resolved into the commands' option types |
 //! | [`command`] | one function per subcommand: options → pipeline → report → exit code |
 //! | [`scenario`] | the scenario model with source spans, the YAML parser, diagnostics, value grammars |
+//! | [`provider`] | `ProviderKind`: the one enum of WhatsApp providers |
 //! | [`target`] | which system a run goes to (CLI > environment > `harness.yaml` > embedded) |
 //! | [`embedded`] | the embedded default: simulator and reference app started on loopback |
 //! | [`runner`] | one scenario, step by step: templates, HTTP, inject/await, checks, captures |
@@ -48,7 +49,8 @@
 //! | [`app`] | the reference booking bot, the embedded default's system under test |
 //! | [`exit`] | the exit codes, as named constants |
 //!
-//! [`run`] is the in-process entry point of the binary.
+//! [`run`] is the in-process entry point of the binary; [`run_captured`] runs a command line
+//! and returns its exit code and output (tests, embedders).
 
 pub mod app;
 pub mod cli;
@@ -58,6 +60,7 @@ mod entry;
 pub mod exit;
 pub mod load;
 pub mod metrics;
+pub mod provider;
 pub mod redact;
 pub mod report;
 pub mod runner;
@@ -67,7 +70,7 @@ pub mod target;
 pub mod thresholds;
 pub mod watch;
 
-pub use entry::run;
+pub use entry::{run, run_captured, CliOutcome};
 
 /// Logs to standard error with `default_filter` (a tracing `EnvFilter` directive such as
 /// `warn`), or `RUST_LOG` when set.

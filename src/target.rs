@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::redact::Redactor;
 use crate::report::TargetReport;
 use crate::runner::template::{TemplateError, Templater, Vars};
+use crate::runner::RunTarget;
 pub use crate::scenario::targets::{Credentials, ProviderMode, TargetSpec};
 pub use crate::scenario::ProviderKind;
 
@@ -58,10 +59,15 @@ impl TargetSpec {
         };
         let r = templater.redactor();
         let c = &self.credentials;
+        let (instance, instance_token) = split_instance(render(&c.instance)?);
+        if let Some(token) = &instance_token {
+            r.add(token);
+        }
         Ok(Target {
             credentials: Credentials {
                 api_key: secret(&c.api_key, r)?,
-                instance: render(&c.instance)?,
+                instance,
+                instance_token,
                 token: secret(&c.token, r)?,
                 app_secret: secret(&c.app_secret, r)?,
                 verify_token: secret(&c.verify_token, r)?,
@@ -75,6 +81,17 @@ impl TargetSpec {
     }
 }
 
+/// `NAME:TOKEN` → (`NAME`, `TOKEN`); a plain name has no token. (Evolution instance names
+/// cannot hold a colon: they are path segments of every route.)
+fn split_instance(value: Option<String>) -> (Option<String>, Option<String>) {
+    match value.as_deref().and_then(|v| v.split_once(':')) {
+        Some((name, token)) if !name.is_empty() && !token.is_empty() => {
+            (Some(name.to_string()), Some(token.to_string()))
+        }
+        _ => (value, None),
+    }
+}
+
 impl Target {
     /// The template variables this target provides.
     pub fn vars(&self) -> Vars {
@@ -84,14 +101,12 @@ impl Target {
             "provider",
             json!({
                 "name": self.spec.provider.name(),
-                "mode": match self.spec.mode {
-                    ProviderMode::Real => "real",
-                    ProviderMode::Simulated => "simulated",
-                },
+                "mode": self.spec.mode.as_str(),
 
                 "url": self.provider_url,
                 "api_key": c.api_key,
                 "instance": c.instance,
+                "instance_token": c.instance_token,
                 "token": c.token,
                 "app_secret": c.app_secret,
                 "verify_token": c.verify_token,
@@ -109,6 +124,21 @@ impl Target {
         );
         vars.set("target", json!({ "name": self.spec.name }));
         without_nulls(vars)
+    }
+
+    /// The target as the runner carries it in its context.
+    pub fn run_target(&self) -> RunTarget {
+        RunTarget {
+            provider: self.spec.provider,
+            mode: self.spec.mode,
+            provider_url: self
+                .provider_url
+                .as_deref()
+                .map(|u| u.trim_end_matches('/').to_string()),
+            tenant: self.tenant(),
+            app_secret: self.credentials.app_secret.clone(),
+            webhook_url: self.webhook_url(),
+        }
     }
 
     /// The default tenant: the Evolution instance or the Meta phone-number-id.
@@ -140,13 +170,7 @@ impl Target {
         TargetReport {
             name: self.spec.name.clone(),
             provider: Some(self.spec.provider.name().to_string()),
-            provider_mode: Some(
-                match self.spec.mode {
-                    ProviderMode::Real => "real",
-                    ProviderMode::Simulated => "simulated",
-                }
-                .to_string(),
-            ),
+            provider_mode: Some(self.spec.mode.as_str().to_string()),
             provider_url: self.provider_url.clone(),
             app_url: self.app_url.clone(),
         }
@@ -249,6 +273,7 @@ impl Credentials {
         Self {
             api_key: Some(env("HARNESS_EVOLUTION_API_KEY")),
             instance: Some(env("HARNESS_EVOLUTION_INSTANCE")),
+            instance_token: None,
             token: Some(env("HARNESS_META_TOKEN")),
             app_secret: Some(env("HARNESS_META_APP_SECRET")),
             verify_token: Some(env("HARNESS_META_VERIFY_TOKEN")),

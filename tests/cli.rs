@@ -1,6 +1,8 @@
-//! The real binary: exit codes, diagnostics, reports, redaction, Ctrl-C.
+//! The command line: exit codes, diagnostics, reports, redaction. In process
+//! (`harness::run_captured`) where a test needs no working directory of its own; the real
+//! binary where it does (relative paths, `.env`, `list`) and for completions.
 
-use crate::support::{assert_exit, read_report, run_in, scenario_dir, text};
+use crate::support::{assert_code, assert_exit, harness, read_report, run_in, scenario_dir, text};
 
 #[test]
 fn smoke_on_the_embedded_default_passes_with_exit_0_and_a_valid_report() {
@@ -45,76 +47,104 @@ fn default_report_goes_to_the_report_dir() {
 
 #[test]
 fn an_impossible_threshold_exits_1_naming_the_threshold_and_observed_value() {
-    let (dir, _) = scenario_dir(
+    let (dir, file) = scenario_dir(
         "tight.yaml",
         "name: tight\nprovider: evolution\nsteps:\n  - name: version\n    http: { url: \"{{ provider.url }}/\" }\n    checks: { status: 200 }\nthresholds: [\"p95 < 1us\"]\n",
     );
-    let out = run_in(dir.path(), &["run", "tight.yaml", "--json", "r.json"], &[]);
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("✗ p95 < 1us  observed "), "{stdout}");
-    assert!(stdout.contains("(tight.yaml:7)"), "{stdout}");
-    let report = read_report(&dir.path().join("r.json"));
+    let json = dir.path().join("r.json");
+    let reports = dir.path().join("reports");
+    let args = [
+        "run",
+        path(&file),
+        "--json",
+        path(&json),
+        "--report-dir",
+        path(&reports),
+    ];
+    let out = harness(&args);
+    assert_code(&out, 1);
+    assert!(
+        out.stdout.contains("✗ p95 < 1us  observed "),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("tight.yaml:7)"), "{}", out.stdout);
+    let report = read_report(&json);
     assert_eq!(report["passed"], false);
     assert_eq!(report["thresholds"][0]["passed"], false);
 }
 
 #[test]
 fn a_malformed_file_exits_2_with_line_and_caret_and_runs_nothing() {
-    let (dir, _) = scenario_dir(
+    let (dir, file) = scenario_dir(
         "bad.yaml",
         "name: bad\nsteps:\n  - name: a\n    htp: { url: x }\n",
     );
-    let out = run_in(dir.path(), &["run", "bad.yaml"], &[]);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("bad.yaml:4:5"), "{stderr}");
-    assert!(stderr.contains("did you mean `http`"), "{stderr}");
-    assert!(stderr.contains("^^^"), "{stderr}");
-    assert!(
-        !dir.path().join("reports").exists(),
-        "nothing ran, no report"
-    );
+    let reports = dir.path().join("reports");
+    let out = harness(&["run", path(&file), "--report-dir", path(&reports)]);
+    assert_code(&out, 2);
+    assert!(out.stderr.contains("bad.yaml:4:5"), "{}", out.stderr);
+    assert!(out.stderr.contains("did you mean `http`"), "{}", out.stderr);
+    assert!(out.stderr.contains("^^^"), "{}", out.stderr);
+    assert!(!reports.exists(), "nothing ran, no report");
 }
 
 #[test]
 fn validate_reports_every_file_and_exits_2_when_one_is_invalid() {
-    let (dir, _) = scenario_dir(
+    let (dir, good) = scenario_dir(
         "good.yaml",
         "name: good\nsteps:\n  - name: a\n    http: { url: \"http://127.0.0.1:1/\" }\n",
     );
-    std::fs::write(dir.path().join("bad.yaml"), "name: bad\nsteps: []\n").unwrap();
-    let ok = run_in(dir.path(), &["validate", "good.yaml"], &[]);
-    assert_eq!(ok.status.code(), Some(0));
-    assert!(text(&ok.stdout).contains("ok: good.yaml (1 steps, 0 thresholds)"));
-    let bad = run_in(dir.path(), &["validate", "good.yaml", "bad.yaml"], &[]);
-    assert_eq!(bad.status.code(), Some(2));
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "name: bad\nsteps: []\n").unwrap();
+    let ok = harness(&["validate", path(&good)]);
+    assert_code(&ok, 0);
     assert!(
-        text(&bad.stderr).contains("bad.yaml:2:1"),
+        ok.stdout.contains("good.yaml (1 steps, 0 thresholds)"),
         "{}",
-        text(&bad.stderr)
+        ok.stdout
     );
+    let out = harness(&["validate", path(&good), path(&bad)]);
+    assert_code(&out, 2);
+    assert!(out.stderr.contains("bad.yaml:2:1"), "{}", out.stderr);
 }
 
 #[test]
 fn unknown_scenario_and_bad_flags_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run_in(dir.path(), &["run", "no-such"], &[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("no scenario `no-such`"));
-    let out = run_in(dir.path(), &["run", "smoke", "--timeout", "soon"], &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "clap errors are invalid invocations"
-    );
-    let out = run_in(dir.path(), &["run", "smoke", "--target", "staging"], &[]);
-    assert_eq!(out.status.code(), Some(2));
+    let out = harness(&["run", "no-such"]);
+    assert_code(&out, 2);
     assert!(
-        text(&out.stderr).contains("harness.yaml"),
+        out.stderr.contains("no scenario `no-such`"),
         "{}",
-        text(&out.stderr)
+        out.stderr
     );
+    let out = harness(&["run", "smoke", "--timeout", "soon"]);
+    assert_code(&out, 2);
+    assert!(
+        out.stderr.contains("--timeout"),
+        "clap errors are invalid invocations: {}",
+        out.stderr
+    );
+    let config = dir.path().join("harness.yaml");
+    let out = harness(&[
+        "run",
+        "smoke",
+        "--target",
+        "staging",
+        "--config",
+        path(&config),
+    ]);
+    assert_code(&out, 2);
+    assert!(out.stderr.contains("harness.yaml"), "{}", out.stderr);
+    let out = harness(&["--version"]);
+    assert_code(&out, 0);
+    assert!(out.stdout.starts_with("harness "), "{}", out.stdout);
+}
+
+/// A path as an argument.
+fn path(p: &std::path::Path) -> &str {
+    p.to_str().unwrap()
 }
 
 #[test]

@@ -93,7 +93,11 @@ steps:
                 serde_json::json!(DAYS[(i / SPECIALTIES.len()) % DAYS.len()]),
             );
             let vars = init_vars(&scenario, vars, &templater).unwrap();
-            let ctx = RunContext::new(templater, CancellationToken::new());
+            let ctx = RunContext::new(
+                templater,
+                CancellationToken::new(),
+                Some(target.run_target()),
+            );
             run_scenario(&scenario, vars, &ctx).await
         }));
     }

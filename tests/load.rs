@@ -64,6 +64,7 @@ impl Flow for Sleeper {
                     latency: Some(start.elapsed()),
                     failed: false,
                 },
+                checks: Default::default(),
             }],
             ..Outcome::default()
         }
@@ -138,6 +139,7 @@ impl Flow for Failer {
                     latency: None,
                     failed: true,
                 },
+                checks: Default::default(),
             }],
             error: Some("timeout".into()),
             ..Outcome::default()
@@ -510,6 +512,10 @@ fn the_default_volume_flow_runs_whatsapp_conversations_under_load() {
     // Two awaited replies per conversation, each an end-to-end sample.
     assert_eq!(report["e2e"]["count"].as_u64(), Some(40));
     assert_eq!(report["e2e"]["failures"].as_u64(), Some(0));
+    // Every check of every iteration is counted: per conversation, each inject's delivery
+    // check and each await's reply check (it was "0/0 checks").
+    assert_eq!(report["totals"]["checks_passed"].as_u64(), Some(20 * 4));
+    assert_eq!(report["totals"]["checks_failed"].as_u64(), Some(0));
     let series = load["time_series"].as_array().unwrap();
     assert!(series.len() >= 2, "one point per second: {series:?}");
     let per_second: u64 = series

@@ -39,7 +39,7 @@ async fn run_yaml(yaml: &str, base: &str, env: &[(&str, &str)]) -> Run {
     let mut vars = Vars::default();
     vars.set("app", json!({ "url": base }));
     let vars = init_vars(&scenario, vars, &templater).unwrap();
-    let mut ctx = RunContext::new(templater, CancellationToken::new());
+    let mut ctx = RunContext::new(templater, CancellationToken::new(), None);
     ctx.default_timeout = Duration::from_secs(5);
     let run = run_scenario(&scenario, vars, &ctx).await;
     let verdicts = thresholds::evaluate_run(&scenario, &run);

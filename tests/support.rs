@@ -13,6 +13,17 @@ pub fn bin() -> Command {
     cmd
 }
 
+/// Runs `harness ARGS` in this process ([`harness::run_captured`]): for tests that need no
+/// working directory of their own (give paths absolute) and no signals.
+pub fn harness(args: &[&str]) -> harness::CliOutcome {
+    harness::run_captured(std::iter::once("harness").chain(args.iter().copied()))
+}
+
+/// Asserts an in-process command exited with `code`, showing its output otherwise.
+pub fn assert_code(out: &harness::CliOutcome, code: u8) {
+    assert_eq!(out.code, code, "{}{}", out.stdout, out.stderr);
+}
+
 /// Runs the binary in `dir` with `args`.
 pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = bin();

@@ -262,11 +262,11 @@ fn long_date(d: NaiveDate) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Sunday 22/11/2026, 12:00.
-    fn now() -> NaiveDateTime {
+    pub(crate) fn now() -> NaiveDateTime {
         NaiveDate::from_ymd_opt(2026, 11, 22)
             .unwrap()
             .and_hms_opt(12, 0, 0)

@@ -17,6 +17,9 @@ pub struct Counters {
     pub webhooks_unknown_tenant: AtomicU64,
     pub bookings: AtomicU64,
     pub cancellations: AtomicU64,
+    /// Customer media downloaded and matching the webhook's sha256, and failed downloads.
+    pub media_verified: AtomicU64,
+    pub media_failed: AtomicU64,
 }
 
 fn get(c: &AtomicU64) -> u64 {
@@ -70,6 +73,51 @@ pub async fn instance_states(
     out
 }
 
+/// The app's unlabelled counters and gauges: name, type, help (values in [`render`]).
+const SINGLE: [(&str, &str, &str); 9] = [
+    (
+        "app_replies_sent_total",
+        "counter",
+        "Replies accepted by the provider.",
+    ),
+    (
+        "app_provider_failures_total",
+        "counter",
+        "Failed sends to the provider (each attempt).",
+    ),
+    (
+        "app_provider_retries_total",
+        "counter",
+        "Sends retried after a transient failure.",
+    ),
+    (
+        "app_replies_pending",
+        "gauge",
+        "Replies kept for redelivery while the provider is unavailable.",
+    ),
+    (
+        "app_replies_dead_total",
+        "counter",
+        "Replies the provider refused permanently.",
+    ),
+    (
+        "app_interactive_fallbacks_total",
+        "counter",
+        "Interactive replies sent again as plain text (refused by the provider or undeliverable).",
+    ),
+    ("app_bookings_total", "counter", "Appointments booked."),
+    (
+        "app_cancellations_total",
+        "counter",
+        "Appointments cancelled.",
+    ),
+    (
+        "app_appointments",
+        "gauge",
+        "Appointments currently booked.",
+    ),
+];
+
 /// Renders every counter and gauge of the app.
 pub fn render(
     provider: &ProviderKind,
@@ -104,53 +152,28 @@ pub fn render(
         "Webhook deliveries received, by result.",
         &samples,
     );
+    let values = [
+        get(&o.sent),
+        get(&o.send_failures),
+        get(&o.retries),
+        get(&o.pending),
+        get(&o.dead),
+        get(&o.fallbacks),
+        get(&c.bookings),
+        get(&c.cancellations),
+        appointments as u64,
+    ];
+    for ((name, kind, help), value) in SINGLE.into_iter().zip(values) {
+        metric(name, kind, help, &[("", value)]);
+    }
     metric(
-        "app_replies_sent_total",
+        "app_media_downloads_total",
         "counter",
-        "Replies accepted by the provider.",
-        &[("", get(&o.sent))],
-    );
-    metric(
-        "app_provider_failures_total",
-        "counter",
-        "Failed sends to the provider (each attempt).",
-        &[("", get(&o.send_failures))],
-    );
-    metric(
-        "app_provider_retries_total",
-        "counter",
-        "Sends retried after a transient failure.",
-        &[("", get(&o.retries))],
-    );
-    metric(
-        "app_replies_pending",
-        "gauge",
-        "Replies kept for redelivery while the provider is unavailable.",
-        &[("", get(&o.pending))],
-    );
-    metric(
-        "app_replies_dead_total",
-        "counter",
-        "Replies the provider refused permanently.",
-        &[("", get(&o.dead))],
-    );
-    metric(
-        "app_bookings_total",
-        "counter",
-        "Appointments booked.",
-        &[("", get(&c.bookings))],
-    );
-    metric(
-        "app_cancellations_total",
-        "counter",
-        "Appointments cancelled.",
-        &[("", get(&c.cancellations))],
-    );
-    metric(
-        "app_appointments",
-        "gauge",
-        "Appointments currently booked.",
-        &[("", appointments as u64)],
+        "Customer media downloaded from the provider, by result.",
+        &[
+            ("{result=\"verified\"}", get(&c.media_verified)),
+            ("{result=\"failed\"}", get(&c.media_failed)),
+        ],
     );
     out
 }

@@ -3,15 +3,25 @@
 //! backoff, keep bookings whose confirmation could not be sent, refuse bad webhooks clearly,
 //! process duplicate deliveries once).
 //!
-//! [`conversation`] is the Spanish booking dialogue over a [`calendar`]; [`webhook`] reads the
-//! providers' webhooks; [`outbox`] sends replies reliably; [`server`] is the HTTP side.
+//! [`conversation`] is the Spanish booking dialogue over a [`calendar`]; [`dialog`] gives it
+//! the structure of a WhatsApp clinic bot (slots as a list menu, the confirmation with reply
+//! buttons, taps read by id, voice notes, the nearest of the [`sites`] for a location);
+//! [`webhook`] reads the providers' webhooks and [`signature`] checks Meta's; [`media`]
+//! downloads customers' attachments and checks their hash; [`reply`] builds the providers'
+//! send requests; [`outbox`] sends replies reliably (falling back to plain text); [`server`]
+//! is the HTTP side.
 
 pub mod calendar;
 pub mod conversation;
+pub mod dialog;
+pub mod media;
 pub mod metrics;
 pub mod nlu;
 pub mod outbox;
+pub mod reply;
 pub mod server;
+pub mod signature;
+pub mod sites;
 pub mod webhook;
 
 pub use server::{start, AppConfig, AppHandle, TenantConfig};

@@ -7,12 +7,14 @@
 //! confirmation is never lost silently: pending and dead replies are visible in `/metrics`.
 //! A permanent refusal (other 4xx) is counted as dead, with the provider's answer logged.
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::reply::{self, Body};
 use super::webhook::Customer;
 use crate::scenario::ProviderKind;
 
@@ -61,7 +63,13 @@ pub struct Reply {
     /// Meta: the tenant's own token when it has one.
     pub token: Option<String>,
     pub to: Customer,
-    pub text: String,
+    pub body: Body,
+}
+
+impl Reply {
+    fn key(&self) -> String {
+        format!("{}/{}", self.tenant, self.to.key())
+    }
 }
 
 /// The result of one send.
@@ -77,29 +85,33 @@ pub enum SendOutcome {
 impl ProviderClient {
     /// Sends once.
     pub async fn send(&self, reply: &Reply, timeout: Duration) -> SendOutcome {
+        self.send_with_id(reply, timeout).await.0
+    }
+
+    /// Sends once; on success also the provider's id of the message (Meta `messages[0].id`,
+    /// Evolution `key.id`).
+    pub async fn send_with_id(
+        &self,
+        reply: &Reply,
+        timeout: Duration,
+    ) -> (SendOutcome, Option<String>) {
         let (url, body, auth) = match self.kind {
-            ProviderKind::Evolution => (
-                format!("{}/message/sendText/{}", self.url, reply.tenant),
-                json!({"number": reply.to.key(), "text": reply.text}),
-                ("apikey".to_string(), self.credential.clone()),
-            ),
+            ProviderKind::Evolution => {
+                let (route, body) = reply::evolution_payload(reply.to.key(), &reply.body);
+                (
+                    format!("{}/message/{route}/{}", self.url, reply.tenant),
+                    body,
+                    ("apikey".to_string(), self.credential.clone()),
+                )
+            }
             ProviderKind::Meta => {
-                let mut body = json!({"messaging_product": "whatsapp", "recipient_type": "individual",
-                    "type": "text", "text": {"preview_url": false, "body": reply.text}});
-                match &reply.to {
-                    Customer::Phone(p) => body["to"] = json!(p),
-                    Customer::UserId(u) => body["recipient"] = json!(u),
-                }
-                let token = reply
-                    .token
-                    .clone()
-                    .unwrap_or_else(|| self.credential.clone());
+                let token = self.token_for(reply);
                 (
                     format!(
                         "{}/{}/{}/messages",
                         self.url, self.graph_version, reply.tenant
                     ),
-                    body,
+                    reply::meta_payload(&reply.to, &reply.body),
                     ("authorization".to_string(), format!("Bearer {token}")),
                 )
             }
@@ -114,11 +126,24 @@ impl ProviderClient {
             .await;
         let response = match sent {
             Ok(r) => r,
-            Err(e) => return SendOutcome::Retryable(format!("{e}")),
+            Err(e) => return (SendOutcome::Retryable(format!("{e}")), None),
         };
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
-        classify(status, &text)
+        let id = serde_json::from_str::<Value>(&text).ok().and_then(|v| {
+            ["/messages/0/id", "/key/id"]
+                .iter()
+                .find_map(|p| v.pointer(p).and_then(Value::as_str).map(str::to_string))
+        });
+        (classify(status, &text), id)
+    }
+
+    /// Meta: the tenant's own token, else the default one.
+    pub fn token_for(&self, reply: &Reply) -> String {
+        reply
+            .token
+            .clone()
+            .unwrap_or_else(|| self.credential.clone())
     }
 }
 
@@ -151,6 +176,23 @@ pub struct OutboxStats {
     pub retries: AtomicU64,
     pub dead: AtomicU64,
     pub pending: AtomicU64,
+    /// Interactive replies sent again as plain text (refused, or failed on the phone).
+    pub fallbacks: AtomicU64,
+}
+
+/// Meta's asynchronous failure of a message the customer's phone cannot show
+/// ("Message undeliverable", e.g. an old WhatsApp version): answered in plain text.
+pub const UNDELIVERABLE: i64 = 131026;
+
+/// How many interactive messages are remembered for a late failure.
+const REMEMBERED: usize = 10_000;
+
+/// Who gets plain text, and which interactive messages may still fail.
+#[derive(Debug, Default)]
+struct Fallback {
+    text_only: HashSet<String>,
+    sent: HashMap<String, Reply>,
+    order: VecDeque<String>,
 }
 
 /// Replies waiting for the provider to come back.
@@ -159,6 +201,7 @@ pub struct Outbox {
     client: Arc<ProviderClient>,
     policy: RetryPolicy,
     pending: Arc<Mutex<Vec<Reply>>>,
+    fallback: Arc<Mutex<Fallback>>,
     pub stats: Arc<OutboxStats>,
 }
 
@@ -168,6 +211,7 @@ impl Outbox {
             client: Arc::new(client),
             policy,
             pending: Arc::default(),
+            fallback: Arc::default(),
             stats: Arc::default(),
         }
     }
@@ -178,22 +222,89 @@ impl Outbox {
         tokio::spawn(async move { outbox.deliver(reply).await });
     }
 
+    /// The client (for media downloads with the same credentials).
+    pub fn client(&self) -> &ProviderClient {
+        &self.client
+    }
+
+    /// A late failure of message `id` (Meta `statuses[].status: failed`): an interactive reply
+    /// the phone could not show is sent again as plain text, and this customer gets plain
+    /// text from now on. `true` when it was one.
+    pub fn failed(&self, id: &str, code: i64) -> bool {
+        if code != UNDELIVERABLE {
+            return false;
+        }
+        let reply = {
+            let mut f = self.fallback.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(reply) = f.sent.remove(id) else {
+                return false;
+            };
+            f.text_only.insert(reply.key());
+            reply
+        };
+        self.stats.fallbacks.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(tenant = %reply.tenant, "interactive reply undeliverable: sent as plain text");
+        self.submit(Reply {
+            body: reply.body.plain(),
+            ..reply
+        });
+        true
+    }
+
+    /// `reply`, as plain text when its customer is known not to receive interactive messages.
+    fn shaped(&self, mut reply: Reply) -> Reply {
+        if reply.body.is_interactive() {
+            let f = self.fallback.lock().unwrap_or_else(|e| e.into_inner());
+            if f.text_only.contains(&reply.key()) {
+                reply.body = reply.body.plain();
+            }
+        }
+        reply
+    }
+
+    fn remember(&self, id: String, reply: &Reply) {
+        let mut f = self.fallback.lock().unwrap_or_else(|e| e.into_inner());
+        if f.order.len() == REMEMBERED {
+            if let Some(old) = f.order.pop_front() {
+                f.sent.remove(&old);
+            }
+        }
+        f.order.push_back(id.clone());
+        f.sent.insert(id, reply.clone());
+    }
+
     async fn deliver(&self, reply: Reply) {
+        let mut reply = self.shaped(reply);
         let start = Instant::now();
         let mut delay = self.policy.first_delay;
         loop {
-            match self.client.send(&reply, self.policy.timeout).await {
-                SendOutcome::Sent => {
+            match self.client.send_with_id(&reply, self.policy.timeout).await {
+                (SendOutcome::Sent, id) => {
                     self.stats.sent.fetch_add(1, Ordering::Relaxed);
+                    if let (true, Some(id)) = (reply.body.is_interactive(), id) {
+                        self.remember(id, &reply);
+                    }
                     return;
                 }
-                SendOutcome::Permanent(why) => {
+                (SendOutcome::Permanent(why), _) if reply.body.is_interactive() => {
+                    // The provider refuses interactive messages here: plain text instead.
+                    self.stats.send_failures.fetch_add(1, Ordering::Relaxed);
+                    self.stats.fallbacks.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(tenant = %reply.tenant, "interactive reply refused, sending plain text: {why}");
+                    self.fallback
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .text_only
+                        .insert(reply.key());
+                    reply.body = reply.body.plain();
+                }
+                (SendOutcome::Permanent(why), _) => {
                     self.stats.send_failures.fetch_add(1, Ordering::Relaxed);
                     self.stats.dead.fetch_add(1, Ordering::Relaxed);
                     tracing::error!(tenant = %reply.tenant, "reply refused by the provider: {why}");
                     return;
                 }
-                SendOutcome::Retryable(why) => {
+                (SendOutcome::Retryable(why), _) => {
                     self.stats.send_failures.fetch_add(1, Ordering::Relaxed);
                     if start.elapsed() + delay > self.policy.give_up_after {
                         tracing::warn!(tenant = %reply.tenant, "provider unavailable, reply kept for redelivery: {why}");

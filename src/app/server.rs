@@ -21,10 +21,14 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use super::calendar::Calendar;
-use super::conversation::{self, Effect, Stage};
+use super::conversation::{Effect, Stage};
+use super::dialog;
+use super::media;
 use super::metrics::{self, Counters};
 use super::outbox::{Outbox, ProviderClient, Reply, RetryPolicy};
-use super::webhook::{self, Event, Inbound, SignatureError};
+use super::reply::Body;
+use super::signature::{self, SignatureError};
+use super::webhook::{self, Content, Event, Inbound};
 use crate::scenario::ProviderKind;
 
 /// Webhook paths.
@@ -40,6 +44,20 @@ pub struct TenantConfig {
     pub id: String,
     /// Meta: this phone number's own access token, if it has one.
     pub token: Option<String>,
+    /// Send lists and reply buttons (`false`: their plain-text form, e.g. for an Evolution
+    /// number whose customers' phones do not show them).
+    pub interactive: bool,
+}
+
+impl TenantConfig {
+    /// A tenant with interactive replies and the default token.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            token: None,
+            interactive: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -257,7 +275,7 @@ async fn meta_webhook(State(app): State<Shared>, headers: HeaderMap, body: Bytes
         let header = headers
             .get("x-hub-signature-256")
             .and_then(|v| v.to_str().ok());
-        match webhook::verify_signature(secret, header, &body) {
+        match signature::verify(secret, header, &body) {
             Ok(()) => {}
             Err(e) => {
                 app.counters
@@ -281,7 +299,7 @@ async fn meta_webhook(State(app): State<Shared>, headers: HeaderMap, body: Bytes
     handle_event(&app, webhook::meta(&body))
 }
 
-fn handle_event(app: &App, event: Result<Event, webhook::InvalidPayload>) -> Response {
+fn handle_event(app: &Shared, event: Result<Event, webhook::InvalidPayload>) -> Response {
     let c = &app.counters;
     let event = match event {
         Ok(e) => e,
@@ -290,10 +308,7 @@ fn handle_event(app: &App, event: Result<Event, webhook::InvalidPayload>) -> Res
             return error(StatusCode::BAD_REQUEST, "INVALID_WEBHOOK_PAYLOAD", e.0);
         }
     };
-    let tenant = match &event {
-        Event::Message(m) => &m.tenant,
-        Event::Ignored { tenant, .. } => tenant,
-    };
+    let tenant = event.tenant();
     if !app.tenants.contains_key(tenant) {
         c.webhooks_unknown_tenant.fetch_add(1, Ordering::Relaxed);
         return error(
@@ -303,9 +318,17 @@ fn handle_event(app: &App, event: Result<Event, webhook::InvalidPayload>) -> Res
         );
     }
     match event {
-        Event::Ignored { what, .. } => {
+        Event::Ignored { what, .. } => ignored(c, &what),
+        Event::Message(Inbound {
+            content: Content::Other(what),
+            ..
+        }) => ignored(c, &format!("{what} message")),
+        Event::Failed {
+            message_id, code, ..
+        } => {
             c.webhooks_ignored.fetch_add(1, Ordering::Relaxed);
-            Json(json!({"status": "ignored", "reason": what})).into_response()
+            let fallback = app.outbox.failed(&message_id, code);
+            Json(json!({"status": "failed status", "fallback": fallback})).into_response()
         }
         Event::Message(m) => {
             let first = app
@@ -324,13 +347,31 @@ fn handle_event(app: &App, event: Result<Event, webhook::InvalidPayload>) -> Res
     }
 }
 
-/// Runs the conversation for one message and queues the reply.
-fn converse(app: &App, m: Inbound) {
+fn ignored(c: &Counters, what: &str) -> Response {
+    c.webhooks_ignored.fetch_add(1, Ordering::Relaxed);
+    Json(json!({"status": "ignored", "reason": what})).into_response()
+}
+
+/// Runs the conversation for one message and queues the reply; a voice note is downloaded
+/// and checked first, in the background.
+fn converse(app: &Shared, m: Inbound) {
     let Some(tenant) = app.tenants.get(&m.tenant) else {
         return;
     };
+    // A voice note, or any audio: downloaded and checked; the reply asks the customer to write.
+    if let Content::Media(media) = &m.content {
+        if media.voice || media.kind == "audio" {
+            let app = Arc::clone(app);
+            let media = media.clone();
+            tokio::spawn(async move {
+                let reply = hear(&app, &m.tenant, &media).await;
+                send(&app, m, reply);
+            });
+            return;
+        }
+    }
     let now = chrono::Local::now().naive_local();
-    let (text, effect) = {
+    let (body, effect) = {
         let mut state = tenant.lock().unwrap_or_else(|e| e.into_inner());
         let TenantState {
             calendar,
@@ -339,27 +380,61 @@ fn converse(app: &App, m: Inbound) {
         let stage = conversations
             .entry(m.customer.key().to_string())
             .or_default();
-        conversation::respond(stage, calendar, m.customer.key(), &m.text, now)
+        dialog::answer(stage, calendar, m.customer.key(), &m.content, now)
     };
     match effect {
         Effect::Booked(_) => app.counters.bookings.fetch_add(1, Ordering::Relaxed),
         Effect::Cancelled(_) => app.counters.cancellations.fetch_add(1, Ordering::Relaxed),
         Effect::None => 0,
     };
-    if app.config.replies {
-        let token = app
-            .config
-            .tenants
-            .iter()
-            .find(|t| t.id == m.tenant)
-            .and_then(|t| t.token.clone());
-        app.outbox.submit(Reply {
-            tenant: m.tenant,
-            token,
-            to: m.customer,
-            text,
-        });
+    if let Some(body) = body {
+        send(app, m, body);
     }
+}
+
+/// Downloads a voice note and checks its hash; the reply asks the customer to write.
+async fn hear(app: &App, tenant: &str, media: &webhook::Media) -> Body {
+    let token = tenant_config(app, tenant)
+        .and_then(|t| t.token.clone())
+        .unwrap_or_else(|| app.config.credential.clone());
+    match media::fetch_verified(app.outbox.client(), tenant, &token, media).await {
+        Ok(bytes) => {
+            app.counters.media_verified.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                tenant,
+                bytes = bytes.len(),
+                "voice note downloaded and verified"
+            );
+            dialog::voice_note(true)
+        }
+        Err(e) => {
+            app.counters.media_failed.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(tenant, "voice note not usable: {e}");
+            dialog::voice_note(false)
+        }
+    }
+}
+
+fn tenant_config<'a>(app: &'a App, tenant: &str) -> Option<&'a TenantConfig> {
+    app.config.tenants.iter().find(|t| t.id == tenant)
+}
+
+/// Queues `body` to the customer of `m`, in plain text for a tenant set so.
+fn send(app: &App, m: Inbound, body: Body) {
+    if !app.config.replies {
+        return;
+    }
+    let tenant = tenant_config(app, &m.tenant);
+    let body = match tenant {
+        Some(t) if !t.interactive => body.plain(),
+        _ => body,
+    };
+    app.outbox.submit(Reply {
+        tenant: m.tenant,
+        token: tenant.and_then(|t| t.token.clone()),
+        to: m.customer,
+        body,
+    });
 }
 
 #[derive(serde::Deserialize)]

@@ -1,9 +1,9 @@
-//! `harness mock evolution|meta`: serve a provider simulator standalone until Ctrl-C.
+//! `harness mock evolution|meta`: the flags of a standalone provider simulator.
 //!
 //! Why: an app developer points the app at the simulator instead of pairing a real phone or
 //! using Meta's sandbox. Two stages as everywhere in the CLI: [`MockArgs`] (clap) only parses;
-//! [`MockArgs::into_options`] resolves files and generated credentials into [`MockOptions`];
-//! [`start`] turns those into a running simulator. The start-up banner shows the credentials
+//! [`MockArgs::into_options`] resolves files and generated credentials into
+//! [`MockOptions`], which `command::mock` serves. The start-up banner shows the credentials
 //! generated for this run (nobody else knows them, and the app needs them); those the user
 //! gave — flags or `HARNESS_*` variables — are shown as `***`: no secret of the user's reaches
 //! the output.
@@ -11,23 +11,13 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
-use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use rand::Rng;
 
-use crate::sim::evolution::{self, EvolutionConfig, SeedInstance};
+use super::credentials::CredentialArgs;
+pub use crate::command::mock::MockOptions;
 use crate::sim::faults::FaultProfile;
-use crate::sim::meta::{self, MetaConfig, MetaLimits, PhoneNumber};
-use crate::sim::SimHandle;
-
-/// Which provider to simulate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum MockProvider {
-    /// Evolution API v2 (default port 8080, like the real server).
-    Evolution,
-    /// Meta WhatsApp Cloud API (default port 8081).
-    Meta,
-}
+use crate::target::ProviderKind;
 
 /// Serve a provider simulator until Ctrl-C.
 #[derive(Debug, Clone, Args)]
@@ -36,9 +26,10 @@ pub enum MockProvider {
 POST /__harness/faults, POST /__harness/reset (see docs/simulators.md)."
 )]
 pub struct MockArgs {
-    /// The provider to simulate.
+    /// The provider to simulate: evolution (default port 8080, like the real server) or meta
+    /// (default port 8081).
     #[arg(value_enum)]
-    pub provider: MockProvider,
+    pub provider: ProviderKind,
     /// Port to listen on (0 picks a free one) [default: 8080 evolution, 8081 meta].
     #[arg(long)]
     pub port: Option<u16>,
@@ -49,22 +40,12 @@ pub struct MockArgs {
     /// callback URL).
     #[arg(long, env = "HARNESS_WEBHOOK_URL")]
     pub webhook_url: Option<String>,
-    /// Evolution global apikey (generated when absent).
-    #[arg(long, env = "HARNESS_EVOLUTION_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
     /// Evolution: an instance that exists, paired (`open`), at start: NAME or NAME:TOKEN.
     /// Repeatable.
     #[arg(long = "instance", value_name = "NAME[:TOKEN]")]
     pub instances: Vec<String>,
-    /// Meta access token (generated when absent).
-    #[arg(long, env = "HARNESS_META_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
-    /// Meta app secret, the key of `X-Hub-Signature-256` (generated when absent).
-    #[arg(long, env = "HARNESS_META_APP_SECRET", hide_env_values = true)]
-    pub app_secret: Option<String>,
-    /// Meta `hub.verify_token` for the verification handshake (generated when absent).
-    #[arg(long, env = "HARNESS_META_VERIFY_TOKEN", hide_env_values = true)]
-    pub verify_token: Option<String>,
     /// Meta phone-number-id of the simulated business number.
     #[arg(long)]
     pub phone_number_id: Option<String>,
@@ -85,28 +66,6 @@ pub struct MockArgs {
     pub no_limits: bool,
 }
 
-/// Resolved options of `harness mock`.
-#[derive(Debug, Clone)]
-pub struct MockOptions {
-    pub provider: MockProvider,
-    pub addr: SocketAddr,
-    pub webhook_url: Option<String>,
-    pub api_key: String,
-    /// (name, token) of instances open at start.
-    pub instances: Vec<(String, String)>,
-    pub token: String,
-    pub app_secret: String,
-    pub verify_token: String,
-    pub phone_number_id: Option<String>,
-    pub app_id: Option<String>,
-    pub waba_id: Option<String>,
-    pub faults: FaultProfile,
-    /// Meta: lift the sending limits.
-    pub no_limits: bool,
-    /// The credentials the user gave (masked in the banner); generated ones are not in it.
-    pub given: crate::redact::Redactor,
-}
-
 /// A random upper-case hex secret of `n` characters.
 fn secret(n: usize) -> String {
     let mut rng = rand::rng();
@@ -123,8 +82,8 @@ impl MockArgs {
             None => FaultProfile::default(),
         };
         let default_port = match self.provider {
-            MockProvider::Evolution => 8080,
-            MockProvider::Meta => 8081,
+            ProviderKind::Evolution => 8080,
+            ProviderKind::Meta => 8081,
         };
         let instances = self
             .instances
@@ -138,17 +97,13 @@ impl MockArgs {
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let given = crate::redact::Redactor::new();
+        let c = self.credentials;
         let user_tokens = self.instances.iter().filter_map(|s| s.split_once(':'));
-        for secret in [
-            &self.api_key,
-            &self.token,
-            &self.app_secret,
-            &self.verify_token,
-        ]
-        .into_iter()
-        .flatten()
-        .map(String::as_str)
-        .chain(user_tokens.map(|(_, token)| token))
+        for secret in [&c.api_key, &c.token, &c.app_secret, &c.verify_token]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .chain(user_tokens.map(|(_, token)| token))
         {
             given.add(secret);
         }
@@ -156,13 +111,11 @@ impl MockArgs {
             provider: self.provider,
             addr: SocketAddr::new(self.bind, self.port.unwrap_or(default_port)),
             webhook_url: self.webhook_url,
-            api_key: self.api_key.unwrap_or_else(|| secret(32)),
+            api_key: c.api_key.unwrap_or_else(|| secret(32)),
             instances,
-            token: self.token.unwrap_or_else(|| format!("EAAH{}", secret(40))),
-            app_secret: self.app_secret.unwrap_or_else(|| secret(32).to_lowercase()),
-            verify_token: self
-                .verify_token
-                .unwrap_or_else(|| secret(16).to_lowercase()),
+            token: c.token.unwrap_or_else(|| format!("EAAH{}", secret(40))),
+            app_secret: c.app_secret.unwrap_or_else(|| secret(32).to_lowercase()),
+            verify_token: c.verify_token.unwrap_or_else(|| secret(16).to_lowercase()),
             phone_number_id: self.phone_number_id,
             app_id: self.app_id,
             waba_id: self.waba_id,
@@ -173,122 +126,12 @@ impl MockArgs {
     }
 }
 
-impl MockOptions {
-    pub fn evolution_config(&self) -> EvolutionConfig {
-        EvolutionConfig {
-            api_key: self.api_key.clone(),
-            global_webhook_url: self.webhook_url.clone(),
-            instances: self
-                .instances
-                .iter()
-                .map(|(name, token)| SeedInstance::open(name, token, None))
-                .collect(),
-            faults: self.faults.clone(),
-            ..EvolutionConfig::default()
-        }
-    }
-
-    pub fn meta_config(&self) -> MetaConfig {
-        let mut config = MetaConfig {
-            token: self.token.clone(),
-            app_secret: self.app_secret.clone(),
-            verify_token: self.verify_token.clone(),
-            webhook_url: self.webhook_url.clone(),
-            faults: self.faults.clone(),
-            // Giving the URL on the command line is registering it: Meta verifies it first
-            // (in the background here; the outcome is logged).
-            verify_on_start: self.webhook_url.is_some(),
-            ..MetaConfig::default()
-        };
-        if self.no_limits {
-            config.limits = MetaLimits::unlimited();
-        }
-        if let Some(id) = &self.app_id {
-            config.app_id = id.clone();
-        }
-        if let Some(id) = &self.waba_id {
-            config.waba_id = id.clone();
-        }
-        if let Some(id) = &self.phone_number_id {
-            let display = config
-                .phone_numbers
-                .first()
-                .map(|p| p.display_phone_number.clone())
-                .unwrap_or_else(|| "15550783881".into());
-            config.phone_numbers = vec![PhoneNumber::new(id.clone(), display)];
-        }
-        config
-    }
-
-    /// What the user needs to point an app at the simulator; the credentials the user gave
-    /// are masked (they know them).
-    fn banner(&self, base_url: &str) -> String {
-        self.given.redact(&self.banner_unmasked(base_url))
-    }
-
-    fn banner_unmasked(&self, base_url: &str) -> String {
-        let hook = self
-            .webhook_url
-            .as_deref()
-            .unwrap_or("(none; set one with --webhook-url)");
-        match self.provider {
-            MockProvider::Evolution => {
-                let mut s = format!(
-                    "Evolution API v2 simulator on {base_url}\n  apikey (global): {}\n  webhook (global): {hook}\n",
-                    self.api_key
-                );
-                for (name, token) in &self.instances {
-                    s.push_str(&format!("  instance {name} (open), apikey {token}\n"));
-                }
-                s
-            }
-            MockProvider::Meta => {
-                let config = self.meta_config();
-                let ids: Vec<String> = config.phone_numbers.iter().map(|p| p.id.clone()).collect();
-                format!(
-                    "Meta Cloud API simulator on {base_url}\n  access token: {}\n  app secret: {}\n  verify token: {}\n  app id: {}\n  waba id: {}\n  phone-number-id: {}\n  webhook: {hook}\n",
-                    self.token, self.app_secret, self.verify_token, config.app_id, config.waba_id, ids.join(", ")
-                )
-            }
-        }
-    }
-}
-
-/// Binds and starts the simulator; returns it and the start-up banner.
-pub async fn start(opts: &MockOptions) -> anyhow::Result<(SimHandle, String)> {
-    let listener = tokio::net::TcpListener::bind(opts.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", opts.addr))?;
-    let handle = match opts.provider {
-        MockProvider::Evolution => evolution::start(opts.evolution_config(), listener).await,
-        MockProvider::Meta => meta::start(opts.meta_config(), listener).await,
-    }
-    .context("cannot start the simulator")?;
-    let mut banner = opts.banner(&handle.base_url);
-    banner.push_str(&format!(
-        "  control API: {}/__harness/ (outbound, inbound, faults, reset)\nCtrl-C stops.",
-        handle.base_url
-    ));
-    Ok((handle, banner))
-}
-
-/// `harness mock`: runs until Ctrl-C.
-pub async fn run(args: MockArgs) -> anyhow::Result<()> {
-    let opts = args.into_options()?;
-    let (handle, banner) = start(&opts).await?;
-    crate::command::out::println(&banner);
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot listen for Ctrl-C")?;
-    tracing::info!("shutting down");
-    handle.shutdown().await;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
+    use crate::command::mock::start;
+    use crate::sim::meta::MetaLimits;
     use clap::Parser;
 
     fn args(argv: &[&str]) -> MockArgs {

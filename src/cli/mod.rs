@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use crate::command::{
     CompareOptions, HttpClient, ListOptions, LoadOptions, LoadShape, MergeOptions, ReportFiles,
@@ -12,6 +12,7 @@ use crate::command::{
 use crate::target::ProviderKind;
 
 pub mod app;
+pub mod credentials;
 pub mod mock;
 pub mod watch;
 
@@ -60,21 +61,6 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Provider {
-    Evolution,
-    Meta,
-}
-
-impl From<Provider> for ProviderKind {
-    fn from(p: Provider) -> Self {
-        match p {
-            Provider::Evolution => ProviderKind::Evolution,
-            Provider::Meta => ProviderKind::Meta,
-        }
-    }
-}
-
 /// Where to run: a named target of `harness.yaml`, and flags that override it.
 #[derive(Debug, clap::Args)]
 pub struct TargetArgs {
@@ -90,7 +76,7 @@ pub struct TargetArgs {
     pub app_url: Option<String>,
     /// The provider the app uses (overrides the target's and the scenario's).
     #[arg(long, value_enum)]
-    pub provider: Option<Provider>,
+    pub provider: Option<ProviderKind>,
     /// The provider's base URL; a real provider unless the target says `mode: simulated`.
     #[arg(long, value_name = "URL")]
     pub provider_url: Option<String>,
@@ -347,7 +333,7 @@ impl TargetArgs {
             target: self.target,
             config: self.config,
             app_url: self.app_url,
-            provider: self.provider.map(Into::into),
+            provider: self.provider,
             provider_url: self.provider_url,
             webhook_url: self.webhook_url,
             sim_port: self.sim_port,

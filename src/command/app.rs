@@ -39,10 +39,7 @@ pub fn config(
     } else {
         tenants
     };
-    config.tenants = tenants
-        .into_iter()
-        .map(|id| TenantConfig { id, token: None })
-        .collect();
+    config.tenants = tenants.into_iter().map(TenantConfig::new).collect();
     Ok(config)
 }
 

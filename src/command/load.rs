@@ -172,7 +172,7 @@ pub fn resolve_plan(shape: &LoadShape, file: Option<&LoadSpec>) -> Result<(Plan,
 pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
     let stop = Stop::listen().context("cannot listen for signals")?;
     let run_id = new_run_id();
-    let color = terminal::color_for_stdout();
+    let color = super::out::color();
     let invalid = |e: String| CommandError::Invalid(format!("error: {e}"));
     if let Some(url) = opts.url.clone() {
         return load_url(&opts, url, &stop, run_id).await;
@@ -196,7 +196,11 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
     };
     init_vars(&scenario, base.clone(), &templater)
         .map_err(|e| invalid(format!("{}: {e}", scenario.path.display())))?;
-    let mut ctx = RunContext::new(templater, CancellationToken::new());
+    let mut ctx = RunContext::new(
+        templater,
+        CancellationToken::new(),
+        Some(p.target.run_target()),
+    );
     ctx.default_timeout = opts.timeout;
     let abort = opts
         .abort_on_fail
@@ -238,7 +242,7 @@ async fn load_url(
     stop: &Stop,
     run_id: String,
 ) -> Result<u8, CommandError> {
-    let color = terminal::color_for_stdout();
+    let color = super::out::color();
     let invalid = |e: String| CommandError::Invalid(format!("error: {e}"));
     let quick = quick_request(opts, url).map_err(invalid)?;
     let scenario = quick_scenario(&quick);

@@ -82,6 +82,7 @@ pub fn scenario_run(scenario: &Scenario, result: &LoadResult) -> ScenarioRun {
             result.records.iterations.executions,
             result.records.iterations.failures,
         ),
+        check_counts: Some(result.records.checks),
         steps,
     }
 }

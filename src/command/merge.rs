@@ -24,7 +24,7 @@ pub fn merge(opts: &MergeOptions) -> Result<u8, CommandError> {
         .map_err(|e| invalid(e.to_string()))?;
     let report = merge_reports(&inputs).map_err(|e| invalid(e.to_string()))?;
     let style = terminal::Style {
-        color: terminal::color_for_stdout(),
+        color: super::out::color(),
         verbose: false,
     };
     println!("merged {} reports of {}", inputs.len(), report.scenario);

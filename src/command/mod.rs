@@ -9,6 +9,7 @@ mod list;
 pub mod load;
 mod load_report;
 mod merge;
+pub mod mock;
 pub mod out;
 mod report;
 mod run;

@@ -17,14 +17,14 @@ use crate::thresholds;
 pub async fn run(opts: RunOptions) -> Result<u8, CommandError> {
     let stop = Stop::listen().context("cannot listen for signals")?;
     let run_id = new_run_id();
-    let color = terminal::color_for_stdout();
+    let color = super::out::color();
     let scenario = load_scenario(&opts.scenario, color)?;
     let p = prepare(&scenario, &opts.target).await?;
     check_references(&scenario, &p.target, color)?;
     check_report_dirs(&opts.files)?;
     let vars = init_vars(&scenario, p.target.vars(), &p.templater)
         .map_err(|e| CommandError::Invalid(format!("error: {}: {e}", scenario.path.display())))?;
-    let mut ctx = RunContext::new(p.templater, stop.soft.clone());
+    let mut ctx = RunContext::new(p.templater, stop.soft.clone(), Some(p.target.run_target()));
     ctx.default_timeout = opts.timeout;
     ctx.fail_fast = opts.fail_fast;
 

@@ -21,7 +21,6 @@ use super::watch_report::{self, Ending, Summary};
 use super::watch_scrape::{metrics_urls, scrape_all};
 use super::watch_store::{Resumed, Store};
 use super::{load_scenario, CommandError, ReportFiles, TargetOverrides};
-use crate::report::terminal;
 use crate::runner::{init_vars, run_scenario, RunContext, ScenarioRun};
 use crate::scenario::Scenario;
 use crate::thresholds::{self, ThresholdResult};
@@ -99,7 +98,7 @@ const REPORT_EVENTS: usize = 1000;
 pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
     let stop = Stop::listen().context("cannot listen for signals")?;
     let run_id = new_run_id();
-    let color = terminal::color_for_stdout();
+    let color = super::out::color();
     let scenario = Arc::new(load_scenario(&opts.scenario, color)?);
     let (opts, rules, metric_urls) = resolve(opts, &scenario)?;
     let baseline = baseline(&opts, &rules)?;
@@ -138,7 +137,11 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
         vars: p.target.vars(),
         scrape: Arc::new(scrape),
         ctx: {
-            let mut ctx = RunContext::new(p.templater.clone(), CancellationToken::new());
+            let mut ctx = RunContext::new(
+                p.templater.clone(),
+                CancellationToken::new(),
+                Some(p.target.run_target()),
+            );
             ctx.default_timeout = opts.timeout;
             ctx
         },
@@ -428,7 +431,12 @@ fn finished_run(
     );
     let passed = record.passed;
     if !opts.quiet {
-        super::out::println(run_line(state.eval.runs + 1, &finished, passed));
+        super::out::println(events::run_line(
+            state.eval.runs + 1,
+            finished.at_ms,
+            &finished.run,
+            passed,
+        ));
     }
     if let Err(e) = state.store.append(&record, state.started, state.missed) {
         super::out::eprintln(format_args!(
@@ -469,26 +477,6 @@ fn finished_run(
             >= d
     });
     healthy.then_some(Ending::Healthy)
-}
-
-fn run_line(n: u64, finished: &Finished, passed: bool) -> String {
-    let failed: Vec<&str> = finished
-        .run
-        .steps
-        .iter()
-        .filter(|s| !s.passed)
-        .map(|s| s.name.as_str())
-        .collect();
-    let verdict = if passed { "PASS" } else { "FAIL" };
-    let mut line = format!(
-        "{}  run {n}  {verdict}  {:.0}ms",
-        events::offset(finished.at_ms),
-        finished.run.elapsed.as_secs_f64() * 1000.0
-    );
-    if !failed.is_empty() {
-        line.push_str(&format!("  failed: {}", failed.join(", ")));
-    }
-    line
 }
 
 fn deliver(

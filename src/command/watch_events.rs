@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use tokio::task::JoinSet;
 
 use super::out;
+use crate::runner::ScenarioRun;
 use crate::watch::{Event, EventKind};
 
 /// Attempts per webhook delivery, and the first pause between them (doubled each time).
@@ -168,6 +169,26 @@ pub fn webhook_body(event: &Event, scenario: &str, start: SystemTime) -> serde_j
 /// Waits for the deliveries still going, at most `limit`.
 pub async fn drain(tasks: &mut JoinSet<()>, limit: Duration) {
     let _ = tokio::time::timeout(limit, async { while tasks.join_next().await.is_some() {} }).await;
+}
+
+/// The terminal line of a finished run: when, its verdict, how long, which steps failed.
+pub fn run_line(n: u64, at_ms: u64, run: &ScenarioRun, passed: bool) -> String {
+    let failed: Vec<&str> = run
+        .steps
+        .iter()
+        .filter(|s| !s.passed)
+        .map(|s| s.name.as_str())
+        .collect();
+    let verdict = if passed { "PASS" } else { "FAIL" };
+    let mut line = format!(
+        "{}  run {n}  {verdict}  {:.0}ms",
+        offset(at_ms),
+        run.elapsed.as_secs_f64() * 1000.0
+    );
+    if !failed.is_empty() {
+        line.push_str(&format!("  failed: {}", failed.join(", ")));
+    }
+    line
 }
 
 #[cfg(test)]

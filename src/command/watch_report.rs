@@ -65,6 +65,7 @@ pub(super) fn build(
         interrupted: true,
         steps: Vec::new(),
         iterations: Series::new(),
+        check_counts: None,
     };
     let (run, verdicts) = last.unwrap_or((&empty, &[]));
     let mut report = report::build(scenario, run, verdicts, &p.target.report(), &p.redactor);

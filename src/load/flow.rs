@@ -11,7 +11,10 @@ use super::engine::Flow;
 use super::record::{FailureSample, Outcome, Samples, StepRecord};
 use crate::runner::http::{classify, ErrorKind, ExchangeError, Response, SentRequest};
 use crate::runner::template::Vars;
-use crate::runner::{init_vars, run_step, RunContext, RunState, StepKind, StepResult};
+use crate::runner::{
+    execute_step, init_vars, step_result, CheckCounts, ExecutedStep, RunContext, RunState,
+    StepKind, StepResult,
+};
 use crate::scenario::Scenario;
 
 /// A scenario's steps, in order, with the scenario's variables rendered anew for each
@@ -91,7 +94,7 @@ impl ScenarioFlow {
     }
 
     /// Keeps a copy of the iteration's results when it is among the failed or slowest kept.
-    fn consider(&self, results: &[(usize, StepResult)], duration: Duration) {
+    fn consider(&self, results: &[(usize, ExecutedStep)], duration: Duration) {
         let Some(kept) = &self.kept else {
             return;
         };
@@ -101,7 +104,10 @@ impl ScenarioFlow {
             kept.keep(KeptIteration {
                 failed,
                 duration,
-                steps: results.iter().map(|(_, r)| r.clone()).collect(),
+                steps: results
+                    .iter()
+                    .map(|(i, r)| step_result(&self.scenario.steps[*i], r.clone()))
+                    .collect(),
             });
         }
     }
@@ -137,10 +143,10 @@ impl Flow for ScenarioFlow {
         let began = Instant::now();
         let mut results = Vec::with_capacity(self.scenario.steps.len());
         for (index, step) in self.scenario.steps.iter().enumerate() {
-            if state.skips(step) {
+            if self.ctx.skips(step) {
                 continue;
             }
-            let r = run_step(step, &mut state, &self.ctx).await;
+            let r = execute_step(step, &mut state, &self.ctx).await;
             let passed = r.passed;
             results.push((index, r));
             if !passed {
@@ -148,18 +154,22 @@ impl Flow for ScenarioFlow {
             }
         }
         self.consider(&results, began.elapsed());
-        outcome(results)
+        outcome(&self.scenario, results)
     }
 }
 
-/// The records of an iteration's step results; an iteration stops at its first failure.
-fn outcome(results: Vec<(usize, StepResult)>) -> Outcome {
-    let mut out = Outcome::default();
+/// The records of an iteration's executed steps; an iteration stops at its first failure.
+fn outcome(scenario: &Scenario, results: Vec<(usize, ExecutedStep)>) -> Outcome {
+    let mut out = Outcome {
+        steps: Vec::with_capacity(results.len()),
+        ..Outcome::default()
+    };
     for (index, r) in results {
         out.steps.push(StepRecord {
             index,
-            kind: r.kind,
-            samples: Samples::Series(r.series),
+            kind: StepKind::of(&scenario.steps[index].action),
+            checks: CheckCounts::of(&r.checks),
+            samples: Samples::Step(r.samples),
         });
         if !r.passed {
             out.error = Some(
@@ -173,8 +183,8 @@ fn outcome(results: Vec<(usize, StepResult)>) -> Outcome {
                 FailureSample {
                     error: r.error,
                     checks,
-                    request: r.request,
-                    response: r.response,
+                    request: r.exchange.0,
+                    response: r.exchange.1,
                 },
             ));
             break;
@@ -258,6 +268,7 @@ impl QuickOutcomes {
                     latency: Some(latency),
                     failed: error.is_some(),
                 },
+                checks: CheckCounts::default(),
             }],
             error,
             sample,

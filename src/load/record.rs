@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use crate::metrics::{Series, Sketch};
 use crate::runner::check::CheckResult;
 use crate::runner::http::{ExchangeError, Response, SentRequest};
-use crate::runner::StepKind;
+use crate::runner::{CheckCounts, StepKind, StepSamples};
 
 /// The samples of one executed step of one iteration.
 #[derive(Debug)]
@@ -23,6 +23,8 @@ pub struct StepRecord {
     pub index: usize,
     pub kind: StepKind,
     pub samples: Samples,
+    /// The step's checks that passed and failed (captures included).
+    pub checks: CheckCounts,
 }
 
 #[derive(Debug)]
@@ -32,8 +34,9 @@ pub enum Samples {
         latency: Option<Duration>,
         failed: bool,
     },
-    /// The series a scenario step produced (attempts of a retried step included).
-    Series(Series),
+    /// A scenario step's samples (attempts of a retried step included), recorded straight
+    /// into the worker's histograms: no histogram per step result.
+    Step(StepSamples),
 }
 
 /// Counters shared by the dispatcher, the workers and the metrics task.
@@ -168,6 +171,8 @@ pub struct Recorder {
     pub start_lag: Series,
     pub errors: BTreeMap<String, u64>,
     pub samples: Vec<Option<FailureSample>>,
+    /// Every check evaluated (one per check per execution of its step).
+    pub checks: CheckCounts,
     window: Window,
 }
 
@@ -181,6 +186,7 @@ impl Recorder {
             start_lag: Series::new(),
             errors: BTreeMap::new(),
             samples: vec![None; steps],
+            checks: CheckCounts::default(),
             window: Window::default(),
         }
     }
@@ -208,9 +214,9 @@ impl Recorder {
         by_start.service.record(service);
         by_start.failed += u64::from(failed);
         for step in &outcome.steps {
-            if let (StepKind::Await, Samples::Series(s)) = (step.kind, &step.samples) {
-                for (us, n) in s.recorded_us() {
-                    by_start.e2e.record_us(us, n);
+            if let (StepKind::Await, Samples::Step(s)) = (step.kind, &step.samples) {
+                for d in s.retried.iter().chain(&s.last) {
+                    by_start.e2e.record(*d);
                 }
             }
         }
@@ -233,6 +239,7 @@ impl Recorder {
             return;
         };
         self.kinds[step.index] = Some(step.kind);
+        self.checks.add(step.checks);
         let window = match step.kind {
             StepKind::Await => &mut self.window.e2e,
             _ => &mut self.window.requests,
@@ -248,9 +255,9 @@ impl Recorder {
                     window.record_without_latency(failed);
                 }
             },
-            Samples::Series(s) => {
-                series.merge(&s);
-                window.merge(&s);
+            Samples::Step(s) => {
+                s.record_into(series);
+                s.record_into(window);
             }
         }
     }
@@ -297,6 +304,7 @@ impl Recorder {
         self.iterations.merge(&other.iterations);
         self.service.merge(&other.service);
         self.start_lag.merge(&other.start_lag);
+        self.checks.add(other.checks);
         for (k, n) in other.errors {
             *self.errors.entry(k).or_default() += n;
         }
@@ -318,6 +326,7 @@ mod tests {
                         latency: Some(Duration::from_millis(service_ms)),
                         failed: error.is_some(),
                     },
+                    checks: CheckCounts::default(),
                 }],
                 error: error.map(str::to_string),
                 sample: error.map(|_| (0, FailureSample::default())),

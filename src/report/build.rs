@@ -191,7 +191,13 @@ fn threshold_report(t: &ThresholdResult, redactor: &Redactor) -> ThresholdReport
 }
 
 fn totals(run: &ScenarioRun, requests: &Series, checks: &[CheckReport]) -> Totals {
-    let checks_failed = checks.iter().filter(|c| !c.passed).count();
+    let (checks_passed, checks_failed) = match run.check_counts {
+        Some(n) => (n.passed as usize, n.failed as usize),
+        None => {
+            let failed = checks.iter().filter(|c| !c.passed).count();
+            (checks.len() - failed, failed)
+        }
+    };
     let skipped = run.steps.iter().filter(|s| s.skipped).count();
     let failed = run.steps.iter().filter(|s| !s.skipped && !s.passed).count();
     Totals {
@@ -201,7 +207,7 @@ fn totals(run: &ScenarioRun, requests: &Series, checks: &[CheckReport]) -> Total
         failed_iterations: run.iterations.failures,
         error_rate: run.iterations.error_rate(),
         latency_ms: latency(requests),
-        checks_passed: checks.len() - checks_failed,
+        checks_passed,
         checks_failed,
         steps_passed: run.steps.len() - skipped - failed,
         steps_failed: failed,

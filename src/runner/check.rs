@@ -59,6 +59,11 @@ impl<'a> Observation<'a> {
         obs
     }
 
+    /// The JSON subject, if a check already read it (parsed once, then handed on).
+    pub fn into_json(self) -> Option<Value> {
+        self.json.into_inner().flatten()
+    }
+
     fn json(&self) -> Option<&Value> {
         self.json
             .get_or_init(|| serde_json::from_slice(&self.response.body).ok())

@@ -17,9 +17,11 @@ use serde_json::{json, Value};
 use super::check::{self, CheckResult, Observation};
 use super::http::{self, ErrorKind, ExchangeError, Response, SentRequest};
 use super::template::{Templater, Vars};
-use super::{judge, Attempt, Injection, RunContext, RunState};
+use super::{judge, Attempt, Injection, RunContext, RunState, RunTarget};
+use crate::scenario::targets::ProviderMode;
 use crate::scenario::{
-    Await, Body, Content, CustomerMessage, Inject, RawWebhook, Signature, Step, Subject,
+    Await, Body, Content, CustomerMessage, Inject, ProviderKind, RawWebhook, Signature, Step,
+    Subject,
 };
 use crate::sim::bus::phone_digits;
 use crate::sim::meta::wire as meta_wire;
@@ -45,21 +47,17 @@ fn invalid(message: impl Into<String>) -> ExchangeError {
     }
 }
 
-/// `provider.<key>` / `app.<key>` from the target's variables.
-fn target_value(vars: &Vars, map: &str, key: &str) -> Option<String> {
-    vars.get(map)?.get(key)?.as_str().map(str::to_string)
-}
-
-fn provider_url(vars: &Vars, what: &str) -> Result<String, ExchangeError> {
-    if target_value(vars, "provider", "mode").as_deref() == Some("real") {
+/// The simulator's URL, for an action that needs a simulated provider.
+fn provider_url(target: Option<&RunTarget>, what: &str) -> Result<String, ExchangeError> {
+    if target.is_some_and(|t| t.mode == ProviderMode::Real) {
         return Err(invalid(format!(
             "{what} needs a simulated provider (the simulator's control API plays the customer), \
              but this target's provider is real: run against the embedded default, --sim-port, or a \
              `harness mock` target with `mode: simulated`"
         )));
     }
-
-    target_value(vars, "provider", "url")
+    target
+        .and_then(|t| t.provider_url.as_deref())
         .map(|u| u.trim_end_matches('/').to_string())
         .ok_or_else(|| {
             invalid(format!(
@@ -68,18 +66,19 @@ fn provider_url(vars: &Vars, what: &str) -> Result<String, ExchangeError> {
         })
 }
 
-fn is_meta(vars: &Vars) -> bool {
-    target_value(vars, "provider", "name").as_deref() == Some("meta")
+fn is_meta(target: Option<&RunTarget>) -> bool {
+    target.is_some_and(|t| t.provider == ProviderKind::Meta)
 }
 
 pub(super) fn render_inject(
     inject: &Inject,
     t: &Templater,
     vars: &Vars,
+    target: Option<&RunTarget>,
 ) -> Result<Rendered, ExchangeError> {
     match inject {
-        Inject::Customer(m) => render_customer(m, t, vars),
-        Inject::Raw(raw) => render_raw(raw, t, vars),
+        Inject::Customer(m) => render_customer(m, t, vars, target),
+        Inject::Raw(raw) => render_raw(raw, t, vars, target),
     }
 }
 
@@ -88,6 +87,7 @@ fn render_customer(
     m: &CustomerMessage,
     t: &Templater,
     vars: &Vars,
+    target: Option<&RunTarget>,
 ) -> Result<Rendered, ExchangeError> {
     let r = |s: &String| t.render(s, vars).map_err(ExchangeError::from);
     let from = r(&m.from)?;
@@ -95,7 +95,7 @@ fn render_customer(
     if let Some(name) = &m.name {
         body["name"] = json!(r(name)?);
     }
-    let meta = is_meta(vars);
+    let meta = is_meta(target);
     match (&m.content, meta) {
         (Content::Text(text), _) => body["text"] = json!(r(text)?),
         (Content::ButtonReply { id, title }, true) => {
@@ -112,12 +112,12 @@ fn render_customer(
     let tenant_key = if meta { "phone_number_id" } else { "instance" };
     let tenant = match &m.tenant {
         Some(tn) => Some(r(tn)?),
-        None => target_value(vars, "provider", tenant_key),
+        None => target.and_then(|t| t.tenant.clone()),
     };
     if let Some(tenant) = tenant {
         body[tenant_key] = json!(tenant);
     }
-    let url = format!("{}/__harness/inbound", provider_url(vars, "`inject`")?);
+    let url = format!("{}/__harness/inbound", provider_url(target, "`inject`")?);
     let request = SentRequest {
         method: "POST".into(),
         url,
@@ -132,15 +132,20 @@ fn render_customer(
 }
 
 /// A raw webhook straight to the app, signed as Meta signs it when the target is Meta.
-fn render_raw(raw: &RawWebhook, t: &Templater, vars: &Vars) -> Result<Rendered, ExchangeError> {
+fn render_raw(
+    raw: &RawWebhook,
+    t: &Templater,
+    vars: &Vars,
+    target: Option<&RunTarget>,
+) -> Result<Rendered, ExchangeError> {
     let r = |s: &String| t.render(s, vars).map_err(ExchangeError::from);
     let url = match &raw.url {
         Some(u) => r(u)?,
-        None => target_value(vars, "app", "webhook_url").ok_or_else(|| {
+        None => target.and_then(|t| t.webhook_url.clone()).ok_or_else(|| {
             invalid("`inject: raw` needs the app's webhook URL: set `url:`, or run with an app URL")
         })?,
     };
-    let meta = is_meta(vars);
+    let meta = is_meta(target);
     let (body, content_type) = match &raw.body {
         Body::Json(v) => {
             let v = t.render_json(v, vars).map_err(ExchangeError::from)?;
@@ -160,7 +165,8 @@ fn render_raw(raw: &RawWebhook, t: &Templater, vars: &Vars) -> Result<Rendered, 
         headers.push((k.clone(), r(v)?));
     }
     if meta && raw.signature != Signature::None {
-        let secret = target_value(vars, "provider", "app_secret")
+        let secret = target
+            .and_then(|t| t.app_secret.clone())
             .ok_or_else(|| invalid("a signed Meta webhook needs the target's `app_secret`"))?;
         let key = match raw.signature {
             Signature::Invalid => format!("not-{secret}"),
@@ -286,7 +292,7 @@ fn await_target(
         .as_ref()
         .map(|t| ctx.templater.render(t, vars))
         .transpose()?;
-    let base = provider_url(vars, "`await`")?;
+    let base = provider_url(ctx.target.as_ref(), "`await`")?;
     Ok((customer, tenant, base))
 }
 

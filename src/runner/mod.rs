@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Series;
+use crate::scenario::targets::ProviderMode;
 use crate::scenario::{Action, ProviderKind, Scenario, Span, Step};
 use check::{CheckResult, Observation};
 use http::{ExchangeError, Response, SentRequest};
@@ -25,6 +26,9 @@ use template::{TemplateError, Templater, Vars};
 #[derive(Debug, Clone)]
 pub struct RunContext {
     pub client: reqwest::Client,
+    /// The target, typed: which provider, real or simulated, where. `None` for scenarios run
+    /// without one (plain HTTP); `inject`/`await` then say what they need.
+    pub target: Option<RunTarget>,
     pub templater: Templater,
     pub cancel: CancellationToken,
     /// Per-request timeout when a step sets none.
@@ -34,15 +38,44 @@ pub struct RunContext {
 }
 
 impl RunContext {
-    pub fn new(templater: Templater, cancel: CancellationToken) -> Self {
+    pub fn new(templater: Templater, cancel: CancellationToken, target: Option<RunTarget>) -> Self {
         Self {
             client: default_client(),
+            target,
             templater,
             cancel,
             default_timeout: Duration::from_secs(30),
             fail_fast: false,
         }
     }
+}
+
+impl RunContext {
+    /// The target's provider, if there is a target.
+    pub fn provider(&self) -> Option<ProviderKind> {
+        self.target.as_ref().map(|t| t.provider)
+    }
+
+    /// Whether `step` is for another provider than the target's (`provider:` on the step).
+    pub fn skips(&self, step: &Step) -> bool {
+        step.provider.is_some_and(|p| self.provider() != Some(p))
+    }
+}
+
+/// The target as the runner needs it, resolved once (`target::Target::run_target`): the
+/// runner never reads configuration back out of template variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunTarget {
+    pub provider: ProviderKind,
+    pub mode: ProviderMode,
+    /// The provider's (or simulator's) base URL, without a trailing slash.
+    pub provider_url: Option<String>,
+    /// The default tenant: Evolution instance or Meta phone-number-id.
+    pub tenant: Option<String>,
+    /// Meta's app secret, to sign raw webhooks.
+    pub app_secret: Option<String>,
+    /// Where the provider delivers webhooks to the app.
+    pub webhook_url: Option<String>,
 }
 
 /// The HTTP client of functional runs: keep-alive, no proxy (targets are explicit), rustls.
@@ -128,6 +161,9 @@ pub struct ScenarioRun {
     /// (none when interrupted before its first step); under load, those completed. An
     /// iteration fails when any of its steps failed. The denominator of `error_rate`.
     pub iterations: Series,
+    /// Under load, every check evaluated in every iteration (the steps' `checks` then hold
+    /// only failure samples); `None`: the steps' `checks` are all there is.
+    pub check_counts: Option<CheckCounts>,
 }
 
 impl ScenarioRun {
@@ -194,20 +230,6 @@ impl RunState {
             ..Self::default()
         }
     }
-
-    /// The target's provider (`provider.name`), if it has one.
-    pub fn provider(&self) -> Option<ProviderKind> {
-        self.vars
-            .get("provider")?
-            .get("name")?
-            .as_str()
-            .and_then(ProviderKind::parse)
-    }
-
-    /// Whether `step` is for another provider than the target's (`provider:` on the step).
-    pub fn skips(&self, step: &Step) -> bool {
-        step.provider.is_some_and(|p| self.provider() != Some(p))
-    }
 }
 
 /// A customer message handed to the simulator.
@@ -230,7 +252,7 @@ pub async fn run_scenario(scenario: &Scenario, vars: Vars, ctx: &RunContext) -> 
             interrupted = true;
             break;
         }
-        if state.skips(step) {
+        if ctx.skips(step) {
             steps.push(StepResult::skipped(step));
             continue;
         }
@@ -251,6 +273,7 @@ pub async fn run_scenario(scenario: &Scenario, vars: Vars, ctx: &RunContext) -> 
         elapsed: start.elapsed(),
         interrupted,
         iterations: Series::from_counts(u64::from(ran), u64::from(ran && failed)),
+        check_counts: None,
         steps,
     }
 }
@@ -258,11 +281,102 @@ pub async fn run_scenario(scenario: &Scenario, vars: Vars, ctx: &RunContext) -> 
 /// Runs one step (polling it while it has a `retry` and its checks fail), then takes its
 /// captures into the run's variables.
 pub async fn run_step(step: &Step, state: &mut RunState, ctx: &RunContext) -> StepResult {
+    step_result(step, execute_step(step, state, ctx).await)
+}
+
+/// An executed step as a [`StepResult`] (its samples in a histogram).
+pub fn step_result(step: &Step, done: ExecutedStep) -> StepResult {
+    let kind = StepKind::of(&step.action);
+    let mut series = Series::new();
+    done.samples.record_into(&mut series);
+    StepResult {
+        name: step.name.clone(),
+        span: step.span,
+        kind,
+        series,
+        attempts: done.attempts,
+        checks: done.checks,
+        error: done.error,
+        request: done.exchange.0,
+        response: done.exchange.1,
+        // An `http` step's parsed body is its response's; only an awaited message is kept.
+        message: done.message.filter(|_| kind == StepKind::Await),
+        passed: done.passed,
+        skipped: false,
+    }
+}
+
+/// A step's latency samples, without a histogram (a load iteration records them straight
+/// into its worker's): the attempts that were retried, then the final one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepSamples {
+    /// Latencies of attempts that were retried (empty, not allocated, without `retry`).
+    pub retried: Vec<Duration>,
+    /// The final attempt's latency; `None` when it produced none (a template error, an
+    /// `await` whose reply never came).
+    pub last: Option<Duration>,
+    /// Whether the step failed.
+    pub failed: bool,
+}
+
+impl StepSamples {
+    /// Records the samples into `series` as [`Series::record_attempt`] (each retried
+    /// attempt) and one execution.
+    pub fn record_into(&self, series: &mut Series) {
+        for d in &self.retried {
+            series.record_attempt(*d);
+        }
+        match self.last {
+            Some(d) => series.record(d, self.failed),
+            None => series.record_without_latency(self.failed),
+        }
+    }
+}
+
+/// How many checks (captures included) passed and failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckCounts {
+    pub passed: u64,
+    pub failed: u64,
+}
+
+impl CheckCounts {
+    pub fn of(checks: &[CheckResult]) -> Self {
+        let failed = checks.iter().filter(|c| !c.passed).count() as u64;
+        CheckCounts {
+            passed: checks.len() as u64 - failed,
+            failed,
+        }
+    }
+
+    pub fn add(&mut self, other: CheckCounts) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+    }
+}
+
+/// A step executed (its retries included), before it becomes a [`StepResult`].
+#[derive(Debug, Clone)]
+pub struct ExecutedStep {
+    pub samples: StepSamples,
+    pub attempts: u32,
+    /// The last attempt's checks, then any capture that could not be taken.
+    pub checks: Vec<CheckResult>,
+    pub error: Option<ExchangeError>,
+    /// The last attempt's request and response.
+    pub exchange: (Option<SentRequest>, Option<Response>),
+    /// For `await`: the app's message that matched (see [`StepResult::message`]).
+    pub message: Option<serde_json::Value>,
+    pub passed: bool,
+}
+
+/// Runs one step as [`run_step`] does, its samples kept as plain durations.
+pub async fn execute_step(step: &Step, state: &mut RunState, ctx: &RunContext) -> ExecutedStep {
     let deadline = step
         .retry
         .as_ref()
         .map(|r| (Instant::now() + r.timeout, r.interval));
-    let mut series = Series::new();
+    let mut retried = Vec::new();
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -275,13 +389,13 @@ pub async fn run_step(step: &Step, state: &mut RunState, ctx: &RunContext) -> St
         let retry = deadline
             .filter(|(until, interval)| !passed && rendered && Instant::now() + *interval < *until);
         let Some((_, interval)) = retry else {
-            let result = finish(step, state, attempt, series, attempts);
+            let result = finish(step, state, attempt, retried, attempts);
             learn_secret_captures(step, state, ctx.templater.redactor());
             return result;
         };
         // An attempt that will be retried is a latency sample, not an execution.
         if let Some(d) = attempt.duration {
-            series.record_attempt(d);
+            retried.push(d);
         }
         tokio::time::sleep(interval).await;
     }
@@ -333,34 +447,39 @@ async fn attempt(step: &Step, state: &mut RunState, ctx: &RunContext) -> Attempt
             Ok((r, ct)) => (r, ct, spec.timeout.unwrap_or(ctx.default_timeout)),
             Err(e) => return Attempt::failed(None, e.into()),
         },
-        Action::Inject(inject) => match e2e::render_inject(inject, &ctx.templater, &state.vars) {
-            Ok(r) => return e2e::inject(step, r, state, ctx).await,
-            Err(e) => return Attempt::failed(None, e),
-        },
+        Action::Inject(inject) => {
+            match e2e::render_inject(inject, &ctx.templater, &state.vars, ctx.target.as_ref()) {
+                Ok(r) => return e2e::inject(step, r, state, ctx).await,
+                Err(e) => return Attempt::failed(None, e),
+            }
+        }
         Action::Await(spec) => return e2e::await_reply(step, spec, state, ctx).await,
     };
     let exchange = http::send(&ctx.client, request, content_type, timeout).await;
     judge(step, exchange, &state.vars, ctx)
 }
 
-/// Judges an exchange's response with the step's checks.
+/// Judges an exchange's response with the step's checks. A body parsed as JSON for them is
+/// kept as the attempt's `message`, so that captures do not parse it again.
 fn judge(step: &Step, exchange: http::Exchange, vars: &Vars, ctx: &RunContext) -> Attempt {
     match exchange.result {
         Ok(response) => {
-            let mut attempt = Attempt {
+            let ms = exchange.duration.as_secs_f64() * 1000.0;
+            let obs = Observation::new(&response, ms);
+            let checks = step
+                .checks
+                .iter()
+                .map(|c| check::evaluate(c, &obs, &ctx.templater, vars))
+                .collect();
+            let message = obs.into_json();
+            Attempt {
                 request: exchange.request,
                 response: Some(response),
+                message,
+                error: None,
+                checks,
                 duration: Some(exchange.duration),
-                ..Attempt::default()
-            };
-            if let Some(obs) = attempt.observation() {
-                attempt.checks = step
-                    .checks
-                    .iter()
-                    .map(|c| check::evaluate(c, &obs, &ctx.templater, vars))
-                    .collect();
             }
-            attempt
         }
         Err(e) => Attempt {
             duration: Some(exchange.duration),
@@ -372,42 +491,48 @@ fn judge(step: &Step, exchange: http::Exchange, vars: &Vars, ctx: &RunContext) -
 fn finish(
     step: &Step,
     state: &mut RunState,
-    attempt: Attempt,
-    mut series: Series,
+    mut attempt: Attempt,
+    retried: Vec<Duration>,
     attempts: u32,
-) -> StepResult {
-    let mut checks = attempt.checks.clone();
-    if let Some(obs) = attempt.observation() {
-        for c in &step.captures {
-            match check::capture(&c.source, &obs) {
-                Ok(value) => state.vars.set(c.variable.clone(), value),
-                Err(why) => checks.push(CheckResult {
-                    name: format!("capture {}", c.variable),
-                    span: c.span,
-                    passed: false,
-                    expected: "a value to capture".into(),
-                    observed: why,
-                }),
+) -> ExecutedStep {
+    if !step.captures.is_empty() {
+        let mut failed = Vec::new();
+        if let Some(obs) = attempt.observation() {
+            for c in &step.captures {
+                match check::capture(&c.source, &obs) {
+                    Ok(value) => state.vars.set(c.variable.clone(), value),
+                    Err(why) => failed.push(CheckResult {
+                        name: format!("capture {}", c.variable),
+                        span: c.span,
+                        passed: false,
+                        expected: "a value to capture".into(),
+                        observed: why,
+                    }),
+                }
             }
         }
+        attempt.checks.extend(failed);
     }
-    let passed = attempt.error.is_none() && checks.iter().all(|c| c.passed);
-    match attempt.duration {
-        Some(d) => series.record(d, !passed),
-        None => series.record_without_latency(!passed),
-    }
-    StepResult {
-        name: step.name.clone(),
-        span: step.span,
-        kind: StepKind::of(&step.action),
-        series,
+    let Attempt {
+        request,
+        response,
+        error,
+        checks,
+        duration,
+        message,
+    } = attempt;
+    let passed = error.is_none() && checks.iter().all(|c| c.passed);
+    ExecutedStep {
+        samples: StepSamples {
+            retried,
+            last: duration,
+            failed: !passed,
+        },
         attempts,
         checks,
-        error: attempt.error,
-        request: attempt.request,
-        response: attempt.response,
-        message: attempt.message,
+        error,
+        exchange: (request, response),
+        message,
         passed,
-        skipped: false,
     }
 }

@@ -75,27 +75,7 @@ pub struct Variable {
     pub span: Span,
 }
 
-/// The WhatsApp providers the harness knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProviderKind {
-    Evolution,
-    Meta,
-}
-
-impl ProviderKind {
-    pub const ALL: [ProviderKind; 2] = [ProviderKind::Evolution, ProviderKind::Meta];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ProviderKind::Evolution => "evolution",
-            ProviderKind::Meta => "meta",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.name() == s)
-    }
-}
+pub use crate::provider::ProviderKind;
 
 /// One step: an action, the checks on its outcome, what it captures, how it is retried.
 #[derive(Debug, Clone, PartialEq)]

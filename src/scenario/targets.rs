@@ -9,6 +9,22 @@ pub enum ProviderMode {
     Simulated,
 }
 
+impl ProviderMode {
+    pub const ALL: [ProviderMode; 2] = [ProviderMode::Real, ProviderMode::Simulated];
+
+    /// The name in `harness.yaml` (`mode:`) and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderMode::Real => "real",
+            ProviderMode::Simulated => "simulated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
 /// Provider credentials, as templates (typically `${ENV_VAR}`), rendered at resolution.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Credentials {
@@ -16,6 +32,10 @@ pub struct Credentials {
     pub api_key: Option<String>,
     /// Evolution instance name the scenarios use by default.
     pub instance: Option<String>,
+    /// Evolution: that instance's own token, when `instance` was given as `NAME:TOKEN`
+    /// (e.g. `HARNESS_EVOLUTION_INSTANCE=clinica:tok`); a simulator started here gives the
+    /// instance this token.
+    pub instance_token: Option<String>,
     /// Meta: access token, app secret (webhook signatures), verify token, phone-number-id.
     pub token: Option<String>,
     pub app_secret: Option<String>,

@@ -23,20 +23,14 @@ use super::journal::Journal;
 /// Messages buffered per broadcast subscriber before it lags (then it re-reads the journal).
 const BROADCAST_BUFFER: usize = 4096;
 
-/// Which provider a simulator imitates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    Evolution,
-    Meta,
-}
+pub use crate::provider::ProviderKind;
 
 /// A message the app sent, as the simulator accepted it.
 #[derive(Debug, Clone, Serialize)]
 pub struct OutboundMessage {
     /// Position on the bus, from 1, increasing (also across [`Bus::clear`]).
     pub seq: u64,
-    pub provider: Provider,
+    pub provider: ProviderKind,
     /// Instance name (Evolution) or phone-number-id (Meta).
     pub tenant: String,
     /// The customer's phone number, digits only.
@@ -60,7 +54,7 @@ pub struct OutboundMessage {
 /// What a simulator hands to [`Bus::publish`]; the bus adds the sequence number and times.
 #[derive(Debug, Clone)]
 pub struct NewOutbound {
-    pub provider: Provider,
+    pub provider: ProviderKind,
     pub tenant: String,
     pub to: String,
     pub message_id: String,
@@ -225,7 +219,7 @@ mod tests {
 
     fn new(tenant: &str, to: &str, text: &str) -> NewOutbound {
         NewOutbound {
-            provider: Provider::Evolution,
+            provider: ProviderKind::Evolution,
             tenant: tenant.into(),
             to: to.into(),
             message_id: format!("id-{text}"),

@@ -173,7 +173,9 @@ fn config(webhook: &str) -> MetaConfig {
             played: Some(Duration::from_millis(15)),
         },
         templates: vec![approved("t", "es"), approved("reminder", "es")],
-        template_review_delay: Duration::from_millis(50),
+        // Long enough that a test reads PENDING between an edit and the review on a loaded
+        // machine (50 ms was not: two requests took longer under a parallel build).
+        template_review_delay: Duration::from_millis(400),
         ..MetaConfig::default()
     }
 }

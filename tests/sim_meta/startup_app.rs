@@ -77,7 +77,7 @@ async fn an_app_starts_up_and_sends_a_template_against_harness_mock_meta() {
         panic!("not mock")
     };
     let opts = args.into_options().unwrap();
-    let (sim, banner) = harness::cli::mock::start(&opts).await.unwrap();
+    let (sim, banner) = harness::command::mock::start(&opts).await.unwrap();
     assert!(banner.contains(&format!("waba id: {WABA}")), "{banner}");
     let mut hooks = App::start("startup-vt").await;
     let app = StartupApp {

@@ -65,6 +65,7 @@ fn target(ctx: &mut Ctx, entry: &Entry) -> Option<TargetSpec> {
     let credentials = Credentials {
         api_key: text("api_key"),
         instance: text("instance"),
+        instance_token: None,
         token: text("token"),
         app_secret: text("app_secret"),
         verify_token: text("verify_token"),
@@ -80,19 +81,19 @@ fn target(ctx: &mut Ctx, entry: &Entry) -> Option<TargetSpec> {
         } else {
             ProviderMode::Simulated
         }),
-        Some(e) => match ctx.string(e)?.as_str() {
-            "real" => Some(ProviderMode::Real),
-            "simulated" => Some(ProviderMode::Simulated),
-            other => {
-                let msg = format!("unknown mode `{other}`");
+        Some(e) => {
+            let text = ctx.string(e)?;
+            let mode = ProviderMode::parse(&text);
+            if mode.is_none() {
+                let msg = format!("unknown mode `{text}`");
                 ctx.error(
                     e.value_node(),
                     msg,
                     Some("use `real` or `simulated`".into()),
                 );
-                None
             }
-        },
+            mode
+        }
     };
     Some(TargetSpec {
         name: entry.key.clone(),

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::errors::EvoError;
 use super::reply::{apikey, created, json_body, ok, EvoResult, S};
-use super::rules;
+use super::rules::{self, WebhookSettings};
 use super::state::{ConnState, Event, Instance};
 use super::{harness_routes, messages, qr, EmitContext, Sim};
 
@@ -83,29 +83,30 @@ async fn verify_creds(State(sim): S, headers: HeaderMap) -> EvoResult {
     ))
 }
 
-async fn create(State(sim): S, headers: HeaderMap, body: Bytes) -> EvoResult {
-    let body = json_body(&body)?;
-    let name = body.get("instanceName").and_then(Value::as_str);
-    {
-        let instances = sim.instances();
-        match name {
-            None if !instances.is_empty() => {
-                return Err(EvoError::forbidden(
-                    "This name \"undefined\" is already in use.",
-                ))
-            }
-            Some(n) if instances.contains_key(n) => {
-                return Err(EvoError::forbidden(format!(
-                    "This name \"{n}\" is already in use."
-                )))
-            }
-            _ => {}
-        }
+/// The instance name is taken (the server checks before authorising; an absent name is
+/// "undefined", taken as soon as any instance exists).
+fn name_in_use(sim: &Sim, name: Option<&str>) -> Result<(), EvoError> {
+    let instances = sim.instances();
+    match name {
+        None if !instances.is_empty() => Err(EvoError::forbidden(
+            "This name \"undefined\" is already in use.",
+        )),
+        Some(n) if instances.contains_key(n) => Err(EvoError::forbidden(format!(
+            "This name \"{n}\" is already in use."
+        ))),
+        _ => Ok(()),
     }
-    rules::authorize(apikey(&headers), &sim.config.api_key, None)?;
+}
+
+/// The validated name, integration and webhook of a create request.
+fn create_request(body: &Value) -> Result<(String, &str, Option<WebhookSettings>), EvoError> {
     // upstream: src/validate/instance.schema.ts instanceSchema (qrcode boolean, number pattern)
-    super::schema::validate("instanceSchema", &body)?;
-    let name = name.unwrap_or_default().to_string();
+    super::schema::validate("instanceSchema", body)?;
+    let name = body
+        .get("instanceName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     if name.is_empty() {
         return Err(EvoError::validation(vec![
             "The \"instanceName\" cannot be empty".into(),
@@ -118,10 +119,9 @@ async fn create(State(sim): S, headers: HeaderMap, body: Bytes) -> EvoResult {
     if !rules::INTEGRATIONS.contains(&integration) {
         return Err(EvoError::bad_request("Invalid integration"));
     }
-    let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
     if integration == "WHATSAPP-BUSINESS" {
         for required in ["token", "number"] {
-            if field(required).is_none() {
+            if body.get(required).and_then(Value::as_str).is_none() {
                 return Err(EvoError::bad_request(format!("{required} is required")));
             }
         }
@@ -130,6 +130,15 @@ async fn create(State(sim): S, headers: HeaderMap, body: Bytes) -> EvoResult {
         .get("webhook")
         .map(rules::parse_create_webhook)
         .transpose()?;
+    Ok((name, integration, hook))
+}
+
+async fn create(State(sim): S, headers: HeaderMap, body: Bytes) -> EvoResult {
+    let body = json_body(&body)?;
+    name_in_use(&sim, body.get("instanceName").and_then(Value::as_str))?;
+    rules::authorize(apikey(&headers), &sim.config.api_key, None)?;
+    let (name, integration, hook) = create_request(&body)?;
+    let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
     let token = field("token").unwrap_or_else(|| uuid::Uuid::new_v4().to_string().to_uppercase());
     let want_qr = body.get("qrcode").and_then(Value::as_bool) == Some(true)
         && integration == "WHATSAPP-BAILEYS";

@@ -26,7 +26,7 @@ use super::rules::{self, jid_for, jid_user};
 use super::sendbuild::{self, Fetched, Plan, Source};
 use super::state::{self, Event, Instance};
 use super::{EmitContext, Sim};
-use crate::sim::bus::{NewOutbound, Provider};
+use crate::sim::bus::{NewOutbound, ProviderKind};
 
 /// Messages kept per instance for `quoted`, `findMessages` and `getBase64FromMediaMessage`.
 pub const KEPT_MESSAGES: usize = 500;
@@ -206,7 +206,7 @@ fn context_info() -> Value {
            "disappearingMode": {"initiator": 0}})
 }
 
-async fn execute(sim: &Sim, call: Call, plan: Plan) -> EvoResult {
+async fn execute(sim: &Sim, call: Call, mut plan: Plan) -> EvoResult {
     // The lookup comes before the wait; without a wait it shares the send's lock.
     let looked_up = match plan.delay {
         0 => None,
@@ -220,7 +220,7 @@ async fn execute(sim: &Sim, call: Call, plan: Plan) -> EvoResult {
     };
     let mut rng = rand::rng();
     let key_id = rules::outgoing_message_id(&mut rng);
-    let message = plan.message;
+    let message = std::mem::take(&mut plan.message);
     let (jid, response, ctx, hook, base64) =
         sim.with_instance(&call.instance, &call.headers, |inst| {
             let jid = match &looked_up {
@@ -228,31 +228,7 @@ async fn execute(sim: &Sim, call: Call, plan: Plan) -> EvoResult {
                 None => check_in(sim, inst, &plan.to)?,
             };
             inst.check_can_send()?;
-            let mut ctx_info = match (plan.context, jid.ends_with("@g.us")) {
-                (true, false) => context_info(),
-                (true, true) => group_context(inst, &jid, &call.body),
-                _ => Value::Null,
-            };
-            let mut message = message;
-            if let Some(q) = quoted(inst, &call) {
-                ctx_info["stanzaId"] = q["key"]["id"].clone();
-                ctx_info["participant"] = q["key"]["remoteJid"].clone();
-                ctx_info["quotedMessage"] = q["message"].clone();
-            }
-            if !ctx_info.is_null() && plan.message_type != "conversation" {
-                message[plan.message_type.as_str()]["contextInfo"] = ctx_info.clone();
-            }
-            let now = state::unix_secs();
-            let mut raw = json!({
-                "key": {"remoteJid": jid, "fromMe": true, "id": key_id},
-                "pushName": "Você", "status": "PENDING", "message": message,
-                "contextInfo": ctx_info, "messageType": plan.message_type,
-                "messageTimestamp": now, "instanceId": inst.id,
-                "source": rules::source_of(&key_id),
-            });
-            if raw["contextInfo"].is_null() {
-                raw.as_object_mut().map(|o| o.remove("contextInfo"));
-            }
+            let raw = stored_message(inst, &call, &plan, message, &jid, &key_id);
             // Serialised once: the response body and the kept message share the buffer (one
             // long-lived allocation per message keeps the allocator off the send path).
             let bytes: bytes::Bytes = serde_json::to_vec(&raw)
@@ -265,7 +241,7 @@ async fn execute(sim: &Sim, call: Call, plan: Plan) -> EvoResult {
             Ok((jid, bytes, ctx, hook, base64))
         })?;
     sim.bus.publish(NewOutbound {
-        provider: Provider::Evolution,
+        provider: ProviderKind::Evolution,
         tenant: call.instance.clone(),
         // The number as the app addressed it: a customer is one number whatever the JID rules.
         to: match jid.ends_with("@s.whatsapp.net") {
@@ -287,6 +263,42 @@ async fn execute(sim: &Sim, call: Call, plan: Plan) -> EvoResult {
     }
     let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
     Ok((StatusCode::CREATED, json, response).into_response())
+}
+
+/// The sent message as the server keeps and answers it: `key`, `message` with its
+/// `contextInfo` (the typing context, a group's, a quoted message's), `messageType`, ….
+fn stored_message(
+    inst: &Instance,
+    call: &Call,
+    plan: &Plan,
+    mut message: Value,
+    jid: &str,
+    key_id: &str,
+) -> Value {
+    let mut ctx_info = match (plan.context, jid.ends_with("@g.us")) {
+        (true, false) => context_info(),
+        (true, true) => group_context(inst, jid, &call.body),
+        _ => Value::Null,
+    };
+    if let Some(q) = quoted(inst, call) {
+        ctx_info["stanzaId"] = q["key"]["id"].clone();
+        ctx_info["participant"] = q["key"]["remoteJid"].clone();
+        ctx_info["quotedMessage"] = q["message"].clone();
+    }
+    if !ctx_info.is_null() && plan.message_type != "conversation" {
+        message[plan.message_type.as_str()]["contextInfo"] = ctx_info.clone();
+    }
+    let mut raw = json!({
+        "key": {"remoteJid": jid, "fromMe": true, "id": key_id},
+        "pushName": "Você", "status": "PENDING", "message": message,
+        "contextInfo": ctx_info, "messageType": plan.message_type,
+        "messageTimestamp": state::unix_secs(), "instanceId": inst.id,
+        "source": rules::source_of(key_id),
+    });
+    if raw["contextInfo"].is_null() {
+        raw.as_object_mut().map(|o| o.remove("contextInfo"));
+    }
+    raw
 }
 
 /// `send.message`, then `messages.update` SERVER_ACK → DELIVERY_ACK → READ (→ PLAYED).
