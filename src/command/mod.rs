@@ -11,6 +11,7 @@ mod load_report;
 mod merge;
 pub mod mock;
 pub mod out;
+mod progress;
 mod report;
 mod run;
 mod setup;
@@ -50,6 +51,8 @@ pub struct RunOptions {
     pub timeout: Duration,
     pub verbose: u8,
     pub fail_fast: bool,
+    /// No live progress.
+    pub quiet: bool,
 }
 
 /// `harness report`: a saved JSON report and the files to render from it.

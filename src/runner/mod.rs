@@ -35,6 +35,25 @@ pub struct RunContext {
     pub default_timeout: Duration,
     /// Stop the scenario at the first failed step.
     pub fail_fast: bool,
+    /// Told as each step starts and ends (the live progress of `harness run`).
+    pub progress: Option<StepProgress>,
+}
+
+/// A step starting, or its result.
+#[derive(Debug)]
+pub enum StepEvent<'a> {
+    Started(&'a Step),
+    Finished(&'a StepResult),
+}
+
+/// What `run_scenario` calls with each [`StepEvent`].
+#[derive(Clone)]
+pub struct StepProgress(pub std::sync::Arc<dyn Fn(StepEvent<'_>) + Send + Sync>);
+
+impl std::fmt::Debug for StepProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StepProgress")
+    }
 }
 
 impl RunContext {
@@ -46,6 +65,7 @@ impl RunContext {
             cancel,
             default_timeout: Duration::from_secs(30),
             fail_fast: false,
+            progress: None,
         }
     }
 }
@@ -133,10 +153,15 @@ pub struct StepResult {
 impl StepResult {
     /// The result of a step that was not run (it is for another provider).
     pub fn skipped(step: &Step) -> Self {
+        Self::empty(step.name.clone(), step.span, StepKind::of(&step.action))
+    }
+
+    /// A result with nothing in it yet: passed, skipped, no attempt.
+    pub fn empty(name: String, span: Span, kind: StepKind) -> Self {
         StepResult {
-            name: step.name.clone(),
-            span: step.span,
-            kind: StepKind::of(&step.action),
+            name,
+            span,
+            kind,
             series: Series::new(),
             attempts: 0,
             checks: Vec::new(),
@@ -256,10 +281,16 @@ pub async fn run_scenario(scenario: &Scenario, vars: Vars, ctx: &RunContext) -> 
             steps.push(StepResult::skipped(step));
             continue;
         }
+        if let Some(p) = &ctx.progress {
+            (p.0)(StepEvent::Started(step));
+        }
         let result = tokio::select! {
             r = run_step(step, &mut state, ctx) => r,
             () = ctx.cancel.cancelled() => { interrupted = true; break; }
         };
+        if let Some(p) = &ctx.progress {
+            (p.0)(StepEvent::Finished(&result));
+        }
         let failed = !result.passed;
         steps.push(result);
         if failed && ctx.fail_fast {
