@@ -542,3 +542,55 @@ fn the_default_volume_flow_runs_whatsapp_conversations_under_load() {
         assert_eq!(froms, ["customer", "app", "customer", "app"], "{t}");
     }
 }
+
+#[test]
+fn quick_mode_prints_the_status_codes_and_a_latency_histogram() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Every fourth request answered 503.
+    let url = rt.block_on(async {
+        let count = Arc::new(AtomicU64::new(0));
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(move || {
+                let n = count.fetch_add(1, Ordering::Relaxed);
+                async move {
+                    let status = if n % 4 == 3 { 503 } else { 200 };
+                    axum::http::StatusCode::from_u16(status).unwrap()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        url
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "load", "--url", &url, "--rps", "20", "-z", "1s", "--json", "r.json",
+    ];
+    let out = run_in(dir.path(), &args, &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let report = read_report(&dir.path().join("r.json"));
+    assert_eq!(
+        report["load"]["status_codes"],
+        serde_json::json!({"200": 15, "503": 5})
+    );
+    assert!(
+        stdout.contains("status codes:\n  [200] 15 responses\n  [503] 5 responses\n"),
+        "{stdout}"
+    );
+    let histogram = stdout
+        .split("latency histogram (from the intended start):\n")
+        .nth(1)
+        .expect(&stdout);
+    let bars: u64 = histogram
+        .lines()
+        .take_while(|l| l.starts_with("  ≤ "))
+        .map(|l| {
+            let count = l.split('[').nth(1).unwrap().split(']').next().unwrap();
+            count.trim().parse::<u64>().unwrap()
+        })
+        .sum();
+    assert_eq!(bars, 20, "{histogram}");
+}

@@ -285,6 +285,11 @@ pub fn load_report(result: &LoadResult, plan: &Plan, cap: usize) -> LoadReport {
         service_ms: report::latency(&r.service),
         histogram: report::buckets(&r.iterations),
         errors: r.errors.clone(),
+        status_codes: r
+            .statuses
+            .iter()
+            .map(|(s, n)| (s.to_string(), *n))
+            .collect(),
         time_series: load::timeline::fill_gaps(
             result.timeline.clone(),
             result.scheduled.as_secs_f64().ceil() as u64,
@@ -342,6 +347,17 @@ pub fn load_summary(l: &LoadReport) -> String {
     if !l.errors.is_empty() {
         let kinds: Vec<String> = l.errors.iter().map(|(k, n)| format!("{k} {n}")).collect();
         out += &format!("errors: {}\n", kinds.join(", "));
+    }
+    // Quick mode, as oha prints it: the latency histogram and the status codes.
+    if !l.status_codes.is_empty() {
+        out += "latency histogram (from the intended start):\n";
+        for line in report::histogram_lines(&l.histogram, 40) {
+            out += &format!("{line}\n");
+        }
+        out += "status codes:\n";
+        for line in report::status_lines(&l.status_codes) {
+            out += &format!("{line}\n");
+        }
     }
     out
 }

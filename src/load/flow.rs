@@ -136,6 +136,7 @@ impl Flow for ScenarioFlow {
                             ..FailureSample::default()
                         },
                     )),
+                    ..Outcome::default()
                 };
             }
         };
@@ -240,6 +241,7 @@ impl QuickOutcomes {
 
     /// One request's outcome: a status ≥ 400 is a failure (`http_4xx` / `http_5xx`).
     pub(super) fn outcome(&self, latency: Duration, result: QuickResult) -> Outcome {
+        let status = result.as_ref().ok().map(|(status, _, _)| *status);
         let (error, sample) = match result {
             Err(e) => (
                 Some(e.kind.as_str().to_string()),
@@ -272,6 +274,7 @@ impl QuickOutcomes {
             }],
             error,
             sample,
+            status,
         }
     }
 

@@ -94,6 +94,8 @@ pub struct Outcome {
     pub error: Option<String>,
     /// The failed step and what it looked like; the worker keeps the first per step.
     pub sample: Option<(usize, FailureSample)>,
+    /// Quick mode: the response's status code (none when no response came).
+    pub status: Option<u16>,
 }
 
 /// An iteration that ran, with its three instants.
@@ -170,6 +172,8 @@ pub struct Recorder {
     /// process, or a dispatcher that fell behind its schedule).
     pub start_lag: Series,
     pub errors: BTreeMap<String, u64>,
+    /// Quick mode: responses by status code.
+    pub statuses: BTreeMap<u16, u64>,
     pub samples: Vec<Option<FailureSample>>,
     /// Every check evaluated (one per check per execution of its step).
     pub checks: CheckCounts,
@@ -185,6 +189,7 @@ impl Recorder {
             service: Series::new(),
             start_lag: Series::new(),
             errors: BTreeMap::new(),
+            statuses: BTreeMap::new(),
             samples: vec![None; steps],
             checks: CheckCounts::default(),
             window: Window::default(),
@@ -225,6 +230,9 @@ impl Recorder {
         }
         if let Some(kind) = outcome.error {
             *self.errors.entry(kind).or_default() += 1;
+        }
+        if let Some(status) = outcome.status {
+            *self.statuses.entry(status).or_default() += 1;
         }
         if let Some((i, sample)) = outcome.sample {
             if let Some(slot @ None) = self.samples.get_mut(i) {
@@ -308,6 +316,9 @@ impl Recorder {
         for (k, n) in other.errors {
             *self.errors.entry(k).or_default() += n;
         }
+        for (k, n) in other.statuses {
+            *self.statuses.entry(k).or_default() += n;
+        }
     }
 }
 
@@ -330,6 +341,7 @@ mod tests {
                 }],
                 error: error.map(str::to_string),
                 sample: error.map(|_| (0, FailureSample::default())),
+                status: Some(if error.is_some() { 503 } else { 200 }),
             },
             intended: at,
             started,
@@ -366,6 +378,7 @@ mod tests {
         assert_eq!((a.iterations.count, a.iterations.failures), (200, 20));
         assert_eq!(a.errors, all.errors);
         assert_eq!(a.errors.values().sum::<u64>(), a.iterations.failures);
+        assert_eq!(a.statuses, [(200, 180), (503, 20)].into());
         assert!(a.samples[0].is_some());
     }
 
