@@ -141,6 +141,11 @@ impl Embedded {
         t
     }
 
+    /// The credentials the simulator and the app use (given, or generated for this run).
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
     pub async fn shutdown(self) {
         if let Some(app) = self.app {
             app.shutdown().await;

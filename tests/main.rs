@@ -1,5 +1,6 @@
 //! The one integration-test binary (one link step for all integration tests).
 
+mod abuse;
 mod cli;
 mod compare;
 mod deploy;
@@ -12,6 +13,7 @@ mod own_app;
 mod preflight;
 mod report;
 mod runner;
+mod sdk_openai;
 mod shard;
 mod sim_evolution;
 mod sim_meta;

@@ -125,14 +125,7 @@ pub fn start_app(
         cmd.env(k, v);
     }
     let app = AppProcess(cmd.spawn().unwrap());
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", app_port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the app did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_port(app_port, "the app");
     app
 }
 
@@ -147,3 +140,15 @@ pub const REPORTS: [&str; 8] = [
     "--summary-md",
     "r.md",
 ];
+
+/// Waits (at most 20 s) until something listens on `port`.
+pub fn wait_for_port(port: u16, what: &str) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{what} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -16,8 +16,8 @@ use rand::Rng;
 
 use super::credentials::CredentialArgs;
 pub use crate::command::mock::MockOptions;
+use crate::sim::bus::Simulator;
 use crate::sim::faults::FaultProfile;
-use crate::target::ProviderKind;
 
 /// Serve a provider simulator until Ctrl-C.
 #[derive(Debug, Clone, Args)]
@@ -26,10 +26,10 @@ use crate::target::ProviderKind;
 POST /__harness/faults, POST /__harness/reset (see docs/simulators.md)."
 )]
 pub struct MockArgs {
-    /// The provider to simulate: evolution (default port 8080, like the real server) or meta
-    /// (default port 8081).
+    /// The simulator: a WhatsApp provider (evolution, meta) or a dependency of the app
+    /// (openai, payments).
     #[arg(value_enum)]
-    pub provider: ProviderKind,
+    pub provider: Simulator,
     /// Port to listen on (0 picks a free one) [default: 8080 evolution, 8081 meta].
     #[arg(long)]
     pub port: Option<u16>,
@@ -42,6 +42,10 @@ pub struct MockArgs {
     pub webhook_url: Option<String>,
     #[command(flatten)]
     pub credentials: CredentialArgs,
+    /// openai: the rules file (replies, transcripts, fallback, rate limit; see
+    /// docs/dependencies.md).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
     /// Evolution: an instance that exists, paired (`open`), at start: NAME or NAME:TOKEN.
     /// Repeatable.
     #[arg(long = "instance", value_name = "NAME[:TOKEN]")]
@@ -82,8 +86,15 @@ impl MockArgs {
             None => FaultProfile::default(),
         };
         let default_port = match self.provider {
-            ProviderKind::Evolution => 8080,
-            ProviderKind::Meta => 8081,
+            Simulator::Evolution => 8080,
+            Simulator::Meta => 8081,
+            Simulator::Openai => 8090,
+            Simulator::Payments => 8091,
+            Simulator::Http => anyhow::bail!("the HTTP stub simulator is not started by `harness mock` (see docs/dependencies.md)"),
+        };
+        let rules = match &self.rules {
+            Some(path) => Some((path.clone(), crate::sim::openai::Rules::load(path)?)),
+            None => None,
         };
         let instances = self
             .instances
@@ -111,9 +122,16 @@ impl MockArgs {
             provider: self.provider,
             addr: SocketAddr::new(self.bind, self.port.unwrap_or(default_port)),
             webhook_url: self.webhook_url,
-            api_key: c.api_key.unwrap_or_else(|| secret(32)),
+            api_key: c.api_key.unwrap_or_else(|| match self.provider {
+                Simulator::Openai => format!("sk-harness-{}", secret(32).to_lowercase()),
+                _ => secret(32),
+            }),
+            rules,
             instances,
-            token: c.token.unwrap_or_else(|| format!("EAAH{}", secret(40))),
+            token: c.token.unwrap_or_else(|| match self.provider {
+                Simulator::Payments => format!("TEST-{}", secret(32).to_lowercase()),
+                _ => format!("EAAH{}", secret(40)),
+            }),
             app_secret: c.app_secret.unwrap_or_else(|| secret(32).to_lowercase()),
             verify_token: c.verify_token.unwrap_or_else(|| secret(16).to_lowercase()),
             phone_number_id: self.phone_number_id,
@@ -247,7 +265,7 @@ mod tests {
 
     #[tokio::test]
     async fn start_serves_both_simulators_and_prints_credentials() {
-        for provider in ["evolution", "meta"] {
+        for provider in ["evolution", "meta", "openai", "payments"] {
             let o = args(&[provider, "--port", "0", "--instance", "a:TA"])
                 .into_options()
                 .unwrap();

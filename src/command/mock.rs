@@ -5,16 +5,16 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 
+use crate::sim::bus::Simulator;
 use crate::sim::evolution::{self, EvolutionConfig, SeedInstance};
 use crate::sim::faults::FaultProfile;
 use crate::sim::meta::{self, MetaConfig, MetaLimits, PhoneNumber};
 use crate::sim::SimHandle;
-use crate::target::ProviderKind;
 
 /// Resolved options of `harness mock`.
 #[derive(Debug, Clone)]
 pub struct MockOptions {
-    pub provider: ProviderKind,
+    pub provider: Simulator,
     pub addr: SocketAddr,
     pub webhook_url: Option<String>,
     pub api_key: String,
@@ -29,6 +29,8 @@ pub struct MockOptions {
     pub faults: FaultProfile,
     /// Meta: lift the sending limits.
     pub no_limits: bool,
+    /// openai: the rules file, read.
+    pub rules: Option<(std::path::PathBuf, crate::sim::openai::Rules)>,
     /// The credentials the user gave (masked in the banner); generated ones are not in it.
     pub given: crate::redact::Redactor,
 }
@@ -45,6 +47,16 @@ impl MockOptions {
                 .collect(),
             faults: self.faults.clone(),
             ..EvolutionConfig::default()
+        }
+    }
+
+    pub fn payments_config(&self) -> crate::sim::payments::PaymentsConfig {
+        crate::sim::payments::PaymentsConfig {
+            access_token: self.token.clone(),
+            webhook_secret: self.app_secret.clone(),
+            notification_url: self.webhook_url.clone(),
+            faults: self.faults.clone(),
+            ..Default::default()
         }
     }
 
@@ -92,7 +104,7 @@ impl MockOptions {
             .as_deref()
             .unwrap_or("(none; set one with --webhook-url)");
         match self.provider {
-            ProviderKind::Evolution => {
+            Simulator::Evolution => {
                 let mut s = format!(
                     "Evolution API v2 simulator on {base_url}\n  apikey (global): {}\n  webhook (global): {hook}\n",
                     self.api_key
@@ -102,7 +114,7 @@ impl MockOptions {
                 }
                 s
             }
-            ProviderKind::Meta => {
+            Simulator::Meta => {
                 let config = self.meta_config();
                 let ids: Vec<String> = config.phone_numbers.iter().map(|p| p.id.clone()).collect();
                 format!(
@@ -110,6 +122,13 @@ impl MockOptions {
                     self.token, self.app_secret, self.verify_token, config.app_id, config.waba_id, ids.join(", ")
                 )
             }
+            Simulator::Openai => {
+                super::mock_deps::openai_banner(&self.api_key, self.rules.as_ref(), base_url)
+            }
+            Simulator::Payments => {
+                super::mock_deps::payments_banner(&self.payments_config(), base_url)
+            }
+            Simulator::Http => String::new(),
         }
     }
 }
@@ -120,8 +139,17 @@ pub async fn start(opts: &MockOptions) -> anyhow::Result<(SimHandle, String)> {
         .await
         .with_context(|| format!("cannot listen on {}", opts.addr))?;
     let handle = match opts.provider {
-        ProviderKind::Evolution => evolution::start(opts.evolution_config(), listener).await,
-        ProviderKind::Meta => meta::start(opts.meta_config(), listener).await,
+        Simulator::Evolution => evolution::start(opts.evolution_config(), listener).await,
+        Simulator::Meta => meta::start(opts.meta_config(), listener).await,
+        Simulator::Openai => {
+            let config =
+                super::mock_deps::openai_config(&opts.api_key, opts.rules.as_ref(), &opts.faults);
+            crate::sim::openai::start(config, listener).await
+        }
+        Simulator::Payments => crate::sim::payments::start(opts.payments_config(), listener).await,
+        Simulator::Http => anyhow::bail!(
+            "the HTTP stub simulator is not started by `harness mock` (see docs/dependencies.md)"
+        ),
     }
     .context("cannot start the simulator")?;
     let mut banner = opts.banner(&handle.base_url);

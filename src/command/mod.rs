@@ -10,6 +10,7 @@ pub mod load;
 mod load_report;
 mod merge;
 pub mod mock;
+mod mock_deps;
 pub mod out;
 mod progress;
 mod report;

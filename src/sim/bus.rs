@@ -25,12 +25,39 @@ const BROADCAST_BUFFER: usize = 4096;
 
 pub use crate::provider::ProviderKind;
 
+/// Which simulator journaled a call: a WhatsApp provider's or a dependency's. Not
+/// [`ProviderKind`]: the bus (and `harness mock`) also carry the app's other dependencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Simulator {
+    /// Evolution API v2 (default port 8080, like the real server).
+    Evolution,
+    /// Meta WhatsApp Cloud API (default port 8081).
+    Meta,
+    /// OpenAI-compatible LLM API (default port 8090): replies from `--rules FILE`.
+    Openai,
+    /// MercadoPago-style payments API (default port 8091): notifications to `--webhook-url`.
+    Payments,
+    /// A stubbed HTTP dependency (`tenant` = the dependency's name).
+    #[value(skip)]
+    Http,
+}
+
+impl From<ProviderKind> for Simulator {
+    fn from(p: ProviderKind) -> Self {
+        match p {
+            ProviderKind::Evolution => Simulator::Evolution,
+            ProviderKind::Meta => Simulator::Meta,
+        }
+    }
+}
+
 /// A message the app sent, as the simulator accepted it.
 #[derive(Debug, Clone, Serialize)]
 pub struct OutboundMessage {
     /// Position on the bus, from 1, increasing (also across [`Bus::clear`]).
     pub seq: u64,
-    pub provider: ProviderKind,
+    pub provider: Simulator,
     /// Instance name (Evolution) or phone-number-id (Meta).
     pub tenant: String,
     /// The customer's phone number, digits only.
@@ -54,7 +81,7 @@ pub struct OutboundMessage {
 /// What a simulator hands to [`Bus::publish`]; the bus adds the sequence number and times.
 #[derive(Debug, Clone)]
 pub struct NewOutbound {
-    pub provider: ProviderKind,
+    pub provider: Simulator,
     pub tenant: String,
     pub to: String,
     pub message_id: String,
@@ -219,7 +246,7 @@ mod tests {
 
     fn new(tenant: &str, to: &str, text: &str) -> NewOutbound {
         NewOutbound {
-            provider: ProviderKind::Evolution,
+            provider: Simulator::Evolution,
             tenant: tenant.into(),
             to: to.into(),
             message_id: format!("id-{text}"),

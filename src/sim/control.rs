@@ -29,7 +29,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::bus::{Bus, OutboundFilter, ProviderKind};
+use super::bus::{Bus, OutboundFilter, Simulator};
 use super::faults::{FaultProfile, Faults};
 use super::webhook::WebhookEmitter;
 
@@ -41,7 +41,7 @@ const DEFAULT_LIMIT: usize = 1_000;
 /// What the control routes act on.
 #[derive(Clone)]
 pub struct ControlState {
-    pub provider: ProviderKind,
+    pub provider: Simulator,
     pub bus: Bus,
     pub faults: Faults,
     pub webhooks: WebhookEmitter,

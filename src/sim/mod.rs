@@ -20,12 +20,15 @@
 //! for them for at most [`SHUTDOWN_GRACE`], then aborts the simulator's background tasks.
 
 pub mod bus;
+pub mod calls;
 pub mod control;
 pub mod duration_serde;
 pub mod evolution;
 pub mod faults;
 pub mod journal;
 pub mod meta;
+pub mod openai;
+pub mod payments;
 pub mod webhook;
 
 use std::future::Future;
@@ -115,6 +118,13 @@ impl Drop for SimHandle {
     }
 }
 
+/// The largest request head (request line and headers) served: Node's
+/// `--max-http-header-size` default.
+const MAX_REQUEST_HEAD: usize = 16 * 1024;
+
+/// How long a client may take to send a request head: Node's `server.headersTimeout` default.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Serves `router` on `listener` until the returned handle is shut down or dropped.
 pub async fn serve(listener: TcpListener, router: Router, bus: Bus) -> io::Result<SimHandle> {
     let addr = listener.local_addr()?;
@@ -133,7 +143,12 @@ pub async fn serve(listener: TcpListener, router: Router, bus: Bus) -> io::Resul
 
 async fn accept_loop(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
     let graceful = GracefulShutdown::new();
-    let http = hyper::server::conn::http1::Builder::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // As Node's HTTP server (the Evolution API's): a request head over 16 KiB is refused with
+    // 431, and a head not complete within 60 s (a slowloris client) ends the connection.
+    http.max_buf_size(MAX_REQUEST_HEAD)
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {

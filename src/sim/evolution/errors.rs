@@ -15,11 +15,29 @@ use serde_json::{json, Value};
 pub struct EvoError {
     pub status: StatusCode,
     pub message: Value,
+    /// The `error` field when it is not the status's reason: errors the server's own
+    /// exceptions do not raise (body-parser's) have none, and the error middleware writes
+    /// `'Internal Server Error'` whatever their status.
+    pub error: Option<&'static str>,
 }
 
 impl EvoError {
     pub fn new(status: StatusCode, message: Value) -> Self {
-        Self { status, message }
+        Self {
+            status,
+            message,
+            error: None,
+        }
+    }
+
+    /// body-parser's errors (400 unparsable JSON, 413 over the 136 MB limit), as
+    /// `src/main.ts`'s error middleware answers them: the status, `error: 'Internal Server
+    /// Error'` (they carry no `error`), and the parser's message as a string.
+    pub fn body_parser(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            error: Some("Internal Server Error"),
+            ..Self::new(status, json!(message.into()))
+        }
     }
 
     /// 400 with one message: `["msg"]`.
@@ -68,7 +86,7 @@ impl EvoError {
     pub fn body(&self) -> Value {
         json!({
             "status": self.status.as_u16(),
-            "error": self.status.canonical_reason().unwrap_or("Error"),
+            "error": self.error.or(self.status.canonical_reason()).unwrap_or("Error"),
             "response": {"message": self.message},
         })
     }

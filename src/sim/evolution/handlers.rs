@@ -54,7 +54,35 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .method_not_allowed_fallback(no_route)
         // The server accepts bodies up to 136 MB (base64 media); axum's default is 2 MB.
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(body_limit))
         .with_state(sim)
+}
+
+/// body-parser's limit: a declared `Content-Length` over it is refused before the body is read,
+/// a chunked body when it passes it (axum's plain-text 413), both as the server's error
+/// middleware answers them (upstream: src/main.ts `json({ limit: '136mb' })`).
+async fn body_limit(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{header::CONTENT_LENGTH, StatusCode};
+    use axum::response::IntoResponse;
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let too_large = || {
+        EvoError::body_parser(StatusCode::PAYLOAD_TOO_LARGE, "request entity too large")
+            .into_response()
+    };
+    if declared.is_some_and(|n| n > BODY_LIMIT) {
+        return too_large();
+    }
+    let response = next.run(request).await;
+    match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+        _ => response,
+    }
 }
 
 async fn no_route(method: Method, uri: Uri) -> EvoError {

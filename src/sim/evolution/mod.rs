@@ -56,7 +56,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::bus::{Bus, ProviderKind};
+use super::bus::{Bus, Simulator};
 use super::control::{self, ControlState};
 use super::faults::{self, FaultProfile, Faults};
 use super::journal::DEFAULT_CAPACITY;
@@ -415,7 +415,7 @@ pub async fn start(config: EvolutionConfig, listener: TcpListener) -> io::Result
     });
     let reset_sim = Arc::clone(&sim);
     let control = control::router(ControlState {
-        provider: ProviderKind::Evolution,
+        provider: Simulator::Evolution,
         bus: bus.clone(),
         faults: faults.clone(),
         webhooks: webhooks.clone(),

@@ -27,8 +27,10 @@ pub(super) fn json_body(body: &Bytes) -> Result<Value, EvoError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| EvoError::new(StatusCode::BAD_REQUEST, json!(e.to_string())))
+    // upstream: src/main.ts `json()` — body-parser decodes the bytes as UTF-8 with
+    // replacement characters, then `JSON.parse`; a syntax error is its 400.
+    serde_json::from_str(&String::from_utf8_lossy(body))
+        .map_err(|e| EvoError::body_parser(StatusCode::BAD_REQUEST, e.to_string()))
 }
 
 impl Sim {

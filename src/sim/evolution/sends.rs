@@ -26,7 +26,7 @@ use super::rules::{self, jid_for, jid_user};
 use super::sendbuild::{self, Fetched, Plan, Source};
 use super::state::{self, Event, Instance};
 use super::{EmitContext, Sim};
-use crate::sim::bus::{NewOutbound, ProviderKind};
+use crate::sim::bus::{NewOutbound, Simulator};
 
 /// Messages kept per instance for `quoted`, `findMessages` and `getBase64FromMediaMessage`.
 pub const KEPT_MESSAGES: usize = 500;
@@ -241,7 +241,7 @@ async fn execute(sim: &Sim, call: Call, mut plan: Plan) -> EvoResult {
             Ok((jid, bytes, ctx, hook, base64))
         })?;
     sim.bus.publish(NewOutbound {
-        provider: ProviderKind::Evolution,
+        provider: Simulator::Evolution,
         tenant: call.instance.clone(),
         // The number as the app addressed it: a customer is one number whatever the JID rules.
         to: match jid.ends_with("@s.whatsapp.net") {

@@ -133,12 +133,25 @@ async fn fault_middleware(
     }
     match decision.outcome {
         Outcome::Pass => next.run(req).await,
-        Outcome::Respond { status, body } => {
+        Outcome::Respond {
+            status,
+            body,
+            headers,
+        } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            match body {
+            let mut resp = match body {
                 Some(body) => (status, axum::Json(body)).into_response(),
                 None => (status, Body::empty()).into_response(),
+            };
+            for (name, value) in headers {
+                if let (Ok(name), Ok(value)) = (
+                    axum::http::HeaderName::try_from(name),
+                    axum::http::HeaderValue::try_from(value),
+                ) {
+                    resp.headers_mut().insert(name, value);
+                }
             }
+            resp
         }
         Outcome::Connection(fault) => connection_fault_response(fault),
     }

@@ -30,7 +30,9 @@ use serde::{Deserialize, Serialize};
 pub use super::duration_serde;
 
 mod layer;
+mod stream;
 pub use layer::{apply, connection_fault_response, FaultEvent, Faults, TenantOf};
+pub use stream::{Duplicate, StreamFaults, TruncateStream};
 
 /// Path prefix of the control API, never subject to faults.
 pub const CONTROL_PREFIX: &str = "/__harness";
@@ -94,6 +96,16 @@ pub struct FaultRule {
     /// fails asynchronously, with a `failed` status webhook carrying `code`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_status: Option<FailedStatus>,
+    /// Streamed replies (the LLM simulator's server-sent events): wait before the first chunk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_token_delay: Option<Latency>,
+    /// Streamed replies: a share of the streams is cut after some chunks, without `[DONE]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncate_stream: Option<TruncateStream>,
+    /// Outgoing webhooks (the payments simulator's notifications): a share is delivered more
+    /// than once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<Duplicate>,
 }
 
 /// An asynchronous send failure (Meta): `rate` (0..1) of matching sends, WhatsApp error `code`
@@ -145,6 +157,9 @@ pub struct ErrorFault {
     /// JSON body, e.g. a Graph error object or an Evolution `{status, error, response}`.
     #[serde(default)]
     pub body: serde_json::Value,
+    /// Response headers, e.g. `retry-after` on a 429.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub headers: std::collections::BTreeMap<String, String>,
 }
 
 /// A window during which the endpoint is down.
@@ -267,6 +282,7 @@ pub enum Outcome {
     Respond {
         status: u16,
         body: Option<serde_json::Value>,
+        headers: std::collections::BTreeMap<String, String>,
     },
     /// Connection faults (see [`ConnectionFault`]).
     Connection(ConnectionFault),
@@ -307,6 +323,7 @@ impl FaultRule {
                 DowntimeMode::Unavailable => Outcome::Respond {
                     status: 503,
                     body: None,
+                    headers: Default::default(),
                 },
                 DowntimeMode::Refuse => Outcome::Connection(ConnectionFault::Reset),
                 DowntimeMode::Close => Outcome::Connection(ConnectionFault::Close),
@@ -319,6 +336,7 @@ impl FaultRule {
             Some(e) if draws.error < e.rate => Outcome::Respond {
                 status: e.status,
                 body: Some(e.body.clone()),
+                headers: e.headers.clone(),
             },
             _ => Outcome::Pass,
         }

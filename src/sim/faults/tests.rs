@@ -85,6 +85,7 @@ fn error_rate_uses_the_draw() {
                 rate: 0.3,
                 status: 500,
                 body: serde_json::json!({"x": 1}),
+                headers: Default::default(),
             }),
             ..Default::default()
         }],
@@ -98,7 +99,8 @@ fn error_rate_uses_the_draw() {
         decide(&profile, &r, Duration::ZERO, &hit).outcome,
         Outcome::Respond {
             status: 500,
-            body: Some(serde_json::json!({"x": 1}))
+            body: Some(serde_json::json!({"x": 1})),
+            headers: Default::default(),
         }
     );
     assert_eq!(

@@ -68,7 +68,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
-use super::bus::{Bus, ProviderKind};
+use super::bus::{Bus, Simulator};
 use super::control::ControlState;
 use super::faults::{FaultProfile, Faults};
 use super::webhook::{RetryPolicy, WebhookEmitter};
@@ -429,7 +429,7 @@ pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimH
     });
     let reset_target = Arc::clone(&meta);
     let control_state = ControlState {
-        provider: ProviderKind::Meta,
+        provider: Simulator::Meta,
         bus: bus.clone(),
         faults: faults.clone(),
         webhooks: webhooks.clone(),

@@ -60,7 +60,7 @@ mod tests {
                 tenant: Some("123"),
             };
             match decide(&p, &req, Duration::ZERO, &draws(0.1)).outcome {
-                Outcome::Respond { status, body } => {
+                Outcome::Respond { status, body, .. } => {
                     assert_eq!(status, 400);
                     assert_eq!(body.unwrap()["error"]["code"], 130429);
                 }

@@ -27,7 +27,7 @@ use super::state::AcceptedSend;
 use super::tenants::PhoneNumber;
 use super::validate::{parse_messages_request, MessagesRequest, Recipient, SendRequest};
 use super::{account_routes, events, templates, waba_routes, Meta, Shared};
-use crate::sim::bus::{NewOutbound, ProviderKind};
+use crate::sim::bus::{NewOutbound, Simulator};
 
 type Q = Query<HashMap<String, String>>;
 /// Path parameters: `p1` alone (unversioned) or `p1` = version and `p2` = node.
@@ -103,7 +103,7 @@ fn send_messages(
             };
             if failure.is_none() {
                 m.bus.publish(NewOutbound {
-                    provider: ProviderKind::Meta,
+                    provider: Simulator::Meta,
                     tenant: number.id.clone(),
                     to: accepted.customer.wa_id.clone(),
                     message_id: wamid.clone(),
