@@ -52,6 +52,13 @@ pub fn render(report: &Report, ctx: &HtmlContext) -> String {
     if let Some(w) = &report.watch {
         h.push_str("<section><h2>Watch</h2>");
         h.push_str(&super::watch::timeline_svg(w, report.duration_s));
+        if !w.latency.is_empty() {
+            let _ = write!(
+                h,
+                "<div class=\"charts\"><figure><figcaption>latency over time</figcaption>{}</figure></div>",
+                super::watch::latency_svg(w)
+            );
+        }
         for line in super::watch::summary_lines(w) {
             let _ = write!(h, "<p class=\"delivery\">{}</p>", escape(&line));
         }
