@@ -57,7 +57,7 @@ fn execute(cli: Cli, sink: Option<Arc<Mutex<out::Captured>>>) -> u8 {
     // Before anything reads the environment (RUST_LOG included), while the process has one
     // thread; its error is printed in the command's scope below.
     let env_files = load_env_files(cli.env_file.as_deref());
-    crate::init_logging(log_filter(&cli.command));
+    crate::logging::init(log_filter(&cli.command), cli.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -115,8 +115,8 @@ fn completions(shell: clap_complete::Shell) -> u8 {
 }
 
 /// The embedded simulators' request log stays quiet below `-vv` in a run: it shows request
-/// URIs as received, which may hold a secret the redactor never saw. `mock` logs every
-/// request at info level.
+/// URIs as received, which may hold a secret the redactor never saw. `mock` and `app` log a
+/// line of request totals per second at info level, and each request at debug level.
 fn log_filter(command: &Command) -> &'static str {
     match command {
         Command::Run(a) if a.verbose == 1 => "info,harness::sim=warn",

@@ -41,6 +41,7 @@
 //! | [`embedded`] | the embedded default: simulator and reference app started on loopback |
 //! | [`runner`] | one scenario, step by step: templates, HTTP, inject/await, checks, captures |
 //! | [`load`] | the open-model engine: plans, arrival schedule, workers, per-second timeline |
+//! | [`logging`] | the log subscriber (text or JSON), the servers' per-second request totals |
 //! | [`metrics`] | HDR histograms with execution and failure counts; pure |
 //! | [`thresholds`] | threshold verdicts and the load's delivery check; pure |
 //! | [`report`] | the report view model (owns its types) and its renderers, compare and merge |
@@ -59,6 +60,7 @@ pub mod embedded;
 mod entry;
 pub mod exit;
 pub mod load;
+pub mod logging;
 pub mod metrics;
 pub mod provider;
 pub mod redact;
@@ -71,14 +73,3 @@ pub mod thresholds;
 pub mod watch;
 
 pub use entry::{run, run_captured, CliOutcome};
-
-/// Logs to standard error with `default_filter` (a tracing `EnvFilter` directive such as
-/// `warn`), or `RUST_LOG` when set.
-pub fn init_logging(default_filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}

@@ -29,7 +29,7 @@ const DAYS: &[&str] = &[
     "el viernes",
 ];
 
-async fn embedded(provider: ProviderKind) -> (Embedded, Target) {
+pub(crate) async fn embedded(provider: ProviderKind) -> (Embedded, Target) {
     let spec = TargetSpec {
         name: "embedded".into(),
         app_url: None,

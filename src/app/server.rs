@@ -29,6 +29,7 @@ use super::outbox::{Outbox, ProviderClient, Reply, RetryPolicy};
 use super::reply::Body;
 use super::signature::{self, SignatureError};
 use super::webhook::{self, Content, Event, Inbound};
+use crate::logging::{Server, Traffic};
 use crate::scenario::ProviderKind;
 
 /// Webhook paths.
@@ -152,6 +153,8 @@ pub struct AppHandle {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     redelivery: tokio::task::JoinHandle<()>,
+    /// Logs the per-second request totals.
+    totals: tokio::task::JoinHandle<()>,
 }
 
 impl AppHandle {
@@ -164,6 +167,7 @@ impl AppHandle {
             let _ = server.await;
         }
         self.redelivery.abort();
+        self.totals.abort();
     }
 }
 
@@ -173,6 +177,7 @@ impl Drop for AppHandle {
             let _ = tx.send(());
         }
         self.redelivery.abort();
+        self.totals.abort();
     }
 }
 
@@ -204,7 +209,12 @@ pub async fn start(config: AppConfig, listener: TcpListener) -> io::Result<AppHa
     });
     let redelivery = tokio::spawn(outbox.redeliver_pending());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let router = router(app);
+    let traffic = Arc::new(Traffic::default());
+    let totals = tokio::spawn(Arc::clone(&traffic).report(Server::App));
+    let router = router(app).layer(axum::middleware::from_fn_with_state(
+        traffic,
+        crate::logging::app_request,
+    ));
     let server = tokio::spawn(async move {
         let shutdown = async {
             let _ = rx.await;
@@ -222,6 +232,7 @@ pub async fn start(config: AppConfig, listener: TcpListener) -> io::Result<AppHa
         shutdown: Some(tx),
         server: Some(server),
         redelivery,
+        totals,
     })
 }
 

@@ -25,6 +25,10 @@ pub struct Cli {
     /// process's environment wins over it, and it wins over a `.env` in the working directory.
     #[arg(long, global = true, value_name = "FILE")]
     pub env_file: Option<std::path::PathBuf>,
+    /// How log lines are written to standard error: `text` (colours only on a terminal) or
+    /// `json` (one object per line, for log shippers).
+    #[arg(long, global = true, value_enum, default_value_t = crate::logging::LogFormat::Text)]
+    pub log_format: crate::logging::LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }

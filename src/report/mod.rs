@@ -458,8 +458,12 @@ pub fn write_json(report: &Report, path: &std::path::Path) -> std::io::Result<()
 pub fn read_json(path: &std::path::Path) -> Result<Report, ReadReportError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ReadReportError::Io(path.display().to_string(), e))?;
-    let mut report: Report = serde_json::from_str(&text)
-        .map_err(|e| ReadReportError::Parse(path.display().to_string(), e))?;
+    parse_json(&text).map_err(|e| ReadReportError::Parse(path.display().to_string(), e))
+}
+
+/// Parses a JSON report (any schema version this harness reads, upgraded to the current one).
+pub fn parse_json(text: &str) -> Result<Report, serde_json::Error> {
+    let mut report: Report = serde_json::from_str(text)?;
     if report.schema_version < 2 {
         upgrade_v1(&mut report);
     }

@@ -1,5 +1,9 @@
 //! Judging checks and taking captures on a response. Pure functions over plain data.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
@@ -87,9 +91,49 @@ impl<'a> Observation<'a> {
     }
 }
 
+type Cache<T> = std::thread::LocalKey<RefCell<HashMap<String, T>>>;
+
+thread_local! {
+    static PATHS: RefCell<HashMap<String, Arc<JsonPath>>> = RefCell::default();
+    static REGEXES: RefCell<HashMap<String, regex::Regex>> = RefCell::default();
+}
+
+/// Most entries a per-thread cache keeps (a templated pattern may vary per iteration).
+const CACHE_LIMIT: usize = 256;
+
+/// `key` compiled by `compile`, once per thread: a scenario's JSONPaths and regexes are
+/// compiled on their first use, not for each request. Errors are not kept.
+fn compiled<T: Clone>(
+    cache: &'static Cache<T>,
+    key: &str,
+    compile: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, String> {
+    if let Some(hit) = cache.with_borrow(|c| c.get(key).cloned()) {
+        return Ok(hit);
+    }
+    let value = compile(key)?;
+    cache.with_borrow_mut(|c| {
+        if c.len() >= CACHE_LIMIT {
+            c.clear();
+        }
+        c.insert(key.to_string(), value.clone());
+    });
+    Ok(value)
+}
+
+fn regex(pattern: &str) -> Result<regex::Regex, String> {
+    compiled(&REGEXES, pattern, |p| {
+        regex::Regex::new(p).map_err(|e| format!("invalid regex: {e}"))
+    })
+}
+
 /// Runs a JSONPath: no match → `None`, one → that node, several → an array of them.
 fn query(path: &str, json: &Value) -> Result<Option<Value>, String> {
-    let path = JsonPath::parse(path).map_err(|e| format!("invalid JSONPath `{path}`: {e}"))?;
+    let path = compiled(&PATHS, path, |p| {
+        JsonPath::parse(p)
+            .map(Arc::new)
+            .map_err(|e| format!("invalid JSONPath `{p}`: {e}"))
+    })?;
     let nodes = path.query(json).all();
     Ok(match nodes.len() {
         0 => None,
@@ -167,9 +211,7 @@ pub fn judge(predicate: &Predicate, actual: Option<&Value>) -> bool {
             Value::Array(items) => items.iter().any(|i| text(i) == *needle),
             other => text(other).contains(needle.as_str()),
         },
-        Predicate::Matches(pattern) => {
-            regex::Regex::new(pattern).is_ok_and(|re| re.is_match(&text(actual)))
-        }
+        Predicate::Matches(pattern) => regex(pattern).is_ok_and(|re| re.is_match(&text(actual))),
         Predicate::Length(cmp, n) => {
             length(actual).is_some_and(|len| compare(*cmp, len as f64, *n))
         }
@@ -302,7 +344,7 @@ pub fn capture(source: &CaptureSource, obs: &Observation<'_>) -> Result<Value, S
             .map(Value::String)
             .ok_or_else(|| format!("no `{name}` header")),
         CaptureSource::Regex(pattern) => {
-            let re = regex::Regex::new(pattern).map_err(|e| format!("invalid regex: {e}"))?;
+            let re = regex(pattern)?;
             let body = obs.response.text();
             let caps = re
                 .captures(&body)

@@ -20,8 +20,7 @@ use super::template::{Templater, Vars};
 use super::{judge, Attempt, Injection, RunContext, RunState, RunTarget};
 use crate::scenario::targets::ProviderMode;
 use crate::scenario::{
-    Await, Body, Content, CustomerMessage, Inject, ProviderKind, RawWebhook, Signature, Step,
-    Subject,
+    Await, Body, CustomerMessage, Inject, ProviderKind, RawWebhook, Signature, Step, Subject,
 };
 use crate::sim::bus::phone_digits;
 use crate::sim::meta::wire as meta_wire;
@@ -91,23 +90,11 @@ fn render_customer(
 ) -> Result<Rendered, ExchangeError> {
     let r = |s: &String| t.render(s, vars).map_err(ExchangeError::from);
     let from = r(&m.from)?;
-    let mut body = json!({ "from": from });
+    let meta = is_meta(target);
+    let mut body = super::inject_body::customer_body(m, t, vars, meta)?;
+    body["from"] = json!(from);
     if let Some(name) = &m.name {
         body["name"] = json!(r(name)?);
-    }
-    let meta = is_meta(target);
-    match (&m.content, meta) {
-        (Content::Text(text), _) => body["text"] = json!(r(text)?),
-        (Content::ButtonReply { id, title }, true) => {
-            body["button_reply"] = json!({"id": r(id)?, "title": r(title)?})
-        }
-        (Content::ListReply { id, title }, true) => {
-            body["list_reply"] = json!({"id": r(id)?, "title": r(title)?})
-        }
-        // Evolution delivers what the customer tapped as its text.
-        (Content::ButtonReply { title, .. } | Content::ListReply { title, .. }, false) => {
-            body["text"] = json!(r(title)?)
-        }
     }
     let tenant_key = if meta { "phone_number_id" } else { "instance" };
     let tenant = match &m.tenant {

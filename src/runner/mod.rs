@@ -8,6 +8,7 @@
 pub mod check;
 mod e2e;
 pub mod http;
+mod inject_body;
 pub mod template;
 
 use std::collections::HashMap;

@@ -89,6 +89,10 @@ impl Templater {
         {
             env.set_syntax(syntax);
         }
+        // Templates are compiled once: the loader's "name" is the template's source, so
+        // `get_template` compiles a string on first use and then finds it in the
+        // environment's cache (a scenario has a fixed set of template strings).
+        env.set_loader(|source| Ok(Some(source.to_string())));
         let seq = Arc::new(AtomicU64::new(0));
         env.add_function("uuid", || uuid::Uuid::new_v4().to_string());
         env.add_function("now", || {
@@ -132,10 +136,8 @@ impl Templater {
             return Ok(with_env);
         }
         self.env
-            .render_str(
-                &with_env,
-                minijinja::Value::from(minijinja::value::Serde(&vars.0)),
-            )
+            .get_template(&with_env)
+            .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(&vars.0))))
             .map_err(|e| TemplateError {
                 message: describe(&e, template),
             })

@@ -36,6 +36,10 @@ pub const BUILTIN: &[Builtin] = &[
     builtin!("watch-000", "scenarios/watch-000.yaml"),
     builtin!("watch-003", "scenarios/watch-003.yaml"),
     builtin!("examples/rest-smoke", "scenarios/examples/rest-smoke.yaml"),
+    builtin!(
+        "examples/evolution-group",
+        "scenarios/examples/evolution-group.yaml"
+    ),
 ];
 
 /// Where a scenario's text comes from.

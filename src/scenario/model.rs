@@ -124,6 +124,18 @@ pub struct CustomerMessage {
     /// Evolution instance or Meta phone-number-id; `None`: the target's default.
     pub tenant: Option<Template>,
     pub content: Content,
+    /// `reply_to`: the id of the message this one quotes; `None`: a tap or a choice answers
+    /// the last message the app sent the customer, anything else quotes nothing.
+    pub reply_to: Option<Template>,
+    /// `group`: the group (Evolution JID) the customer writes in.
+    pub group: Option<Template>,
+    /// `lid: true`: the customer is addressed by LID (Evolution `…@lid`, `addressingMode`).
+    pub lid: bool,
+    /// `username`: Meta — the customer adopted this username (`profile.username`).
+    pub username: Option<Template>,
+    /// `hide_phone: true`: Meta — the webhook withholds `from`/`wa_id` (a username customer
+    /// the business has not talked to recently); the app must answer by `recipient`.
+    pub hide_phone: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -138,7 +150,55 @@ pub enum Content {
     ListReply {
         id: Template,
         title: Template,
+        description: Option<Template>,
     },
+    /// A tap on a template's quick-reply button (Meta `button`).
+    TemplateButton {
+        payload: Template,
+        text: Template,
+    },
+    /// A completed WhatsApp Flow (Meta `interactive.nfm_reply`); string leaves are templates.
+    FlowReply {
+        response: serde_json::Value,
+        body: Option<Template>,
+    },
+    Media(InjectMedia),
+    Location {
+        latitude: f64,
+        longitude: f64,
+        name: Option<Template>,
+        address: Option<Template>,
+    },
+    /// Shared contact cards: (name, phone).
+    Contacts(Vec<(Template, Template)>),
+    /// A reaction; `to_message: None` reacts to the last message the app sent the customer.
+    Reaction {
+        emoji: Template,
+        to_message: Option<Template>,
+    },
+}
+
+/// `image`, `audio`, `voice`, `video`, `document` or `sticker`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InjectMedia {
+    /// The provider's kind: `image`, `audio`, `video`, `document`, `sticker`.
+    pub kind: &'static str,
+    /// `voice:` — an audio recorded as a voice note.
+    pub voice: bool,
+    pub source: MediaSource,
+    pub mime: Option<Template>,
+    pub caption: Option<Template>,
+    pub filename: Option<Template>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaSource {
+    /// `file:` — read at run time; the path is resolved against the scenario's directory.
+    File(std::path::PathBuf),
+    /// `bytes:` — base64 (a template).
+    Bytes(Template),
+    /// Neither: the simulator generates a real file of the kind.
+    Generated,
 }
 
 #[derive(Debug, Clone, PartialEq)]

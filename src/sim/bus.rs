@@ -64,10 +64,14 @@ pub struct OutboundMessage {
     pub to: String,
     /// The provider's id for the message (`key.id`, `wamid…`).
     pub message_id: String,
-    /// `text`, `media`, `template`, `interactive`, `reaction`, …
+    /// The provider-neutral kind ([`super::neutral`]): `text`, `image`, `voice`, `buttons`,
+    /// `list`, `template`, `location`, …
     pub kind: String,
     /// The text, caption or body, when there is one.
     pub text: Option<String>,
+    /// The rest of the neutral view (`buttons`, `list`, `media`, `location`, `reply_to`).
+    #[serde(flatten)]
+    pub view: super::neutral::View,
     /// The request body as received.
     pub payload: serde_json::Value,
     /// RFC 3339 UTC with microseconds.
@@ -159,6 +163,13 @@ impl Bus {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_micros() as u64)
             .unwrap_or(0);
+        let shape = match new.provider {
+            Simulator::Evolution => super::neutral::Provider::Evolution,
+            Simulator::Meta => super::neutral::Provider::Meta,
+            _ => super::neutral::Provider::Other,
+        };
+        let mut view = super::neutral::view(shape, &new.kind, &new.payload);
+        let kind = std::mem::take(&mut view.kind);
         let mut journal = self.journal();
         let msg = Arc::new(OutboundMessage {
             seq: self.inner.next_seq.fetch_add(1, Ordering::Relaxed),
@@ -166,8 +177,9 @@ impl Bus {
             tenant: new.tenant,
             to: phone_digits(&new.to),
             message_id: new.message_id,
-            kind: new.kind,
+            kind,
             text: new.text,
+            view,
             payload: new.payload,
             at: humantime::format_rfc3339_micros(now).to_string(),
             at_unix_us,

@@ -25,8 +25,10 @@ pub mod control;
 pub mod duration_serde;
 pub mod evolution;
 pub mod faults;
+pub mod inbound;
 pub mod journal;
 pub mod meta;
+pub mod neutral;
 pub mod openai;
 pub mod payments;
 pub mod webhook;
@@ -52,6 +54,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
+use crate::logging::{Server, Traffic};
 pub use bus::Bus;
 use faults::ConnectionFault;
 
@@ -129,19 +132,26 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
 pub async fn serve(listener: TcpListener, router: Router, bus: Bus) -> io::Result<SimHandle> {
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
-    let join = tokio::spawn(accept_loop(listener, router, rx));
+    let traffic = Arc::new(Traffic::default());
+    let totals = tokio::spawn(Arc::clone(&traffic).report(Server::Simulator));
+    let join = tokio::spawn(accept_loop(listener, router, traffic, rx));
     Ok(SimHandle {
         base_url: format!("http://{addr}"),
         addr,
         bus,
         shutdown,
         join: Some(join),
-        tasks: Vec::new(),
+        tasks: vec![totals],
         on_shutdown: Vec::new(),
     })
 }
 
-async fn accept_loop(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    traffic: Arc<Traffic>,
+    mut stop: watch::Receiver<bool>,
+) {
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     // As Node's HTTP server (the Evolution API's): a request head over 16 KiB is refused with
@@ -156,7 +166,8 @@ async fn accept_loop(listener: TcpListener, router: Router, mut stop: watch::Rec
                     let _ = stream.set_nodelay(true);
                     let reset = Arc::new(AtomicBool::new(false));
                     let io = TokioIo::new(FaultIo { stream, reset: Arc::clone(&reset) });
-                    let svc = ConnService { router: router.clone(), reset };
+                    let traffic = Arc::clone(&traffic);
+                    let svc = ConnService { router: router.clone(), reset, traffic };
                     let conn = graceful.watch(http.serve_connection(io, svc));
                     tokio::spawn(async move {
                         if let Err(e) = conn.await {
@@ -197,6 +208,8 @@ struct ConnectionDropped;
 struct ConnService {
     router: Router,
     reset: Arc<AtomicBool>,
+    /// The per-second totals the INFO log shows.
+    traffic: Arc<Traffic>,
 }
 
 impl hyper::service::Service<Request<Incoming>> for ConnService {
@@ -207,8 +220,10 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         let router = self.router.clone();
         let reset = Arc::clone(&self.reset);
+        let traffic = Arc::clone(&self.traffic);
         Box::pin(async move {
-            let log = tracing::enabled!(tracing::Level::INFO);
+            // Each request is logged at DEBUG; when that is off nothing is copied or timed.
+            let log = tracing::enabled!(tracing::Level::DEBUG);
             let (method, uri, start) = if log {
                 (
                     Some(req.method().clone()),
@@ -223,11 +238,12 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
                 Err(e) => match e {},
             };
             let fault = resp.extensions().get::<ConnectionFault>().copied();
+            let status = resp.status().as_u16();
+            traffic.record(status);
             if let (Some(method), Some(uri), Some(start)) = (method, uri, start) {
-                let status = resp.status().as_u16();
                 let elapsed_us = start.elapsed().as_micros() as u64;
                 let uri = loggable_uri(&uri);
-                tracing::info!(%method, %uri, status, elapsed_us, ?fault, "request");
+                tracing::debug!(%method, %uri, status, elapsed_us, ?fault, "request");
             }
             match fault {
                 None => Ok(resp),

@@ -123,7 +123,7 @@ async fn send_media_and_sending_while_closed() {
     let out = sim.bus.query(&Default::default(), 10);
     assert_eq!(
         (out[0].kind.as_str(), out[0].text.as_deref()),
-        ("media", Some("menu"))
+        ("image", Some("menu"))
     );
     let bad = json!({"number": "5511988887777", "mediatype": "image", "media": "%%%"});
     let (s, b) = api
@@ -191,9 +191,15 @@ async fn webhook_set_find_by_events_and_inbound() {
     assert_eq!(up.headers["authorization"], "Bearer app");
     assert_eq!(up.body["destination"], hook.url.as_str());
     let data = &up.body["data"];
+    // Baileys 7 keys carry the alternate JID (the LID) and the addressing mode
+    // (upstream: evolution-api 2.3.6 whatsapp.baileys.service.ts `messageRaw.key.remoteJidAlt`,
+    // `key.addressingMode === 'lid'`).
+    let lid = data["key"]["remoteJidAlt"].as_str().unwrap().to_string();
+    assert!(lid.ends_with("@lid") && lid.len() == 19, "{lid}");
     assert_eq!(
         data["key"],
-        json!({"remoteJid": "5511977776666@s.whatsapp.net", "fromMe": false, "id": id})
+        json!({"remoteJid": "5511977776666@s.whatsapp.net", "fromMe": false, "id": id,
+               "remoteJidAlt": lid, "addressingMode": "pn"})
     );
     assert_eq!(data["pushName"], "Ana");
     assert_eq!(data["message"]["conversation"], "Necesito una cita");

@@ -6,6 +6,7 @@ mod chat;
 mod control;
 mod coverage;
 mod groups;
+mod inbound;
 mod instances;
 mod messages;
 mod mismatches;

@@ -6,6 +6,7 @@
 mod account;
 mod catalog;
 mod coverage;
+mod inbound;
 mod messages;
 mod outbound;
 mod platform;

@@ -389,7 +389,15 @@ async fn customers_send_media_reactions_and_locations() {
     let id = m["image"]["id"].as_str().unwrap();
     let (s, meta) = c.get(&format!("/v25.0/{id}"), Some(TOKEN)).await;
     assert_eq!(s, 200);
-    assert_eq!(meta["sha256"], m["image"]["sha256"]);
+    // The media store answers the hash in hex; the webhook states it in base64 (pywa
+    // tests/data/updates/message.json).
+    let hex = meta["sha256"].as_str().unwrap();
+    let b64 = m["image"]["sha256"].as_str().unwrap();
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    assert_eq!(hex::encode(decoded), hex);
     let png = reqwest::Client::new()
         .get(meta["url"].as_str().unwrap())
         .bearer_auth(TOKEN)

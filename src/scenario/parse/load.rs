@@ -1,6 +1,6 @@
 //! `load:` — the load shape `harness load` uses when the command line gives none.
 
-use super::node::{optional, untag, Ctx, Entry};
+use super::node::{optional, Ctx, Entry};
 use crate::scenario::load_shape::{parse_arrival_rate as parse_rate, parse_stages};
 use crate::scenario::model::LoadSpec;
 
@@ -89,11 +89,5 @@ fn count(ctx: &mut Ctx, entry: &Entry) -> Option<usize> {
 }
 
 fn boolean(ctx: &mut Ctx, entry: &Entry) -> Option<bool> {
-    match &untag(entry.value).data {
-        saphyr::YamlData::Value(saphyr::Scalar::Boolean(b)) => Some(*b),
-        _ => {
-            ctx.mismatch(entry, "`true` or `false`", None);
-            None
-        }
-    }
+    ctx.boolean(entry)
 }

@@ -20,6 +20,7 @@ use node::{is_identifier, position, Ctx, Entry, Node};
 
 mod check;
 mod e2e;
+mod inject;
 mod load;
 pub(crate) mod node;
 mod step;

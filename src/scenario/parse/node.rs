@@ -213,6 +213,34 @@ impl<'s> Ctx<'s> {
         self.error(entry.value_node(), message, hint);
     }
 
+    /// The directory relative paths in the file are resolved against.
+    pub fn base_dir(&self) -> std::path::PathBuf {
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    /// `true` or `false`.
+    pub fn boolean(&mut self, entry: &Entry) -> Option<bool> {
+        match &untag(entry.value).data {
+            YamlData::Value(Scalar::Boolean(b)) => Some(*b),
+            _ => {
+                self.mismatch(entry, "`true` or `false`", None);
+                None
+            }
+        }
+    }
+
+    /// A number (integer or decimal).
+    pub fn number(&mut self, entry: &Entry) -> Option<f64> {
+        let n = number(entry.value);
+        if n.is_none() {
+            self.mismatch(entry, "a number", None);
+        }
+        n
+    }
+
     /// A non-empty string value.
     pub fn non_empty_string(&mut self, entry: &Entry) -> Option<String> {
         let s = self.string(entry)?;

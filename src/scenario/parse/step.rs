@@ -101,7 +101,7 @@ fn action(ctx: &mut Ctx, fields: &super::node::Fields, step: &Node) -> Option<Ac
             None
         }
         [entry] if entry.key == "http" => http(ctx, entry).map(Action::Http),
-        [entry] if entry.key == "inject" => super::e2e::inject(ctx, entry).map(Action::Inject),
+        [entry] if entry.key == "inject" => super::inject::inject(ctx, entry).map(Action::Inject),
         [entry] => super::e2e::await_(ctx, entry).map(Action::Await),
         [first, rest @ ..] => {
             for extra in rest {

@@ -10,23 +10,13 @@ use axum::Json;
 use serde_json::json;
 
 use super::errors::EvoError;
+use super::inbound::{inbound_event, InboundRequest};
 use super::reply::{ok, S};
-use super::rules;
-use super::state::{ConnState, Event, Instance};
+use super::state::ConnState;
 use super::EmitContext;
 
 fn control_error(status: StatusCode, msg: String) -> Response {
     (status, Json(json!({"error": msg}))).into_response()
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct InboundRequest {
-    from: String,
-    name: Option<String>,
-    text: String,
-    instance: Option<String>,
-    /// A group the customer writes in (its JID); the message's `key.participant` is the sender.
-    group: Option<String>,
 }
 
 /// `POST /__harness/inbound`: a customer writes to an instance; `messages.upsert` goes out.
@@ -73,7 +63,10 @@ pub(super) async fn inbound(State(sim): S, body: Bytes) -> Response {
                     format!("group {:?} does not exist on instance {name:?}", req.group),
                 ))
             }
-            Some(inst) => Ok(inbound_event(inst, &from, &req)),
+            Some(inst) => {
+                let base64 = inst.webhook.as_ref().is_some_and(|w| w.settings.base64);
+                inbound_event(inst, &from, &req, base64).map_err(|e| (StatusCode::BAD_REQUEST, e))
+            }
         }
     };
     match result {
@@ -84,51 +77,6 @@ pub(super) async fn inbound(State(sim): S, body: Bytes) -> Response {
                 .into_response()
         }
     }
-}
-
-fn inbound_event(
-    inst: &mut Instance,
-    from: &str,
-    req: &InboundRequest,
-) -> (EmitContext, Vec<Event>, String, String) {
-    let id = rules::incoming_message_id(&mut rand::rng());
-    let sender = format!("{from}@s.whatsapp.net");
-    let jid = req.group.clone().unwrap_or_else(|| sender.clone());
-    let push_name = req.name.clone().unwrap_or_else(|| from.to_string());
-    let known = inst.contacts.contains_key(from);
-    inst.remember_contact(from, &push_name);
-    let mut key = json!({"remoteJid": jid, "fromMe": false, "id": id});
-    if req.group.is_some() {
-        key["participant"] = json!(sender);
-    }
-    let data = json!({
-        "key": key,
-        "pushName": push_name, "status": "DELIVERY_ACK",
-        "message": {"conversation": req.text},
-        "messageType": "conversation", "messageTimestamp": super::state::unix_secs(),
-        "instanceId": inst.id, "source": rules::source_of(&id),
-    });
-    if let Ok(json) = serde_json::to_vec(&data) {
-        super::sends::keep(inst, json.into(), None);
-    }
-    // The server's messages.upsert handler follows with the contact: `contacts.upsert` the
-    // first time, `contacts.update` after (whatsapp.baileys.service.ts 2.3.6).
-    let contact = json!({"remoteJid": jid, "pushName": push_name, "profilePicUrl": null,
-                         "instanceId": inst.id});
-    let follow = if known {
-        "contacts.update"
-    } else {
-        "contacts.upsert"
-    };
-    (
-        EmitContext::of(inst),
-        vec![
-            Event::now("messages.upsert", data),
-            Event::now(follow, contact),
-        ],
-        id,
-        jid,
-    )
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

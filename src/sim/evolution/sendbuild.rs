@@ -154,31 +154,6 @@ fn uploaded(bytes: &[u8], mimetype: &str) -> Value {
     })
 }
 
-/// The MIME type of a file name (`mime-types` lookup of the extensions WhatsApp media use).
-fn mime_of(file_name: &str) -> Option<&'static str> {
-    let ext = file_name.rsplit('.').next()?.to_ascii_lowercase();
-    Some(match ext.as_str() {
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "webp" => "image/webp",
-        "gif" => "image/gif",
-        "mp4" => "video/mp4",
-        "3gp" => "video/3gpp",
-        "ogg" | "oga" | "opus" => "audio/ogg",
-        "mp3" => "audio/mpeg",
-        "m4a" => "audio/mp4",
-        "aac" => "audio/aac",
-        "pdf" => "application/pdf",
-        "txt" => "text/plain",
-        "csv" => "text/csv",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "zip" => "application/zip",
-        _ => return None,
-    })
-}
-
 fn bytes_of(fetched: Option<Fetched>) -> (Vec<u8>, Option<String>, Option<String>) {
     match fetched {
         Some(f) => (f.bytes, f.content_type, f.url),
@@ -208,7 +183,7 @@ pub fn media(call: &Call, fetched: Option<Fetched>) -> Result<Plan, EvoError> {
         "image" => Some("image/jpeg".to_string()),
         _ => call.str("mimetype").map(str::to_string).or(content_type),
     };
-    if let Some(m) = file_name.as_deref().and_then(mime_of) {
+    if let Some(m) = file_name.as_deref().and_then(crate::sim::inbound::mime_of) {
         mimetype = Some(m.to_string());
     }
     let message_type = format!("{mediatype}Message");

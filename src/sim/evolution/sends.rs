@@ -221,7 +221,7 @@ async fn execute(sim: &Sim, call: Call, mut plan: Plan) -> EvoResult {
     let mut rng = rand::rng();
     let key_id = rules::outgoing_message_id(&mut rng);
     let message = std::mem::take(&mut plan.message);
-    let (jid, response, ctx, hook, base64) =
+    let (jid, response, ctx, hook, base64, lid_phone) =
         sim.with_instance(&call.instance, &call.headers, |inst| {
             let jid = match &looked_up {
                 Some(j) => j.clone(),
@@ -238,15 +238,18 @@ async fn execute(sim: &Sim, call: Call, mut plan: Plan) -> EvoResult {
             let base64 = ctx.webhook.as_ref().is_some_and(|w| w.base64);
             let hook = sim.has_webhook(&ctx).then_some(raw);
             keep(inst, bytes.clone(), plan.media.as_deref());
-            Ok((jid, bytes, ctx, hook, base64))
+            let lid_phone = super::received::phone_of_lid(inst, &jid);
+            Ok((jid, bytes, ctx, hook, base64, lid_phone))
         })?;
     sim.bus.publish(NewOutbound {
         provider: Simulator::Evolution,
         tenant: call.instance.clone(),
         // The number as the app addressed it: a customer is one number whatever the JID rules.
-        to: match jid.ends_with("@s.whatsapp.net") {
-            true => crate::sim::bus::phone_digits(&plan.to),
-            false => jid_user(&jid).to_string(),
+        // A customer who wrote from a LID is the same customer when answered at `…@lid`.
+        to: match (jid.ends_with("@s.whatsapp.net"), lid_phone) {
+            (true, _) => crate::sim::bus::phone_digits(&plan.to),
+            (false, Some(phone)) => phone,
+            (false, None) => jid_user(&jid).to_string(),
         },
         message_id: key_id.clone(),
         kind: plan.kind.to_string(),

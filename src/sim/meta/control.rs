@@ -1,8 +1,10 @@
 //! Meta-specific control routes (the shared ones come from [`crate::sim::control`]):
 //!
 //! - `POST /__harness/inbound` `{from, name?, phone_number_id?, context_id?}` plus one of
-//!   `text`, `button_reply`, `list_reply`, `button`, `image`, `document`, `audio`, `video`,
-//!   `sticker`, `reaction`, `location` (see [`super::inbound`]): a customer sends a message. The simulator opens the
+//!   `text`, `button_reply`, `list_reply`, `button`, `flow_reply`, `image`, `document`, `audio`,
+//!   `video`, `sticker`, `reaction`, `location`, `contacts` (see [`crate::sim::inbound`]): a
+//!   customer sends a message (a tap or a choice without `context_id` answers the last message
+//!   the app sent the customer). The simulator opens the
 //!   customer-service window, registers the customer's business-scoped id, delivers the signed
 //!   webhook to the number's URL and answers
 //!   `{"message_id", "phone_number_id", "from", "user_id", "delivery_id"}`.
@@ -91,8 +93,15 @@ async fn inbound(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
         username: req.username.clone(),
         hide_phone: req.hide_phone,
     };
-    let context_id = req.context_id.clone();
-    let content = match content_of(req, &mut m.media(), &number.id) {
+    // A tap, a choice or a reaction answers a business message: by default the last one the
+    // app sent this customer (Meta always states the `context` of an interactive reply).
+    let last_sent = last_sent_to(&m, &number.id, &from);
+    let context_id = match (&req.context_id, req.is_interactive_reply()) {
+        (Some(id), _) => Some(id.clone()),
+        (None, true) => last_sent.clone(),
+        (None, false) => None,
+    };
+    let content = match content_of(req, &mut m.media(), &number.id, last_sent.as_deref()) {
         Ok(c) => c,
         Err(e) => return bad_request(StatusCode::BAD_REQUEST, e),
     };
@@ -126,6 +135,19 @@ async fn inbound(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
         "delivery_id": delivery,
     }))
     .into_response()
+}
+
+/// The id of the last message the app sent `to` from this number (the journal's newest).
+fn last_sent_to(m: &Meta, number_id: &str, to: &str) -> Option<String> {
+    let filter = crate::sim::bus::OutboundFilter {
+        to: Some(to.to_string()),
+        tenant: Some(number_id.to_string()),
+        since: 0,
+    };
+    m.bus
+        .query(&filter, usize::MAX)
+        .last()
+        .map(|o| o.message_id.clone())
 }
 
 #[derive(Debug, Default, Deserialize)]

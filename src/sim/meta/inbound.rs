@@ -1,129 +1,28 @@
 //! The body of `POST /__harness/inbound`: what a simulated customer sends, turned into an
 //! [`InboundContent`]. Media the customer sends is put in the media store first (owned by the
 //! receiving number, so the app downloads it with its own token like a real attachment): given
-//! as `data_base64`, or an existing `media_id`, or, for an image with neither, a generated 8×8
-//! PNG.
+//! as `data_base64`, or an existing `media_id`, or generated ([`crate::sim::inbound`]).
 
-use std::io::Cursor;
-
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use bytes::Bytes;
-use serde::Deserialize;
 
 use super::ids;
 use super::media::{MediaItem, MediaStore};
 use super::payload::InboundContent;
+pub use crate::sim::inbound::InboundRequest;
+use crate::sim::inbound::{exactly_one, media_bytes, MediaIn};
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Reply {
-    id: String,
-    title: String,
-    #[serde(default)]
-    description: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TemplateButton {
-    payload: String,
-    text: String,
-}
-
-/// Media the customer sends.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MediaIn {
-    #[serde(default)]
-    media_id: Option<String>,
-    #[serde(default)]
-    data_base64: Option<String>,
-    #[serde(default)]
-    mime_type: Option<String>,
-    #[serde(default)]
-    caption: Option<String>,
-    #[serde(default)]
-    filename: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReactionIn {
-    message_id: String,
-    emoji: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LocationIn {
-    latitude: f64,
-    longitude: f64,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    address: Option<String>,
-}
-
-/// `POST /__harness/inbound`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InboundRequest {
-    pub from: String,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub phone_number_id: Option<String>,
-    /// The wamid of the business message this one replies to.
-    #[serde(default)]
-    pub context_id: Option<String>,
-    /// `profile.username` of a customer who adopted one.
-    #[serde(default)]
-    pub username: Option<String>,
-    /// Withhold `from` / `wa_id` from the webhook (the app must reply by `recipient`).
-    #[serde(default)]
-    pub hide_phone: bool,
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    button_reply: Option<Reply>,
-    #[serde(default)]
-    list_reply: Option<Reply>,
-    #[serde(default)]
-    button: Option<TemplateButton>,
-    #[serde(default)]
-    image: Option<MediaIn>,
-    #[serde(default)]
-    document: Option<MediaIn>,
-    #[serde(default)]
-    audio: Option<MediaIn>,
-    #[serde(default)]
-    video: Option<MediaIn>,
-    #[serde(default)]
-    sticker: Option<MediaIn>,
-    #[serde(default)]
-    reaction: Option<ReactionIn>,
-    #[serde(default)]
-    location: Option<LocationIn>,
-}
-
-const KINDS: &str = "text, button_reply, list_reply, button, image, document, audio, video, \
-                     sticker, reaction or location";
-
-/// The content of the request; media is stored in `media` under `owner` (a phone-number-id).
+/// The content of the request; media is stored in `media` under `owner` (a phone-number-id);
+/// `last_sent` is the last message the app sent the customer (what a reaction reacts to when
+/// it names no message).
 pub fn content_of(
     req: InboundRequest,
     media: &mut MediaStore,
     owner: &str,
+    last_sent: Option<&str>,
 ) -> Result<InboundContent, String> {
     use InboundContent as C;
-    let media_parts = [
-        ("image", req.image),
-        ("document", req.document),
-        ("audio", req.audio),
-        ("video", req.video),
-        ("sticker", req.sticker),
-    ];
+    req.check_provider(true)?;
+    let media_parts = req.media_parts().map(|(k, p)| (k, p.cloned()));
     let mut found: Vec<Result<InboundContent, String>> = [
         req.text.map(|body| C::Text { body }),
         req.button_reply.map(|r| C::ButtonReply {
@@ -139,9 +38,23 @@ pub fn content_of(
             payload: b.payload,
             text: b.text,
         }),
-        req.reaction.map(|r| C::Reaction {
-            message_id: r.message_id,
-            emoji: r.emoji,
+        match req.reaction {
+            Some(r) => Some(C::Reaction {
+                message_id: r
+                    .message_id
+                    .or(last_sent.map(str::to_string))
+                    .ok_or_else(|| {
+                        "reaction.message_id is required: the app sent this customer nothing"
+                            .to_string()
+                    })?,
+                emoji: r.emoji,
+            }),
+            None => None,
+        },
+        req.contacts.map(C::Contacts),
+        req.flow_reply.map(|f| C::FlowReply {
+            response_json: f.response.to_string(),
+            body: f.body.unwrap_or_else(|| "Sent".into()),
         }),
         req.location.map(|l| C::Location {
             latitude: l.latitude,
@@ -159,11 +72,7 @@ pub fn content_of(
             found.push(media_content(kind, part, media, owner));
         }
     }
-    match found.len() {
-        1 => found.remove(0),
-        0 => Err(format!("one of {KINDS} is required")),
-        _ => Err(format!("give only one of {KINDS}")),
-    }
+    exactly_one(found)?
 }
 
 fn media_content(
@@ -177,28 +86,23 @@ fn media_content(
             .get(id)
             .cloned()
             .ok_or_else(|| format!("{kind}.media_id {id:?} is not in the media store"))?,
-        (None, Some(data)) => {
-            let bytes = STANDARD
-                .decode(data.trim())
-                .map_err(|e| format!("{kind}.data_base64 is not base64: {e}"))?;
-            let mime = part
-                .mime_type
-                .clone()
-                .unwrap_or_else(|| "application/octet-stream".into());
-            store(media, owner, mime, Bytes::from(bytes))?
+        (None, _) => {
+            let (bytes, mime) = media_bytes(kind, &part)?;
+            store(media, owner, mime, bytes)?
         }
-        (None, None) if kind == "image" => {
-            store(media, owner, "image/png".into(), placeholder_png()?)?
-        }
-        (None, None) => return Err(format!("{kind} needs media_id or data_base64")),
     };
     Ok(InboundContent::Media {
         kind: kind.to_string(),
         id: item.id,
         mime_type: part.mime_type.unwrap_or(item.mime_type),
-        sha256: item.sha256,
+        // The webhook states the file's SHA-256 in base64 (pywa tests/data/updates/message.json,
+        // captured webhooks); the media store (`GET /{media-id}`) keeps it in hex.
+        sha256: hex::decode(&item.sha256)
+            .map(|d| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, d))
+            .unwrap_or(item.sha256),
         caption: part.caption,
         filename: part.filename,
+        voice: kind == "audio" && part.voice,
     })
 }
 
@@ -216,15 +120,6 @@ fn store(
     }
 }
 
-/// A real 8×8 PNG (a small gradient), for an image sent without data.
-fn placeholder_png() -> Result<Bytes, String> {
-    let img = image::RgbImage::from_fn(8, 8, |x, y| image::Rgb([x as u8 * 32, y as u8 * 32, 128]));
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png)
-        .map_err(|e| format!("cannot encode the placeholder PNG: {e}"))?;
-    Ok(Bytes::from(out.into_inner()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,19 +132,25 @@ mod tests {
     #[test]
     fn exactly_one_kind() {
         let mut store = MediaStore::new(1 << 20);
-        let text = content_of(parse(json!({"from":"1","text":"hola"})), &mut store, "pn");
+        let text = content_of(
+            parse(json!({"from":"1","text":"hola"})),
+            &mut store,
+            "pn",
+            None,
+        );
         assert_eq!(
             text,
             Ok(InboundContent::Text {
                 body: "hola".into()
             })
         );
-        let none = content_of(parse(json!({"from":"1"})), &mut store, "pn");
+        let none = content_of(parse(json!({"from":"1"})), &mut store, "pn", None);
         assert!(none.unwrap_err().starts_with("one of text"));
         let two = content_of(
             parse(json!({"from":"1","text":"a","reaction":{"message_id":"w","emoji":"x"}})),
             &mut store,
             "pn",
+            None,
         );
         assert!(two.unwrap_err().starts_with("give only one"));
     }
@@ -263,7 +164,7 @@ mod tests {
             mime_type,
             caption,
             ..
-        }) = content_of(req, &mut store, "pn")
+        }) = content_of(req, &mut store, "pn", None)
         else {
             panic!("expected media");
         };
@@ -278,7 +179,7 @@ mod tests {
         );
         let Ok(InboundContent::Media {
             id: doc, filename, ..
-        }) = content_of(req, &mut store, "pn")
+        }) = content_of(req, &mut store, "pn", None)
         else {
             panic!("expected media");
         };
@@ -286,13 +187,13 @@ mod tests {
         assert_eq!(filename.as_deref(), Some("a.txt"));
 
         let req = parse(json!({"from":"1","audio":{"media_id": doc}}));
-        assert!(content_of(req, &mut store, "pn").is_ok());
+        assert!(content_of(req, &mut store, "pn", None).is_ok());
         for bad in [
-            json!({"from":"1","audio":{}}),
+            json!({"from":"1","video":{}}),
             json!({"from":"1","video":{"media_id":"nope"}}),
             json!({"from":"1","sticker":{"data_base64":"***"}}),
         ] {
-            assert!(content_of(parse(bad), &mut store, "pn").is_err());
+            assert!(content_of(parse(bad), &mut store, "pn", None).is_err());
         }
     }
 }

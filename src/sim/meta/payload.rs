@@ -60,7 +60,13 @@ pub enum InboundContent {
         sha256: String,
         caption: Option<String>,
         filename: Option<String>,
+        /// An audio recorded as a voice note (`voice: true`).
+        voice: bool,
     },
+    /// Shared contact cards.
+    Contacts(Vec<crate::sim::inbound::ContactIn>),
+    /// A completed WhatsApp Flow (`interactive.nfm_reply`).
+    FlowReply { response_json: String, body: String },
     /// A reaction to a business message.
     Reaction { message_id: String, emoji: String },
     /// A shared location.
@@ -84,6 +90,8 @@ impl InboundContent {
             InboundContent::Media { caption, .. } => caption.as_deref().unwrap_or_default(),
             InboundContent::Reaction { emoji, .. } => emoji,
             InboundContent::Location { name, .. } => name.as_deref().unwrap_or_default(),
+            InboundContent::Contacts(c) => c.first().map_or("", |c| c.name.as_str()),
+            InboundContent::FlowReply { body, .. } => body,
         }
     }
 }
@@ -229,6 +237,7 @@ fn extra_content(m: &mut Value, content: &InboundContent) {
             sha256,
             caption,
             filename,
+            voice,
         } => {
             let mut media = json!({"mime_type": mime_type, "sha256": sha256, "id": id});
             if let Some(c) = caption {
@@ -236,6 +245,12 @@ fn extra_content(m: &mut Value, content: &InboundContent) {
             }
             if let Some(f) = filename {
                 media["filename"] = json!(f);
+            }
+            // Meta states `voice` on every audio and `animated` on every sticker.
+            match kind.as_str() {
+                "audio" => media["voice"] = json!(voice),
+                "sticker" => media["animated"] = json!(false),
+                _ => {}
             }
             m["type"] = json!(kind);
             m[kind.as_str()] = media;
@@ -260,9 +275,32 @@ fn extra_content(m: &mut Value, content: &InboundContent) {
             m["type"] = json!("location");
             m["location"] = loc;
         }
+        InboundContent::Contacts(cards) => {
+            m["type"] = json!("contacts");
+            m["contacts"] = cards.iter().map(contact_card).collect();
+        }
+        InboundContent::FlowReply {
+            response_json,
+            body,
+        } => {
+            m["type"] = json!("interactive");
+            m["interactive"] = json!({"type": "nfm_reply", "nfm_reply": {
+                "name": "flow", "body": body, "response_json": response_json}});
+        }
         // Text and replies are written by `inbound_webhook` itself.
         _ => {}
     }
+}
+
+/// A contact card as the `contacts` message carries it (name and phone; `wa_id` when the
+/// number is on WhatsApp, which a simulated customer always is).
+fn contact_card(c: &crate::sim::inbound::ContactIn) -> Value {
+    let first = c.name.split_whitespace().next().unwrap_or_default();
+    json!({
+        "name": {"formatted_name": c.name, "first_name": first},
+        "phones": [{"phone": c.phone, "wa_id": crate::sim::bus::phone_digits(&c.phone),
+                    "type": "CELL"}],
+    })
 }
 
 /// The webhook for one status change of a message sent by `business` to `customer`.
@@ -435,6 +473,7 @@ mod tests {
                 sha256: "ab".into(),
                 caption: Some("foto".into()),
                 filename: None,
+                voice: false,
             },
             context_id: None,
         };

@@ -20,6 +20,11 @@ fn inject_a_customer_text() {
             name: Some("Ana".into()),
             tenant: Some("clinica-norte".into()),
             content: Content::Text("Hola".into()),
+            reply_to: None,
+            group: None,
+            lid: false,
+            username: None,
+            hide_phone: false,
         }))
     );
 }
@@ -47,8 +52,113 @@ fn inject_button_and_list_replies() {
         m.content,
         Content::ListReply {
             id: "r1".into(),
-            title: "Cardio".into()
+            title: "Cardio".into(),
+            description: None,
         }
+    );
+}
+
+fn customer(step: &str) -> CustomerMessage {
+    match action(step) {
+        Action::Inject(Inject::Customer(m)) => m,
+        other => panic!("a customer message, not {other:?}"),
+    }
+}
+
+#[test]
+fn inject_every_inbound_type() {
+    let m = customer("    inject: { from: \"1\", voice: {}, reply_to: \"{{ id }}\" }\n");
+    assert_eq!(m.reply_to.as_deref(), Some("{{ id }}"));
+    assert_eq!(
+        m.content,
+        Content::Media(InjectMedia {
+            kind: "audio",
+            voice: true,
+            source: MediaSource::Generated,
+            mime: None,
+            caption: None,
+            filename: None,
+        })
+    );
+    let m = customer(
+        "    inject: { from: \"1\", image: { bytes: aGk=, mime: image/png, caption: Receta } }\n",
+    );
+    let Content::Media(media) = m.content else {
+        panic!("media")
+    };
+    assert_eq!(
+        (media.kind, &media.source),
+        ("image", &MediaSource::Bytes("aGk=".into()))
+    );
+    assert_eq!(media.caption.as_deref(), Some("Receta"));
+    let m = customer("    inject: { from: \"1\", location: { latitude: -23.5, longitude: -46.6, name: Casa } }\n");
+    assert_eq!(
+        m.content,
+        Content::Location {
+            latitude: -23.5,
+            longitude: -46.6,
+            name: Some("Casa".into()),
+            address: None
+        }
+    );
+    let m =
+        customer("    inject: { from: \"1\", contacts: [{ name: Ana, phone: \"+55 11 5\" }] }\n");
+    assert_eq!(
+        m.content,
+        Content::Contacts(vec![("Ana".into(), "+55 11 5".into())])
+    );
+    let m = customer(
+        "    inject: { from: \"1\", reaction: { emoji: \"👍\" }, group: g@g.us, lid: true }\n",
+    );
+    assert_eq!(
+        m.content,
+        Content::Reaction {
+            emoji: "👍".into(),
+            to_message: None
+        }
+    );
+    assert_eq!((m.group.as_deref(), m.lid), (Some("g@g.us"), true));
+    let m = customer("    inject: { from: \"1\", text: a, username: ana.b, hide_phone: true }\n");
+    assert_eq!((m.username.as_deref(), m.hide_phone), (Some("ana.b"), true));
+    let m = customer("    inject: { from: \"1\", flow_reply: { response: { ok: true } } }\n");
+    assert!(matches!(m.content, Content::FlowReply { body: None, .. }));
+    let m = customer("    inject: { from: \"1\", button: { payload: P, text: Sí } }\n");
+    assert!(matches!(m.content, Content::TemplateButton { .. }));
+}
+
+#[test]
+fn inject_content_errors() {
+    assert_eq!(
+        errors(&one_step(
+            "    inject: { from: \"1\", image: { file: nope.png } }\n"
+        )),
+        ["4:41 (8) no file at nope.png [paths are relative to the scenario file]"]
+    );
+    assert_eq!(
+        errors(&one_step(
+            "    inject: { from: \"1\", audio: { bytes: x, generated: true } }\n"
+        )),
+        ["4:26 (5) `audio` has more than one source [one of `file`, `bytes` or `generated`]"]
+    );
+    assert_eq!(
+        errors(&one_step(
+            "    inject: { from: \"1\", location: { latitude: 91, longitude: x } }\n"
+        )),
+        [
+            "4:48 (2) `latitude` must be between -90 and 90",
+            "4:63 (1) expected a number for `longitude`, found a string"
+        ]
+    );
+    assert_eq!(
+        errors(&one_step("    inject: { from: \"1\", button_reply: { id: a, title: b, description: c } }\n")),
+        ["4:59 (11) `description` is for `list_reply` [a reply button has only `id` and `title`]"]
+    );
+    assert_eq!(
+        errors(&one_step("    inject: { from: \"1\", imagen: {} }\n")),
+        [
+            "4:5 (6) `inject` says nothing: no message content [add `text: \"…\"` (or `image`, `voice`, `location`, `button_reply`, …)]",
+            "4:26 (6) unknown key `imagen` in `inject` [did you mean `image`?]"
+        ]
     );
 }
 
@@ -115,7 +225,7 @@ fn inject_errors_are_all_reported() {
         errors(&one_step("    inject: { name: Ana }\n")),
         [
             "4:5 (6) missing required key `from` in `inject`",
-            "4:5 (6) `inject` says nothing: no message content [add `text: \"…\"` (or `button_reply` / `list_reply`)]",
+            "4:5 (6) `inject` says nothing: no message content [add `text: \"…\"` (or `image`, `voice`, `location`, `button_reply`, …)]",
         ]
     );
     assert_eq!(
@@ -133,6 +243,44 @@ fn inject_errors_are_all_reported() {
             "    inject: { from: \"1\", text: a, signatur: none }\n"
         )),
         ["4:35 (8) unknown key `signatur` in `inject` [did you mean `signature`?]"]
+    );
+}
+
+#[test]
+fn await_neutral_matchers() {
+    let Action::Await(a) =
+        action("    await: { kind: list, list: [\"09:00\", \"10:00\"], buttons: [Sí] }\n")
+    else {
+        panic!("an await")
+    };
+    let subjects: Vec<_> = a
+        .matchers
+        .iter()
+        .map(|c| (&c.subject, &c.predicate))
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            (
+                &Subject::JsonPath("$.kind".into()),
+                &Predicate::Equals(serde_json::json!("list"))
+            ),
+            (
+                &Subject::JsonPath("$.buttons[*].title".into()),
+                &Predicate::Equals(serde_json::json!("Sí"))
+            ),
+            (
+                &Subject::JsonPath("$.list.sections[*].rows[*].title".into()),
+                &Predicate::Equals(serde_json::json!(["09:00", "10:00"]))
+            ),
+        ]
+    );
+    assert_eq!(
+        errors(&one_step("    await: { kind: lsit, buttons: Sí }\n")),
+        [
+            "4:20 (4) unknown message kind `lsit` [did you mean `list`?]",
+            "4:35 (2) expected a list of titles for `buttons`, found a string [`buttons: [Reservar, Cancelar]`]"
+        ]
     );
 }
 
