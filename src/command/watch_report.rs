@@ -89,28 +89,7 @@ fn section(
     let firing: Vec<&str> = eval.firing().iter().map(|r| r.name.as_str()).collect();
     let rules = eval
         .rules()
-        .map(|r| WatchRuleReport {
-            name: redactor.redact(&r.name),
-            expr: redactor.redact(&r.expr),
-            severity: r.severity.name().to_string(),
-            fired: events
-                .iter()
-                .filter(|e| e.rule == r.name && e.kind == EventKind::Firing)
-                .count() as u64,
-            firing: firing.contains(&r.name.as_str()),
-            limit_ms: match &r.condition {
-                Condition::Latency { limit_ms, .. } => Some(*limit_ms),
-                _ => None,
-            },
-            scope: match &r.condition {
-                Condition::Latency { scope, .. } => Some(match scope {
-                    Scope::Requests => "requests".into(),
-                    Scope::E2e => "e2e".into(),
-                    Scope::Step(name) => redactor.redact(name),
-                }),
-                _ => None,
-            },
-        })
+        .map(|r| rule_report(r, events, &firing, redactor))
         .collect();
     let latency = eval
         .history
@@ -171,6 +150,37 @@ fn section(
         incidents,
         alerts,
         latency,
+    }
+}
+
+/// One rule as the report shows it: the times it fired, and a latency rule's limit.
+fn rule_report(
+    r: &crate::watch::Rule,
+    events: &[Event],
+    firing: &[&str],
+    redactor: &crate::redact::Redactor,
+) -> WatchRuleReport {
+    WatchRuleReport {
+        name: redactor.redact(&r.name),
+        expr: redactor.redact(&r.expr),
+        severity: r.severity.name().to_string(),
+        fired: events
+            .iter()
+            .filter(|e| e.rule == r.name && e.kind == EventKind::Firing)
+            .count() as u64,
+        firing: firing.contains(&r.name.as_str()),
+        limit_ms: match &r.condition {
+            Condition::Latency { limit_ms, .. } => Some(*limit_ms),
+            _ => None,
+        },
+        scope: match &r.condition {
+            Condition::Latency { scope, .. } => Some(match scope {
+                Scope::Requests => "requests".into(),
+                Scope::E2e => "e2e".into(),
+                Scope::Step(name) => redactor.redact(name),
+            }),
+            _ => None,
+        },
     }
 }
 

@@ -197,7 +197,12 @@ impl Evaluator {
             record.at_ms = record.at_ms.max(last.at_ms);
         }
         let now = record.at_ms;
-        self.history.observe(&record);
+        let p95 = |l: &Option<Latencies>| l.as_ref().map(|l| l.p95);
+        self.history.observe(
+            record.at_ms,
+            p95(&record.figures.requests),
+            p95(&record.figures.e2e),
+        );
         let stale = self.latest_start.is_some_and(|s| record.started_ms < s);
         if !stale {
             self.latest_start = Some(record.started_ms);

@@ -13,8 +13,6 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
-use super::eval::RunRecord;
-
 /// Hours kept one by one; older ones are summed.
 pub const HOURS_KEPT: usize = 168;
 const MINUTE_MS: u64 = 60_000;
@@ -73,18 +71,19 @@ pub struct History {
 }
 
 impl History {
-    /// Adds a run that ended `record.at_ms` after the watch's start.
-    pub fn observe(&mut self, record: &RunRecord) {
-        let minute = record.at_ms / MINUTE_MS;
+    /// Adds a run that ended `at_ms` after the watch's start, with its p95 over the request
+    /// steps and end to end (ms), when it has them.
+    pub fn observe(&mut self, at_ms: u64, requests_p95: Option<f64>, e2e_p95: Option<f64>) {
+        let minute = at_ms / MINUTE_MS;
         self.roll_up(minute * MINUTE_MS / HOUR_MS);
         let bucket = self.minutes.entry(minute).or_default();
         bucket.runs += 1;
         let us = |ms: f64| ((ms * 1000.0) as u64).clamp(1, MAX_US);
-        if let Some(l) = &record.figures.requests {
-            bucket.requests.saturating_record(us(l.p95));
+        if let Some(p95) = requests_p95 {
+            bucket.requests.saturating_record(us(p95));
         }
-        if let Some(l) = &record.figures.e2e {
-            bucket.e2e.saturating_record(us(l.p95));
+        if let Some(p95) = e2e_p95 {
+            bucket.e2e.saturating_record(us(p95));
         }
     }
 
@@ -146,29 +145,9 @@ fn point(start_ms: u64, span_ms: u64, b: &Bucket) -> Point {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::watch::eval::{Figures, Latencies};
 
-    fn run(at_ms: u64, p95: f64) -> RunRecord {
-        let l = Latencies {
-            min: 1.0,
-            p50: p95 / 2.0,
-            p90: p95,
-            p95,
-            p99: p95,
-            max: p95,
-            mean: p95 / 2.0,
-        };
-        RunRecord {
-            at_ms,
-            started_ms: at_ms.saturating_sub(100),
-            passed: true,
-            figures: Figures {
-                requests: Some(l),
-                e2e: Some(l),
-                steps: Vec::new(),
-            },
-            samples: Vec::new(),
-        }
+    fn run(h: &mut History, at_ms: u64, p95: f64) {
+        h.observe(at_ms, Some(p95), Some(p95));
     }
 
     #[test]
@@ -177,7 +156,7 @@ mod tests {
         let mut peak = 0;
         // 31 days, a run every 30 s (89,280 runs).
         for s in (0..31 * 24 * 3600u64).step_by(30) {
-            h.observe(&run(s * 1000, 20.0));
+            run(&mut h, s * 1000, 20.0);
             peak = peak.max(h.histograms());
         }
         // At most 60 minutes, 168 hours and the earlier sum, two series each.
@@ -204,9 +183,9 @@ mod tests {
         let mut h = History::default();
         for s in 0..2 * 3600u64 {
             let p95 = if (600..660).contains(&s) { 900.0 } else { 30.0 };
-            h.observe(&run(s * 1000, p95));
+            run(&mut h, s * 1000, p95);
         }
-        h.observe(&run(2 * HOUR_MS + 5, 30.0));
+        run(&mut h, 2 * HOUR_MS + 5, 30.0);
         let points = h.points();
         // Hours 0 and 1, then the first minute of hour 2.
         assert_eq!(points.len(), 3);
