@@ -6,6 +6,7 @@ mod compare;
 mod deploy;
 mod e2e;
 mod inject;
+mod interop;
 mod lifecycle;
 mod load;
 mod logging;

@@ -178,3 +178,69 @@ fn a_plain_text_app_sends_the_text_of_its_lists_and_buttons() {
     assert_exit(&out, 0);
     assert!(!scenario.contains("rowId"), "{scenario}");
 }
+
+/// Evolution refuses `sendList` (a 400, as for a number that cannot take lists): the app sends
+/// the list's text at once and counts the fallback.
+const REFUSED_LIST: &str = r#"
+name: refused-list
+variables:
+  customer: "{{ phone() }}"
+steps:
+  - name: the provider refuses lists
+    http:
+      method: POST
+      url: "{{ provider.url }}/__harness/faults"
+      json:
+        rules:
+          - endpoint: "/message/sendList/{instance}"
+            error: { rate: 1.0, status: 400, body: { status: 400, error: Bad Request, response: { message: ["lists are not supported"] } } }
+    checks: { status: 200 }
+  - name: ask
+    inject: { from: "{{ customer }}", text: "Necesito una cita con cardiología para mañana" }
+  - name: the slots come as text
+    await:
+      text: "Horarios disponibles de cardiología"
+      jsonpath: { $.kind: text, $.payload.text: { contains: "1. " } }
+  - name: counted
+    http: { url: "{{ app.url }}/metrics" }
+    checks: { body: { contains: "app_interactive_fallbacks_total 1\n" } }
+"#;
+
+/// Meta accepts the list, then says the phone cannot show it (status `failed`, 131026): the
+/// app sends its text, and from then on plain text to that customer.
+const UNDELIVERABLE_LIST: &str = r#"
+name: undeliverable-list
+variables:
+  customer: "{{ phone() }}"
+steps:
+  - name: every message fails on the phone
+    http:
+      method: POST
+      url: "{{ provider.url }}/__harness/faults"
+      json: { rules: [ { failed_status: { rate: 1.0, code: 131026 } } ] }
+    checks: { status: 200 }
+  - name: ask
+    inject: { from: "{{ customer }}", text: "Necesito una cita con cardiología para mañana" }
+  - name: the failed list is sent again as text
+    http: { url: "{{ app.url }}/metrics" }
+    retry: { interval: 100ms, timeout: 10s }
+    checks: { body: { contains: "app_interactive_fallbacks_total 1\n" } }
+  - name: phones work again
+    http: { method: DELETE, url: "{{ provider.url }}/__harness/faults" }
+    checks: { status: 200 }
+  - name: ask again
+    inject: { from: "{{ customer }}", text: "cita con dermatología mañana" }
+  - name: this customer now gets text
+    await:
+      text: "Horarios disponibles de dermatología"
+      jsonpath: { $.payload.type: text }
+"#;
+
+#[test]
+fn interactive_replies_fall_back_to_text_when_refused_or_undeliverable() {
+    for (provider, scenario) in [("evolution", REFUSED_LIST), ("meta", UNDELIVERABLE_LIST)] {
+        let (dir, _) = scenario_dir("s.yaml", scenario);
+        let out = run_in(dir.path(), &["run", "s.yaml", "--provider", provider], &[]);
+        assert_exit(&out, 0);
+    }
+}

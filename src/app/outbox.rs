@@ -193,6 +193,8 @@ struct Fallback {
     text_only: HashSet<String>,
     sent: HashMap<String, Reply>,
     order: VecDeque<String>,
+    /// Failures of ids not (yet) remembered.
+    early: HashSet<String>,
 }
 
 /// Replies waiting for the provider to come back.
@@ -229,26 +231,42 @@ impl Outbox {
 
     /// A late failure of message `id` (Meta `statuses[].status: failed`): an interactive reply
     /// the phone could not show is sent again as plain text, and this customer gets plain
-    /// text from now on. `true` when it was one.
+    /// text from now on. `true` when it was one. A failure that arrives before the send's own
+    /// answer was read is kept until it is.
     pub fn failed(&self, id: &str, code: i64) -> bool {
         if code != UNDELIVERABLE {
             return false;
         }
         let reply = {
             let mut f = self.fallback.lock().unwrap_or_else(|e| e.into_inner());
-            let Some(reply) = f.sent.remove(id) else {
-                return false;
-            };
-            f.text_only.insert(reply.key());
-            reply
+            match f.sent.remove(id) {
+                Some(reply) => reply,
+                None => {
+                    if f.early.len() == REMEMBERED {
+                        f.early.clear();
+                    }
+                    f.early.insert(id.to_string());
+                    return false;
+                }
+            }
         };
+        self.fall_back(reply);
+        true
+    }
+
+    /// Sends `reply` again as plain text; its customer gets plain text from now on.
+    fn fall_back(&self, reply: Reply) {
+        self.fallback
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .text_only
+            .insert(reply.key());
         self.stats.fallbacks.fetch_add(1, Ordering::Relaxed);
         tracing::info!(tenant = %reply.tenant, "interactive reply undeliverable: sent as plain text");
         self.submit(Reply {
             body: reply.body.plain(),
             ..reply
         });
-        true
     }
 
     /// `reply`, as plain text when its customer is known not to receive interactive messages.
@@ -264,6 +282,11 @@ impl Outbox {
 
     fn remember(&self, id: String, reply: &Reply) {
         let mut f = self.fallback.lock().unwrap_or_else(|e| e.into_inner());
+        if f.early.remove(&id) {
+            drop(f);
+            self.fall_back(reply.clone());
+            return;
+        }
         if f.order.len() == REMEMBERED {
             if let Some(old) = f.order.pop_front() {
                 f.sent.remove(&old);
