@@ -280,6 +280,9 @@ fn a_broken_app_fails_e2e_booking_with_exit_1_naming_the_step_and_the_missing_re
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("✗ availability offered"), "{stdout}");
+    // Standard error is not a terminal here: no live progress.
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("✓ ask for an appointment"), "{stderr}");
     assert!(stdout.contains("no message to"), "{stdout}");
     let report = read_report(&dir.path().join("r.json"));
     let failure = &report["failures"][0];

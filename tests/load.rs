@@ -119,6 +119,67 @@ async fn a_constant_rate_starts_iterations_on_schedule() {
     assert!((service.p50 - 30.0).abs() < 1.5, "{service:?}");
 }
 
+/// Fails every iteration after `after` (a timeout, say).
+struct Failer {
+    after: Duration,
+}
+
+impl Flow for Failer {
+    fn steps(&self) -> usize {
+        1
+    }
+
+    async fn iterate(&self) -> Outcome {
+        tokio::time::sleep(self.after).await;
+        Outcome {
+            steps: vec![StepRecord {
+                index: 0,
+                kind: StepKind::Http,
+                samples: Samples::One {
+                    latency: None,
+                    failed: true,
+                },
+                checks: Default::default(),
+            }],
+            error: Some("timeout".into()),
+            ..Outcome::default()
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_failing_for_4s_shows_its_failures_and_latency_in_those_4s() {
+    // 5 it/s for 4 s, each failing after a 5 s timeout: the failures complete in seconds
+    // 5–8, but belong to the seconds 0–3 in which the iterations started.
+    let plan = Plan::constant(5.0, Duration::from_secs(4), false).unwrap();
+    let (r, _) = go(
+        Arc::new(Failer {
+            after: Duration::from_secs(5),
+        }),
+        plan,
+        100,
+    )
+    .await;
+    let by = |f: fn(&harness::load::TimePoint) -> u64| -> Vec<(u64, u64)> {
+        r.timeline
+            .iter()
+            .filter(|p| f(p) > 0)
+            .map(|p| (p.t_s, f(p)))
+            .collect()
+    };
+    let each_of_4 = vec![(0, 5), (1, 5), (2, 5), (3, 5)];
+    assert_eq!(by(|p| p.failed_started), each_of_4);
+    assert_eq!(by(|p| p.started), each_of_4);
+    assert!(by(|p| p.errors).iter().all(|(t, _)| *t >= 5));
+    for p in &r.timeline {
+        let p95 = p.p95_ms;
+        match p.t_s {
+            0..=3 => assert!(p95.is_some_and(|v| (v - 5000.0).abs() < 60.0), "{p:?}"),
+            _ => assert_eq!(p95, None, "{p:?}"),
+        }
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn ramps_start_iterations_along_the_stages() {
     let flow = Sleeper::new(ms(10));
@@ -462,4 +523,74 @@ fn the_default_volume_flow_runs_whatsapp_conversations_under_load() {
         .map(|p| p["iterations"].as_u64().unwrap())
         .sum();
     assert_eq!(per_second, 20);
+    // The conversations of the slowest iterations, slowest first, each whole.
+    let kept = report["transcripts"].as_array().unwrap();
+    assert_eq!(kept.len(), 5, "{kept:?}");
+    let durations: Vec<f64> = kept
+        .iter()
+        .map(|t| t["duration_ms"].as_f64().unwrap())
+        .collect();
+    assert!(durations.windows(2).all(|w| w[0] >= w[1]), "{durations:?}");
+    for t in kept {
+        assert_eq!(t["kept_as"], "slowest");
+        let froms: Vec<&str> = t["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["from"].as_str().unwrap())
+            .collect();
+        assert_eq!(froms, ["customer", "app", "customer", "app"], "{t}");
+    }
+}
+
+#[test]
+fn quick_mode_prints_the_status_codes_and_a_latency_histogram() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Every fourth request answered 503.
+    let url = rt.block_on(async {
+        let count = Arc::new(AtomicU64::new(0));
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(move || {
+                let n = count.fetch_add(1, Ordering::Relaxed);
+                async move {
+                    let status = if n % 4 == 3 { 503 } else { 200 };
+                    axum::http::StatusCode::from_u16(status).unwrap()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        url
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "load", "--url", &url, "--rps", "20", "-z", "1s", "--json", "r.json",
+    ];
+    let out = run_in(dir.path(), &args, &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let report = read_report(&dir.path().join("r.json"));
+    assert_eq!(
+        report["load"]["status_codes"],
+        serde_json::json!({"200": 15, "503": 5})
+    );
+    assert!(
+        stdout.contains("status codes:\n  [200] 15 responses\n  [503] 5 responses\n"),
+        "{stdout}"
+    );
+    let histogram = stdout
+        .split("latency histogram (from the intended start):\n")
+        .nth(1)
+        .expect(&stdout);
+    let bars: u64 = histogram
+        .lines()
+        .take_while(|l| l.starts_with("  ≤ "))
+        .map(|l| {
+            let count = l.split('[').nth(1).unwrap().split(']').next().unwrap();
+            count.trim().parse::<u64>().unwrap()
+        })
+        .sum();
+    assert_eq!(bars, 20, "{histogram}");
 }

@@ -108,9 +108,12 @@ pub struct RunArgs {
     /// Stop at the first failed step (the rest are not run; the report says so).
     #[arg(long)]
     pub fail_fast: bool,
-    /// Show every check, not only failed ones; repeat for debug logs.
+    /// Show every check and the conversation, not only failures; repeat for debug logs.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// No live progress on standard error (there is none when it is not a terminal).
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -354,6 +357,7 @@ impl RunArgs {
             timeout: self.timeout,
             verbose: self.verbose,
             fail_fast: self.fail_fast,
+            quiet: self.quiet,
         }
     }
 }

@@ -205,8 +205,8 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
     let abort = opts
         .abort_on_fail
         .then(|| abort_check(&scenario, plan.planned_iterations()));
-    let flow = ScenarioFlow::new(scenario.clone(), base, ctx);
-    let result = drive(flow, &opts, (plan.clone(), cap), abort, &stop).await;
+    let flow = Arc::new(ScenarioFlow::new(scenario.clone(), base, ctx));
+    let result = drive(flow.clone(), &opts, (plan.clone(), cap), abort, &stop).await;
     let target = p.target.report();
     let cx = FinishContext {
         plan: &plan,
@@ -216,6 +216,7 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
         delivery: opts.delivery,
     };
     let mut report = finish(&scenario, &result, &cx);
+    report.transcripts = super::load_report::kept_transcripts(flow.kept(), &p.redactor);
     report.run_id = run_id;
     report.shard = opts.shape.shard.map(shard_report);
     if !stop.hard.is_cancelled() {
@@ -261,11 +262,11 @@ async fn load_url(
     let result = match hyper {
         Some(flow) => {
             let flow = flow.map_err(|e| invalid(e.message))?;
-            drive(flow, opts, (plan.clone(), cap), None, stop).await
+            drive(Arc::new(flow), opts, (plan.clone(), cap), None, stop).await
         }
         None => {
             let flow = QuickFlow::new(&quick, conns).map_err(|e| invalid(e.message))?;
-            drive(flow, opts, (plan.clone(), cap), None, stop).await
+            drive(Arc::new(flow), opts, (plan.clone(), cap), None, stop).await
         }
     };
     let cx = FinishContext {
@@ -283,7 +284,7 @@ async fn load_url(
 
 /// Runs the engine with the signals and the progress line wired in.
 async fn drive<F: Flow>(
-    flow: F,
+    flow: Arc<F>,
     opts: &LoadOptions,
     (plan, max_in_flight): (Plan, usize),
     abort: Option<AbortFn>,
@@ -314,7 +315,7 @@ async fn drive<F: Flow>(
             () = hooks.stop.cancelled() => {}
         }
     }
-    let result = load::run(Arc::new(flow), &engine, hooks).await;
+    let result = load::run(flow, &engine, hooks).await;
     if let Some(b) = bar {
         b.finish_and_clear();
     }

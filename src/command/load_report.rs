@@ -1,9 +1,11 @@
 //! `harness load`'s results as a report: the merged records as a run of the scenario's
 //! steps (so thresholds and the report work as for `harness run`), plus the `load` section.
 
+use crate::load::flow::KeptIteration;
 use crate::load::{self, LoadResult, Plan};
 use crate::metrics::Series;
 use crate::redact::Redactor;
+use crate::report::transcript::{self, TranscriptReport};
 use crate::report::{
     self, DeliveryReport, LoadReport, Report, SaturationReport, StageDeliveryReport, TargetReport,
 };
@@ -204,6 +206,20 @@ fn saturation(result: &LoadResult, cx: &FinishContext, load: &LoadReport) -> Sat
     }
 }
 
+/// The conversations of the kept iterations (failed first, then the slowest), redacted.
+pub fn kept_transcripts(kept: Vec<KeptIteration>, redactor: &Redactor) -> Vec<TranscriptReport> {
+    kept.into_iter()
+        .filter_map(|k| {
+            let t = transcript::of_steps(&k.steps, redactor)?;
+            Some(TranscriptReport {
+                kept_as: Some(if k.failed { "failed" } else { "slowest" }.into()),
+                duration_ms: Some(k.duration.as_secs_f64() * 1000.0),
+                ..t
+            })
+        })
+        .collect()
+}
+
 /// One point of the engine's time series as the report shows it.
 fn second_report(p: load::TimePoint) -> report::SecondReport {
     let load::TimePoint {
@@ -269,6 +285,11 @@ pub fn load_report(result: &LoadResult, plan: &Plan, cap: usize) -> LoadReport {
         service_ms: report::latency(&r.service),
         histogram: report::buckets(&r.iterations),
         errors: r.errors.clone(),
+        status_codes: r
+            .statuses
+            .iter()
+            .map(|(s, n)| (s.to_string(), *n))
+            .collect(),
         time_series: load::timeline::fill_gaps(
             result.timeline.clone(),
             result.scheduled.as_secs_f64().ceil() as u64,
@@ -326,6 +347,17 @@ pub fn load_summary(l: &LoadReport) -> String {
     if !l.errors.is_empty() {
         let kinds: Vec<String> = l.errors.iter().map(|(k, n)| format!("{k} {n}")).collect();
         out += &format!("errors: {}\n", kinds.join(", "));
+    }
+    // Quick mode, as oha prints it: the latency histogram and the status codes.
+    if !l.status_codes.is_empty() {
+        out += "latency histogram (from the intended start):\n";
+        for line in report::histogram_lines(&l.histogram, 40) {
+            out += &format!("{line}\n");
+        }
+        out += "status codes:\n";
+        for line in report::status_lines(&l.status_codes) {
+            out += &format!("{line}\n");
+        }
     }
     out
 }

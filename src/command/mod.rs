@@ -12,6 +12,7 @@ mod merge;
 pub mod mock;
 pub mod mock_deps;
 pub mod out;
+mod progress;
 mod report;
 mod run;
 mod setup;
@@ -51,6 +52,8 @@ pub struct RunOptions {
     pub timeout: Duration,
     pub verbose: u8,
     pub fail_fast: bool,
+    /// No live progress.
+    pub quiet: bool,
 }
 
 /// `harness report`: a saved JSON report and the files to render from it.

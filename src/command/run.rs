@@ -27,8 +27,13 @@ pub async fn run(opts: RunOptions) -> Result<u8, CommandError> {
     let mut ctx = RunContext::new(p.templater, stop.soft.clone(), Some(p.target.run_target()));
     ctx.default_timeout = opts.timeout;
     ctx.fail_fast = opts.fail_fast;
+    let live = super::progress::live(opts.quiet);
+    ctx.progress = live.as_ref().map(|(hook, _)| hook.clone());
 
     let run = run_scenario(&scenario, vars, &ctx).await;
+    if let Some((_, bar)) = live {
+        bar.finish_and_clear();
+    }
 
     let verdicts = thresholds::evaluate_run(&scenario, &run);
     let mut report = report::build(&scenario, &run, &verdicts, &p.target.report(), &p.redactor);

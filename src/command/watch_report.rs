@@ -7,13 +7,14 @@ use super::setup::Prepared;
 use super::watch_events::wall;
 use crate::metrics::Series;
 use crate::report::watch::{
-    summary_lines, AlertReport, EvidenceReport, IncidentReport, WatchReport, WatchRuleReport,
+    summary_lines, AlertReport, EvidenceReport, IncidentReport, WatchLatencyReport, WatchReport,
+    WatchRuleReport,
 };
 use crate::report::{self, terminal, Report};
 use crate::runner::ScenarioRun;
 use crate::scenario::Scenario;
 use crate::thresholds::ThresholdResult;
-use crate::watch::{Evaluator, Event, EventKind};
+use crate::watch::{Condition, Evaluator, Event, EventKind, Scope};
 
 /// Why a watch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,15 +89,18 @@ fn section(
     let firing: Vec<&str> = eval.firing().iter().map(|r| r.name.as_str()).collect();
     let rules = eval
         .rules()
-        .map(|r| WatchRuleReport {
-            name: redactor.redact(&r.name),
-            expr: redactor.redact(&r.expr),
-            severity: r.severity.name().to_string(),
-            fired: events
-                .iter()
-                .filter(|e| e.rule == r.name && e.kind == EventKind::Firing)
-                .count() as u64,
-            firing: firing.contains(&r.name.as_str()),
+        .map(|r| rule_report(r, events, &firing, redactor))
+        .collect();
+    let latency = eval
+        .history
+        .points()
+        .into_iter()
+        .map(|p| WatchLatencyReport {
+            start_offset_s: p.start_ms as f64 / 1000.0,
+            span_s: p.span_ms as f64 / 1000.0,
+            runs: p.runs,
+            requests_ms: p.requests,
+            e2e_ms: p.e2e,
         })
         .collect();
     let incidents = eval
@@ -145,6 +149,38 @@ fn section(
         rules,
         incidents,
         alerts,
+        latency,
+    }
+}
+
+/// One rule as the report shows it: the times it fired, and a latency rule's limit.
+fn rule_report(
+    r: &crate::watch::Rule,
+    events: &[Event],
+    firing: &[&str],
+    redactor: &crate::redact::Redactor,
+) -> WatchRuleReport {
+    WatchRuleReport {
+        name: redactor.redact(&r.name),
+        expr: redactor.redact(&r.expr),
+        severity: r.severity.name().to_string(),
+        fired: events
+            .iter()
+            .filter(|e| e.rule == r.name && e.kind == EventKind::Firing)
+            .count() as u64,
+        firing: firing.contains(&r.name.as_str()),
+        limit_ms: match &r.condition {
+            Condition::Latency { limit_ms, .. } => Some(*limit_ms),
+            _ => None,
+        },
+        scope: match &r.condition {
+            Condition::Latency { scope, .. } => Some(match scope {
+                Scope::Requests => "requests".into(),
+                Scope::E2e => "e2e".into(),
+                Scope::Step(name) => redactor.redact(name),
+            }),
+            _ => None,
+        },
     }
 }
 

@@ -20,7 +20,7 @@
 //!   recorders are then merged.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -167,13 +167,10 @@ impl LoadResult {
 pub async fn run<F: Flow>(flow: Arc<F>, opts: &EngineOptions, hooks: Hooks) -> LoadResult {
     let started_at = SystemTime::now();
     let cpu_at_start = process_cpu_seconds();
-    let shared = Arc::new(Shared {
-        t0: Instant::now(),
-        started: AtomicU64::new(0),
-        dropped: AtomicU64::new(0),
-        in_flight: AtomicU64::new(0),
-        peak_in_flight: AtomicU64::new(0),
-    });
+    let shared = Arc::new(Shared::new(
+        Instant::now(),
+        opts.plan.duration().as_secs_f64().ceil() as u64,
+    ));
     let t0 = shared.t0;
     let deadline = t0 + opts.plan.duration();
     // `stop` ends scheduling (the caller's token, the abort check, a closed plan's end);
@@ -351,6 +348,7 @@ async fn dispatch(
             Err(_) => {
                 per_stage[stage].dropped += 1;
                 shared.dropped.fetch_add(1, Ordering::Relaxed);
+                shared.count_at(&shared.dropped_by_second, intended);
             }
         }
     }
@@ -429,6 +427,7 @@ impl<F: Flow> Worker<F> {
             }
             let started = Instant::now();
             shared.started.fetch_add(1, Ordering::Relaxed);
+            shared.count_at(&shared.started_by_second, ticket.intended);
             let now = shared.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
             shared.peak_in_flight.fetch_max(now, Ordering::Relaxed);
             let outcome = flow.iterate().await;

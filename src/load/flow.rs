@@ -2,6 +2,7 @@
 //! one prebuilt HTTP request ([`QuickFlow`], `harness load --url`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -10,7 +11,10 @@ use super::engine::Flow;
 use super::record::{FailureSample, Outcome, Samples, StepRecord};
 use crate::runner::http::{classify, ErrorKind, ExchangeError, Response, SentRequest};
 use crate::runner::template::Vars;
-use crate::runner::{execute_step, init_vars, CheckCounts, RunContext, RunState, StepKind};
+use crate::runner::{
+    execute_step, init_vars, step_result, CheckCounts, ExecutedStep, RunContext, RunState,
+    StepKind, StepResult,
+};
 use crate::scenario::Scenario;
 
 /// A scenario's steps, in order, with the scenario's variables rendered anew for each
@@ -23,14 +27,88 @@ pub struct ScenarioFlow {
     /// The target's variables, under the scenario's.
     vars: Vars,
     ctx: RunContext,
+    /// The conversations worth reading afterwards (end-to-end scenarios only).
+    kept: Option<Mutex<Kept>>,
+}
+
+/// Iterations kept whole for their conversation: this many failed, this many slowest.
+pub const KEPT: usize = 5;
+
+/// An iteration's step results, kept for its transcript.
+#[derive(Debug, Clone)]
+pub struct KeptIteration {
+    pub failed: bool,
+    /// From its actual start to its end.
+    pub duration: Duration,
+    pub steps: Vec<StepResult>,
+}
+
+/// The first [`KEPT`] failed iterations and the [`KEPT`] slowest passed ones.
+#[derive(Debug, Default)]
+struct Kept {
+    failed: Vec<KeptIteration>,
+    slowest: Vec<KeptIteration>,
+}
+
+impl Kept {
+    /// Whether an iteration like this one would be kept (checked before copying its steps).
+    fn wants(&self, failed: bool, duration: Duration) -> bool {
+        if failed {
+            return self.failed.len() < KEPT;
+        }
+        self.slowest.len() < KEPT || self.slowest.iter().any(|k| k.duration < duration)
+    }
+
+    fn keep(&mut self, k: KeptIteration) {
+        if k.failed {
+            self.failed.push(k);
+            return;
+        }
+        self.slowest.push(k);
+        self.slowest.sort_by_key(|k| std::cmp::Reverse(k.duration));
+        self.slowest.truncate(KEPT);
+    }
 }
 
 impl ScenarioFlow {
     pub fn new(scenario: Scenario, vars: Vars, ctx: RunContext) -> Self {
+        let e2e = scenario
+            .steps
+            .iter()
+            .any(|s| StepKind::of(&s.action) != StepKind::Http);
         Self {
             scenario,
             vars,
             ctx,
+            kept: e2e.then(Mutex::default),
+        }
+    }
+
+    /// The kept iterations: the failed ones first, then the slowest, slowest first.
+    pub fn kept(&self) -> Vec<KeptIteration> {
+        let Some(kept) = &self.kept else {
+            return Vec::new();
+        };
+        let kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.failed.iter().chain(&kept.slowest).cloned().collect()
+    }
+
+    /// Keeps a copy of the iteration's results when it is among the failed or slowest kept.
+    fn consider(&self, results: &[(usize, ExecutedStep)], duration: Duration) {
+        let Some(kept) = &self.kept else {
+            return;
+        };
+        let failed = results.iter().any(|(_, r)| !r.passed);
+        let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.wants(failed, duration) {
+            kept.keep(KeptIteration {
+                failed,
+                duration,
+                steps: results
+                    .iter()
+                    .map(|(i, r)| step_result(&self.scenario.steps[*i], r.clone()))
+                    .collect(),
+            });
         }
     }
 }
@@ -58,46 +136,62 @@ impl Flow for ScenarioFlow {
                             ..FailureSample::default()
                         },
                     )),
+                    ..Outcome::default()
                 };
             }
         };
         let mut state = RunState::new(vars);
-        let mut out = Outcome {
-            steps: Vec::with_capacity(self.scenario.steps.len()),
-            ..Outcome::default()
-        };
+        let began = Instant::now();
+        let mut results = Vec::with_capacity(self.scenario.steps.len());
         for (index, step) in self.scenario.steps.iter().enumerate() {
             if self.ctx.skips(step) {
                 continue;
             }
             let r = execute_step(step, &mut state, &self.ctx).await;
-            out.steps.push(StepRecord {
-                index,
-                kind: StepKind::of(&step.action),
-                checks: CheckCounts::of(&r.checks),
-                samples: Samples::Step(r.samples),
-            });
-            if !r.passed {
-                out.error = Some(
-                    r.error
-                        .as_ref()
-                        .map_or("check".into(), |e| e.kind.as_str().to_string()),
-                );
-                let checks = r.checks.into_iter().filter(|c| !c.passed).collect();
-                out.sample = Some((
-                    index,
-                    FailureSample {
-                        error: r.error,
-                        checks,
-                        request: r.exchange.0,
-                        response: r.exchange.1,
-                    },
-                ));
+            let passed = r.passed;
+            results.push((index, r));
+            if !passed {
                 break;
             }
         }
-        out
+        self.consider(&results, began.elapsed());
+        outcome(&self.scenario, results)
     }
+}
+
+/// The records of an iteration's executed steps; an iteration stops at its first failure.
+fn outcome(scenario: &Scenario, results: Vec<(usize, ExecutedStep)>) -> Outcome {
+    let mut out = Outcome {
+        steps: Vec::with_capacity(results.len()),
+        ..Outcome::default()
+    };
+    for (index, r) in results {
+        out.steps.push(StepRecord {
+            index,
+            kind: StepKind::of(&scenario.steps[index].action),
+            checks: CheckCounts::of(&r.checks),
+            samples: Samples::Step(r.samples),
+        });
+        if !r.passed {
+            out.error = Some(
+                r.error
+                    .as_ref()
+                    .map_or("check".into(), |e| e.kind.as_str().to_string()),
+            );
+            let checks = r.checks.into_iter().filter(|c| !c.passed).collect();
+            out.sample = Some((
+                index,
+                FailureSample {
+                    error: r.error,
+                    checks,
+                    request: r.exchange.0,
+                    response: r.exchange.1,
+                },
+            ));
+            break;
+        }
+    }
+    out
 }
 
 /// One request as given on the command line (`--url`, `--method`, `--header`, `--body`).
@@ -147,6 +241,7 @@ impl QuickOutcomes {
 
     /// One request's outcome: a status ≥ 400 is a failure (`http_4xx` / `http_5xx`).
     pub(super) fn outcome(&self, latency: Duration, result: QuickResult) -> Outcome {
+        let status = result.as_ref().ok().map(|(status, _, _)| *status);
         let (error, sample) = match result {
             Err(e) => (
                 Some(e.kind.as_str().to_string()),
@@ -179,6 +274,7 @@ impl QuickOutcomes {
             }],
             error,
             sample,
+            status,
         }
     }
 

@@ -47,6 +47,33 @@ pub(super) struct Shared {
     pub dropped: AtomicU64,
     pub in_flight: AtomicU64,
     pub peak_in_flight: AtomicU64,
+    /// Per second of the schedule (by intended start; the last slot takes any later one):
+    /// iterations started and arrivals dropped. 16 bytes a second.
+    pub started_by_second: Vec<AtomicU64>,
+    pub dropped_by_second: Vec<AtomicU64>,
+}
+
+impl Shared {
+    pub fn new(t0: Instant, seconds: u64) -> Self {
+        let slots = || (0..=seconds).map(|_| AtomicU64::new(0)).collect();
+        Shared {
+            t0,
+            started: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            peak_in_flight: AtomicU64::new(0),
+            started_by_second: slots(),
+            dropped_by_second: slots(),
+        }
+    }
+
+    /// Counts one in `slots` at the second of `at`.
+    pub fn count_at(&self, slots: &[AtomicU64], at: Instant) {
+        let second = at.saturating_duration_since(self.t0).as_secs() as usize;
+        if let Some(slot) = slots.get(second.min(slots.len().saturating_sub(1))) {
+            slot.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 /// What a failed step looked like: kept once per step for the report.
@@ -67,6 +94,8 @@ pub struct Outcome {
     pub error: Option<String>,
     /// The failed step and what it looked like; the worker keeps the first per step.
     pub sample: Option<(usize, FailureSample)>,
+    /// Quick mode: the response's status code (none when no response came).
+    pub status: Option<u16>,
 }
 
 /// An iteration that ran, with its three instants.
@@ -143,6 +172,8 @@ pub struct Recorder {
     /// process, or a dispatcher that fell behind its schedule).
     pub start_lag: Series,
     pub errors: BTreeMap<String, u64>,
+    /// Quick mode: responses by status code.
+    pub statuses: BTreeMap<u16, u64>,
     pub samples: Vec<Option<FailureSample>>,
     /// Every check evaluated (one per check per execution of its step).
     pub checks: CheckCounts,
@@ -158,6 +189,7 @@ impl Recorder {
             service: Series::new(),
             start_lag: Series::new(),
             errors: BTreeMap::new(),
+            statuses: BTreeMap::new(),
             samples: vec![None; steps],
             checks: CheckCounts::default(),
             window: Window::default(),
@@ -189,7 +221,7 @@ impl Recorder {
         for step in &outcome.steps {
             if let (StepKind::Await, Samples::Step(s)) = (step.kind, &step.samples) {
                 for d in s.retried.iter().chain(&s.last) {
-                    by_start.e2e.record_us(d.as_micros() as u64, 1);
+                    by_start.e2e.record(*d);
                 }
             }
         }
@@ -198,6 +230,9 @@ impl Recorder {
         }
         if let Some(kind) = outcome.error {
             *self.errors.entry(kind).or_default() += 1;
+        }
+        if let Some(status) = outcome.status {
+            *self.statuses.entry(status).or_default() += 1;
         }
         if let Some((i, sample)) = outcome.sample {
             if let Some(slot @ None) = self.samples.get_mut(i) {
@@ -281,6 +316,9 @@ impl Recorder {
         for (k, n) in other.errors {
             *self.errors.entry(k).or_default() += n;
         }
+        for (k, n) in other.statuses {
+            *self.statuses.entry(k).or_default() += n;
+        }
     }
 }
 
@@ -303,6 +341,7 @@ mod tests {
                 }],
                 error: error.map(str::to_string),
                 sample: error.map(|_| (0, FailureSample::default())),
+                status: Some(if error.is_some() { 503 } else { 200 }),
             },
             intended: at,
             started,
@@ -339,6 +378,7 @@ mod tests {
         assert_eq!((a.iterations.count, a.iterations.failures), (200, 20));
         assert_eq!(a.errors, all.errors);
         assert_eq!(a.errors.values().sum::<u64>(), a.iterations.failures);
+        assert_eq!(a.statuses, [(200, 180), (503, 20)].into());
         assert!(a.samples[0].is_some());
     }
 

@@ -103,15 +103,6 @@ pub(super) struct Collector {
 struct Open {
     window: Window,
     in_flight: u64,
-    started: u64,
-    dropped: u64,
-}
-
-/// The dispatcher's counters at the last tick: their increase is the tick's second's.
-#[derive(Default)]
-struct Counted {
-    started: u64,
-    dropped: u64,
 }
 
 impl Collector {
@@ -120,7 +111,6 @@ impl Collector {
         let mut closed: BTreeMap<u64, TimePoint> = BTreeMap::new();
         let mut total = Window::default();
         let mut by_start: BTreeMap<u64, StartWindow> = BTreeMap::new();
-        let mut counted = Counted::default();
         let mut aborted = false;
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         loop {
@@ -147,7 +137,6 @@ impl Collector {
                     let in_flight = self.shared.in_flight.load(Ordering::Relaxed);
                     let slot = open_at(&mut open, now);
                     slot.in_flight = slot.in_flight.max(in_flight);
-                    self.count_dispatches(slot, &mut counted);
                     close_before(&mut open, &mut closed, now.saturating_sub(1));
                     self.report(&closed, &total);
                     if !aborted && self.abort_now(&total) {
@@ -157,24 +146,13 @@ impl Collector {
                 }
             }
         }
-        let last = open.keys().next_back().copied().unwrap_or(0);
-        self.count_dispatches(open_at(&mut open, last), &mut counted);
         close_before(&mut open, &mut closed, u64::MAX);
-        place_by_start(&mut closed, by_start);
+        place_by_start(&mut closed, by_start, &self.shared);
         self.report(&closed, &total);
         Timeline {
             points: closed.into_values().collect(),
             aborted,
         }
-    }
-
-    /// Adds the iterations started and the arrivals dropped since the last count to `slot`.
-    fn count_dispatches(&self, slot: &mut Open, counted: &mut Counted) {
-        let started = self.shared.started.load(Ordering::Relaxed);
-        let dropped = self.shared.dropped.load(Ordering::Relaxed);
-        slot.started += started.saturating_sub(counted.started);
-        slot.dropped += dropped.saturating_sub(counted.dropped);
-        *counted = Counted { started, dropped };
     }
 
     fn report(&mut self, closed: &BTreeMap<u64, TimePoint>, total: &Window) {
@@ -214,13 +192,32 @@ fn open_at(open: &mut BTreeMap<u64, Open>, second: u64) -> &mut Open {
             ..Window::default()
         },
         in_flight: 0,
-        started: 0,
-        dropped: 0,
     })
 }
 
-/// Sets each second's percentiles and failures from the iterations meant to start in it.
-fn place_by_start(closed: &mut BTreeMap<u64, TimePoint>, by_start: BTreeMap<u64, StartWindow>) {
+/// Sets each second's starts, drops, percentiles and failures from the iterations meant to
+/// start in it.
+fn place_by_start(
+    closed: &mut BTreeMap<u64, TimePoint>,
+    by_start: BTreeMap<u64, StartWindow>,
+    shared: &Shared,
+) {
+    let counts = shared
+        .started_by_second
+        .iter()
+        .zip(&shared.dropped_by_second);
+    for (second, (started, dropped)) in (0u64..).zip(counts) {
+        let (started, dropped) = (
+            started.load(Ordering::Relaxed),
+            dropped.load(Ordering::Relaxed),
+        );
+        if started + dropped > 0 {
+            let p = closed
+                .entry(second)
+                .or_insert_with(|| TimePoint::empty(second));
+            (p.started, p.dropped) = (started, dropped);
+        }
+    }
     for (second, w) in by_start {
         let p = closed
             .entry(second)
@@ -250,8 +247,6 @@ fn close_before(open: &mut BTreeMap<u64, Open>, closed: &mut BTreeMap<u64, TimeP
                 iterations: w.iterations.count,
                 requests: w.requests.count,
                 errors: w.iterations.failures,
-                started: o.started,
-                dropped: o.dropped,
                 in_flight: o.in_flight,
                 ..TimePoint::empty(second)
             },

@@ -140,13 +140,6 @@ impl Series {
         Ok(series)
     }
 
-    /// Every recorded latency in µs with its count (the histogram's distinct values).
-    pub fn recorded_us(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        self.histogram
-            .iter_recorded()
-            .map(|v| (v.value_iterated_to(), v.count_at_value()))
-    }
-
     /// Number of latency samples (may be below `count`).
     pub fn samples(&self) -> u64 {
         self.histogram.len()

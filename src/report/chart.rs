@@ -266,7 +266,12 @@ pub fn lines(title: &str, unit: &str, x: &[f64], series: &[Line<'_>], limits: &[
         .chain(limits.iter().map(|l| l.value))
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
-    let y_max = nice_top(y_max);
+    // Counts get whole-number grid steps; latencies any round step.
+    let y_max = if unit.is_empty() {
+        ((nice_top(y_max) / 4.0).ceil() * 4.0).max(4.0)
+    } else {
+        nice_top(y_max)
+    };
     let plot_w = W - LEFT - RIGHT;
     let plot_h = H - TOP - BOTTOM;
     axes(&mut svg, y_max, unit);
@@ -280,6 +285,8 @@ pub fn lines(title: &str, unit: &str, x: &[f64], series: &[Line<'_>], limits: &[
             trim(t)
         );
     }
+    // Legend entries side by side, each as wide as its name.
+    let mut legend_x = LEFT + 8.0;
     for (k, s) in series.iter().enumerate() {
         let color = PALETTE[k % PALETTE.len()];
         let points: Vec<String> = x
@@ -308,12 +315,13 @@ pub fn lines(title: &str, unit: &str, x: &[f64], series: &[Line<'_>], limits: &[
         let _ = write!(
             svg,
             r#"<rect x="{:.1}" y="{:.1}" width="10" height="10" fill="{color}"/><text x="{:.1}" y="{:.1}" class="legend">{}</text>"#,
-            LEFT + 8.0 + k as f64 * 90.0,
+            legend_x,
             H - 14.0,
-            LEFT + 22.0 + k as f64 * 90.0,
+            legend_x + 14.0,
             H - 5.0,
             escape(s.name)
         );
+        legend_x += 30.0 + 6.5 * s.name.chars().count() as f64;
     }
     for (row, l) in limits.iter().enumerate() {
         let y = TOP + plot_h - l.value / y_max * plot_h;
@@ -349,8 +357,10 @@ fn axes(svg: &mut String, y_max: f64, unit: &str) {
             W - RIGHT,
             LEFT - 4.0,
             y + 4.0,
-            escape(&if unit == "ms" {
+            escape(&if unit == "ms" && v > 0.0 {
                 format_ms(v)
+            } else if unit == "ms" {
+                "0".to_string()
             } else {
                 trim(v) + unit
             }),

@@ -41,11 +41,24 @@ pub fn render(report: &Report, ctx: &HtmlContext) -> String {
     }
     thresholds(&mut h, report);
     let shown = failures(&mut h, report);
-    conversations(&mut h, report, shown);
+    // A run's conversation is what to read next; a load's kept ones come after its steps.
+    if report.load.is_none() {
+        conversations(&mut h, report, shown);
+    }
     steps(&mut h, report);
+    if report.load.is_some() {
+        conversations(&mut h, report, shown);
+    }
     if let Some(w) = &report.watch {
         h.push_str("<section><h2>Watch</h2>");
         h.push_str(&super::watch::timeline_svg(w, report.duration_s));
+        if !w.latency.is_empty() {
+            let _ = write!(
+                h,
+                "<div class=\"charts\"><figure><figcaption>latency over time</figcaption>{}</figure></div>",
+                super::watch::latency_svg(w)
+            );
+        }
         for line in super::watch::summary_lines(w) {
             let _ = write!(h, "<p class=\"delivery\">{}</p>", escape(&line));
         }
@@ -91,14 +104,23 @@ fn conversations(h: &mut String, r: &Report, shown_with_failure: bool) {
     } else {
         "Conversation"
     };
-    let _ = write!(h, "<section><h2>{title}</h2><div class=\"chats\">");
+    let one = if rest.len() == 1 { " one" } else { "" };
+    let _ = write!(h, "<section><h2>{title}</h2><div class=\"chats{one}\">");
     for t in rest {
         let caption = chat::caption(t);
         h.push_str("<figure class=\"conversation\">");
-        if !caption.is_empty() {
-            let _ = write!(h, "<figcaption>{}</figcaption>", escape(&caption));
+        if caption.is_empty() {
+            h.push_str(&chat::html(&t.messages));
+        } else {
+            // Kept under load: the failed ones open, the slowest folded.
+            let open = if t.passed { "" } else { " open=\"open\"" };
+            let _ = write!(
+                h,
+                "<details{open}><summary><figcaption>{}</figcaption></summary>{}</details>",
+                escape(&caption),
+                chat::html(&t.messages)
+            );
         }
-        h.push_str(&chat::html(&t.messages));
         h.push_str("</figure>");
     }
     h.push_str("</div></section>");
@@ -116,10 +138,20 @@ pub fn verdict(report: &Report) -> &'static str {
 fn banner(h: &mut String, r: &Report) {
     let class = if r.passed { "pass" } else { "fail" };
     let th_passed = r.thresholds.iter().filter(|t| t.passed).count();
+    let failures = match r.failures.len() {
+        0 => String::new(),
+        1 => " · <a href=\"#failures\">1 failure</a>".into(),
+        n => format!(" · <a href=\"#failures\">{n} failures</a>"),
+    };
+    let requests = if r.totals.requests == 1 {
+        "request"
+    } else {
+        "requests"
+    };
     let _ = write!(
         h,
         "<header class=\"banner {class}\"><div class=\"verdict\">{}</div><div><h1>{}</h1>\
-         <p>steps {} · {}/{} checks · {th_passed}/{} thresholds passed · {} requests, {}</p></div></header>",
+         <p>steps {} · {}/{} checks · {th_passed}/{} thresholds passed · {} {requests}, {}{failures}</p></div></header>",
         verdict(r),
         escape(&r.scenario),
         r.totals.steps_line(),
@@ -188,18 +220,19 @@ fn thresholds(h: &mut String, r: &Report) {
         return;
     }
     h.push_str(
-        "<div class=\"scroll\"><table><thead><tr><th>Scope</th><th>Threshold</th>\
-         <th>Observed</th><th>Result</th></tr></thead><tbody>",
+        "<div class=\"scroll\"><table><thead><tr><th>Result</th><th>Scope</th><th>Threshold</th>\
+         <th class=\"num\">Observed</th></tr></thead><tbody>",
     );
     for t in &r.thresholds {
+        let class = if t.passed { "" } else { " class=\"failed\"" };
         let _ = write!(
             h,
-            "<tr><td>{}</td><td><code>{} {}</code></td><td class=\"num\">{}</td><td>{}</td></tr>",
+            "<tr{class}><td>{}</td><td>{}</td><td><code>{} {}</code></td><td class=\"num\">{}</td></tr>",
+            mark(t.passed),
             escape(t.step.as_deref().unwrap_or("scenario")),
             escape(&t.metric),
             escape(&t.condition),
             escape(&t.observed_display),
-            mark(t.passed)
         );
     }
     h.push_str("</tbody></table></div></section>");
@@ -249,7 +282,7 @@ fn failures(h: &mut String, r: &Report) -> bool {
     if r.failures.is_empty() {
         return false;
     }
-    h.push_str("<section class=\"failures\"><h2>Failures</h2>");
+    h.push_str("<section class=\"failures\" id=\"failures\"><h2>Failures</h2>");
     let mut shown = false;
     for f in &r.failures {
         shown |= failure(h, r, f);
@@ -358,7 +391,9 @@ mod tests {
         // The two-sample step gets a histogram, the one-sample step a bar.
         assert_eq!(page.matches("<svg").count(), 1);
         assert_eq!(page.matches("class=\"bar-row").count(), 1);
-        assert_eq!(page.matches("<tr class=\"failed\">").count(), 1);
+        // The failed step's row and the failed threshold's.
+        assert_eq!(page.matches("<tr class=\"failed\">").count(), 2);
+        assert!(page.contains("<a href=\"#failures\">1 failure</a>"));
         assert!(page.contains(">FAILED<"));
         assert!(page.contains("error_rate &lt; 1%"));
         assert!(page.contains(">33.3%<"));

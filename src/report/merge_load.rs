@@ -44,9 +44,13 @@ pub(super) fn merged_load(
     out.service_ms = service.and_then(latency);
     out.histogram = iterations.map(buckets).unwrap_or_default();
     out.errors = BTreeMap::new();
+    out.status_codes = BTreeMap::new();
     for l in &loads {
         for (k, v) in &l.errors {
             *out.errors.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &l.status_codes {
+            *out.status_codes.entry(k.clone()).or_default() += v;
         }
     }
     out.time_series = aligned_series(reports, start);

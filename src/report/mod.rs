@@ -25,7 +25,10 @@ pub mod watch;
 use serde::{Deserialize, Serialize};
 
 pub use build::{buckets, build, latency};
-pub use text::{delivery_lines, error_rate_line, escape, latency_cells, missing_replies};
+pub use text::{
+    delivery_lines, error_rate_line, escape, histogram_lines, latency_cells, missing_replies,
+    status_lines,
+};
 
 /// Version of the JSON report's shape; bumped on any incompatible change.
 /// 2: `totals.error_rate` is per iteration (a failed `await` counts), with the counts beside
@@ -124,6 +127,9 @@ pub struct LoadReport {
     pub histogram: Vec<Bucket>,
     /// Failed iterations by kind (`check`, `timeout`, `connect`, `http_5xx`, …).
     pub errors: std::collections::BTreeMap<String, u64>,
+    /// Quick mode (`--url`): responses by status code (`"200"`, `"503"`); absent otherwise.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub status_codes: std::collections::BTreeMap<String, u64>,
     /// One point per second.
     pub time_series: Vec<SecondReport>,
     /// Open model: the delivery check (arrivals planned, dropped, per stage) and its limit.

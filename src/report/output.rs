@@ -307,6 +307,7 @@ pub(crate) fn sample_load() -> super::LoadReport {
         service_ms: None,
         histogram: Vec::new(),
         errors: Default::default(),
+        status_codes: Default::default(),
         time_series: Vec::new(),
         delivery: None,
         saturation: Default::default(),

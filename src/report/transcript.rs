@@ -3,9 +3,9 @@
 //! its kind (text, buttons, list, media, location, …), each reply with its end-to-end latency,
 //! and the await that failed marked where it failed.
 //!
-//! Built from the runner's step results; the two functions that read a raw payload
-//! ([`customer_view`] for what the harness injected, [`app_view`] for a journal entry of the
-//! simulator) are the only places that know payload shapes.
+//! Built from the runner's step results; two small functions read what was sent:
+//! [`customer_view`] what the harness injected, [`app_view`] a journal entry of the simulator
+//! (through its provider-neutral view, `sim::neutral`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -194,38 +194,27 @@ fn location(l: &Value) -> Option<String> {
     })
 }
 
-/// An app's message as the simulator journaled it (`kind`, `text`, `payload`: the request
-/// body of Evolution's `/message/send*` or Meta's `/messages`), as a bubble.
+/// An app's message as the simulator journaled it, through its provider-neutral view
+/// (`sim::neutral`: `kind`, `text`, `buttons`, `list`, `media`, `location`; the same for
+/// Evolution and Meta), as a bubble.
 pub fn app_view(entry: &Value) -> View {
-    let raw_kind = entry["kind"].as_str().unwrap_or("message");
-    let p = &entry["payload"];
-    let i = &p["interactive"];
     let mut v = View {
-        kind: raw_kind.to_string(),
+        kind: entry["kind"].as_str().unwrap_or("other").to_string(),
         text: entry["text"].as_str().map(str::to_string),
         ..View::default()
     };
-    match raw_kind {
-        "buttons" => v.options = strings(&p["buttons"], "/displayText"),
-        "list" => v.options = rows(&p["sections"]),
-        "interactive" if i["type"] == "button" => {
-            v.kind = "buttons".into();
-            v.options = strings(&i["action"]["buttons"], "/reply/title");
-        }
-        "interactive" if i["type"] == "list" => {
-            v.kind = "list".into();
-            v.options = rows(&i["action"]["sections"]);
-        }
-        "media" => v.detail = join(&[p["mediatype"].as_str(), p["fileName"].as_str()]),
-        "image" | "video" | "audio" | "document" | "sticker" => {
-            v.kind = "media".into();
-            let m = &p[raw_kind];
-            v.detail = join(&[Some(raw_kind), m["filename"].as_str()]);
-            v.text = v.text.or_else(|| m["caption"].as_str().map(str::to_string));
-        }
-        "location" => v.detail = location(&p["location"]).or_else(|| location(p)),
-        "template" => v.detail = p["template"]["name"].as_str().map(str::to_string),
-        _ => {}
+    if let Some(buttons) = entry.get("buttons") {
+        v.options = strings(buttons, "/title");
+    }
+    if let Some(list) = entry.get("list") {
+        v.options = rows(&list["sections"]);
+    }
+    if let Some(m) = entry.get("media") {
+        v.detail = join(&[m["kind"].as_str(), m["filename"].as_str()]);
+        v.text = v.text.or_else(|| m["caption"].as_str().map(str::to_string));
+    }
+    if let Some(l) = entry.get("location") {
+        v.detail = location(l);
     }
     v
 }
@@ -268,34 +257,30 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn evolution_and_meta_payloads_read_as_the_same_bubbles() {
-        // upstream: evolution-api 2.3.6 src/validate/message.schema.ts (buttonsMessageSchema,
-        // listMessageSchema, locationMessageSchema)
-        let evo = app_view(&json!({"kind": "buttons", "text": "¿Qué día?", "payload":
-            {"buttons": [{"type": "reply", "displayText": "Lunes", "id": "1"},
-                         {"type": "reply", "displayText": "Martes", "id": "2"}]}}));
-        // Meta Cloud API reference: messages, interactive reply buttons.
-        let meta = app_view(
-            &json!({"kind": "interactive", "text": "¿Qué día?", "payload":
-            {"type": "interactive", "interactive": {"type": "button", "action": {"buttons": [
-                {"type": "reply", "reply": {"id": "1", "title": "Lunes"}},
-                {"type": "reply", "reply": {"id": "2", "title": "Martes"}}]}}}}),
+    fn journal_entries_read_as_bubbles_through_the_neutral_view() {
+        // The journal's neutral fields (sim::neutral), as for Evolution and Meta alike.
+        let buttons = app_view(&json!({"kind": "buttons", "text": "¿Confirma?", "buttons":
+            [{"id": "si", "title": "Sí"}, {"id": "no", "title": "No"}], "payload": {}}));
+        assert_eq!(buttons.kind, "buttons");
+        assert_eq!(buttons.options, ["Sí", "No"]);
+        let list = app_view(
+            &json!({"kind": "list", "list": {"button": "Ver", "sections": [
+            {"title": "Mañana", "rows": [{"id": "a", "title": "09:00"}, {"id": "b", "title": "10:00"}]},
+            {"title": "Tarde", "rows": [{"id": "c", "title": "16:00"}]}]}}),
         );
-        assert_eq!(evo, meta);
-        assert_eq!(evo.kind, "buttons");
-        assert_eq!(evo.options, ["Lunes", "Martes"]);
-        let list = app_view(&json!({"kind": "list", "payload": {"sections": [
-            {"title": "Mañana", "rows": [{"title": "09:00"}, {"title": "10:00"}]},
-            {"title": "Tarde", "rows": [{"title": "16:00"}]}]}}));
         assert_eq!(list.options, ["09:00", "10:00", "16:00"]);
-        let place = app_view(&json!({"kind": "location", "payload":
-            {"type": "location", "location": {"latitude": -23.5, "longitude": -46.6, "name": "Clínica"}}}));
+        let place = app_view(&json!({"kind": "location", "location":
+            {"latitude": -23.5, "longitude": -46.6, "name": "Clínica"}}));
         assert_eq!(place.detail.as_deref(), Some("Clínica (-23.5, -46.6)"));
-        let image = app_view(&json!({"kind": "image", "payload":
-            {"type": "image", "image": {"link": "https://x/y.jpg", "caption": "Mapa"}}}));
+        let image = app_view(&json!({"kind": "image", "media":
+            {"kind": "image", "url": "https://x/y.jpg", "caption": "Mapa"}}));
         assert_eq!(
-            (image.kind.as_str(), image.text.as_deref()),
-            ("media", Some("Mapa"))
+            (
+                image.kind.as_str(),
+                image.text.as_deref(),
+                image.detail.as_deref()
+            ),
+            ("image", Some("Mapa"), Some("image"))
         );
     }
 

@@ -3,6 +3,9 @@
 
 use std::fmt::Write;
 
+use super::chart::{self, Limit, Line};
+use crate::thresholds::format_ms;
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +33,24 @@ pub struct WatchReport {
     pub incidents: Vec<IncidentReport>,
     /// Every rule transition, oldest first.
     pub alerts: Vec<AlertReport>,
+    /// Latency over time: per minute for the last hour, per hour before, the rest summed
+    /// (absent in reports of older versions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency: Vec<WatchLatencyReport>,
+}
+
+/// The runs of one minute or hour: p50, p95 and p99 over each run's p95.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchLatencyReport {
+    /// Since the watch's start, and how long the point covers (60, 3600, or more for the
+    /// sum of the oldest hours).
+    pub start_offset_s: f64,
+    pub span_s: f64,
+    pub runs: u64,
+    /// Over the request steps: `[p50, p95, p99]` of the runs' p95, ms.
+    pub requests_ms: Option<[f64; 3]>,
+    /// End to end, likewise.
+    pub e2e_ms: Option<[f64; 3]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +64,12 @@ pub struct WatchRuleReport {
     pub fired: u64,
     /// Firing when the watch ended.
     pub firing: bool,
+    /// A latency rule's limit in ms, and what it judges (`requests`, `e2e` or a step's
+    /// name): the line drawn on the latency chart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,7 +164,114 @@ pub fn summary_lines(w: &WatchReport) -> Vec<String> {
         }
         lines.push(line);
     }
+    lines.extend(latency_lines(w));
     lines
+}
+
+/// One series of a latency point.
+type Pick = fn(&WatchLatencyReport) -> Option<[f64; 3]>;
+
+/// Latency over time in one line per series: a sparkline of the p95 over the runs' p95, per
+/// point (hours, then the last hour's minutes), with its range and the rules' limits.
+fn latency_lines(w: &WatchReport) -> Vec<String> {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let pick: [(&str, Pick); 2] = [("requests", |p| p.requests_ms), ("e2e", |p| p.e2e_ms)];
+    let mut out = Vec::new();
+    for (scope, get) in pick {
+        let p95: Vec<f64> = w
+            .latency
+            .iter()
+            .filter_map(|p| get(p).map(|v| v[1]))
+            .collect();
+        let (Some(lo), Some(hi)) = (
+            p95.iter().copied().reduce(f64::min),
+            p95.iter().copied().reduce(f64::max),
+        ) else {
+            continue;
+        };
+        let spark: String = p95
+            .iter()
+            .map(|v| {
+                let i = if hi > lo {
+                    (v - lo) / (hi - lo) * 7.0
+                } else {
+                    0.0
+                };
+                BARS[(i.round() as usize).min(7)]
+            })
+            .collect();
+        let limits: Vec<String> = w
+            .rules
+            .iter()
+            .filter(|r| r.scope.as_deref() == Some(scope))
+            .filter_map(|r| Some(format!("`{}` at {}", r.expr, format_ms(r.limit_ms?))))
+            .collect();
+        let mut line = format!(
+            "latency over time ({scope}, p95 of the runs' p95 per minute/hour): {spark} {}–{}",
+            format_ms(lo),
+            format_ms(hi)
+        );
+        if !limits.is_empty() {
+            let _ = write!(line, "; rule {}", limits.join(", "));
+        }
+        out.push(line);
+    }
+    out
+}
+
+/// Latency over time for the HTML report: p50/p95/p99 of the runs' p95 per point, the
+/// latency rules' limits drawn in.
+pub fn latency_svg(w: &WatchReport) -> String {
+    let x: Vec<f64> = w.latency.iter().map(|p| p.start_offset_s).collect();
+    let col = |f: Pick, i: usize| -> Vec<f64> {
+        w.latency
+            .iter()
+            .map(|p| f(p).map_or(f64::NAN, |v| v[i]))
+            .collect()
+    };
+    let (p50, p95, p99) = (
+        col(|p| p.requests_ms, 0),
+        col(|p| p.requests_ms, 1),
+        col(|p| p.requests_ms, 2),
+    );
+    let e2e = col(|p| p.e2e_ms, 1);
+    let mut series = vec![
+        Line {
+            name: "p50",
+            values: &p50,
+        },
+        Line {
+            name: "p95",
+            values: &p95,
+        },
+        Line {
+            name: "p99",
+            values: &p99,
+        },
+    ];
+    if e2e.iter().any(|v| v.is_finite()) {
+        series.push(Line {
+            name: "e2e p95",
+            values: &e2e,
+        });
+    }
+    let limits: Vec<Limit> = w
+        .rules
+        .iter()
+        .filter_map(|r| {
+            Some(Limit {
+                label: r.expr.clone(),
+                value: r.limit_ms?,
+            })
+        })
+        .collect();
+    chart::lines(
+        "latency over time: each run's p95, per minute then per hour",
+        "ms",
+        &x,
+        &series,
+        &limits,
+    )
 }
 
 #[cfg(test)]
@@ -165,7 +299,10 @@ mod tests {
                 severity: "rollback".into(),
                 fired: 1,
                 firing: true,
+                limit_ms: None,
+                scope: None,
             }],
+            latency: Vec::new(),
             incidents: vec![IncidentReport {
                 start: at.clone(),
                 start_offset_s: 40.0,
@@ -189,6 +326,38 @@ mod tests {
             }],
         });
         r
+    }
+
+    #[test]
+    fn latency_over_time_is_drawn_with_the_rules_limits() {
+        let mut r = watched();
+        let w = r.watch.as_mut().unwrap();
+        w.rules.push(WatchRuleReport {
+            name: "slow".into(),
+            expr: "p95 > 5s for 5m".into(),
+            severity: "warn".into(),
+            fired: 0,
+            firing: false,
+            limit_ms: Some(5000.0),
+            scope: Some("requests".into()),
+        });
+        let point = |start: f64, p95: f64| WatchLatencyReport {
+            start_offset_s: start,
+            span_s: 3600.0,
+            runs: 120,
+            requests_ms: Some([p95 / 2.0, p95, p95 * 1.5]),
+            e2e_ms: None,
+        };
+        w.latency = vec![point(0.0, 20.0), point(3600.0, 900.0), point(7200.0, 20.0)];
+        let lines = summary_lines(w);
+        let last = lines.last().unwrap();
+        assert!(last.contains("▁█▁ 20ms–900ms"), "{last}");
+        assert!(last.contains("rule `p95 > 5s for 5m` at 5s"), "{last}");
+        let svg = latency_svg(w);
+        assert_eq!(svg.matches("<polyline").count(), 3);
+        assert!(svg.contains("<line class=\"limit\"") && svg.contains(">p95 &gt; 5s for 5m<"));
+        let html = crate::report::html::render(&r, &crate::report::html::HtmlContext::default());
+        assert!(html.contains("latency over time"));
     }
 
     #[test]

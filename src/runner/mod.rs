@@ -36,6 +36,25 @@ pub struct RunContext {
     pub default_timeout: Duration,
     /// Stop the scenario at the first failed step.
     pub fail_fast: bool,
+    /// Told as each step starts and ends (the live progress of `harness run`).
+    pub progress: Option<StepProgress>,
+}
+
+/// A step starting, or its result.
+#[derive(Debug)]
+pub enum StepEvent<'a> {
+    Started(&'a Step),
+    Finished(&'a StepResult),
+}
+
+/// What `run_scenario` calls with each [`StepEvent`].
+#[derive(Clone)]
+pub struct StepProgress(pub std::sync::Arc<dyn Fn(StepEvent<'_>) + Send + Sync>);
+
+impl std::fmt::Debug for StepProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StepProgress")
+    }
 }
 
 impl RunContext {
@@ -47,6 +66,7 @@ impl RunContext {
             cancel,
             default_timeout: Duration::from_secs(30),
             fail_fast: false,
+            progress: None,
         }
     }
 }
@@ -134,10 +154,15 @@ pub struct StepResult {
 impl StepResult {
     /// The result of a step that was not run (it is for another provider).
     pub fn skipped(step: &Step) -> Self {
+        Self::empty(step.name.clone(), step.span, StepKind::of(&step.action))
+    }
+
+    /// A result with nothing in it yet: passed, skipped, no attempt.
+    pub fn empty(name: String, span: Span, kind: StepKind) -> Self {
         StepResult {
-            name: step.name.clone(),
-            span: step.span,
-            kind: StepKind::of(&step.action),
+            name,
+            span,
+            kind,
             series: Series::new(),
             attempts: 0,
             checks: Vec::new(),
@@ -266,10 +291,16 @@ pub async fn run_scenario(scenario: &Scenario, vars: Vars, ctx: &RunContext) -> 
             steps.push(StepResult::skipped(step));
             continue;
         }
+        if let Some(p) = &ctx.progress {
+            (p.0)(StepEvent::Started(step));
+        }
         let result = tokio::select! {
             r = run_step(step, &mut state, ctx) => r,
             () = ctx.cancel.cancelled() => { interrupted = true; break; }
         };
+        if let Some(p) = &ctx.progress {
+            (p.0)(StepEvent::Finished(&result));
+        }
         let failed = !result.passed;
         steps.push(result);
         if failed && ctx.fail_fast {
@@ -291,20 +322,26 @@ pub async fn run_scenario(scenario: &Scenario, vars: Vars, ctx: &RunContext) -> 
 /// Runs one step (polling it while it has a `retry` and its checks fail), then takes its
 /// captures into the run's variables.
 pub async fn run_step(step: &Step, state: &mut RunState, ctx: &RunContext) -> StepResult {
-    let done = execute_step(step, state, ctx).await;
+    step_result(step, execute_step(step, state, ctx).await)
+}
+
+/// An executed step as a [`StepResult`] (its samples in a histogram).
+pub fn step_result(step: &Step, done: ExecutedStep) -> StepResult {
+    let kind = StepKind::of(&step.action);
     let mut series = Series::new();
     done.samples.record_into(&mut series);
     StepResult {
         name: step.name.clone(),
         span: step.span,
-        kind: StepKind::of(&step.action),
+        kind,
         series,
         attempts: done.attempts,
         checks: done.checks,
         error: done.error,
         request: done.exchange.0,
         response: done.exchange.1,
-        message: done.message,
+        // An `http` step's parsed body is its response's; only an awaited message is kept.
+        message: done.message.filter(|_| kind == StepKind::Await),
         passed: done.passed,
         skipped: false,
     }
@@ -360,7 +397,7 @@ impl CheckCounts {
 }
 
 /// A step executed (its retries included), before it becomes a [`StepResult`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ExecutedStep {
     pub samples: StepSamples,
     pub attempts: u32,

@@ -159,6 +159,8 @@ pub struct Evaluator {
     healthy_since: Option<u64>,
     /// The start of the newest run judged so far.
     latest_start: Option<u64>,
+    /// Latency over time, per minute then per hour (flat memory).
+    pub history: super::history::History,
 }
 
 impl Evaluator {
@@ -181,6 +183,7 @@ impl Evaluator {
             incidents: Vec::new(),
             healthy_since: None,
             latest_start: None,
+            history: super::history::History::default(),
         }
     }
 
@@ -194,6 +197,12 @@ impl Evaluator {
             record.at_ms = record.at_ms.max(last.at_ms);
         }
         let now = record.at_ms;
+        let p95 = |l: &Option<Latencies>| l.as_ref().map(|l| l.p95);
+        self.history.observe(
+            record.at_ms,
+            p95(&record.figures.requests),
+            p95(&record.figures.e2e),
+        );
         let stale = self.latest_start.is_some_and(|s| record.started_ms < s);
         if !stale {
             self.latest_start = Some(record.started_ms);

@@ -5,6 +5,7 @@
 
 pub mod eval;
 pub mod exposition;
+pub mod history;
 pub mod record;
 
 pub use crate::scenario::watch_rule::{
