@@ -22,13 +22,18 @@ conns=${CONNS:-64}
 threads=${THREADS:-2}
 target_total=${TOTAL:-1000000}
 
-cargo build --release --quiet
+# BIN=path/to/harness compares another build (e.g. an earlier commit's) with the same
+# workload; without it, the release build of this checkout.
+if [[ -z ${BIN:-} ]]; then
+  cargo build --release --quiet
+fi
+bin=${BIN:-./target/release/harness}
 lua=$(mktemp --suffix .lua)
 trap 'rm -f "$lua"; [[ -n ${sim_pid:-} ]] && kill "$sim_pid" 2>/dev/null || true' EXIT
 
 case $provider in
   evolution)
-    RUST_LOG=warn taskset -c 0 ./target/release/harness mock evolution --port "$port" \
+    RUST_LOG=warn taskset -c 0 "$bin" mock evolution --port "$port" \
       --api-key BENCHKEY --instance bench:BENCHTOKEN >/dev/null &
     sim_pid=$!
     path=/message/sendText/bench
@@ -40,7 +45,7 @@ wrk.body = '{"number":"5511988887777","text":"Su cita con cardiología está con
 LUA
     ;;
   meta)
-    RUST_LOG=warn taskset -c 0 ./target/release/harness mock meta --port "$port" --no-limits \
+    RUST_LOG=warn taskset -c 0 "$bin" mock meta --port "$port" --no-limits \
       --token BENCHTOKEN --phone-number-id 106540352242922 >/dev/null &
     sim_pid=$!
     path=/v21.0/106540352242922/messages
@@ -52,7 +57,7 @@ wrk.body = '{"messaging_product":"whatsapp","to":"5511988887777","type":"templat
 LUA
     ;;
   openai)
-    RUST_LOG=warn taskset -c 0 ./target/release/harness mock openai --port "$port" \
+    RUST_LOG=warn taskset -c 0 "$bin" mock openai --port "$port" \
       --api-key BENCHKEY --rules tests/sdk_openai/rules.yaml >/dev/null &
     sim_pid=$!
     path=/v1/chat/completions
@@ -64,7 +69,7 @@ wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"system","content":"Eres 
 LUA
     ;;
   payments)
-    RUST_LOG=warn taskset -c 0 ./target/release/harness mock payments --port "$port" \
+    RUST_LOG=warn taskset -c 0 "$bin" mock payments --port "$port" \
       --token BENCHTOKEN >/dev/null &
     sim_pid=$!
     path=/v1/payments
@@ -76,7 +81,7 @@ wrk.body = '{"transaction_amount":5000,"external_reference":"B-42","description"
 LUA
     ;;
   http)
-    RUST_LOG=warn taskset -c 0 ./target/release/harness mock http --port "$port" \
+    RUST_LOG=warn taskset -c 0 "$bin" mock http --port "$port" \
       --stubs mocks/dependencies/pms.yaml >/dev/null &
     sim_pid=$!
     path=/bookings

@@ -5,25 +5,33 @@
 # (mocks/faults/evolution-flaky.yaml), plus a plain GET load on the simulator. Every INTERVAL
 # it prints the resident memory (KiB) and open file descriptors of both processes; at the end,
 # the load's p99 per 5-minute window from its JSON report.
-#   benches/soak.sh [DURATION] [RATE] [INTERVAL] [HARNESS_BINARY]
+# The conversation is `volume` (each customer books a slot of its own); `e2e-booking` has every
+# customer tap the first slot of the same list, which under load is a real race the app
+# answers with "that slot was just taken".
+#   benches/soak.sh [DURATION] [RATE] [INTERVAL] [HARNESS_BINARY] [SCENARIO]
 set -euo pipefail
 duration=${1:-30m}
 rate=${2:-10}
 interval=${3:-60}
 bin=${4:-target/release/harness}
+scenario=${5:-volume}
 dir=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 sim_port=$(free_port)
 app_port=$(free_port)
 key=SOAK-KEY
 export HARNESS_EVOLUTION_API_KEY=$key
-"$bin" mock evolution --port "$sim_port" --instance clinica-centro:CLINICA-CENTRO-TOKEN \
+instances=()
+for name in clinica-centro clinica-norte clinica-sur clinica-este clinica-oeste; do
+  instances+=(--instance "$name:${name^^}-TOKEN")
+done
+"$bin" mock evolution --port "$sim_port" "${instances[@]}" \
   --webhook-url "http://127.0.0.1:$app_port/api/whatsapp/webhook" >"$dir/mock.log" 2>&1 &
 mock=$!
 "$bin" app --provider evolution --provider-url "http://127.0.0.1:$sim_port" --port "$app_port" \
-  --tenant clinica-centro >"$dir/app.log" 2>&1 &
+  >"$dir/app.log" 2>&1 &
 app=$!
-trap 'kill $mock $app $load $toggler 2>/dev/null || true; rm -rf "$dir"' EXIT
+trap 'kill $mock $app $load $toggler 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
 sleep 2
 cat >"$dir/harness.yaml" <<YAML
 targets:
@@ -35,7 +43,7 @@ targets:
     api_key: \${HARNESS_EVOLUTION_API_KEY}
     instance: clinica-centro
 YAML
-"$bin" load e2e-booking --target soak --config "$dir/harness.yaml" --rps "$rate" -z "$duration" \
+"$bin" load "$scenario" --target soak --config "$dir/harness.yaml" --rps "$rate" -z "$duration" \
   --allow-dropped --json "$dir/load.json" --report-dir "$dir" -q >"$dir/load.log" 2>&1 &
 load=$!
 # Faults on for a minute, off for a minute; a light GET load beside.

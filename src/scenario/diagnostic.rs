@@ -35,6 +35,28 @@ pub struct Diagnostic {
     pub hint: Option<String>,
 }
 
+/// The lines of a YAML file as YAML counts them (and so the parser's line numbers): a line
+/// ends at `\r\n`, `\n` or a lone `\r` (YAML 1.2 §5.4). `str::lines` keeps a lone `\r`
+/// inside a line, which put diagnostics on the wrong line (found by the `scenario_parse` fuzz
+/// target).
+pub fn yaml_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        match t.find(['\r', '\n']) {
+            Some(i) => {
+                let skip = if t[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&t[i + skip..]);
+                Some(&t[..i])
+            }
+            None => {
+                rest = None;
+                Some(t)
+            }
+        }
+    })
+}
+
 impl Diagnostic {
     pub fn new(path: impl Into<PathBuf>, span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
@@ -81,7 +103,7 @@ impl Diagnostic {
             n => {
                 let (path, col) = (self.path.display(), self.span.col);
                 out.push_str(&format!("{pad}{g}-->{r} {path}:{n}:{col}\n"));
-                source.lines().nth(n - 1)
+                yaml_lines(source).nth(n - 1)
             }
         };
         match (line_text, &self.hint) {

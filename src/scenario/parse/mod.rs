@@ -45,17 +45,38 @@ const SCENARIO_KEYS: &[&str] = &[
     "data",
 ];
 
+/// Where a YAML syntax error is, inside the file: at the end of input the scanner's marker
+/// can be one line past the last (found by the `scenario_parse` fuzz target); it then points
+/// at the end of the last line.
+pub(super) fn yaml_error_span(e: &saphyr::ScanError, text: &str) -> Span {
+    let lines: Vec<&str> = super::diagnostic::yaml_lines(text).collect();
+    let line = e.marker().line().max(1);
+    match lines.get(line - 1) {
+        Some(l) => Span {
+            line,
+            col: (e.marker().col() + 1).min(l.chars().count() + 1),
+        },
+        None => {
+            let last = lines.len();
+            let chars = lines[last - 1].chars().count();
+            Span {
+                line: last,
+                col: chars + 1,
+            }
+        }
+    }
+}
+
 /// Parses and validates a scenario; `path` is only used in diagnostics and kept in
 /// [`Scenario::path`], `text` is kept in [`Scenario::source`].
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, Diagnostics> {
     let mut ctx = Ctx::new(path, text);
     let scenario = match MarkedYaml::load_from_str(text) {
         Err(e) => {
-            let span = Span {
-                line: e.marker().line(),
-                col: e.marker().col() + 1,
-            };
-            let line = text.lines().nth(span.line.saturating_sub(1)).unwrap_or("");
+            let span = yaml_error_span(&e, text);
+            let line = super::diagnostic::yaml_lines(text)
+                .nth(span.line.saturating_sub(1))
+                .unwrap_or("");
             let message = format!("invalid YAML: {}", e.info());
             ctx.error_at(span, 1, message, syntax_hint(e.info(), line));
             None

@@ -7,7 +7,7 @@ use saphyr::{LoadableYamlNode, MarkedYaml};
 
 use super::node::{Ctx, Entry};
 use crate::scenario::diagnostic::Diagnostics;
-use crate::scenario::model::{ProviderKind, Span};
+use crate::scenario::model::ProviderKind;
 use crate::scenario::targets::{Credentials, ProviderMode, TargetSpec};
 
 const FILE_KEYS: &[&str] = &["targets"];
@@ -30,10 +30,7 @@ pub fn parse_targets(path: &Path, text: &str) -> Result<Vec<TargetSpec>, Diagnos
     let mut ctx = Ctx::new(path, text);
     let targets = match MarkedYaml::load_from_str(text) {
         Err(e) => {
-            let span = Span {
-                line: e.marker().line(),
-                col: e.marker().col() + 1,
-            };
+            let span = super::yaml_error_span(&e, text);
             ctx.error_at(span, 1, format!("invalid YAML: {}", e.info()), None);
             None
         }

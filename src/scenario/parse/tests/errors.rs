@@ -213,6 +213,25 @@ fn thresholds_must_be_a_list_of_strings() {
     );
 }
 
+/// Found by the `scenario_parse` fuzz target: a flow sequence left open at the end of a file
+/// without a final newline put the diagnostic on a line the file does not have.
+#[test]
+fn a_syntax_error_at_the_end_of_input_points_inside_the_file() {
+    let text = "# slow tenant\nrules:\n  -  { date: \"{{ request.query.d`te }}\", slots: [\"09:00\",0/min\n  ";
+    let lines = text.split('\n').count();
+    let diagnostics = crate::scenario::parse(std::path::Path::new("f.yaml"), text).unwrap_err();
+    for d in diagnostics.iter() {
+        assert!(d.span.line >= 1 && d.span.line <= lines, "{d:?}");
+        let chars = text
+            .split('\n')
+            .nth(d.span.line - 1)
+            .unwrap()
+            .chars()
+            .count();
+        assert!(d.span.col <= chars + 1, "{d:?}");
+    }
+}
+
 #[test]
 fn unquoted_templates_and_tabs_get_a_hint() {
     const QUOTE: &str = "[quote a value that starts with a template: `\"{{ name }}\"`]";
