@@ -388,10 +388,15 @@ fn converse(app: &Shared, m: Inbound) {
             calendar,
             conversations,
         } = &mut *state;
-        let stage = conversations
-            .entry(m.customer.key().to_string())
-            .or_default();
-        dialog::answer(stage, calendar, m.customer.key(), &m.content, now)
+        let key = m.customer.key();
+        let stage = conversations.entry(key.to_string()).or_default();
+        let answer = dialog::answer(stage, calendar, key, &m.content, now);
+        // A customer between conversations keeps no state: the map holds only the open ones
+        // (it grew with every customer ever seen, found by benches/soak.sh).
+        if matches!(conversations.get(key), Some(Stage::Idle)) {
+            conversations.remove(key);
+        }
+        answer
     };
     match effect {
         Effect::Booked(_) => app.counters.bookings.fetch_add(1, Ordering::Relaxed),
