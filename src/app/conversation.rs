@@ -261,9 +261,37 @@ fn long_date(d: NaiveDate) -> String {
     format!("{} {}", nlu::weekday_name(d), date(d))
 }
 
+/// Drops the state of `customer` when their conversation is over ([`Stage::Idle`], the
+/// default): the map holds only open conversations (it grew with every customer ever seen —
+/// found by benches/soak.sh).
+pub fn forget_if_idle(
+    conversations: &mut std::collections::HashMap<String, Stage>,
+    customer: &str,
+) {
+    if matches!(conversations.get(customer), Some(Stage::Idle)) {
+        conversations.remove(customer);
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn a_finished_conversation_is_forgotten_an_open_one_kept() {
+        let mut map = std::collections::HashMap::new();
+        map.insert("a".to_string(), Stage::Idle);
+        map.insert(
+            "b".to_string(),
+            Stage::NeedDay {
+                specialty: "cardiología",
+            },
+        );
+        forget_if_idle(&mut map, "a");
+        forget_if_idle(&mut map, "b");
+        assert!(!map.contains_key("a"));
+        assert!(map.contains_key("b"));
+    }
 
     /// Sunday 22/11/2026, 12:00.
     pub(crate) fn now() -> NaiveDateTime {

@@ -391,11 +391,7 @@ fn converse(app: &Shared, m: Inbound) {
         let key = m.customer.key();
         let stage = conversations.entry(key.to_string()).or_default();
         let answer = dialog::answer(stage, calendar, key, &m.content, now);
-        // A customer between conversations keeps no state: the map holds only the open ones
-        // (it grew with every customer ever seen, found by benches/soak.sh).
-        if matches!(conversations.get(key), Some(Stage::Idle)) {
-            conversations.remove(key);
-        }
+        super::conversation::forget_if_idle(conversations, key);
         answer
     };
     match effect {
