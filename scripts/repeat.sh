@@ -36,7 +36,7 @@ for scenario in "$@"; do
     passed=0
     codes=""
     for i in $(seq 1 "$n"); do
-      out="$dir/$scenario-$provider-$i"
+      out="$dir/${scenario//\//-}-$provider-$i"  # a built-in name may hold a slash
       "$bin" run "$scenario" --provider "$provider" --json "$out.json" >"$out.log" 2>&1
       code=$?
       if [ "$code" -eq 0 ]; then
