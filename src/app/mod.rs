@@ -12,6 +12,7 @@
 //! is the HTTP side.
 
 pub mod calendar;
+pub mod config;
 pub mod conversation;
 pub mod dialog;
 pub mod media;
@@ -24,4 +25,5 @@ pub mod signature;
 pub mod sites;
 pub mod webhook;
 
-pub use server::{start, AppConfig, AppHandle, TenantConfig};
+pub use config::{AppConfig, AppDependencies, LlmEndpoint, PaymentsEndpoint, TenantConfig};
+pub use server::{start, AppHandle};

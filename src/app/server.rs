@@ -21,11 +21,12 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use super::calendar::Calendar;
+use super::config::{AppConfig, TenantConfig};
 use super::conversation::{Effect, Stage};
 use super::dialog;
 use super::media;
 use super::metrics::{self, Counters};
-use super::outbox::{Outbox, ProviderClient, Reply, RetryPolicy};
+use super::outbox::{Outbox, ProviderClient, Reply};
 use super::reply::Body;
 use super::signature::{self, SignatureError};
 use super::webhook::{self, Content, Event, Inbound};
@@ -38,69 +39,6 @@ pub const META_WEBHOOK_PATH: &str = "/api/whatsapp/meta";
 
 /// How many delivered message ids are remembered to drop duplicate deliveries.
 const DEDUP_CAPACITY: usize = 100_000;
-
-#[derive(Debug, Clone)]
-pub struct TenantConfig {
-    /// Evolution instance name or Meta phone-number-id.
-    pub id: String,
-    /// Meta: this phone number's own access token, if it has one.
-    pub token: Option<String>,
-    /// Send lists and reply buttons (`false`: their plain-text form, e.g. for an Evolution
-    /// number whose customers' phones do not show them).
-    pub interactive: bool,
-}
-
-impl TenantConfig {
-    /// A tenant with interactive replies and the default token.
-    pub fn new(id: impl Into<String>) -> Self {
-        Self {
-            id: id.into(),
-            token: None,
-            interactive: true,
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct AppConfig {
-    pub provider: ProviderKind,
-    /// The provider's base URL, no trailing slash.
-    pub provider_url: String,
-    /// Evolution global `apikey`, or the Meta access token.
-    pub credential: String,
-    pub tenants: Vec<TenantConfig>,
-    /// Meta: the app secret that signs webhooks.
-    pub app_secret: Option<String>,
-    /// Meta: the token expected in the GET verification handshake.
-    pub verify_token: Option<String>,
-    pub graph_version: String,
-    /// `false` makes a deliberately broken app that never replies (for testing the harness).
-    pub replies: bool,
-    pub retry: RetryPolicy,
-    /// Password of the `admin` user of the admin API.
-    pub admin_password: String,
-}
-
-impl AppConfig {
-    pub fn new(
-        provider: ProviderKind,
-        provider_url: impl Into<String>,
-        credential: impl Into<String>,
-    ) -> Self {
-        Self {
-            provider,
-            provider_url: provider_url.into().trim_end_matches('/').to_string(),
-            credential: credential.into(),
-            tenants: Vec::new(),
-            app_secret: None,
-            verify_token: None,
-            graph_version: "v21.0".into(),
-            replies: true,
-            retry: RetryPolicy::default(),
-            admin_password: "admin".into(),
-        }
-    }
-}
 
 #[derive(Debug, Default)]
 struct TenantState {
