@@ -128,6 +128,11 @@ async fn understand(app: Shared, m: Inbound, llm: LlmEndpoint, text: String) {
     let today = chrono::Local::now().date_naive();
     let mishandle = app.config.mishandle;
     let meant = llm::understand(&app.http, &llm, &m.tenant, &text, today, mishandle).await;
+    let counter = match &meant {
+        Understanding::Failed(_) => &app.counters.llm_fallback,
+        _ => &app.counters.llm_understood,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
     match meant {
         Understanding::Said(said) => respond(
             &app,
@@ -160,10 +165,13 @@ async fn confirm_booking(app: &Shared, m: Inbound, body: Body, a: Appointment) {
             let (http, url) = (app.http.clone(), url.clone());
             tokio::spawn(async move { pms::book(&http, &url, &request).await });
         } else if let Err(why) = pms::book(&app.http, url, &request).await {
+            app.counters.pms_failed.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(tenant = %m.tenant, "booking not confirmed: {why}");
             release(app, &m.tenant, &a);
             let text = pms_failed(&a);
             return send(app, &m.tenant, m.customer, Body::Text(text));
+        } else {
+            app.counters.pms_accepted.fetch_add(1, Ordering::Relaxed);
         }
     }
     let body = match &deps.payments {

@@ -177,6 +177,9 @@ fn settle(app: &Shared, payment_id: &str, status: &str, reference: &str) -> Resp
         };
         let first = ledger.confirmed.first_time(payment_id.to_string());
         if !first && !app.config.mishandle.duplicate_payment {
+            app.counters
+                .payments_duplicate
+                .fetch_add(1, Ordering::Relaxed);
             return Json(json!({"status": "duplicate"})).into_response();
         }
         booking
@@ -185,6 +188,9 @@ fn settle(app: &Shared, payment_id: &str, status: &str, reference: &str) -> Resp
         "✅ Pago recibido: su cita {} está confirmada.",
         booking.what
     );
+    app.counters
+        .payments_confirmed
+        .fetch_add(1, Ordering::Relaxed);
     state::send(app, &booking.tenant, booking.customer, Body::Text(text));
     Json(json!({"status": "confirmed"})).into_response()
 }

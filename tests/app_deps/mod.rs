@@ -5,6 +5,7 @@
 //! the payment is notified. Each case also runs against the app's mishandling build
 //! (`Mishandle`), and must then observe the failure — a test that cannot fail is a defect.
 
+mod cli;
 mod paid;
 mod rig;
 
@@ -214,6 +215,10 @@ async fn pms_timeout_the_booking_is_not_claimed_and_the_slot_is_released() {
     assert_eq!(body["customer"].as_str().unwrap().len(), 16);
     assert!(!calls[0].to_string().contains(CUSTOMER), "{}", calls[0]);
     assert_eq!(appointments(&rig).await["count"], 0);
+    let metrics = rig.metrics().await;
+    let failed = "app_dependency_calls_total{dependency=\"pms\",result=\"failed\"} 1";
+    assert!(metrics.contains(failed), "{metrics}");
+    assert!(metrics.contains("app_bookings_total 0"), "{metrics}");
 
     let broken = Mishandle {
         pms_timeout: true,

@@ -34,7 +34,7 @@ fn reference(rig: &Rig) -> String {
 
 /// Books through the LLM and the PMS, pays (the notification sent twice); the payment
 /// confirmations the customer got.
-async fn paid_booking(mishandle: Mishandle) -> Vec<String> {
+async fn paid_booking(mishandle: Mishandle) -> (Vec<String>, String) {
     let deps = Deps {
         llm_rules: Some(chest_pain_rules(&weekday_ahead())),
         pms: Some((PMS.into(), None)),
@@ -84,16 +84,25 @@ async fn paid_booking(mishandle: Mishandle) -> Vec<String> {
         replies.iter().any(|r| r.starts_with("Sus citas:")),
         "{replies:?}"
     );
-    replies
+    let paid = replies
         .into_iter()
         .filter(|r| r.starts_with(PAID))
-        .collect()
+        .collect();
+    (paid, rig.metrics().await)
 }
 
 #[tokio::test]
 async fn a_paid_booking_is_confirmed_once_however_often_it_is_notified() {
-    let confirmations = paid_booking(Mishandle::default()).await;
+    let (confirmations, metrics) = paid_booking(Mishandle::default()).await;
     assert_eq!(confirmations.len(), 1, "{confirmations:?}");
+    for line in [
+        "app_payments_total{result=\"confirmed\"} 1",
+        "app_payments_total{result=\"duplicate\"} 1",
+        "app_dependency_calls_total{dependency=\"llm\",result=\"understood\"} 1",
+        "app_dependency_calls_total{dependency=\"pms\",result=\"accepted\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} not in\n{metrics}");
+    }
     assert!(
         confirmations[0].contains("está confirmada"),
         "{confirmations:?}"
@@ -102,7 +111,7 @@ async fn a_paid_booking_is_confirmed_once_however_often_it_is_notified() {
         duplicate_payment: true,
         ..Mishandle::default()
     };
-    let confirmations = paid_booking(broken).await;
+    let (confirmations, _) = paid_booking(broken).await;
     assert_eq!(
         confirmations.len(),
         2,

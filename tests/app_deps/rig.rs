@@ -193,6 +193,19 @@ impl Rig {
             .collect()
     }
 
+    /// The app's `/metrics` page.
+    pub async fn metrics(&self) -> String {
+        let url = format!("{}/metrics", self.app.base_url);
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The calls the app made to a dependency simulator: their `payload`s.
     pub fn calls(sim: &Option<SimHandle>) -> Vec<Value> {
         let sim = sim.as_ref().expect("that dependency is simulated");
