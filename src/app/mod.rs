@@ -30,6 +30,7 @@ pub mod outbox;
 pub mod payment_signature;
 pub mod payments;
 pub mod pms;
+pub mod recent;
 pub mod reply;
 pub mod server;
 pub mod signature;

@@ -240,7 +240,7 @@ fn handle_event(app: &Shared, event: Result<Event, webhook::InvalidPayload>) -> 
                 .dedup
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .first_time(format!("{}/{}", m.tenant, m.message_id));
+                .first_time((&m.tenant, &m.message_id));
             if !first {
                 c.webhooks_duplicate.fetch_add(1, Ordering::Relaxed);
                 return Json(json!({"status": "duplicate"})).into_response();
