@@ -5,6 +5,7 @@ mod cli;
 mod compare;
 mod data;
 mod deploy;
+mod deps;
 mod e2e;
 mod inject;
 mod interop;
