@@ -70,6 +70,7 @@ const BOOKING_CALLS: &str = r#"  - name: the app books in the PMS
     checks:
       body: { not_contains: "5511" }
       jsonpath: { $.source: whatsapp }
+    capture: { guest: { jsonpath: $.name } }
   - name: the app asks the LLM
     http:
       method: POST
@@ -99,9 +100,9 @@ fn awaited_calls_payments_and_faults_pass_with_each_hop_in_the_report() {
     faults: { service: pms, clear: true }
   - name: payment approved, twice
     inject:
-      payment: { url: "{{ dependencies.hook.url }}/mp", status: approved, external_reference: BK-1, amount: 30, duplicate: true }
+      payment: { url: "{{ dependencies.hook.url }}/mp", status: approved, external_reference: "{{ guest }}", amount: 30, duplicate: true }
     checks:
-      jsonpath: { "$.payment.status": approved, "$.payment.transaction_amount": 30, "$.deliveries[*].last_status": [200, 200] }
+      jsonpath: { "$.payment.status": approved, "$.payment.external_reference": Ana, "$.payment.transaction_amount": 30, "$.deliveries[*].last_status": [200, 200] }
   - name: signed notification
     await: { call: { service: hook, method: POST, path: /mp, headers: { x-signature: { matches: "^ts=\\d+,v1=[0-9a-f]{64}$" } } } }
     checks:
@@ -214,4 +215,72 @@ fn a_real_dependency_is_not_started_and_cannot_be_awaited() {
         .as_str()
         .unwrap()
         .starts_with("http://127.0.0.1:9/"));
+}
+
+#[test]
+fn a_simulated_dependency_running_elsewhere_is_awaited_through_its_control_api() {
+    let steps = r#"  - name: the app books
+    http: { method: POST, url: "{{ dependencies.pms.url }}/bookings", json: { name: Bea } }
+    checks: { status: 201 }
+  - name: PMS booking call
+    await: { call: { service: pms, method: POST, path: /bookings, jsonpath: { $.name: Bea }, timeout: 3s } }
+"#;
+    let (dir, path) = dir_with(steps);
+    let port = crate::support::free_port();
+    let stubs = dir.path().join("mocks/pms.yaml");
+    let mut cmd = crate::support::bin();
+    cmd.args(["mock", "http", "--stubs", stubs.to_str().unwrap()])
+        .args(["--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let _mock = crate::support::AppProcess(cmd.spawn().unwrap());
+    crate::support::wait_for_port(port, "harness mock http");
+    let config = dir.path().join("harness.yaml");
+    let url = format!("http://127.0.0.1:{port}");
+    std::fs::write(
+        &config,
+        format!("targets:\n  local:\n    dependencies:\n      pms: {{ mode: simulated, url: \"{url}\" }}\n"),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let (out, report) = run(dir.path(), &path, &["--target", "local", "--config", cfg]);
+    // Nothing is started here: the call goes to the mock, and the await long-polls its journal
+    // (which journals it as `whatever`, its stubs' `service:`: a simulator is one dependency).
+    assert_code(&out, 0);
+    let report = report.unwrap();
+    let hop = &report["hops"][0];
+    assert_eq!(
+        (hop["service"].as_str(), hop["observed"].as_str()),
+        (Some("pms"), Some("POST /bookings"))
+    );
+
+    // The await's request is the long poll; a call that never comes fails it, naming it.
+    let steps = "  - name: PMS booking call\n    await: { call: { service: pms, path: /nothing, timeout: 200ms } }\n";
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .split("steps:")
+            .next()
+            .unwrap()
+            .to_string()
+            + "steps:\n"
+            + steps,
+    )
+    .unwrap();
+    let (out, report) = run(dir.path(), &path, &["--target", "local", "--config", cfg]);
+    assert_code(&out, 1);
+    let failure = &report.unwrap()["failures"][0];
+    let polled = failure["request"]["url"].as_str().unwrap();
+    assert!(
+        polled.starts_with(&format!("{url}/__harness/outbound?since=")),
+        "{polled}"
+    );
+    assert!(
+        failure["message"]
+            .as_str()
+            .unwrap()
+            .contains("other call(s) to `pms`: POST /bookings"),
+        "{failure:#}"
+    );
 }

@@ -25,13 +25,17 @@ pub struct HopReport {
     pub latency_ms: Option<Latency>,
 }
 
+/// The call that came (`POST /bookings`), as its verdict observed it.
+fn awaited_call(s: &StepResult) -> Option<String> {
+    s.checks
+        .iter()
+        .find(|c| c.name == "call" && c.passed && s.response.is_some())
+        .map(|c| c.observed.clone())
+}
+
 /// The hops of `steps`; empty unless a step awaits a dependency call or injects a payment.
 pub fn of_steps(steps: &[StepResult], redactor: &Redactor) -> Vec<HopReport> {
-    let payment = |s: &StepResult| {
-        s.request
-            .as_ref()
-            .is_some_and(|q| q.url.ends_with("/__harness/payments/notify"))
-    };
+    let payment = |s: &StepResult| s.kind == RunStepKind::Inject && s.service.is_some();
     let any = steps
         .iter()
         .any(|s| s.kind == RunStepKind::Call || payment(s));
@@ -48,7 +52,10 @@ pub fn of_steps(steps: &[StepResult], redactor: &Redactor) -> Vec<HopReport> {
         .filter(|s| !s.skipped && s.kind != RunStepKind::Http)
         .map(|s| {
             let (service, observed) = match s.kind {
-                RunStepKind::Call => (text(s, "tenant").unwrap_or_default(), text(s, "text")),
+                RunStepKind::Call => (
+                    s.service.clone().unwrap_or_default(),
+                    awaited_call(s).map(|t| redactor.redact(&t)),
+                ),
                 RunStepKind::Await => ("whatsapp".to_string(), text(s, "kind")),
                 _ if payment(s) => ("payment".to_string(), None),
                 _ => ("customer".to_string(), None),

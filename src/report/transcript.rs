@@ -91,9 +91,7 @@ pub fn of_steps(steps: &[StepResult], redactor: &Redactor) -> Option<TranscriptR
 
 /// A payment notification is an inject, but no message of the conversation.
 fn payment_notification(s: &StepResult) -> bool {
-    s.request
-        .as_ref()
-        .is_some_and(|q| q.url.ends_with("/__harness/payments/notify"))
+    s.kind == StepKind::Inject && s.service.is_some()
 }
 
 fn message(s: &StepResult, redactor: &Redactor) -> MessageReport {

@@ -18,7 +18,7 @@ use super::e2e::invalid;
 use super::http::{self, ExchangeError, Response, SentRequest};
 use super::{Attempt, RunContext, RunState};
 use crate::scenario::targets::ProviderMode;
-use crate::scenario::{AwaitCall, DependencyKind, Step};
+use crate::scenario::{Action, AwaitCall, DependencyKind, Inject, Step};
 use crate::sim::bus::{Bus, OutboundFilter};
 
 /// A dependency as the runner needs it.
@@ -31,6 +31,15 @@ pub struct RunDependency {
     pub url: Option<String>,
     /// The simulator's bus, when it runs in this process.
     pub bus: Option<Bus>,
+}
+
+/// The dependency a step is about: an `await: call`'s, an `inject: payment`'s.
+pub fn service_of(action: &Action) -> Option<String> {
+    match action {
+        Action::Call(c) => Some(c.service.clone()),
+        Action::Inject(Inject::Payment(p)) => p.service.clone(),
+        _ => None,
+    }
 }
 
 /// What the hops of a run carry from step to step.
@@ -167,7 +176,7 @@ pub(super) async fn await_call(
                 check::evaluate(m, &c.observation(0.0), &ctx.templater, &state.vars).passed
             })
     };
-    let mut source = Source::new(dep, &spec.service, since, state.hops.since_us);
+    let mut source = Source::new(dep, since, state.hops.since_us);
     let (found, others) = match source.wait(ctx, spec.timeout, matches).await {
         Ok(f) => f,
         Err(e) => return Attempt::failed(Some(source.request), e),
@@ -254,7 +263,8 @@ fn judge_call(
     Attempt {
         request,
         response: Some(call.response.clone()),
-        message: Some(call.entry),
+        // What checks read, captures read too: the body the app sent.
+        message: Some(call.entry["payload"]["body"].clone()),
         checks,
         duration: Some(latency),
         ..Attempt::default()
@@ -279,7 +289,6 @@ fn describe(spec: &AwaitCall, path: Option<&str>) -> String {
 /// control API.
 struct Source<'a> {
     dep: &'a RunDependency,
-    service: &'a str,
     since: u64,
     /// Calls journaled before this Unix µs are older than the last injection.
     not_before_us: u64,
@@ -287,13 +296,11 @@ struct Source<'a> {
 }
 
 impl<'a> Source<'a> {
-    fn new(dep: &'a RunDependency, service: &'a str, since: u64, not_before_us: u64) -> Self {
-        let url = match (&dep.bus, &dep.url) {
-            (Some(_), Some(u)) => format!("{u}/__harness/outbound?tenant={service} (in process)"),
-            (_, u) => format!(
-                "{}/__harness/outbound?tenant={service}",
-                u.as_deref().unwrap_or("")
-            ),
+    fn new(dep: &'a RunDependency, since: u64, not_before_us: u64) -> Self {
+        let base = dep.url.as_deref().unwrap_or("");
+        let url = match &dep.bus {
+            Some(_) => format!("{base}/__harness/outbound (its bus, in process)"),
+            None => format!("{base}/__harness/outbound"),
         };
         let request = SentRequest {
             method: "GET".into(),
@@ -303,7 +310,6 @@ impl<'a> Source<'a> {
         };
         Source {
             dep,
-            service,
             since,
             not_before_us,
             request,
@@ -340,9 +346,13 @@ impl<'a> Source<'a> {
     }
 
     /// The entries after `since`, waiting up to `wait` for one.
-    async fn next(&self, ctx: &RunContext, wait: Duration) -> Result<Vec<Value>, ExchangeError> {
+    async fn next(
+        &mut self,
+        ctx: &RunContext,
+        wait: Duration,
+    ) -> Result<Vec<Value>, ExchangeError> {
+        // Each dependency is a simulator of its own: everything on its bus is its calls.
         let filter = OutboundFilter {
-            tenant: Some(self.service.to_string()),
             since: self.since,
             ..Default::default()
         };
@@ -354,18 +364,12 @@ impl<'a> Source<'a> {
                 .collect());
         }
         let base = base(self.dep, "`await: call`")?;
-        let url = format!(
-            "{base}/__harness/outbound?tenant={}&since={}&wait_ms={}",
-            self.service,
+        self.request.url = format!(
+            "{base}/__harness/outbound?since={}&wait_ms={}",
             self.since,
             wait.as_millis()
         );
-        let request = SentRequest {
-            method: "GET".into(),
-            url,
-            headers: Vec::new(),
-            body: None,
-        };
+        let request = self.request.clone();
         let exchange = http::send(&ctx.client, request, None, wait + Duration::from_secs(5)).await;
         let response = exchange.result?;
         if response.status != 200 {

@@ -104,7 +104,7 @@ pub struct RunTarget {
 }
 
 pub use check::CheckCounts;
-pub use deps::RunDependency;
+pub use deps::{service_of, RunDependency};
 
 /// The HTTP client of functional runs: keep-alive, no proxy (targets are explicit), rustls.
 pub fn default_client() -> reqwest::Client {
@@ -159,12 +159,18 @@ pub struct StepResult {
     pub passed: bool,
     /// Not run: the step is for another provider.
     pub skipped: bool,
+    /// The dependency an `await: call` or `inject: payment` step is about.
+    pub service: Option<String>,
 }
 
 impl StepResult {
     /// The result of a step that was not run (it is for another provider).
     pub fn skipped(step: &Step) -> Self {
-        Self::empty(step.name.clone(), step.span, StepKind::of(&step.action))
+        let kind = StepKind::of(&step.action);
+        Self {
+            service: deps::service_of(&step.action),
+            ..Self::empty(step.name.clone(), step.span, kind)
+        }
     }
 
     /// A result with nothing in it yet: passed, skipped, no attempt.
@@ -182,6 +188,7 @@ impl StepResult {
             message: None,
             passed: true,
             skipped: true,
+            service: None,
         }
     }
 }
@@ -360,6 +367,7 @@ pub fn step_result(step: &Step, done: ExecutedStep) -> StepResult {
             .filter(|_| matches!(kind, StepKind::Await | StepKind::Call)),
         passed: done.passed,
         skipped: false,
+        service: deps::service_of(&step.action),
     }
 }
 
