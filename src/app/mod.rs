@@ -19,6 +19,7 @@ pub mod media;
 pub mod metrics;
 pub mod nlu;
 pub mod outbox;
+pub mod recent;
 pub mod reply;
 pub mod server;
 pub mod signature;
