@@ -284,3 +284,37 @@ fn a_simulated_dependency_running_elsewhere_is_awaited_through_its_control_api()
         "{failure:#}"
     );
 }
+
+#[test]
+fn under_load_each_iteration_awaits_its_own_call() {
+    let steps = r#"  - name: the app books
+    http: { method: POST, url: "{{ dependencies.pms.url }}/bookings", json: { name: "{{ n }}" } }
+    checks: { status: 201 }
+  - name: PMS booking call
+    await: { call: { service: pms, path: /bookings, jsonpath: { $.name: "{{ n }}" }, timeout: 2s } }
+"#;
+    let (dir, path) = dir_with(steps);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text.replace(
+        "steps:\n",
+        "variables:\n  n: \"guest-{{ seq() }}\"\nsteps:\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let json = dir.path().join("load.json");
+    let out = harness(&[
+        "load",
+        path.to_str().unwrap(),
+        "--rps",
+        "20",
+        "--duration",
+        "2s",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_code(&out, 0);
+    let report = read_report(&json);
+    let call = &report["steps"][1];
+    assert_eq!(call["kind"], "call");
+    assert_eq!(call["failures"], 0, "{call:#}");
+    assert!(call["executions"].as_u64().unwrap() >= 30, "{call:#}");
+}

@@ -81,6 +81,11 @@ pub(super) struct Started {
 }
 
 impl Started {
+    /// The embedded default, when this run started it.
+    pub(super) fn embedded(&self) -> Option<&Embedded> {
+        self.embedded.as_ref()
+    }
+
     async fn shutdown(self) {
         if let Some(e) = self.embedded {
             e.shutdown().await;

@@ -40,7 +40,6 @@ pub(super) fn dependencies(ctx: &mut Ctx, entry: &Entry) -> Option<Vec<Dependenc
             None => complete = false,
         }
     }
-    ctx.services = out.iter().map(|d| (d.name.clone(), d.kind)).collect();
     complete.then_some(out)
 }
 
@@ -64,6 +63,8 @@ fn dependency(ctx: &mut Ctx, e: &Entry) -> Option<Dependency> {
         );
         return None;
     };
+    // Known to the steps even if the rest of the entry is wrong (no cascade of errors).
+    ctx.services.push((e.key.clone(), kind_value));
     let rules = fields.get("rules").map(|f| file(ctx, f));
     let stubs = fields.get("stubs").map(|f| file(ctx, f));
     let faults = fields.get("faults").map(|f| file(ctx, f));
