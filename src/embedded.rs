@@ -291,7 +291,9 @@ fn app_config(provider: ProviderKind, c: &Credentials, sim_url: &str) -> AppConf
     config
 }
 
-async fn start_app(config: AppConfig, listener: TcpListener) -> anyhow::Result<AppHandle> {
+async fn start_app(mut config: AppConfig, listener: TcpListener) -> anyhow::Result<AppHandle> {
+    // The one place the embedded app's mishandling switch is read (docs/dependencies.md).
+    config.mishandle = app::Mishandle::from_env().map_err(anyhow::Error::msg)?;
     app::start(config, listener)
         .await
         .context("cannot start the reference app")
