@@ -5,6 +5,7 @@ mod app_deps;
 mod cli;
 mod compare;
 mod data;
+mod dep_scenarios;
 mod deploy;
 mod deps;
 mod e2e;
