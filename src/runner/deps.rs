@@ -156,6 +156,8 @@ pub(super) async fn await_call(
     ctx: &RunContext,
 ) -> Attempt {
     let what = "`await: call`";
+    // The first hop of a run starts with the step itself.
+    let started_us = super::e2e::unix_us_now();
     let (dep, path) = match simulated(ctx, &spec.service, what).and_then(|d| {
         let path = spec
             .path
@@ -186,6 +188,7 @@ pub(super) async fn await_call(
         found,
         others,
         wanted,
+        started_us,
     };
     judge_call(step, spec, state, ctx, awaited)
 }
@@ -197,6 +200,8 @@ struct Awaited {
     /// The calls seen that did not match ("METHOD /path").
     others: Vec<String>,
     wanted: String,
+    /// When the step started: the hop's origin when no hop came before.
+    started_us: u64,
 }
 
 /// The verdict on what came (or did not), with the hop's latency and the step's checks.
@@ -240,7 +245,7 @@ fn judge_call(
             ..Attempt::default()
         };
     };
-    let from = state.hops.last_event_us.unwrap_or(call.at_unix_us);
+    let from = state.hops.last_event_us.unwrap_or(a.started_us);
     let latency = Duration::from_micros(call.at_unix_us.saturating_sub(from));
     let seen = format!("{} {}", call.method(), call.path());
     if spec.expect_none {
