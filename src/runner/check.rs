@@ -322,6 +322,12 @@ fn subject_name(s: &Subject) -> String {
     }
 }
 
+/// `text` in double quotes, escaped as JSON: `{:?}` would also escape emoji variation
+/// selectors and other non-printing characters people write (`⚠\u{fe0f}` for `⚠️`).
+pub fn quote(text: &str) -> String {
+    Value::from(text).to_string()
+}
+
 fn predicate_name(p: &Predicate) -> String {
     match p {
         Predicate::Equals(v) => format!("equals {}", truncate(&text(v), 80)),
@@ -332,9 +338,9 @@ fn predicate_name(p: &Predicate) -> String {
         ),
         Predicate::Exists(true) => "exists".into(),
         Predicate::Exists(false) => "does not exist".into(),
-        Predicate::Contains(s) => format!("contains {s:?}"),
+        Predicate::Contains(s) => format!("contains {}", quote(s)),
         Predicate::Matches(re) => format!("matches /{re}/"),
-        Predicate::NotContains(s) => format!("does not contain {s:?}"),
+        Predicate::NotContains(s) => format!("does not contain {}", quote(s)),
         Predicate::NotMatches(re) => format!("does not match /{re}/"),
         Predicate::Length(c, n) => format!("length {} {n}", symbol(*c)),
         Predicate::Compare(c, n) => format!("{} {n}", symbol(*c)),

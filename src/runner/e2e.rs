@@ -334,7 +334,7 @@ fn judge_reply(
                 step,
                 false,
                 format!("no {wanted} within {window}"),
-                format!("{:?}", m.text),
+                check::quote(&m.text),
             )],
             ..Attempt::default()
         },
@@ -384,7 +384,7 @@ fn reply_came(
         step,
         true,
         wanted,
-        format!("{:?}", check::truncate(&m.text, 200)),
+        check::quote(&check::truncate(&m.text, 200)),
     )];
     if let Some(obs) = attempt.observation() {
         checks.extend(
@@ -405,7 +405,7 @@ fn no_match(customer: &str, window: &str, others: &[String]) -> String {
     let shown: Vec<String> = others
         .iter()
         .take(3)
-        .map(|t| format!("{:?}", check::truncate(t, 120)))
+        .map(|t| check::quote(&check::truncate(t, 120)))
         .collect();
     format!(
         "no match within {window}; the app sent {} other message(s) to {customer}: {}",
