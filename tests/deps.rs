@@ -124,6 +124,11 @@ fn awaited_calls_payments_and_faults_pass_with_each_hop_in_the_report() {
     assert_eq!(calls[1]["observed"], "POST /v1/chat/completions");
     let payment = hops.iter().find(|h| h["service"] == "payment").unwrap();
     assert!(payment["latency_ms"]["max"].as_f64().unwrap() > 0.0);
+    // The faults switched on the PMS are in the report, named.
+    let faults = report["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 1, "{faults:#?}");
+    assert_eq!(faults[0]["service"], "pms");
+    assert_eq!(faults[0]["profile"]["rules"][0]["error"]["status"], 503);
     // The generated keys never show.
     let text = report.to_string();
     assert!(!text.contains("sk-harness-"), "{text}");
