@@ -124,6 +124,11 @@ fn awaited_calls_payments_and_faults_pass_with_each_hop_in_the_report() {
     assert_eq!(calls[1]["observed"], "POST /v1/chat/completions");
     let payment = hops.iter().find(|h| h["service"] == "payment").unwrap();
     assert!(payment["latency_ms"]["max"].as_f64().unwrap() > 0.0);
+    // The faults switched on the PMS are in the report, named.
+    let faults = report["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 1, "{faults:#?}");
+    assert_eq!(faults[0]["service"], "pms");
+    assert_eq!(faults[0]["profile"]["rules"][0]["error"]["status"], 503);
     // The generated keys never show.
     let text = report.to_string();
     assert!(!text.contains("sk-harness-"), "{text}");
@@ -317,4 +322,44 @@ fn under_load_each_iteration_awaits_its_own_call() {
     assert_eq!(call["kind"], "call");
     assert_eq!(call["failures"], 0, "{call:#}");
     assert!(call["executions"].as_u64().unwrap() >= 30, "{call:#}");
+}
+
+#[test]
+fn an_invalid_fault_profile_in_a_step_is_exit_2_at_the_step() {
+    let steps = "  - name: the LLM breaks\n    faults: { service: llm, rules: [ { endpoint: /v1/*, erorr: { rate: 1, status: 429 } } ] }\n";
+    let (_dir, path) = dir_with(steps);
+    let out = harness(&["validate", path.to_str().unwrap()]);
+    assert_code(&out, 2);
+    assert!(
+        out.stderr.contains("invalid fault profile"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("scenario.yaml:8:"), "{}", out.stderr);
+}
+
+#[test]
+fn a_watch_starts_the_dependencies_for_its_runs() {
+    let (dir, path) = dir_with(BOOKING_CALLS);
+    let json = dir.path().join("w.json");
+    let out = harness(&[
+        "watch",
+        path.to_str().unwrap(),
+        "--every",
+        "1s",
+        "--for",
+        "2s",
+        "-q",
+        "--db",
+        dir.path().join("w.db").to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_code(&out, 0);
+    let report = read_report(&json);
+    assert!(
+        report["watch"]["runs"].as_u64().unwrap() >= 2,
+        "{:#}",
+        report["watch"]
+    );
 }

@@ -13,7 +13,7 @@ use crate::redact::Redactor;
 use crate::report::{self, Report};
 use crate::runner::template::{process_env, Templater};
 use crate::scenario::{references, Scenario};
-use crate::target::{self, ProviderKind, Target};
+use crate::target::{self, ProviderKind, ProviderMode, Target};
 
 /// A scenario with its target resolved and, if needed, the embedded simulators running.
 pub(super) struct Prepared {
@@ -203,9 +203,33 @@ pub(super) async fn fault_history(
     redactor: &Redactor,
 ) -> Vec<report::FaultReport> {
     let simulated = target.spec.mode == crate::target::ProviderMode::Simulated;
-    let Some(url) = target.provider_url.as_deref().filter(|_| simulated) else {
-        return Vec::new();
+    let provider = target.provider_url.as_deref().filter(|_| simulated);
+    let mut all = match provider {
+        Some(url) => history_of(url, redactor).await,
+        None => Vec::new(),
     };
+    // The simulated dependencies' too, each named (`faults: { service: llm, … }`).
+    for d in &target.dependencies {
+        let Some(url) = d
+            .url
+            .as_deref()
+            .filter(|_| d.mode == ProviderMode::Simulated)
+        else {
+            continue;
+        };
+        let mut theirs = history_of(url, redactor).await;
+        for f in &mut theirs {
+            f.service = Some(d.name.clone());
+        }
+        all.extend(theirs);
+    }
+    // RFC 3339 UTC with milliseconds: in time order as text.
+    all.sort_by(|a, b| a.set_at.cmp(&b.set_at));
+    all
+}
+
+/// One simulator's fault history (`GET /__harness/faults/history`); empty when it cannot say.
+async fn history_of(url: &str, redactor: &Redactor) -> Vec<report::FaultReport> {
     let url = format!("{}/__harness/faults/history", url.trim_end_matches('/'));
     let client = crate::runner::default_client();
     let answer = client

@@ -25,7 +25,7 @@ use crate::sim::faults::FaultProfile;
 use crate::sim::SimHandle;
 
 /// Where the bundled app takes payment notifications (what the payments simulator posts to).
-pub const PAYMENTS_WEBHOOK_PATH: &str = "/api/payments/webhook";
+pub const PAYMENTS_WEBHOOK_PATH: &str = crate::app::payments::WEBHOOK_PATH;
 /// The model the bundled app asks the simulated LLM for.
 pub const LLM_MODEL: &str = "gpt-4o-mini";
 /// The dependency of kind `http` whose URL the bundled app uses as its PMS.

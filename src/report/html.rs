@@ -452,6 +452,7 @@ mod tests {
         let mut rule = serde_json::Map::new();
         rule.insert("delay_ms".into(), 200.into());
         report.faults = vec![FaultReport {
+            service: None,
             set_at: "2026-11-22T10:15:01Z".into(),
             profile: super::super::FaultProfileReport { rules: vec![rule] },
         }];

@@ -318,12 +318,15 @@ impl SecondReport {
     }
 }
 
-/// A fault profile set on the simulated provider during the run.
+/// A fault profile set on the simulated provider (or a simulated dependency) during the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaultReport {
     /// RFC 3339, UTC.
     pub set_at: String,
     pub profile: FaultProfileReport,
+    /// The dependency whose simulator it was set on; absent: the provider's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 /// The rules of a fault profile, each as the simulator shows it (`GET /__harness/faults`).
