@@ -16,6 +16,7 @@ mod modules;
 mod neutral;
 mod own_app;
 mod preflight;
+mod privacy;
 mod report;
 mod runner;
 mod sdk_openai;

@@ -123,6 +123,8 @@ pub struct ReportArgs {
     pub report: PathBuf,
     #[command(flatten)]
     pub render: RenderArgs,
+    #[command(flatten)]
+    pub privacy: PrivacyArgs,
 }
 
 /// Where `run` and `load` write their reports.
@@ -136,6 +138,18 @@ pub struct OutputArgs {
     pub report_dir: PathBuf,
     #[command(flatten)]
     pub render: RenderArgs,
+    #[command(flatten)]
+    pub privacy: PrivacyArgs,
+}
+
+/// What files may hold of customers' personal data (docs/privacy.md).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct PrivacyArgs {
+    /// Write customers' phone numbers, profile names and message texts in clear in every file
+    /// (reports, transcripts, the watch database); by default they are masked. For local
+    /// debugging: such files must not be archived or shared.
+    #[arg(long)]
+    pub show_personal_data: bool,
 }
 
 impl OutputArgs {
@@ -146,6 +160,7 @@ impl OutputArgs {
             html: self.render.html,
             junit: self.render.junit,
             summary_md: self.render.summary_md,
+            show_personal_data: self.privacy.show_personal_data,
         }
     }
 }
@@ -369,6 +384,7 @@ impl ReportArgs {
             html: self.render.html,
             junit: self.render.junit,
             summary_md: self.render.summary_md,
+            show_personal_data: self.privacy.show_personal_data,
         }
     }
 }

@@ -110,8 +110,13 @@ pub(super) fn check_report_dirs(files: &ReportFiles) -> Result<(), CommandError>
     Ok(())
 }
 
-/// Writes the JSON and HTML reports (and JUnit and Markdown when asked) and says where.
-pub(super) fn write_report(report: &Report, files: &ReportFiles) -> Result<(), CommandError> {
+/// Writes the JSON and HTML reports (and JUnit and Markdown when asked), customers' personal
+/// data masked with what `redactor` learnt (unless `--show-personal-data`), and says where.
+pub(super) fn write_report(
+    report: &Report,
+    files: &ReportFiles,
+    redactor: &Redactor,
+) -> Result<(), CommandError> {
     let path = files.json.clone().unwrap_or_else(|| {
         default_report_path(&files.report_dir, &report.scenario, &report.run_id)
     });
@@ -124,7 +129,9 @@ pub(super) fn write_report(report: &Report, files: &ReportFiles) -> Result<(), C
     let ctx = report::html::HtmlContext {
         git_commit: report::output::git_commit(),
     };
-    for p in report::output::write_all(report, &outputs, &ctx).context("cannot write the report")? {
+    let written = report::output::write_all(report, &outputs, &ctx, files.privacy(redactor))
+        .context("cannot write the report")?;
+    for p in written {
         super::out::println(format_args!("report: {}", p.display()));
     }
     Ok(())
@@ -189,11 +196,11 @@ pub(super) async fn fault_history(
 /// returns the exit code of the report's verdict.
 pub(super) async fn finish(
     report: &Report,
-    files: &ReportFiles,
+    (files, redactor): (&ReportFiles, &Redactor),
     embedded: Option<Embedded>,
     hard: &CancellationToken,
 ) -> Result<u8, CommandError> {
-    write_report(report, files)?;
+    write_report(report, files, redactor)?;
     shut_down(embedded, hard).await;
     Ok(if report.passed {
         crate::exit::SUCCESS
