@@ -17,6 +17,7 @@ mod neutral;
 mod own_app;
 mod preflight;
 mod privacy;
+mod public_url;
 mod report;
 mod runner;
 mod sdk_openai;

@@ -92,6 +92,15 @@ pub struct TargetArgs {
     /// running elsewhere can be configured to call it (see docs/testing-your-app.md).
     #[arg(long, value_name = "PORT")]
     pub sim_port: Option<u16>,
+    /// The embedded simulator's bind address [default: 127.0.0.1]; a warning is printed when
+    /// it is not loopback.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<std::net::IpAddr>,
+    /// The embedded simulator's URL as the app reaches it (an app in Docker, a pod, another
+    /// host): media URLs and links handed to the app start with it (overrides the target's
+    /// `public_url`).
+    #[arg(long, value_name = "URL", value_parser = crate::scenario::targets::public_url)]
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -359,6 +368,8 @@ impl TargetArgs {
             provider_url: self.provider_url,
             webhook_url: self.webhook_url,
             sim_port: self.sim_port,
+            bind: self.bind,
+            public_url: self.public_url,
         }
     }
 }

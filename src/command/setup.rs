@@ -44,9 +44,17 @@ pub(super) async fn prepare(
     let resolved = spec
         .resolve(&templater)
         .map_err(|e| CommandError::Invalid(format!("error: target `{}`: {e}", spec.name)))?;
-    let embedded = Embedded::start_for(&resolved, overrides.sim_port, &redactor)
+    let listen = crate::embedded::Listen {
+        port: overrides.sim_port,
+        bind: overrides.bind,
+        public_url: resolved.spec.public_url.clone(),
+    };
+    let embedded = Embedded::start_for(&resolved, listen, &redactor)
         .await
         .context("cannot start the embedded simulators")?;
+    if let Some(e) = &embedded {
+        super::mock::warn_if_exposed(e.sim.addr);
+    }
     let target = embedded
         .as_ref()
         .map_or_else(|| resolved.clone(), |e| e.target(&resolved));
