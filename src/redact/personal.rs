@@ -263,6 +263,12 @@ fn learn_message_text(p: &mut Personal, map: &serde_json::Map<String, Value>) {
             }
         }
     }
+    // A report's transcript bubble of the customer (`harness report` of a saved report).
+    if map.get("from").and_then(Value::as_str) == Some("customer") {
+        if let Some(Value::String(s)) = map.get("text") {
+            p.add(Kind::Text, s);
+        }
+    }
     if map.contains_key("from") {
         let msg = Value::Object(map.clone());
         for path in [
@@ -362,7 +368,10 @@ mod tests {
             "messages": [{"from": "5511933334444", "text": {"body": "hola buenas"}}]});
         let sent =
             serde_json::json!({"key": {"fromMe": true}, "message": {"conversation": "Horarios"}});
-        let report = serde_json::json!({"body": meta.to_string(), "e": evolution, "s": sent});
+        // A saved report's customer bubble.
+        let bubble = serde_json::json!({"from": "customer", "text": "me duele la rodilla"});
+        let report =
+            serde_json::json!({"body": meta.to_string(), "e": evolution, "s": sent, "t": bubble});
         learn_json(&mut p, &report);
         let masked = mask_json(&mut p, &report).to_string();
         for gone in [
@@ -372,6 +381,7 @@ mod tests {
             "Carla",
             "5511933334444",
             "hola buenas",
+            "me duele la rodilla",
         ] {
             assert!(!masked.contains(gone), "{gone} in {masked}");
         }
