@@ -136,3 +136,77 @@ fn a_bind_beyond_loopback_warns_and_a_bad_public_url_is_refused() {
         assert_eq!(out.code, 2, "{bad}: {}{}", out.stdout, out.stderr);
     }
 }
+
+#[tokio::test]
+async fn checkout_links_of_the_payments_simulator_name_the_public_url() {
+    // upstream: MercadoPago API reference, POST /checkout/preferences (`init_point`)
+    let config = harness::sim::payments::PaymentsConfig {
+        public_url: Some("http://127.0.0.2:9999/mp".into()),
+        ..Default::default()
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = harness::sim::payments::start(config, listener)
+        .await
+        .unwrap();
+    let pref: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/checkout/preferences", sim.base_url))
+        .bearer_auth("TEST-harness")
+        .json(
+            &serde_json::json!({"items": [{"title": "Consulta", "quantity": 1, "unit_price": 80}]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for key in ["init_point", "sandbox_init_point"] {
+        let link = pref[key].as_str().unwrap();
+        assert!(
+            link.starts_with("http://127.0.0.2:9999/mp/checkout/"),
+            "{key}: {link}"
+        );
+    }
+    assert!(
+        sim.base_url.starts_with("http://127.0.0.1:"),
+        "the harness still binds loopback"
+    );
+    sim.shutdown().await;
+}
+
+#[test]
+fn harness_mock_advertises_the_public_url_and_says_where_it_listens() {
+    use std::io::{BufRead, BufReader};
+    let mut child = bin()
+        .args([
+            "mock",
+            "meta",
+            "--port",
+            "0",
+            "--public-url",
+            "http://app-net.test:8081/",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.contains("Ctrl-C") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        banner.starts_with("Meta Cloud API simulator on http://app-net.test:8081\n"),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("listening on http://127.0.0.1:"),
+        "{banner}"
+    );
+}
