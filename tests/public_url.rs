@@ -176,31 +176,15 @@ async fn checkout_links_of_the_payments_simulator_name_the_public_url() {
 
 #[test]
 fn harness_mock_advertises_the_public_url_and_says_where_it_listens() {
-    use std::io::{BufRead, BufReader};
-    let mut child = bin()
-        .args([
-            "mock",
-            "meta",
-            "--port",
-            "0",
-            "--public-url",
-            "http://app-net.test:8081/",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        banner.push_str(&line);
-        banner.push('\n');
-        if line.contains("Ctrl-C") {
-            break;
-        }
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let args = [
+        "mock",
+        "meta",
+        "--port",
+        "0",
+        "--public-url",
+        "http://app-net.test:8081/",
+    ];
+    let banner = crate::masking::banner(&args, &[], "Ctrl-C");
     assert!(
         banner.starts_with("Meta Cloud API simulator on http://app-net.test:8081\n"),
         "{banner}"
