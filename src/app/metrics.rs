@@ -184,6 +184,18 @@ pub fn render(
             ("{result=\"failed\"}", get(&c.media_failed)),
         ],
     );
+    dependency_metrics(&mut out, c);
+    out
+}
+
+/// The counters of the app's other dependencies (LLM, PMS, payments).
+fn dependency_metrics(out: &mut String, c: &Counters) {
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
     metric(
         "app_dependency_calls_total",
         "counter",
@@ -213,7 +225,6 @@ pub fn render(
             ("{result=\"duplicate\"}", get(&c.payments_duplicate)),
         ],
     );
-    out
 }
 
 /// Appends the process's memory and the instances' connection states to a page.

@@ -140,3 +140,31 @@ pub fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Resp
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unpaid(n: usize) -> Unpaid {
+        Unpaid {
+            tenant: "t".into(),
+            customer: Customer::Phone(n.to_string()),
+            what: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_ledger_keeps_the_newest_bookings_and_confirms_a_payment_once() {
+        let mut ledger = Ledger::default();
+        for n in 0..=DEDUP_CAPACITY {
+            ledger.insert(format!("t-{n}"), unpaid(n));
+        }
+        assert!(ledger.get("t-0").is_none(), "the oldest is forgotten");
+        assert!(ledger.get("t-1").is_some());
+        assert!(ledger.get(&format!("t-{DEDUP_CAPACITY}")).is_some());
+        assert_eq!(ledger.unpaid.len(), DEDUP_CAPACITY);
+        assert!(ledger.confirmed.first_time("123"));
+        assert!(!ledger.confirmed.first_time("123"));
+        assert!(ledger.confirmed.first_time("124"));
+    }
+}

@@ -55,8 +55,9 @@ pub struct AppArgs {
     pub dependencies: DependencyArgs,
     /// Mishandle dependencies on purpose (a deliberately broken app, to see the harness's
     /// dependency scenarios fail): a comma-separated list of llm-timeout, llm-rate-limit,
-    /// duplicate-payment, pms-timeout.
-    #[arg(long, env = "HARNESS_APP_MISHANDLE", value_name = "LIST")]
+    /// duplicate-payment, pms-timeout. Default: HARNESS_APP_MISHANDLE, as for the embedded
+    /// app.
+    #[arg(long, value_name = "LIST")]
     pub mishandle: Option<String>,
 }
 

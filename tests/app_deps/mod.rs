@@ -11,6 +11,7 @@ mod rig;
 
 use std::time::Duration;
 
+use harness::app::llm::FALLBACK_PREFIX;
 use harness::app::Mishandle;
 use serde_json::{json, Value};
 
@@ -94,10 +95,10 @@ async fn llm_down_or_slow_the_customer_gets_the_fallback_within_5_s() {
     {
         let (text, took) = reply.unwrap_or_else(|| panic!("LLM {case}: no reply within 5 s"));
         assert!(
-            text.starts_with(harness::app::llm::FALLBACK_PREFIX) && text.contains("pedir una cita"),
+            text.starts_with(FALLBACK_PREFIX) && text.contains("pedir una cita"),
             "LLM {case}: {text}"
         );
-        assert!(took < Duration::from_secs(3), "LLM {case}: {took:?}");
+        assert!(took < Duration::from_secs(4), "LLM {case}: {took:?}");
     }
     let broken = Mishandle {
         llm_timeout: true,
@@ -111,15 +112,18 @@ async fn llm_down_or_slow_the_customer_gets_the_fallback_within_5_s() {
     }
 }
 
-/// Every LLM call is refused with 429 and `retry-after: 3`: the first reply, and how many
-/// calls the app made by then.
-async fn rate_limited(mishandle: Mishandle) -> (Option<(String, Duration)>, usize) {
+/// Every LLM call is refused with 429 and `retry-after: {retry_after}`: the first reply, and
+/// how many calls the app made by then.
+async fn rate_limited(
+    retry_after: u32,
+    mishandle: Mishandle,
+) -> (Option<(String, Duration)>, usize) {
+    let fault = format!(
+        r#"rules: [{{endpoint: /v1/*, error: {{rate: 1, status: 429, body: {{error: {{message: "Rate limit reached", type: requests, param: null, code: rate_limit_exceeded}}}}, headers: {{retry-after: "{retry_after}"}}}}}}]"#
+    );
     let deps = Deps {
         llm_rules: Some(chest_pain_rules(&weekday_ahead())),
-        llm_faults: Some(
-            r#"rules: [{endpoint: /v1/*, error: {rate: 1, status: 429, body: {error: {message: "Rate limit reached", type: requests, param: null, code: rate_limit_exceeded}}, headers: {retry-after: "3"}}}]"#
-                .into(),
-        ),
+        llm_faults: Some(fault),
         mishandle,
         ..Deps::default()
     };
@@ -129,19 +133,23 @@ async fn rate_limited(mishandle: Mishandle) -> (Option<(String, Duration)>, usiz
 
 #[tokio::test]
 async fn llm_rate_limited_the_fallback_comes_at_once_without_retrying_past_the_deadline() {
-    let (reply, calls) = rate_limited(Mishandle::default()).await;
+    let (reply, calls) = rate_limited(3, Mishandle::default()).await;
     let (text, took) = reply.expect("a reply within 5 s");
-    assert!(
-        text.starts_with(harness::app::llm::FALLBACK_PREFIX),
-        "{text}"
-    );
+    assert!(text.starts_with(FALLBACK_PREFIX), "{text}");
     assert!(took < Duration::from_secs(2), "{took:?}");
     assert_eq!(calls, 1, "retry-after 3 s does not fit in the 2 s deadline");
+    // A short retry-after is honoured once, within the deadline.
+    let (reply, calls) = rate_limited(1, Mishandle::default()).await;
+    let (text, took) = reply.expect("a reply within 5 s");
+    assert!(text.starts_with(FALLBACK_PREFIX), "{text}");
+    let window = Duration::from_secs(1)..Duration::from_secs(3);
+    assert!(window.contains(&took), "{took:?}");
+    assert_eq!(calls, 2, "one retry after retry-after: 1");
     let broken = Mishandle {
         llm_rate_limit: true,
         ..Mishandle::default()
     };
-    let (reply, calls) = rate_limited(broken).await;
+    let (reply, calls) = rate_limited(3, broken).await;
     assert_eq!(reply, None, "mishandling build: no reply while it retries");
     assert!(calls >= 2, "the mishandling build retried: {calls} calls");
 }

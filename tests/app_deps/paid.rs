@@ -34,8 +34,9 @@ fn reference(rig: &Rig) -> String {
 
 /// Books through the LLM and the PMS, pays (the notification sent twice); the payment
 /// confirmations the customer got.
-async fn paid_booking(mishandle: Mishandle) -> (Vec<String>, String) {
+async fn paid_booking(meta: bool, mishandle: Mishandle) -> (Vec<String>, String) {
     let deps = Deps {
+        meta,
         llm_rules: Some(chest_pain_rules(&weekday_ahead())),
         pms: Some((PMS.into(), None)),
         payments: true,
@@ -91,9 +92,8 @@ async fn paid_booking(mishandle: Mishandle) -> (Vec<String>, String) {
     (paid, rig.metrics().await)
 }
 
-#[tokio::test]
-async fn a_paid_booking_is_confirmed_once_however_often_it_is_notified() {
-    let (confirmations, metrics) = paid_booking(Mishandle::default()).await;
+async fn paid_once_and_twice_when_mishandled(meta: bool) {
+    let (confirmations, metrics) = paid_booking(meta, Mishandle::default()).await;
     assert_eq!(confirmations.len(), 1, "{confirmations:?}");
     for line in [
         "app_payments_total{result=\"confirmed\"} 1",
@@ -111,12 +111,22 @@ async fn a_paid_booking_is_confirmed_once_however_often_it_is_notified() {
         duplicate_payment: true,
         ..Mishandle::default()
     };
-    let (confirmations, _) = paid_booking(broken).await;
+    let (confirmations, _) = paid_booking(meta, broken).await;
     assert_eq!(
         confirmations.len(),
         2,
         "the mishandling build confirms the duplicate too: {confirmations:?}"
     );
+}
+
+#[tokio::test]
+async fn a_paid_booking_is_confirmed_once_however_often_it_is_notified_evolution() {
+    paid_once_and_twice_when_mishandled(false).await;
+}
+
+#[tokio::test]
+async fn a_paid_booking_is_confirmed_once_however_often_it_is_notified_meta() {
+    paid_once_and_twice_when_mishandled(true).await;
 }
 
 #[tokio::test]

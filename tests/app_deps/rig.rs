@@ -12,6 +12,7 @@ use harness::scenario::ProviderKind;
 use harness::sim::bus::OutboundFilter;
 use harness::sim::evolution::{self, EvolutionConfig, SeedInstance};
 use harness::sim::faults::FaultProfile;
+use harness::sim::meta::{self, MetaConfig, PhoneNumber};
 use harness::sim::openai::{self, OpenaiConfig, Rules};
 use harness::sim::payments::{self, PaymentsConfig};
 use harness::sim::stubs::{self, StubsFile};
@@ -24,6 +25,7 @@ pub const KEY: &str = "GLOBAL-KEY";
 pub const LLM_KEY: &str = "sk-test-llm";
 pub const MP_TOKEN: &str = "TEST-app-token";
 pub const MP_SECRET: &str = "mp-secret-signature";
+pub const META_SECRET: &str = "meta-app-secret";
 
 /// What the app is given.
 #[derive(Default)]
@@ -36,6 +38,8 @@ pub struct Deps {
     pub pms: Option<(String, Option<String>)>,
     pub payments: bool,
     pub mishandle: Mishandle,
+    /// Meta's Cloud API as the provider (else Evolution).
+    pub meta: bool,
 }
 
 pub struct Rig {
@@ -121,16 +125,7 @@ impl Rig {
         } else {
             None
         };
-        let hook = format!("{app_url}{}", app::server::EVOLUTION_WEBHOOK_PATH);
-        let sim_config = EvolutionConfig {
-            api_key: KEY.into(),
-            instances: vec![SeedInstance::open(TENANT, "tok", Some(&hook))],
-            ..EvolutionConfig::default()
-        };
-        let provider = evolution::start(sim_config, listener().await)
-            .await
-            .unwrap();
-        let mut config = AppConfig::new(ProviderKind::Evolution, &provider.base_url, KEY);
+        let (provider, mut config) = provider(deps.meta, &app_url).await;
         config.tenants = vec![TenantConfig::new(TENANT)];
         config.dependencies = d;
         config.mishandle = deps.mishandle;
@@ -215,6 +210,33 @@ impl Rig {
             .map(|m| m.payload.clone())
             .collect()
     }
+}
+
+/// The WhatsApp provider's simulator, sending webhooks to the app at `app_url`, and the
+/// app's configuration for it.
+async fn provider(meta: bool, app_url: &str) -> (SimHandle, AppConfig) {
+    if meta {
+        let config = MetaConfig {
+            token: KEY.into(),
+            app_secret: META_SECRET.into(),
+            phone_numbers: vec![PhoneNumber::new(TENANT, "15550783881")],
+            webhook_url: Some(format!("{app_url}{}", app::server::META_WEBHOOK_PATH)),
+            ..MetaConfig::default()
+        };
+        let sim = meta::start(config, listener().await).await.unwrap();
+        let mut app = AppConfig::new(ProviderKind::Meta, &sim.base_url, KEY);
+        app.app_secret = Some(META_SECRET.into());
+        return (sim, app);
+    }
+    let hook = format!("{app_url}{}", app::server::EVOLUTION_WEBHOOK_PATH);
+    let config = EvolutionConfig {
+        api_key: KEY.into(),
+        instances: vec![SeedInstance::open(TENANT, "tok", Some(&hook))],
+        ..EvolutionConfig::default()
+    };
+    let sim = evolution::start(config, listener().await).await.unwrap();
+    let app = AppConfig::new(ProviderKind::Evolution, &sim.base_url, KEY);
+    (sim, app)
 }
 
 /// A weekday at least a week ahead, `YYYY-MM-DD` (the app books against the real clock).
