@@ -39,6 +39,7 @@ pub(crate) async fn embedded(provider: ProviderKind) -> (Embedded, Target) {
         provider_url: None,
         credentials: Credentials::default(),
         public_url: None,
+        dependencies: Vec::new(),
     };
     let redactor = Redactor::new();
     let templater = Templater::new(Arc::new(|_| None), redactor.clone());

@@ -145,7 +145,7 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
             ctx.default_timeout = opts.timeout;
             ctx
         },
-        journal: p.embedded.as_ref().map(|e| e.sim.bus.clone()),
+        journal: p.embedded.embedded().map(|e| e.sim.bus.clone()),
     };
     let snap = Snapshot {
         scenario: &scenario,
