@@ -39,6 +39,26 @@ pub struct Embedded {
     credentials: Credentials,
 }
 
+/// Where the embedded simulator listens (`--sim-port`, `--bind`) and the URL the app reaches
+/// it at (`--public-url`, `public_url:` of the target): what the bundled app is given as the
+/// provider's URL, and what media URLs and `server_url` handed to an app start with.
+#[derive(Debug, Clone, Default)]
+pub struct Listen {
+    pub port: Option<u16>,
+    /// Default: 127.0.0.1.
+    pub bind: Option<std::net::IpAddr>,
+    pub public_url: Option<String>,
+}
+
+impl From<Option<u16>> for Listen {
+    fn from(port: Option<u16>) -> Self {
+        Listen {
+            port,
+            ..Listen::default()
+        }
+    }
+}
+
 /// Who receives the simulator's webhooks.
 #[derive(Debug, Clone)]
 pub enum AppSide {
@@ -55,7 +75,7 @@ impl Embedded {
     /// `deps`: the app's other dependencies, handed to the bundled app.
     pub async fn start_for(
         target: &Target,
-        sim_port: Option<u16>,
+        listen: impl Into<Listen>,
         redactor: &Redactor,
         deps: AppDependencies,
     ) -> anyhow::Result<Option<Embedded>> {
@@ -69,7 +89,7 @@ impl Embedded {
         let side = (app, deps);
         let e = Self::start_with(
             target.spec.provider,
-            sim_port,
+            listen,
             side,
             &target.credentials,
             redactor,
@@ -81,25 +101,27 @@ impl Embedded {
     /// Starts the simulator of `provider` (on `sim_port`, or a random port) and the app side.
     pub async fn start(
         provider: ProviderKind,
-        sim_port: Option<u16>,
+        listen: impl Into<Listen>,
         app: AppSide,
         given: &Credentials,
         redactor: &Redactor,
     ) -> anyhow::Result<Embedded> {
         let side = (app, AppDependencies::default());
-        Self::start_with(provider, sim_port, side, given, redactor).await
+        Self::start_with(provider, listen, side, given, redactor).await
     }
 
     /// [`Embedded::start`], the bundled app told its other dependencies.
     pub async fn start_with(
         provider: ProviderKind,
-        sim_port: Option<u16>,
+        listen: impl Into<Listen>,
         (app, deps): (AppSide, AppDependencies),
         given: &Credentials,
         redactor: &Redactor,
     ) -> anyhow::Result<Embedded> {
-        let sim_addr = format!("127.0.0.1:{}", sim_port.unwrap_or(0));
-        let sim_listener = TcpListener::bind(&sim_addr)
+        let listen: Listen = listen.into();
+        let bind = listen.bind.unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
+        let sim_addr = std::net::SocketAddr::new(bind, listen.port.unwrap_or(0));
+        let sim_listener = TcpListener::bind(sim_addr)
             .await
             .with_context(|| format!("cannot bind the simulator to {sim_addr}"))?;
         let app_listener = match app {
@@ -110,7 +132,10 @@ impl Embedded {
             ),
             AppSide::External(_) => None,
         };
-        let sim_url = format!("http://{}", sim_listener.local_addr()?);
+        let sim_url = match &listen.public_url {
+            Some(url) => url.clone(),
+            None => sim::url_of(sim_listener.local_addr()?),
+        };
         let webhook_url = match (&app_listener, app) {
             (Some(l), _) => Some(format!(
                 "http://{}{}",
@@ -131,7 +156,8 @@ impl Embedded {
         for s in secrets.into_iter().flatten() {
             redactor.add(s);
         }
-        let sim = start_sim(provider, &credentials, sim_listener, webhook_url).await?;
+        let urls = (webhook_url, listen.public_url);
+        let sim = start_sim(provider, &credentials, sim_listener, urls).await?;
         let app = match app_listener {
             Some(listener) => {
                 let mut config = app_config(provider, &credentials, &sim_url);
@@ -230,7 +256,7 @@ async fn start_sim(
     provider: ProviderKind,
     c: &Credentials,
     listener: TcpListener,
-    webhook_url: Option<String>,
+    (webhook_url, public_url): (Option<String>, Option<String>),
 ) -> anyhow::Result<SimHandle> {
     let tenants = tenants(provider, c);
     let handle = match provider {
@@ -248,6 +274,7 @@ async fn start_sim(
                         sim::evolution::SeedInstance::open(name, &token, webhook_url.as_deref())
                     })
                     .collect(),
+                server_url: public_url,
                 ..Default::default()
             };
             sim::evolution::start(config, listener).await
@@ -268,6 +295,7 @@ async fn start_sim(
                     .map(|(i, id)| sim::meta::PhoneNumber::new(id, display(i)))
                     .collect(),
                 webhook_url,
+                public_url,
                 ..Default::default()
             };
             sim::meta::start(config, listener).await

@@ -25,6 +25,10 @@ pub struct TargetOverrides {
     pub webhook_url: Option<String>,
     /// Serve the embedded simulator on this port (so an app elsewhere can be pointed at it).
     pub sim_port: Option<u16>,
+    /// `--bind`: the embedded simulator's address (default loopback).
+    pub bind: Option<std::net::IpAddr>,
+    /// `--public-url`: the embedded simulator's URL as the app reaches it.
+    pub public_url: Option<String>,
 }
 
 /// A target with its values rendered (environment read, secrets registered).
@@ -251,6 +255,7 @@ pub fn select(o: &TargetOverrides, provider: ProviderKind) -> Result<TargetSpec,
             },
             provider_url: None,
             credentials: Credentials::from_env_defaults(),
+            public_url: None,
             dependencies: Vec::new(),
         },
     };
@@ -267,6 +272,9 @@ pub fn select(o: &TargetOverrides, provider: ProviderKind) -> Result<TargetSpec,
     }
     if let Some(url) = &o.webhook_url {
         spec.webhook_url = Some(url.clone());
+    }
+    if let Some(url) = &o.public_url {
+        spec.public_url = Some(url.clone());
     }
     if o.sim_port.is_some() {
         // `--sim-port` starts the simulator here, on that port: the provider is simulated.

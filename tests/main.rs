@@ -19,6 +19,8 @@ mod modules;
 mod neutral;
 mod own_app;
 mod preflight;
+mod privacy;
+mod public_url;
 mod report;
 mod runner;
 mod sdk_openai;

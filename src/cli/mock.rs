@@ -34,9 +34,14 @@ pub struct MockArgs {
     /// openai, 8091 payments, 8092 http].
     #[arg(long)]
     pub port: Option<u16>,
-    /// Address to bind.
+    /// Address to bind (a warning is printed when it is not loopback).
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     pub bind: IpAddr,
+    /// The simulator's URL as the app reaches it (behind NAT, Docker, Kubernetes): media URLs,
+    /// `server_url` and checkout links handed to the app start with it [default: the bind
+    /// address].
+    #[arg(long, value_name = "URL", value_parser = crate::scenario::targets::public_url)]
+    pub public_url: Option<String>,
     /// Where the simulator delivers webhooks (Evolution: the global webhook; Meta: the app's
     /// callback URL).
     #[arg(long, env = "HARNESS_WEBHOOK_URL")]
@@ -150,6 +155,7 @@ impl MockArgs {
             faults,
             no_limits: self.no_limits,
             given,
+            public_url: self.public_url,
         })
     }
 }

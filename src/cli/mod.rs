@@ -92,6 +92,15 @@ pub struct TargetArgs {
     /// running elsewhere can be configured to call it (see docs/testing-your-app.md).
     #[arg(long, value_name = "PORT")]
     pub sim_port: Option<u16>,
+    /// The embedded simulator's bind address [default: 127.0.0.1]; a warning is printed when
+    /// it is not loopback.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<std::net::IpAddr>,
+    /// The embedded simulator's URL as the app reaches it (an app in Docker, a pod, another
+    /// host): media URLs and links handed to the app start with it (overrides the target's
+    /// `public_url`).
+    #[arg(long, value_name = "URL", value_parser = crate::scenario::targets::public_url)]
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -123,6 +132,8 @@ pub struct ReportArgs {
     pub report: PathBuf,
     #[command(flatten)]
     pub render: RenderArgs,
+    #[command(flatten)]
+    pub privacy: PrivacyArgs,
 }
 
 /// Where `run` and `load` write their reports.
@@ -136,6 +147,18 @@ pub struct OutputArgs {
     pub report_dir: PathBuf,
     #[command(flatten)]
     pub render: RenderArgs,
+    #[command(flatten)]
+    pub privacy: PrivacyArgs,
+}
+
+/// What files may hold of customers' personal data (docs/privacy.md).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct PrivacyArgs {
+    /// Write customers' phone numbers, profile names and message texts in clear in every file
+    /// (reports, transcripts, the watch database); by default they are masked. For local
+    /// debugging: such files must not be archived or shared.
+    #[arg(long)]
+    pub show_personal_data: bool,
 }
 
 impl OutputArgs {
@@ -146,6 +169,7 @@ impl OutputArgs {
             html: self.render.html,
             junit: self.render.junit,
             summary_md: self.render.summary_md,
+            show_personal_data: self.privacy.show_personal_data,
         }
     }
 }
@@ -344,6 +368,8 @@ impl TargetArgs {
             provider_url: self.provider_url,
             webhook_url: self.webhook_url,
             sim_port: self.sim_port,
+            bind: self.bind,
+            public_url: self.public_url,
         }
     }
 }
@@ -369,6 +395,7 @@ impl ReportArgs {
             html: self.render.html,
             junit: self.render.junit,
             summary_md: self.render.summary_md,
+            show_personal_data: self.privacy.show_personal_data,
         }
     }
 }

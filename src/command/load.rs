@@ -222,7 +222,7 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
     if !stop.hard.is_cancelled() {
         report.faults = fault_history(&p.target, &p.redactor).await;
     }
-    let code = conclude(&report, &result, &opts, color);
+    let code = conclude(&report, &result, &opts, (color, &p.redactor));
     shut_down(p.embedded, &stop.hard).await;
     code
 }
@@ -279,7 +279,7 @@ async fn load_url(
     let mut report = finish(&scenario, &result, &cx);
     report.run_id = run_id;
     report.shard = opts.shape.shard.map(shard_report);
-    conclude(&report, &result, opts, color)
+    conclude(&report, &result, opts, (color, &redactor))
 }
 
 /// Runs the engine with the signals and the progress line wired in.
@@ -423,7 +423,7 @@ fn conclude(
     report: &Report,
     result: &LoadResult,
     opts: &LoadOptions,
-    color: bool,
+    (color, redactor): (bool, &crate::redact::Redactor),
 ) -> Result<u8, CommandError> {
     let style = terminal::Style {
         color,
@@ -436,7 +436,7 @@ fn conclude(
     if result.aborted {
         super::out::println("aborted: a threshold could no longer pass (--abort-on-fail)");
     }
-    write_report(report, &opts.files)?;
+    write_report(report, &opts.files, redactor)?;
     Ok(if report.passed {
         exit::SUCCESS
     } else {

@@ -32,7 +32,7 @@ pub fn merge(opts: &MergeOptions) -> Result<u8, CommandError> {
     if let Some(l) = &report.load {
         print!("{}", super::load_summary(l));
     }
-    write_report(&report, &opts.files)?;
+    write_report(&report, &opts.files, &crate::redact::Redactor::new())?;
     Ok(if report.passed {
         exit::SUCCESS
     } else {

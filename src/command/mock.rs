@@ -35,6 +35,8 @@ pub struct MockOptions {
     pub stubs: Option<(std::path::PathBuf, crate::sim::stubs::StubsFile)>,
     /// The credentials the user gave (masked in the banner); generated ones are not in it.
     pub given: crate::redact::Redactor,
+    /// `--public-url`: the simulator's URL as the app reaches it (media URLs, links).
+    pub public_url: Option<String>,
 }
 
 impl MockOptions {
@@ -48,6 +50,7 @@ impl MockOptions {
                 .map(|(name, token)| SeedInstance::open(name, token, None))
                 .collect(),
             faults: self.faults.clone(),
+            server_url: self.public_url.clone(),
             ..EvolutionConfig::default()
         }
     }
@@ -58,6 +61,7 @@ impl MockOptions {
             webhook_secret: self.app_secret.clone(),
             notification_url: self.webhook_url.clone(),
             faults: self.faults.clone(),
+            public_url: self.public_url.clone(),
             ..Default::default()
         }
     }
@@ -72,6 +76,7 @@ impl MockOptions {
             // Giving the URL on the command line is registering it: Meta verifies it first
             // (in the background here; the outcome is logged).
             verify_on_start: self.webhook_url.is_some(),
+            public_url: self.public_url.clone(),
             ..MetaConfig::default()
         };
         if self.no_limits {
@@ -135,11 +140,22 @@ impl MockOptions {
     }
 }
 
+/// Warns on standard error when a listener is bound beyond loopback (`--bind 0.0.0.0`): the
+/// simulators and their control API have no authentication worth the name.
+pub(super) fn warn_if_exposed(addr: SocketAddr) {
+    if !addr.ip().is_loopback() {
+        super::out::eprintln(format_args!(
+            "warning: listening on {addr}, beyond loopback: anyone who can reach this address can drive the simulator and its control API (/__harness/); bind 127.0.0.1 unless the app runs on another host"
+        ));
+    }
+}
+
 /// Binds and starts the simulator; returns it and the start-up banner.
 pub async fn start(opts: &MockOptions) -> anyhow::Result<(SimHandle, String)> {
     let listener = tokio::net::TcpListener::bind(opts.addr)
         .await
         .with_context(|| format!("cannot listen on {}", opts.addr))?;
+    warn_if_exposed(opts.addr);
     let handle = match opts.provider {
         Simulator::Evolution => evolution::start(opts.evolution_config(), listener).await,
         Simulator::Meta => meta::start(opts.meta_config(), listener).await,
@@ -155,7 +171,11 @@ pub async fn start(opts: &MockOptions) -> anyhow::Result<(SimHandle, String)> {
         }
     }
     .context("cannot start the simulator")?;
-    let mut banner = opts.banner(&handle.base_url);
+    let advertised = opts.public_url.as_deref().unwrap_or(&handle.base_url);
+    let mut banner = opts.banner(advertised);
+    if opts.public_url.is_some() {
+        banner.push_str(&format!("  listening on {}\n", handle.base_url));
+    }
     banner.push_str(&format!(
         "  control API: {}/__harness/ (outbound, inbound, faults, reset)\nCtrl-C stops.",
         handle.base_url

@@ -63,6 +63,7 @@ pub struct ReportOptions {
     pub html: Option<PathBuf>,
     pub junit: Option<PathBuf>,
     pub summary_md: Option<PathBuf>,
+    pub show_personal_data: bool,
 }
 
 /// `harness compare`: two JSON reports and the gate's limits.
@@ -94,6 +95,18 @@ pub struct ReportFiles {
     pub html: Option<PathBuf>,
     pub junit: Option<PathBuf>,
     pub summary_md: Option<PathBuf>,
+    /// `--show-personal-data`: customers' numbers, names and messages in clear in the files.
+    pub show_personal_data: bool,
+}
+
+impl ReportFiles {
+    /// The masking of the files: `None` with `--show-personal-data`.
+    pub(crate) fn privacy<'a>(
+        &self,
+        redactor: &'a crate::redact::Redactor,
+    ) -> Option<&'a crate::redact::Redactor> {
+        (!self.show_personal_data).then_some(redactor)
+    }
 }
 
 #[derive(Debug, Clone)]

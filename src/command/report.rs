@@ -31,7 +31,11 @@ pub fn report(opts: &ReportOptions) -> Result<u8, CommandError> {
     let ctx = HtmlContext {
         git_commit: output::git_commit(),
     };
-    let written = output::write_all(&report, &outputs, &ctx).map_err(anyhow::Error::from)?;
+    // A saved report holds no run's knowledge: what its payloads and forms show is masked.
+    let privacy = crate::redact::Redactor::new();
+    let privacy = (!opts.show_personal_data).then_some(&privacy);
+    let written =
+        output::write_all(&report, &outputs, &ctx, privacy).map_err(anyhow::Error::from)?;
     for p in written {
         out::println(format_args!("wrote {}", p.display()));
     }

@@ -48,5 +48,5 @@ pub async fn run(opts: RunOptions) -> Result<u8, CommandError> {
             verbose: opts.verbose > 0,
         },
     ));
-    finish(&report, &opts.files, p.embedded, &stop.hard).await
+    finish(&report, (&opts.files, &p.redactor), p.embedded, &stop.hard).await
 }

@@ -57,9 +57,17 @@ pub(super) async fn prepare(
         .map_err(CommandError::Invalid)?;
     let bound = dependencies::bind(planned, &redactor).await?;
     let app_deps = bound.app_dependencies();
-    let embedded = Embedded::start_for(&resolved, overrides.sim_port, &redactor, app_deps)
+    let listen = crate::embedded::Listen {
+        port: overrides.sim_port,
+        bind: overrides.bind,
+        public_url: resolved.spec.public_url.clone(),
+    };
+    let embedded = Embedded::start_for(&resolved, listen, &redactor, app_deps)
         .await
         .context("cannot start the embedded simulators")?;
+    if let Some(e) = &embedded {
+        super::mock::warn_if_exposed(e.sim.addr);
+    }
     let mut target = embedded
         .as_ref()
         .map_or_else(|| resolved.clone(), |e| e.target(&resolved));
@@ -146,8 +154,13 @@ pub(super) fn check_report_dirs(files: &ReportFiles) -> Result<(), CommandError>
     Ok(())
 }
 
-/// Writes the JSON and HTML reports (and JUnit and Markdown when asked) and says where.
-pub(super) fn write_report(report: &Report, files: &ReportFiles) -> Result<(), CommandError> {
+/// Writes the JSON and HTML reports (and JUnit and Markdown when asked), customers' personal
+/// data masked with what `redactor` learnt (unless `--show-personal-data`), and says where.
+pub(super) fn write_report(
+    report: &Report,
+    files: &ReportFiles,
+    redactor: &Redactor,
+) -> Result<(), CommandError> {
     let path = files.json.clone().unwrap_or_else(|| {
         default_report_path(&files.report_dir, &report.scenario, &report.run_id)
     });
@@ -160,7 +173,9 @@ pub(super) fn write_report(report: &Report, files: &ReportFiles) -> Result<(), C
     let ctx = report::html::HtmlContext {
         git_commit: report::output::git_commit(),
     };
-    for p in report::output::write_all(report, &outputs, &ctx).context("cannot write the report")? {
+    let written = report::output::write_all(report, &outputs, &ctx, files.privacy(redactor))
+        .context("cannot write the report")?;
+    for p in written {
         super::out::println(format_args!("report: {}", p.display()));
     }
     Ok(())
@@ -249,11 +264,11 @@ async fn history_of(url: &str, redactor: &Redactor) -> Vec<report::FaultReport> 
 /// returns the exit code of the report's verdict.
 pub(super) async fn finish(
     report: &Report,
-    files: &ReportFiles,
+    (files, redactor): (&ReportFiles, &Redactor),
     embedded: Started,
     hard: &CancellationToken,
 ) -> Result<u8, CommandError> {
-    write_report(report, files)?;
+    write_report(report, files, redactor)?;
     shut_down(embedded, hard).await;
     Ok(if report.passed {
         crate::exit::SUCCESS

@@ -159,7 +159,10 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
     if !stop.hard.is_cancelled() {
         report.faults = fault_history(&p.target, &p.redactor).await;
     }
-    if let Err(e) = state.store.save_report(&report) {
+    if let Err(e) = state
+        .store
+        .save_report(&report, opts.files.privacy(&p.redactor))
+    {
         super::out::eprintln(format_args!(
             "warning: the report could not be saved in {}: {e:#}",
             db.display()
@@ -167,7 +170,7 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
     }
     super::out::print(watch_report::terminal(&report, color));
     exporter.cancel();
-    finish(&report, &opts.files, p.embedded, &stop.hard).await
+    finish(&report, (&opts.files, &p.redactor), p.embedded, &stop.hard).await
 }
 
 /// The scenario's `watch:` section under the flags: the schedule, the rules (the
@@ -383,7 +386,10 @@ impl Snapshot<'_> {
             self.p,
         );
         report.run_id = self.run_id.to_string();
-        if let Err(e) = state.store.save_report(&report) {
+        if let Err(e) = state
+            .store
+            .save_report(&report, opts.files.privacy(&self.p.redactor))
+        {
             super::out::eprintln(format_args!(
                 "warning: the report could not be saved: {e:#}"
             ));

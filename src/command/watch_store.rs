@@ -158,11 +158,17 @@ impl Store {
         Ok(())
     }
 
-    /// Keeps `report` as the database's report (`harness report FILE.db` renders it).
-    pub fn save_report(&self, report: &Report) -> anyhow::Result<()> {
+    /// Keeps `report` as the database's report (`harness report FILE.db` renders it),
+    /// personal data masked by `privacy` (`None`: `--show-personal-data`).
+    pub fn save_report(
+        &self,
+        report: &Report,
+        privacy: Option<&crate::redact::Redactor>,
+    ) -> anyhow::Result<()> {
+        let report = crate::report::output::masked(report, privacy);
         self.conn.execute(
             "INSERT OR REPLACE INTO report (id, json) VALUES (1, ?1)",
-            params![serde_json::to_string(report)?],
+            params![serde_json::to_string(&report)?],
         )?;
         Ok(())
     }

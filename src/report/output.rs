@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::html::{self, HtmlContext};
 use super::{junit, markdown, write_json, Report};
+use crate::redact::Redactor;
 
 /// Which files to write. `None` skips a format.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -71,13 +72,51 @@ pub enum OutputError {
     Junit(#[from] junit::JunitError),
 }
 
-/// Writes every file `outputs` asks for; returns the paths written, in order (the step
-/// summary excluded).
+/// `report` as files may hold it: customers' numbers, names and messages masked by
+/// `privacy`; `None` (`--show-personal-data`) keeps them (docs/privacy.md). The verdicts were
+/// reached before: masking changes what is written, never what was judged.
+pub fn masked(report: &Report, privacy: Option<&Redactor>) -> Report {
+    let Some(privacy) = privacy else {
+        return report.clone();
+    };
+    // The histograms are encoded numbers, not text: left as they are.
+    let bare = Report {
+        histograms: None,
+        ..report.clone()
+    };
+    let masked = serde_json::to_value(&bare)
+        .map(|v| privacy.mask_personal_json(&v))
+        .and_then(serde_json::from_value::<Report>);
+    match masked {
+        Ok(masked) => Report {
+            histograms: report.histograms.clone(),
+            ..masked
+        },
+        // Masking only rewrites text inside strings, so this cannot happen; were it to, what
+        // could be personal is left out rather than written.
+        Err(e) => {
+            tracing::warn!("the report could not be masked ({e}): its steps are left out");
+            Report {
+                steps: Vec::new(),
+                checks: Vec::new(),
+                failures: Vec::new(),
+                transcripts: Vec::new(),
+                ..bare
+            }
+        }
+    }
+}
+
+/// Writes every file `outputs` asks for, personal data masked by `privacy` ([`masked`];
+/// `None`: `--show-personal-data`); returns the paths written, in order (the step summary
+/// excluded).
 pub fn write_all(
     report: &Report,
     outputs: &Outputs,
     ctx: &HtmlContext,
+    privacy: Option<&Redactor>,
 ) -> Result<Vec<PathBuf>, OutputError> {
+    let report = &masked(report, privacy);
     let mut written = Vec::new();
     if let Some(p) = &outputs.json {
         write_json(report, p).map_err(|e| OutputError::Io(p.clone(), e))?;
@@ -327,7 +366,7 @@ mod tests {
         std::fs::write(&summary, "earlier job\n").unwrap();
         let mut outputs = Outputs::for_run(d.join("r/run.json"), None, Some(d.join("j.xml")), None);
         outputs.append_md = Some(summary.clone());
-        let written = write_all(&sample_report(), &outputs, &HtmlContext::default()).unwrap();
+        let written = write_all(&sample_report(), &outputs, &HtmlContext::default(), None).unwrap();
         assert_eq!(
             written,
             vec![d.join("r/run.json"), d.join("r/run.html"), d.join("j.xml")]
@@ -345,7 +384,7 @@ mod tests {
             html: Some(blocker.join("x.html")),
             ..Outputs::default()
         };
-        let err = write_all(&sample_report(), &outputs, &HtmlContext::default()).unwrap_err();
+        let err = write_all(&sample_report(), &outputs, &HtmlContext::default(), None).unwrap_err();
         assert!(err.to_string().contains("x.html"), "{err}");
     }
 }

@@ -108,6 +108,7 @@ fn render_customer(
     if let Some(tenant) = tenant {
         body[tenant_key] = json!(tenant);
     }
+    learn_customer(&body, t.redactor());
     let url = format!("{}/__harness/inbound", provider_url(target, "`inject`")?);
     let request = SentRequest {
         method: "POST".into(),
@@ -120,6 +121,40 @@ fn render_customer(
         content_type: Some("application/json"),
         customer: Some(phone_digits(&from)),
     })
+}
+
+/// The customer's number, name and words in an inject's body, handed to the redactor to be
+/// masked in files (docs/privacy.md): what the app sent back is not learnt.
+fn learn_customer(body: &Value, redactor: &crate::redact::Redactor) {
+    use crate::redact::PersonalKind;
+    let text = |path: &str| body.pointer(path).and_then(Value::as_str);
+    if let Some(from) = text("/from") {
+        redactor.learn_personal(PersonalKind::Phone, from);
+    }
+    for path in ["/name", "/username"] {
+        if let Some(name) = text(path) {
+            redactor.learn_personal(PersonalKind::Name, name);
+        }
+    }
+    for path in ["/text", "/caption", "/location/name", "/location/address"] {
+        if let Some(words) = text(path) {
+            redactor.learn_personal(PersonalKind::Text, words);
+        }
+    }
+    for kind in ["image", "video", "document", "audio", "sticker"] {
+        if let Some(words) = text(&format!("/{kind}/caption")) {
+            redactor.learn_personal(PersonalKind::Text, words);
+        }
+    }
+    // Contact cards the customer shares: other people's names and numbers.
+    for card in body["contacts"].as_array().into_iter().flatten() {
+        if let Some(name) = card["name"].as_str() {
+            redactor.learn_personal(PersonalKind::Name, name);
+        }
+        if let Some(phone) = card["phone"].as_str() {
+            redactor.learn_personal(PersonalKind::Phone, phone);
+        }
+    }
 }
 
 /// A raw webhook straight to the app, signed as Meta signs it when the target is Meta.
@@ -151,6 +186,9 @@ fn render_raw(
         }
         Body::Raw(s) => (r(s)?, None),
     };
+    if let Some(payload) = crate::redact::embedded_json(&body) {
+        t.redactor().learn_personal_json(&payload);
+    }
     let mut headers = Vec::with_capacity(raw.headers.len() + 1);
     for (k, v) in &raw.headers {
         headers.push((k.clone(), r(v)?));

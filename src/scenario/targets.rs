@@ -54,6 +54,9 @@ pub struct TargetSpec {
     pub mode: ProviderMode,
     pub provider_url: Option<String>,
     pub credentials: Credentials,
+    /// `public_url`: the embedded simulator's URL as the app reaches it (an app in Docker,
+    /// a pod, another host); media URLs and links handed to the app start with it.
+    pub public_url: Option<String>,
     /// `dependencies:` — per name, whether the scenario's dependency of that name is
     /// simulated here or real (and where).
     pub dependencies: Vec<TargetDependency>,
@@ -71,4 +74,37 @@ pub struct TargetDependency {
     pub api_key: Option<String>,
     /// Simulated and started here: the port (0 or absent: a free one).
     pub port: Option<u16>,
+}
+
+/// A `--public-url` (or `public_url:` of harness.yaml) checked: an absolute `http` or `https`
+/// URL without query or fragment; returned without a trailing slash.
+pub fn public_url(text: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(text.trim()).map_err(|e| {
+        format!("`{text}` is not a URL ({e}): give the address the app reaches the harness at, e.g. http://host.docker.internal:8080")
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!(
+            "`{text}`: a public URL is http:// or https:// with a host"
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("`{text}`: a public URL has no query or fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_public_url_is_an_http_url_without_query_and_loses_its_trailing_slash() {
+        let ok = super::public_url("http://host.docker.internal:8080/").unwrap();
+        assert_eq!(ok, "http://host.docker.internal:8080");
+        assert_eq!(
+            super::public_url("https://sim.example.com/evo").unwrap(),
+            "https://sim.example.com/evo"
+        );
+        for bad in ["ftp://host", "host:8080", "http://h/?a=1", "http://h/#x"] {
+            assert!(super::public_url(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -130,6 +130,19 @@ const MAX_REQUEST_HEAD: usize = 16 * 1024;
 /// How long a client may take to send a request head: Node's `server.headersTimeout` default.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// `http://ADDR` of a listening address; an unspecified one (`--bind 0.0.0.0`) is reached
+/// through loopback.
+pub fn url_of(addr: SocketAddr) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{addr}")
+}
+
 /// Serves `router` on `listener` until the returned handle is shut down or dropped.
 pub async fn serve(listener: TcpListener, router: Router, bus: Bus) -> io::Result<SimHandle> {
     let addr = listener.local_addr()?;
@@ -138,7 +151,7 @@ pub async fn serve(listener: TcpListener, router: Router, bus: Bus) -> io::Resul
     let totals = tokio::spawn(Arc::clone(&traffic).report(Server::Simulator));
     let join = tokio::spawn(accept_loop(listener, router, traffic, rx));
     Ok(SimHandle {
-        base_url: format!("http://{addr}"),
+        base_url: url_of(addr),
         addr,
         bus,
         shutdown,

@@ -23,6 +23,7 @@ const TARGET_KEYS: &[&str] = &[
     "app_secret",
     "verify_token",
     "phone_number_id",
+    "public_url",
     "dependencies",
 ];
 const DEPENDENCY_KEYS: &[&str] = &["mode", "url", "api_key", "port"];
@@ -70,6 +71,19 @@ fn target(ctx: &mut Ctx, entry: &Entry) -> Option<TargetSpec> {
         verify_token: text("verify_token"),
         phone_number_id: text("phone_number_id"),
     };
+    let public_url = match fields.get("public_url") {
+        None => None,
+        Some(e) => {
+            let given = ctx.string(e)?;
+            match crate::scenario::targets::public_url(&given) {
+                Ok(url) => Some(url),
+                Err(msg) => {
+                    ctx.error(e.value_node(), msg, None);
+                    None
+                }
+            }
+        }
+    };
     let provider = match fields.get("provider") {
         None => Some(ProviderKind::Evolution),
         Some(e) => super::provider(ctx, e),
@@ -84,6 +98,7 @@ fn target(ctx: &mut Ctx, entry: &Entry) -> Option<TargetSpec> {
         mode: mode?,
         provider_url,
         credentials,
+        public_url,
         dependencies: super::node::optional(dependencies)?.unwrap_or_default(),
     })
 }

@@ -408,7 +408,7 @@ pub async fn start(config: EvolutionConfig, listener: TcpListener) -> io::Result
         server_url: config
             .server_url
             .clone()
-            .unwrap_or_else(|| format!("http://{addr}")),
+            .unwrap_or_else(|| crate::sim::url_of(addr)),
         instances: Mutex::new(Sim::seeded(&config)),
         config,
         bus: bus.clone(),

@@ -190,6 +190,9 @@ pub struct MetaConfig {
     /// App Dashboard does when a URL is saved (in the background: the outcome is logged and
     /// listed by `GET /__harness/webhook/verify`, and a failure does not stop the simulator).
     pub verify_on_start: bool,
+    /// The simulator's URL as the app reaches it (`--public-url`): media URLs and links
+    /// handed to the app start with it; default: the bind address.
+    pub public_url: Option<String>,
 }
 
 impl Default for MetaConfig {
@@ -213,6 +216,7 @@ impl Default for MetaConfig {
             templates: Vec::new(),
             template_review_delay: Duration::from_millis(500),
             verify_on_start: false,
+            public_url: None,
         }
     }
 }
@@ -384,7 +388,10 @@ fn trim_trailing_slash(mut req: axum::extract::Request) -> axum::extract::Reques
 /// Starts the simulator on `listener` (bind port 0 in tests).
 pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimHandle> {
     let addr = listener.local_addr()?;
-    let base_url = format!("http://{addr}");
+    let base_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| crate::sim::url_of(addr));
     let now = tokio::time::Instant::now();
     let tenants = tenants::Tenants::new(
         config.phone_numbers.clone(),

@@ -54,6 +54,9 @@ pub struct PaymentsConfig {
     /// The collector (seller) id in payments, preferences and notifications.
     pub user_id: u64,
     pub service: String,
+    /// The simulator's URL as the app and its customers reach it (`--public-url`): the
+    /// checkout links (`init_point`) start with it; default: the bind address.
+    pub public_url: Option<String>,
 }
 
 impl Default for PaymentsConfig {
@@ -67,6 +70,7 @@ impl Default for PaymentsConfig {
             capacity: 10_000,
             user_id: 1_234_567_890,
             service: "payments".into(),
+            public_url: None,
         }
     }
 }
@@ -136,7 +140,11 @@ pub async fn start(config: PaymentsConfig, listener: TcpListener) -> io::Result<
     };
     let router = record_layer(router, bus.clone(), source);
     let mut handle = super::serve(listener, router, bus).await?;
-    *sim.base_url.lock().unwrap_or_else(|p| p.into_inner()) = handle.base_url.clone();
+    *sim.base_url.lock().unwrap_or_else(|p| p.into_inner()) = sim
+        .config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| handle.base_url.clone());
     handle.on_shutdown(move || webhooks.shutdown());
     Ok(handle)
 }

@@ -8,11 +8,19 @@
 //! secrets ([`is_secret_name`]: `*_KEY`, `*_TOKEN`, `*_SECRET`, `*PASSWORD*`, …) or that the
 //! scenario lists under `secrets:`. Other values — instance names, phone-number-ids read from
 //! `HARNESS_*` variables — stay readable in failure output.
+//!
+//! The same [`Redactor`] keeps customers' personal data out of files (the `personal`
+//! module): what the run learns of numbers, profile names and messages is masked by
+//! [`Redactor::mask_personal_json`] wherever a file is written, unless `--show-personal-data`
+//! (then the writers do not call it).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, RwLock};
 
 use aho_corasick::AhoCorasick;
+
+mod personal;
+pub use personal::{embedded_json, phone_digits, Kind as PersonalKind};
 
 /// What replaces a secret in output.
 pub const MASK: &str = "***";
@@ -100,6 +108,8 @@ pub struct Redactor {
     secrets: Arc<Mutex<Secrets>>,
     /// Variable names marked secret by the scenario (`secrets:`).
     marked: Arc<RwLock<Vec<String>>>,
+    /// Customers' numbers, names and messages, masked in files ([`Redactor::mask_personal`]).
+    personal: Arc<Mutex<personal::Personal>>,
 }
 
 /// The secret values, and the automaton that finds them all in one pass over a text (built
@@ -234,6 +244,34 @@ impl Redactor {
         }
         out.push_str(&text[at..]);
         out
+    }
+
+    /// Remembers a customer's number, name or message text, to be masked in files.
+    pub fn learn_personal(&self, kind: PersonalKind, value: &str) {
+        self.personal().add(kind, value);
+    }
+
+    /// Learns the personal values a provider payload carries, by its keys (see
+    /// docs/privacy.md).
+    pub fn learn_personal_json(&self, value: &serde_json::Value) {
+        personal::learn_json(&mut self.personal(), value);
+    }
+
+    /// `text` as a file may hold it: customers' numbers, names and messages masked.
+    pub fn mask_personal(&self, text: &str) -> String {
+        self.personal().mask(text)
+    }
+
+    /// A JSON value as a file may hold it: the personal values it carries learnt, then every
+    /// string masked as by [`Redactor::mask_personal`] (JSON bodies inside strings too).
+    pub fn mask_personal_json(&self, value: &serde_json::Value) -> serde_json::Value {
+        let mut personal = self.personal();
+        personal::learn_json(&mut personal, value);
+        personal::mask_json(&mut personal, value)
+    }
+
+    fn personal(&self) -> std::sync::MutexGuard<'_, personal::Personal> {
+        self.personal.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The value of a header or parameter called `name`, as it may be shown.
