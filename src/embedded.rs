@@ -274,6 +274,8 @@ async fn start_app(
         .collect();
     config.app_secret = c.app_secret.clone();
     config.verify_token = c.verify_token.clone();
+    // The one place the embedded app's mishandling switch is read (docs/dependencies.md).
+    config.mishandle = app::Mishandle::from_env().map_err(anyhow::Error::msg)?;
     app::start(config, listener)
         .await
         .context("cannot start the reference app")

@@ -1,6 +1,7 @@
 //! The one integration-test binary (one link step for all integration tests).
 
 mod abuse;
+mod app_deps;
 mod cli;
 mod compare;
 mod data;

@@ -8,7 +8,7 @@ use crate::support::{bin, run_in, scenario_dir, text};
 
 /// Starts a long-running command (`mock`, `app`) with `env`, reads its stdout up to the line
 /// containing `last`, stops it; returns what it printed. An empty value unsets the variable.
-fn banner(args: &[&str], env: &[(&str, &str)], last: &str) -> String {
+pub(crate) fn banner(args: &[&str], env: &[(&str, &str)], last: &str) -> String {
     let mut cmd = bin();
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::null());
     for (k, v) in env {

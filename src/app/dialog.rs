@@ -185,7 +185,7 @@ fn cut(s: &str, max: usize) -> String {
 }
 
 /// "¿Cuál es la sede más cercana?", "¿dónde están?".
-fn asks_for_site(text: &str) -> bool {
+pub fn asks_for_site(text: &str) -> bool {
     let t = nlu::normalize(text);
     t.split(' ').any(|w| w.starts_with("sede"))
         || t.contains("donde estan")

@@ -20,6 +20,15 @@ pub struct Counters {
     /// Customer media downloaded and matching the webhook's sha256, and failed downloads.
     pub media_verified: AtomicU64,
     pub media_failed: AtomicU64,
+    /// LLM exchanges: understood (an answer used) or fallback (the fallback reply sent).
+    pub llm_understood: AtomicU64,
+    pub llm_fallback: AtomicU64,
+    /// PMS bookings accepted, and not (timeout, error: the booking was not confirmed).
+    pub pms_accepted: AtomicU64,
+    pub pms_failed: AtomicU64,
+    /// Approved payments confirmed to the customer, and repeated notifications of one.
+    pub payments_confirmed: AtomicU64,
+    pub payments_duplicate: AtomicU64,
 }
 
 fn get(c: &AtomicU64) -> u64 {
@@ -175,7 +184,47 @@ pub fn render(
             ("{result=\"failed\"}", get(&c.media_failed)),
         ],
     );
+    dependency_metrics(&mut out, c);
     out
+}
+
+/// The counters of the app's other dependencies (LLM, PMS, payments).
+fn dependency_metrics(out: &mut String, c: &Counters) {
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    metric(
+        "app_dependency_calls_total",
+        "counter",
+        "Calls to the LLM and the PMS, by result.",
+        &[
+            (
+                "{dependency=\"llm\",result=\"understood\"}",
+                get(&c.llm_understood),
+            ),
+            (
+                "{dependency=\"llm\",result=\"fallback\"}",
+                get(&c.llm_fallback),
+            ),
+            (
+                "{dependency=\"pms\",result=\"accepted\"}",
+                get(&c.pms_accepted),
+            ),
+            ("{dependency=\"pms\",result=\"failed\"}", get(&c.pms_failed)),
+        ],
+    );
+    metric(
+        "app_payments_total",
+        "counter",
+        "Approved-payment notifications: confirmed to the customer, or duplicates.",
+        &[
+            ("{result=\"confirmed\"}", get(&c.payments_confirmed)),
+            ("{result=\"duplicate\"}", get(&c.payments_duplicate)),
+        ],
+    );
 }
 
 /// Appends the process's memory and the instances' connection states to a page.

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::recent::Recent;
 use super::reply::{self, Body};
 use super::webhook::Customer;
 use crate::scenario::ProviderKind;
@@ -188,13 +189,25 @@ pub const UNDELIVERABLE: i64 = 131026;
 const REMEMBERED: usize = 10_000;
 
 /// Who gets plain text, and which interactive messages may still fail.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Fallback {
-    text_only: HashSet<String>,
+    /// Customers (tenant and number) whose phones get plain text; the newest [`REMEMBERED`].
+    text_only: Recent<String>,
     sent: HashMap<String, Reply>,
     order: VecDeque<String>,
     /// Failures of ids not (yet) remembered.
     early: HashSet<String>,
+}
+
+impl Default for Fallback {
+    fn default() -> Self {
+        Self {
+            text_only: Recent::new(REMEMBERED),
+            sent: HashMap::new(),
+            order: VecDeque::new(),
+            early: HashSet::new(),
+        }
+    }
 }
 
 /// Replies waiting for the provider to come back.

@@ -5,7 +5,6 @@
 //! while the conversation computes its reply; replies are sent by the [`Outbox`] in spawned
 //! tasks, so a webhook is answered in microseconds whatever the provider does.
 
-use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -20,15 +19,13 @@ use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use super::calendar::Calendar;
-use super::config::{AppConfig, TenantConfig};
-use super::conversation::{Effect, Stage};
-use super::dialog;
-use super::media;
+use super::config::AppConfig;
+use super::flow;
 use super::metrics::{self, Counters};
-use super::outbox::{Outbox, ProviderClient, Reply};
-use super::reply::Body;
+use super::outbox::{Outbox, ProviderClient};
+use super::payments;
 use super::signature::{self, SignatureError};
+use super::state::{error, App, Shared};
 use super::webhook::{self, Content, Event, Inbound};
 use crate::logging::{Server, Traffic};
 use crate::scenario::ProviderKind;
@@ -36,51 +33,6 @@ use crate::scenario::ProviderKind;
 /// Webhook paths.
 pub const EVOLUTION_WEBHOOK_PATH: &str = "/api/whatsapp/webhook";
 pub const META_WEBHOOK_PATH: &str = "/api/whatsapp/meta";
-
-/// How many delivered message ids are remembered to drop duplicate deliveries.
-const DEDUP_CAPACITY: usize = 100_000;
-
-#[derive(Debug, Default)]
-struct TenantState {
-    calendar: Calendar,
-    conversations: HashMap<String, Stage>,
-}
-
-/// Remembers the last [`DEDUP_CAPACITY`] message ids.
-#[derive(Debug, Default)]
-struct Dedup {
-    order: VecDeque<String>,
-    seen: HashSet<String>,
-}
-
-impl Dedup {
-    /// `true` the first time `key` is seen.
-    fn first_time(&mut self, key: String) -> bool {
-        if self.seen.contains(&key) {
-            return false;
-        }
-        if self.order.len() == DEDUP_CAPACITY {
-            if let Some(old) = self.order.pop_front() {
-                self.seen.remove(&old);
-            }
-        }
-        self.order.push_back(key.clone());
-        self.seen.insert(key);
-        true
-    }
-}
-
-struct App {
-    config: AppConfig,
-    tenants: HashMap<String, Mutex<TenantState>>,
-    dedup: Mutex<Dedup>,
-    outbox: Outbox,
-    counters: Counters,
-    http: reqwest::Client,
-    session_token: String,
-}
-
-type Shared = Arc<App>;
 
 /// A running app.
 #[derive(Debug)]
@@ -143,6 +95,8 @@ pub async fn start(config: AppConfig, listener: TcpListener) -> io::Result<AppHa
         counters: Counters::default(),
         http,
         session_token: uuid::Uuid::new_v4().simple().to_string(),
+        public_url: public_url(addr),
+        ledger: Mutex::default(),
         config,
     });
     let redelivery = tokio::spawn(outbox.redeliver_pending());
@@ -174,6 +128,15 @@ pub async fn start(config: AppConfig, listener: TcpListener) -> io::Result<AppHa
     })
 }
 
+/// `http://ADDR`, with 127.0.0.1 for an unspecified bind address.
+fn public_url(addr: SocketAddr) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    format!("http://{addr}")
+}
+
 fn router(app: Shared) -> Router {
     Router::new()
         .route(EVOLUTION_WEBHOOK_PATH, post(evolution_webhook))
@@ -182,6 +145,7 @@ fn router(app: Shared) -> Router {
             post(evolution_webhook),
         )
         .route(META_WEBHOOK_PATH, get(meta_verify).post(meta_webhook))
+        .route(payments::WEBHOOK_PATH, post(payments::webhook))
         .route(
             "/health/live",
             get(|| async { Json(json!({"status": "ok"})) }),
@@ -191,14 +155,6 @@ fn router(app: Shared) -> Router {
         .route("/api/auth/login", post(login))
         .route("/api/appointments", get(appointments))
         .with_state(app)
-}
-
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(json!({"error": {"code": code, "message": message.into()}})),
-    )
-        .into_response()
 }
 
 async fn evolution_webhook(State(app): State<Shared>, body: Bytes) -> Response {
@@ -284,13 +240,13 @@ fn handle_event(app: &Shared, event: Result<Event, webhook::InvalidPayload>) -> 
                 .dedup
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .first_time(format!("{}/{}", m.tenant, m.message_id));
+                .first_time((&m.tenant, &m.message_id));
             if !first {
                 c.webhooks_duplicate.fetch_add(1, Ordering::Relaxed);
                 return Json(json!({"status": "duplicate"})).into_response();
             }
             c.webhooks_accepted.fetch_add(1, Ordering::Relaxed);
-            converse(app, m);
+            flow::converse(app, m);
             Json(json!({"status": "accepted"})).into_response()
         }
     }
@@ -299,92 +255,6 @@ fn handle_event(app: &Shared, event: Result<Event, webhook::InvalidPayload>) -> 
 fn ignored(c: &Counters, what: &str) -> Response {
     c.webhooks_ignored.fetch_add(1, Ordering::Relaxed);
     Json(json!({"status": "ignored", "reason": what})).into_response()
-}
-
-/// Runs the conversation for one message and queues the reply; a voice note is downloaded
-/// and checked first, in the background.
-fn converse(app: &Shared, m: Inbound) {
-    let Some(tenant) = app.tenants.get(&m.tenant) else {
-        return;
-    };
-    // A voice note, or any audio: downloaded and checked; the reply asks the customer to write.
-    if let Content::Media(media) = &m.content {
-        if media.voice || media.kind == "audio" {
-            let app = Arc::clone(app);
-            let media = media.clone();
-            tokio::spawn(async move {
-                let reply = hear(&app, &m.tenant, &media).await;
-                send(&app, m, reply);
-            });
-            return;
-        }
-    }
-    let now = chrono::Local::now().naive_local();
-    let (body, effect) = {
-        let mut state = tenant.lock().unwrap_or_else(|e| e.into_inner());
-        let TenantState {
-            calendar,
-            conversations,
-        } = &mut *state;
-        let key = m.customer.key();
-        let stage = conversations.entry(key.to_string()).or_default();
-        let answer = dialog::answer(stage, calendar, key, &m.content, now);
-        super::conversation::forget_if_idle(conversations, key);
-        answer
-    };
-    match effect {
-        Effect::Booked(_) => app.counters.bookings.fetch_add(1, Ordering::Relaxed),
-        Effect::Cancelled(_) => app.counters.cancellations.fetch_add(1, Ordering::Relaxed),
-        Effect::None => 0,
-    };
-    if let Some(body) = body {
-        send(app, m, body);
-    }
-}
-
-/// Downloads a voice note and checks its hash; the reply asks the customer to write.
-async fn hear(app: &App, tenant: &str, media: &webhook::Media) -> Body {
-    let token = tenant_config(app, tenant)
-        .and_then(|t| t.token.clone())
-        .unwrap_or_else(|| app.config.credential.clone());
-    match media::fetch_verified(app.outbox.client(), tenant, &token, media).await {
-        Ok(bytes) => {
-            app.counters.media_verified.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(
-                tenant,
-                bytes = bytes.len(),
-                "voice note downloaded and verified"
-            );
-            dialog::voice_note(true)
-        }
-        Err(e) => {
-            app.counters.media_failed.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(tenant, "voice note not usable: {e}");
-            dialog::voice_note(false)
-        }
-    }
-}
-
-fn tenant_config<'a>(app: &'a App, tenant: &str) -> Option<&'a TenantConfig> {
-    app.config.tenants.iter().find(|t| t.id == tenant)
-}
-
-/// Queues `body` to the customer of `m`, in plain text for a tenant set so.
-fn send(app: &App, m: Inbound, body: Body) {
-    if !app.config.replies {
-        return;
-    }
-    let tenant = tenant_config(app, &m.tenant);
-    let body = match tenant {
-        Some(t) if !t.interactive => body.plain(),
-        _ => body,
-    };
-    app.outbox.submit(Reply {
-        tenant: m.tenant,
-        token: tenant.and_then(|t| t.token.clone()),
-        to: m.customer,
-        body,
-    });
 }
 
 #[derive(serde::Deserialize)]

@@ -51,6 +51,8 @@ pub async fn serve(opts: AppOptions) -> anyhow::Result<()> {
     let provider = opts.config.provider;
     let tenants: Vec<String> = opts.config.tenants.iter().map(|t| t.id.clone()).collect();
     let replies = opts.config.replies;
+    let dependencies = describe_dependencies(&opts.config);
+    let mishandle = opts.config.mishandle;
     let handle = app::start(opts.config, listener)
         .await
         .context("cannot start the app")?;
@@ -65,6 +67,15 @@ pub async fn serve(opts: AppOptions) -> anyhow::Result<()> {
         webhook_path(provider)
     ));
     out::println(format_args!("  tenants: {}", tenants.join(", ")));
+    for line in dependencies {
+        out::println(format_args!("  {line}"));
+    }
+    if mishandle.any() {
+        out::println(format_args!(
+            "  MISHANDLING (deliberately broken): {}",
+            mishandle.names().join(", ")
+        ));
+    }
     if !replies {
         out::println("  replies: DISABLED (--no-replies): a deliberately broken app");
     }
@@ -73,4 +84,24 @@ pub async fn serve(opts: AppOptions) -> anyhow::Result<()> {
         .context("cannot listen for Ctrl-C")?;
     handle.shutdown().await;
     Ok(())
+}
+
+/// One line per dependency the app uses (URLs only: keys are never printed).
+fn describe_dependencies(config: &AppConfig) -> Vec<String> {
+    let d = &config.dependencies;
+    let mut lines = Vec::new();
+    if let Some(llm) = &d.llm {
+        lines.push(format!("LLM: {} (model {})", llm.base_url, llm.model));
+    }
+    if let Some(pms) = &d.pms_url {
+        lines.push(format!("PMS: {pms}"));
+    }
+    if let Some(p) = &d.payments {
+        lines.push(format!(
+            "payments: {} (notifications: POST {})",
+            p.base_url,
+            app::payments::WEBHOOK_PATH
+        ));
+    }
+    lines
 }

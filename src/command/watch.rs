@@ -146,6 +146,7 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
             ctx.sim_bus = p.sim_bus();
             ctx
         },
+        journal: p.embedded.as_ref().map(|e| e.sim.bus.clone()),
     };
     let snap = Snapshot {
         scenario: &scenario,
@@ -280,6 +281,9 @@ struct Runner {
     /// The `/metrics` pages to scrape after each run (rendered).
     scrape: Arc<Vec<String>>,
     ctx: RunContext,
+    /// The embedded simulator's journal: forgotten whenever no run is in flight, so a watch
+    /// of any length holds the messages of its current run, not the last 10,000.
+    journal: Option<crate::sim::bus::Bus>,
 }
 
 impl Runner {
@@ -287,6 +291,9 @@ impl Runner {
         let (scenario, vars, ctx) = (self.scenario.clone(), self.vars.clone(), self.ctx.clone());
         let scrape = self.scrape.clone();
         let started_ms = clock.now_ms();
+        if let (true, Some(journal)) = (tasks.is_empty(), &self.journal) {
+            journal.clear();
+        }
         tasks.spawn(async move {
             // Fresh variables (`uuid()`, `phone()`) for every run, as `harness run` would.
             let vars = init_vars(&scenario, vars, &ctx.templater).ok()?;

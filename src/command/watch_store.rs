@@ -66,6 +66,11 @@ impl Store {
             })?;
         }
         let conn = Connection::open(path).map_err(invalid)?;
+        // A watch appends one row a run and reads the table back only on resume: SQLite's
+        // default page cache (2 MB) would grow with the database for the first half hour of a
+        // `--every 1s` watch; 256 KiB fills in a minute and stays flat (docs/benchmarks.md).
+        conn.execute_batch("PRAGMA cache_size = -256;")
+            .map_err(invalid)?;
         conn.execute_batch(SCHEMA).map_err(invalid)?;
         let row = conn
             .query_row(

@@ -72,17 +72,25 @@ pub struct OutboundMessage {
     pub kind: String,
     /// The text, caption or body, when there is one.
     pub text: Option<String>,
-    /// The rest of the neutral view (`buttons`, `list`, `media`, `location`, `reply_to`).
+    /// The rest of the neutral view (`buttons`, `list`, `media`, `location`, `reply_to`);
+    /// `None` when it has none of them (most messages: text), boxed so that a journal of plain
+    /// texts does not carry ~300 bytes of empty fields per entry.
     #[serde(flatten)]
-    pub view: super::neutral::View,
+    pub view: Option<Box<super::neutral::View>>,
     /// The request body as received.
     pub payload: serde_json::Value,
-    /// RFC 3339 UTC with microseconds.
-    pub at: String,
+    /// When the simulator received it; written as RFC 3339 UTC with microseconds (formatted
+    /// when the journal is read, not stored as a string per entry).
+    #[serde(serialize_with = "rfc3339_micros")]
+    pub at: SystemTime,
     pub at_unix_us: u64,
     /// Monotonic receive time, for in-process latency measurement.
     #[serde(skip)]
     pub received: Instant,
+}
+
+fn rfc3339_micros<S: serde::Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_rfc3339_micros(*at))
 }
 
 /// What a simulator hands to [`Bus::publish`]; the bus adds the sequence number and times.
@@ -298,7 +306,6 @@ impl Bus {
         let mut view = super::neutral::view(shape, &new.kind, &new.payload);
         let kind = std::mem::take(&mut view.kind);
         let to = phone_digits(&new.to);
-        let at = humantime::format_rfc3339_micros(now).to_string();
         let mut state = self.state();
         let msg = Arc::new(OutboundMessage {
             seq: self.inner.next_seq.fetch_add(1, Ordering::Relaxed),
@@ -308,9 +315,9 @@ impl Bus {
             message_id: new.message_id,
             kind,
             text: new.text,
-            view,
+            view: (!view.is_empty()).then(|| Box::new(view)),
             payload: new.payload,
-            at,
+            at: now,
             at_unix_us,
             received: Instant::now(),
         });
@@ -440,7 +447,14 @@ mod tests {
         let b = bus.publish(new("i2", "5522", "b"));
         assert_eq!((a.seq, b.seq), (1, 2));
         assert_eq!(a.to, "5511");
-        assert!(a.at.ends_with('Z') && a.at.contains('.'), "{}", a.at);
+        let json = serde_json::to_value(&*a).unwrap();
+        let at = json["at"].as_str().unwrap();
+        assert!(
+            at.ends_with('Z') && at.contains('.') && at.len() == 27,
+            "{at}"
+        );
+        // A text has no neutral extras: none are written, and none are stored.
+        assert!(a.view.is_none() && json.get("buttons").is_none(), "{json}");
         let by_to = OutboundFilter {
             to: Some("55 11".into()),
             ..Default::default()

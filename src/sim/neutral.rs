@@ -79,6 +79,17 @@ pub struct View {
     pub reply_to: Option<String>,
 }
 
+impl View {
+    /// `true` when the view adds nothing to the message's `kind` and `text`.
+    pub fn is_empty(&self) -> bool {
+        self.buttons.is_none()
+            && self.list.is_none()
+            && self.media.is_none()
+            && self.location.is_none()
+            && self.reply_to.is_none()
+    }
+}
+
 fn s(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
