@@ -61,7 +61,9 @@ import json, statistics, sys
 rows = [json.load(open(f"{sys.argv[1]}/load.{r}.json.row")) for r in range(1, int(sys.argv[2]) + 1)]
 def show(key, fmt):
     vals = [r[key] or 0 for r in rows]
-    return f"{format(statistics.median(vals), fmt)} [{format(min(vals), fmt)}–{format(max(vals), fmt)}]"
+    med = statistics.median(vals)
+    med = round(med) if fmt == "d" else med  # the mean of the middle two for an even count
+    return f"{format(med, fmt)} [{format(min(vals), fmt)}–{format(max(vals), fmt)}]"
 print("median [range]: conv/s", show("conv", ".1f"), " completed", show("completed", "d"), " e2e p99 ms", show("e2e_p99", ".2f"),
       " iteration p99 ms", show("iter_p99", ".2f"), " dropped", show("dropped", "d"),
       " failed", show("failed", "d"), " peak RSS MB", show("rss", ".1f"), " CPU s", show("cpu", ".2f"))
