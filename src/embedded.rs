@@ -9,7 +9,7 @@
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::app::{self, AppConfig, AppHandle, TenantConfig};
+use crate::app::{self, AppConfig, AppDependencies, AppHandle, TenantConfig};
 use crate::redact::Redactor;
 use crate::scenario::ProviderKind;
 use crate::sim::{self, SimHandle};
@@ -52,10 +52,12 @@ impl Embedded {
     /// Starts what `target` leaves unset: nothing for a real or remote provider. The simulator
     /// listens on `sim_port` when given (else a random port); credentials the target has
     /// (from the environment) are kept, so an app configured with them can call it.
+    /// `deps`: the app's other dependencies, handed to the bundled app.
     pub async fn start_for(
         target: &Target,
         sim_port: Option<u16>,
         redactor: &Redactor,
+        deps: AppDependencies,
     ) -> anyhow::Result<Option<Embedded>> {
         if target.spec.mode != ProviderMode::Simulated || target.provider_url.is_some() {
             return Ok(None);
@@ -64,10 +66,11 @@ impl Embedded {
             None => AppSide::Bundled,
             Some(_) => AppSide::External(target.webhook_url()),
         };
-        let e = Self::start(
+        let side = (app, deps);
+        let e = Self::start_with(
             target.spec.provider,
             sim_port,
-            app,
+            side,
             &target.credentials,
             redactor,
         )
@@ -80,6 +83,18 @@ impl Embedded {
         provider: ProviderKind,
         sim_port: Option<u16>,
         app: AppSide,
+        given: &Credentials,
+        redactor: &Redactor,
+    ) -> anyhow::Result<Embedded> {
+        let side = (app, AppDependencies::default());
+        Self::start_with(provider, sim_port, side, given, redactor).await
+    }
+
+    /// [`Embedded::start`], the bundled app told its other dependencies.
+    pub async fn start_with(
+        provider: ProviderKind,
+        sim_port: Option<u16>,
+        (app, deps): (AppSide, AppDependencies),
         given: &Credentials,
         redactor: &Redactor,
     ) -> anyhow::Result<Embedded> {
@@ -118,7 +133,11 @@ impl Embedded {
         }
         let sim = start_sim(provider, &credentials, sim_listener, webhook_url).await?;
         let app = match app_listener {
-            Some(listener) => Some(start_app(provider, &credentials, &sim_url, listener).await?),
+            Some(listener) => {
+                let mut config = app_config(provider, &credentials, &sim_url);
+                config.dependencies = deps;
+                Some(start_app(config, listener).await?)
+            }
             None => None,
         };
         Ok(Embedded {
@@ -257,12 +276,7 @@ async fn start_sim(
     handle.with_context(|| format!("cannot start the {} simulator", provider.name()))
 }
 
-async fn start_app(
-    provider: ProviderKind,
-    c: &Credentials,
-    sim_url: &str,
-    listener: TcpListener,
-) -> anyhow::Result<AppHandle> {
+fn app_config(provider: ProviderKind, c: &Credentials, sim_url: &str) -> AppConfig {
     let credential = match provider {
         ProviderKind::Evolution => c.api_key.clone(),
         ProviderKind::Meta => c.token.clone(),
@@ -274,6 +288,10 @@ async fn start_app(
         .collect();
     config.app_secret = c.app_secret.clone();
     config.verify_token = c.verify_token.clone();
+    config
+}
+
+async fn start_app(mut config: AppConfig, listener: TcpListener) -> anyhow::Result<AppHandle> {
     // The one place the embedded app's mishandling switch is read (docs/dependencies.md).
     config.mishandle = app::Mishandle::from_env().map_err(anyhow::Error::msg)?;
     app::start(config, listener)

@@ -58,6 +58,7 @@ pub mod app;
 pub mod cli;
 pub mod command;
 pub mod data;
+pub mod dependencies;
 pub mod embedded;
 mod entry;
 pub mod exit;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::redact::Redactor;
 use crate::report::TargetReport;
 use crate::runner::template::{TemplateError, Templater, Vars};
-use crate::runner::RunTarget;
+use crate::runner::{RunDependency, RunTarget};
 pub use crate::scenario::targets::{Credentials, ProviderMode, TargetSpec};
 pub use crate::scenario::ProviderKind;
 
@@ -37,6 +37,10 @@ pub struct Target {
     pub credentials: Credentials,
     pub app_url: Option<String>,
     pub provider_url: Option<String>,
+    /// The app's other dependencies of the run (`crate::dependencies`).
+    pub dependencies: Vec<RunDependency>,
+    /// Their template variables, `dependencies.<name>.url`, …; `None` without any.
+    pub dependency_vars: Option<Value>,
 }
 
 impl TargetSpec {
@@ -76,6 +80,8 @@ impl TargetSpec {
             app_url: render(&self.app_url)?,
             provider_url: render(&self.provider_url)?,
             tenants: Vec::new(),
+            dependencies: Vec::new(),
+            dependency_vars: None,
             spec: self.clone(),
         })
     }
@@ -123,6 +129,9 @@ impl Target {
             json!({ "url": self.app_url, "webhook_url": self.webhook_url() }),
         );
         vars.set("target", json!({ "name": self.spec.name }));
+        if let Some(deps) = &self.dependency_vars {
+            vars.set("dependencies", deps.clone());
+        }
         without_nulls(vars)
     }
 
@@ -138,6 +147,7 @@ impl Target {
             tenant: self.tenant(),
             app_secret: self.credentials.app_secret.clone(),
             webhook_url: self.webhook_url(),
+            dependencies: self.dependencies.clone(),
         }
     }
 
@@ -241,6 +251,7 @@ pub fn select(o: &TargetOverrides, provider: ProviderKind) -> Result<TargetSpec,
             },
             provider_url: None,
             credentials: Credentials::from_env_defaults(),
+            dependencies: Vec::new(),
         },
     };
     if let Some(p) = o.provider {

@@ -38,6 +38,7 @@ pub(crate) async fn embedded(provider: ProviderKind) -> (Embedded, Target) {
         mode: ProviderMode::Simulated,
         provider_url: None,
         credentials: Credentials::default(),
+        dependencies: Vec::new(),
     };
     let redactor = Redactor::new();
     let templater = Templater::new(Arc::new(|_| None), redactor.clone());

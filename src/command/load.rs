@@ -392,6 +392,7 @@ fn quick_scenario(q: &QuickRequest) -> Scenario {
         variables: Vec::new(),
         secrets: Vec::new(),
         data: Vec::new(),
+        dependencies: Vec::new(),
         steps: vec![Step {
             name: title,
             span: Span::default(),

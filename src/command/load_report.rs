@@ -68,6 +68,7 @@ pub fn scenario_run(scenario: &Scenario, result: &LoadResult) -> ScenarioRun {
                 request: sample.request,
                 response: sample.response,
                 message: None,
+                service: crate::runner::service_of(&step.action),
                 // A step for another provider never runs, so it has no samples.
                 skipped: step.provider.is_some() && series.count == 0,
                 series,

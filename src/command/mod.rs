@@ -145,6 +145,14 @@ pub fn load_scenario(name_or_path: &str, color: bool) -> Result<Scenario, Comman
 /// Opens the scenario's `data:` files and checks the columns it uses: exit 2 with each
 /// problem at the scenario's `file:line:col`.
 pub fn open_data(scenario: &Scenario, color: bool) -> Result<crate::data::Feeds, CommandError> {
+    // The dependencies' files too: everything a scenario names is checked before a run.
+    let found = crate::dependencies::check::files(scenario);
+    if !found.is_empty() {
+        let diagnostics = crate::scenario::Diagnostics(found);
+        return Err(CommandError::Invalid(
+            diagnostics.render(&scenario.source, color),
+        ));
+    }
     crate::data::Feeds::open(scenario).map_err(|found| {
         let diagnostics = crate::scenario::Diagnostics(found);
         CommandError::Invalid(diagnostics.render(&scenario.source, color))

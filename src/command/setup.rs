@@ -7,6 +7,7 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use super::{CommandError, ReportFiles, TargetOverrides};
+use crate::dependencies;
 use crate::embedded::Embedded;
 use crate::redact::Redactor;
 use crate::report::{self, Report};
@@ -18,7 +19,8 @@ use crate::target::{self, ProviderKind, Target};
 pub(super) struct Prepared {
     pub redactor: Redactor,
     pub templater: Templater,
-    pub embedded: Option<Embedded>,
+    /// What this run started: the embedded default, the simulated dependencies.
+    pub embedded: Started,
     /// The target as the run sees it (the embedded simulators' addresses filled in).
     pub target: Target,
 }
@@ -51,18 +53,52 @@ pub(super) async fn prepare(
     let resolved = spec
         .resolve(&templater)
         .map_err(|e| CommandError::Invalid(format!("error: target `{}`: {e}", spec.name)))?;
-    let embedded = Embedded::start_for(&resolved, overrides.sim_port, &redactor)
+    let real = dependencies::check::real(scenario, &spec.dependencies);
+    if !real.is_empty() {
+        let diagnostics = crate::scenario::Diagnostics(real);
+        return Err(CommandError::Invalid(
+            diagnostics.render(&scenario.source, color),
+        ));
+    }
+    let planned = dependencies::plan(scenario, &spec.dependencies, &templater)
+        .map_err(CommandError::Invalid)?;
+    let bound = dependencies::bind(planned, &redactor).await?;
+    let app_deps = bound.app_dependencies();
+    let embedded = Embedded::start_for(&resolved, overrides.sim_port, &redactor, app_deps)
         .await
         .context("cannot start the embedded simulators")?;
-    let target = embedded
+    let mut target = embedded
         .as_ref()
         .map_or_else(|| resolved.clone(), |e| e.target(&resolved));
+    let deps = bound.start(target.app_url.as_deref()).await?;
+    target.dependencies = deps.run_dependencies();
+    target.dependency_vars = (!deps.deps.is_empty()).then(|| deps.vars());
     Ok(Prepared {
         redactor,
         templater,
-        embedded,
+        embedded: Started { embedded, deps },
         target,
     })
+}
+
+/// What a run started, stopped at its end.
+pub(super) struct Started {
+    embedded: Option<Embedded>,
+    deps: dependencies::Running,
+}
+
+impl Started {
+    /// The embedded default, when this run started it.
+    pub(super) fn embedded(&self) -> Option<&Embedded> {
+        self.embedded.as_ref()
+    }
+
+    async fn shutdown(self) {
+        if let Some(e) = self.embedded {
+            e.shutdown().await;
+        }
+        self.deps.shutdown().await;
+    }
 }
 
 /// Pre-flight: every `${VAR}` and `{{ var }}` the scenario uses can be defined against this
@@ -197,7 +233,7 @@ pub(super) async fn fault_history(
 pub(super) async fn finish(
     report: &Report,
     files: &ReportFiles,
-    embedded: Option<Embedded>,
+    embedded: Started,
     hard: &CancellationToken,
 ) -> Result<u8, CommandError> {
     write_report(report, files)?;
@@ -210,11 +246,9 @@ pub(super) async fn finish(
 }
 
 /// Stops the embedded simulators and app, unless `hard` (a second signal) says not to wait.
-pub(super) async fn shut_down(embedded: Option<Embedded>, hard: &CancellationToken) {
-    if let Some(e) = embedded {
-        tokio::select! {
-            () = e.shutdown() => {}
-            () = hard.cancelled() => {}
-        }
+pub(super) async fn shut_down(started: Started, hard: &CancellationToken) {
+    tokio::select! {
+        () = started.shutdown() => {}
+        () = hard.cancelled() => {}
     }
 }

@@ -146,7 +146,7 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
             ctx.sim_bus = p.sim_bus();
             ctx
         },
-        journal: p.embedded.as_ref().map(|e| e.sim.bus.clone()),
+        journal: p.embedded.embedded().map(|e| e.sim.bus.clone()),
     };
     let snap = Snapshot {
         scenario: &scenario,

@@ -23,6 +23,7 @@ impl From<RunStepKind> for StepKind {
             RunStepKind::Http => StepKind::Http,
             RunStepKind::Inject => StepKind::Inject,
             RunStepKind::Await => StepKind::Await,
+            RunStepKind::Call => StepKind::Call,
         }
     }
 }
@@ -119,6 +120,7 @@ pub fn build(
         transcripts: super::transcript::of_steps(&run.steps, redactor)
             .into_iter()
             .collect(),
+        hops: super::hops::of_steps(&run.steps, redactor),
     }
 }
 

@@ -10,6 +10,7 @@ mod chat;
 pub mod compare;
 pub mod compare_render;
 pub mod hdr;
+pub mod hops;
 pub mod html;
 mod html_charts;
 pub mod junit;
@@ -89,6 +90,10 @@ pub struct Report {
     /// the failed and the slowest iterations (a few of each); absent without `inject`/`await`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transcripts: Vec<transcript::TranscriptReport>,
+    /// The hops of a scenario with dependencies (inject → LLM call → PMS call → payment →
+    /// reply), each with its latency; absent unless it awaits a call or injects a payment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hops: Vec<hops::HopReport>,
 }
 
 /// What a load run asked for and achieved (`harness load`).
@@ -251,6 +256,8 @@ pub enum StepKind {
     Http,
     Inject,
     Await,
+    /// `await: { call }`: the app's call to a dependency; its latency is the hop's.
+    Call,
 }
 
 /// Latency percentiles, in milliseconds.

@@ -281,6 +281,7 @@ pub(crate) fn sample_report() -> Report {
         shard: None,
         watch: None,
         transcripts: Vec::new(),
+        hops: Vec::new(),
     }
 }
 

@@ -102,10 +102,10 @@ fn step_lines(out: &mut String, report: &Report, step: &StepReport, style: Style
     } else {
         String::new()
     };
-    let unit = if step.kind == StepKind::Await {
-        "e2e"
-    } else {
-        "req"
+    let unit = match step.kind {
+        StepKind::Await => "e2e",
+        StepKind::Call => "hop",
+        _ => "req",
     };
     let _ = writeln!(
         out,

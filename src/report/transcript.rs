@@ -74,7 +74,8 @@ pub struct View {
 pub fn of_steps(steps: &[StepResult], redactor: &Redactor) -> Option<TranscriptReport> {
     let messages: Vec<MessageReport> = steps
         .iter()
-        .filter(|s| !s.skipped && s.kind != StepKind::Http)
+        .filter(|s| !s.skipped && matches!(s.kind, StepKind::Inject | StepKind::Await))
+        .filter(|s| !payment_notification(s))
         .map(|s| message(s, redactor))
         .collect();
     if messages.is_empty() {
@@ -86,6 +87,11 @@ pub fn of_steps(steps: &[StepResult], redactor: &Redactor) -> Option<TranscriptR
         duration_ms: None,
         messages,
     })
+}
+
+/// A payment notification is an inject, but no message of the conversation.
+fn payment_notification(s: &StepResult) -> bool {
+    s.kind == StepKind::Inject && s.service.is_some()
 }
 
 fn message(s: &StepResult, redactor: &Redactor) -> MessageReport {

@@ -190,6 +190,7 @@ fn render_predicate(p: &Predicate, t: &Templater, vars: &Vars) -> Result<Predica
                 .collect::<Result<_, _>>()?,
         ),
         Predicate::Contains(s) => Predicate::Contains(t.render(s, vars)?),
+        Predicate::NotContains(s) => Predicate::NotContains(t.render(s, vars)?),
         other => other.clone(),
     })
 }
@@ -199,7 +200,10 @@ pub fn judge(predicate: &Predicate, actual: Option<&Value>) -> bool {
     let Some(actual) = actual else {
         return matches!(
             predicate,
-            Predicate::Exists(false) | Predicate::NotEquals(_)
+            Predicate::Exists(false)
+                | Predicate::NotEquals(_)
+                | Predicate::NotContains(_)
+                | Predicate::NotMatches(_)
         );
     };
     match predicate {
@@ -211,7 +215,13 @@ pub fn judge(predicate: &Predicate, actual: Option<&Value>) -> bool {
             Value::Array(items) => items.iter().any(|i| text(i) == *needle),
             other => text(other).contains(needle.as_str()),
         },
+        Predicate::NotContains(needle) => {
+            !judge(&Predicate::Contains(needle.clone()), Some(actual))
+        }
         Predicate::Matches(pattern) => regex(pattern).is_ok_and(|re| re.is_match(&text(actual))),
+        Predicate::NotMatches(pattern) => {
+            regex(pattern).is_ok_and(|re| !re.is_match(&text(actual)))
+        }
         Predicate::Length(cmp, n) => {
             length(actual).is_some_and(|len| compare(*cmp, len as f64, *n))
         }
@@ -324,6 +334,8 @@ fn predicate_name(p: &Predicate) -> String {
         Predicate::Exists(false) => "does not exist".into(),
         Predicate::Contains(s) => format!("contains {s:?}"),
         Predicate::Matches(re) => format!("matches /{re}/"),
+        Predicate::NotContains(s) => format!("does not contain {s:?}"),
+        Predicate::NotMatches(re) => format!("does not match /{re}/"),
         Predicate::Length(c, n) => format!("length {} {n}", symbol(*c)),
         Predicate::Compare(c, n) => format!("{} {n}", symbol(*c)),
         Predicate::Type(t) => format!("is {}", format!("{t:?}").to_lowercase()),
@@ -356,6 +368,28 @@ pub fn capture(source: &CaptureSource, obs: &Observation<'_>) -> Result<Value, S
                 .unwrap_or_default();
             Ok(Value::String(m))
         }
+    }
+}
+
+/// How many checks (captures included) passed and failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckCounts {
+    pub passed: u64,
+    pub failed: u64,
+}
+
+impl CheckCounts {
+    pub fn of(checks: &[CheckResult]) -> Self {
+        let failed = checks.iter().filter(|c| !c.passed).count() as u64;
+        CheckCounts {
+            passed: checks.len() as u64 - failed,
+            failed,
+        }
+    }
+
+    pub fn add(&mut self, other: CheckCounts) {
+        self.passed += other.passed;
+        self.failed += other.failed;
     }
 }
 
@@ -439,6 +473,12 @@ mod tests {
         );
         assert!(run(Subject::Body, Predicate::Contains("ABC-123".into())).passed);
         assert!(run(Subject::Body, Predicate::Matches(r#""count":\s*1"#.into())).passed);
+        assert!(!run(Subject::Body, Predicate::NotContains("ABC-123".into())).passed);
+        assert!(run(Subject::Body, Predicate::NotContains("5511".into())).passed);
+        assert!(run(Subject::Body, Predicate::NotMatches(r"\d{10}".into())).passed);
+        assert!(!run(Subject::Body, Predicate::NotMatches("ABC".into())).passed);
+        let absent = || Subject::Header("x-missing".into());
+        assert!(run(absent(), Predicate::NotContains("a".into())).passed);
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub(super) struct Rendered {
     customer: Option<String>,
 }
 
-fn invalid(message: impl Into<String>) -> ExchangeError {
+pub(super) fn invalid(message: impl Into<String>) -> ExchangeError {
     ExchangeError {
         kind: ErrorKind::InvalidRequest,
         message: message.into(),
@@ -48,7 +48,10 @@ fn invalid(message: impl Into<String>) -> ExchangeError {
 }
 
 /// The simulator's URL, for an action that needs a simulated provider.
-fn provider_url(target: Option<&RunTarget>, what: &str) -> Result<String, ExchangeError> {
+pub(super) fn provider_url(
+    target: Option<&RunTarget>,
+    what: &str,
+) -> Result<String, ExchangeError> {
     if target.is_some_and(|t| t.mode == ProviderMode::Real) {
         return Err(invalid(format!(
             "{what} needs a simulated provider (the simulator's control API plays the customer), \
@@ -79,6 +82,7 @@ pub(super) fn render_inject(
     match inject {
         Inject::Customer(m) => render_customer(m, t, vars, target),
         Inject::Raw(raw) => render_raw(raw, t, vars, target),
+        Inject::Payment(_) => Err(invalid("a payment inject is sent by `runner::deps`")),
     }
 }
 
@@ -212,6 +216,7 @@ pub(super) async fn inject(
             state
                 .injections
                 .insert(customer.clone(), Injection { at_unix_us });
+            state.hops.injected(at_unix_us);
             state.last_customer = Some(customer);
         }
     }
@@ -338,6 +343,7 @@ fn judge_reply(
         },
         (Some(m), false) => {
             state.consumed.insert(customer, m.seq);
+            state.hops.last_event_us = Some(m.at_unix_us);
             reply_came(step, ctx, &state.vars, (request, m), injected_at, wanted)
         }
     }

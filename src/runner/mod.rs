@@ -6,6 +6,8 @@
 //! between and during steps; the steps run so far are kept and the run is marked interrupted.
 
 pub mod check;
+mod deps;
+mod drive;
 mod e2e;
 pub mod http;
 mod inject_body;
@@ -102,7 +104,12 @@ pub struct RunTarget {
     pub app_secret: Option<String>,
     /// Where the provider delivers webhooks to the app.
     pub webhook_url: Option<String>,
+    /// The app's other dependencies (LLM, payments, HTTP APIs) of this run.
+    pub dependencies: Vec<RunDependency>,
 }
+
+pub use check::CheckCounts;
+pub use deps::{service_of, RunDependency};
 
 /// The HTTP client of functional runs: keep-alive, no proxy (targets are explicit), rustls.
 pub fn default_client() -> reqwest::Client {
@@ -120,14 +127,17 @@ pub enum StepKind {
     Http,
     Inject,
     Await,
+    /// `await: { call }` — the app's call to a dependency; its latency is the hop's.
+    Call,
 }
 
 impl StepKind {
     pub fn of(action: &Action) -> Self {
         match action {
-            Action::Http(_) => StepKind::Http,
+            Action::Http(_) | Action::Faults(_) => StepKind::Http,
             Action::Inject(_) => StepKind::Inject,
             Action::Await(_) => StepKind::Await,
+            Action::Call(_) => StepKind::Call,
         }
     }
 }
@@ -154,12 +164,18 @@ pub struct StepResult {
     pub passed: bool,
     /// Not run: the step is for another provider.
     pub skipped: bool,
+    /// The dependency an `await: call` or `inject: payment` step is about.
+    pub service: Option<String>,
 }
 
 impl StepResult {
     /// The result of a step that was not run (it is for another provider).
     pub fn skipped(step: &Step) -> Self {
-        Self::empty(step.name.clone(), step.span, StepKind::of(&step.action))
+        let kind = StepKind::of(&step.action);
+        Self {
+            service: deps::service_of(&step.action),
+            ..Self::empty(step.name.clone(), step.span, kind)
+        }
     }
 
     /// A result with nothing in it yet: passed, skipped, no attempt.
@@ -177,6 +193,7 @@ impl StepResult {
             message: None,
             passed: true,
             skipped: true,
+            service: None,
         }
     }
 }
@@ -205,6 +222,8 @@ impl ScenarioRun {
         for s in &self.steps {
             match s.kind {
                 StepKind::Await => e2e.merge(&s.series),
+                // A hop is neither a request of the harness nor an end-to-end reply.
+                StepKind::Call => {}
                 _ => requests.merge(&s.series),
             }
         }
@@ -261,6 +280,8 @@ pub struct RunState {
     /// Per customer, the journal sequence number of the last reply an `await` matched: a
     /// reply is awaited once, later awaits look at what came after it.
     pub consumed: HashMap<String, u64>,
+    /// The dependency calls already awaited, and when the last hop happened.
+    pub hops: deps::HopState,
 }
 
 impl RunState {
@@ -346,9 +367,12 @@ pub fn step_result(step: &Step, done: ExecutedStep) -> StepResult {
         request: done.exchange.0,
         response: done.exchange.1,
         // An `http` step's parsed body is its response's; only an awaited message is kept.
-        message: done.message.filter(|_| kind == StepKind::Await),
+        message: done
+            .message
+            .filter(|_| matches!(kind, StepKind::Await | StepKind::Call)),
         passed: done.passed,
         skipped: false,
+        service: deps::service_of(&step.action),
     }
 }
 
@@ -376,28 +400,6 @@ impl StepSamples {
             Some(d) => series.record(d, self.failed),
             None => series.record_without_latency(self.failed),
         }
-    }
-}
-
-/// How many checks (captures included) passed and failed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CheckCounts {
-    pub passed: u64,
-    pub failed: u64,
-}
-
-impl CheckCounts {
-    pub fn of(checks: &[CheckResult]) -> Self {
-        let failed = checks.iter().filter(|c| !c.passed).count() as u64;
-        CheckCounts {
-            passed: checks.len() as u64 - failed,
-            failed,
-        }
-    }
-
-    pub fn add(&mut self, other: CheckCounts) {
-        self.passed += other.passed;
-        self.failed += other.failed;
     }
 }
 
@@ -436,6 +438,9 @@ pub async fn execute_step(step: &Step, state: &mut RunState, ctx: &RunContext) -
             .filter(|(until, interval)| !passed && rendered && Instant::now() + *interval < *until);
         let Some((_, interval)) = retry else {
             let result = finish(step, state, attempt, retried, attempts);
+            if StepKind::of(&step.action) == StepKind::Http {
+                state.hops.last_event_us = Some(e2e::unix_us_now());
+            }
             learn_secret_captures(step, state, ctx.templater.redactor());
             return result;
         };
@@ -493,6 +498,9 @@ async fn attempt(step: &Step, state: &mut RunState, ctx: &RunContext) -> Attempt
             Ok((r, ct)) => (r, ct, spec.timeout.unwrap_or(ctx.default_timeout)),
             Err(e) => return Attempt::failed(None, e.into()),
         },
+        Action::Inject(crate::scenario::Inject::Payment(p)) => {
+            return drive::inject_payment(step, p, state, ctx).await
+        }
         Action::Inject(inject) => {
             match e2e::render_inject(inject, &ctx.templater, &state.vars, ctx.target.as_ref()) {
                 Ok(r) => return e2e::inject(step, r, state, ctx).await,
@@ -500,6 +508,8 @@ async fn attempt(step: &Step, state: &mut RunState, ctx: &RunContext) -> Attempt
             }
         }
         Action::Await(spec) => return e2e::await_reply(step, spec, state, ctx).await,
+        Action::Call(spec) => return deps::await_call(step, spec, state, ctx).await,
+        Action::Faults(spec) => return drive::faults(step, spec, state, ctx).await,
     };
     let exchange = http::send(&ctx.client, request, content_type, timeout).await;
     judge(step, exchange, &state.vars, ctx)

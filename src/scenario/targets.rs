@@ -54,4 +54,21 @@ pub struct TargetSpec {
     pub mode: ProviderMode,
     pub provider_url: Option<String>,
     pub credentials: Credentials,
+    /// `dependencies:` — per name, whether the scenario's dependency of that name is
+    /// simulated here or real (and where).
+    pub dependencies: Vec<TargetDependency>,
+}
+
+/// A target's word on one dependency of the scenarios it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetDependency {
+    pub name: String,
+    pub mode: ProviderMode,
+    /// Real: its base URL (a template). Simulated: a simulator already running there
+    /// (`harness mock openai --port …`), so nothing is started.
+    pub url: Option<String>,
+    /// The key the app uses with a real or already-running dependency (a template, a secret).
+    pub api_key: Option<String>,
+    /// Simulated and started here: the port (0 or absent: a free one).
+    pub port: Option<u16>,
 }

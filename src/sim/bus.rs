@@ -409,6 +409,15 @@ impl Bus {
     }
 }
 
+/// Two handles are equal when they are the same bus.
+impl PartialEq for Bus {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for Bus {}
+
 impl Default for Bus {
     fn default() -> Self {
         Self::new(super::journal::DEFAULT_CAPACITY)

@@ -19,7 +19,9 @@ const PREDICATE_KEYS: &[&str] = &[
     "one_of",
     "exists",
     "contains",
+    "not_contains",
     "matches",
+    "not_matches",
     "length",
     "lt",
     "le",
@@ -126,7 +128,7 @@ fn status_class(text: &str) -> Option<u16> {
 }
 
 /// `headers:` — header name (stored lower-case) → value (text equality) or predicate object.
-fn headers(ctx: &mut Ctx, e: &Entry) -> Option<Vec<Check>> {
+pub(super) fn headers(ctx: &mut Ctx, e: &Entry) -> Option<Vec<Check>> {
     let mut checks = Vec::new();
     let mut complete = true;
     for h in ctx.entries(e.value, "`headers` checks")? {
@@ -307,10 +309,15 @@ fn predicate(ctx: &mut Ctx, e: &Entry) -> Option<Predicate> {
             _ => mismatch(ctx, e, "`true` or `false`"),
         },
         "contains" => ctx.text(e).map(Predicate::Contains),
+        "not_contains" => ctx.text(e).map(Predicate::NotContains),
         "matches" => ctx
             .string(e)
             .and_then(|r| regex(ctx, e, r))
             .map(Predicate::Matches),
+        "not_matches" => ctx
+            .string(e)
+            .and_then(|r| regex(ctx, e, r))
+            .map(Predicate::NotMatches),
         "length" => length(ctx, e),
         "type" => {
             // `type: null` is YAML's null; take it as the type's name.

@@ -45,6 +45,9 @@ const RAW_KEYS: &[&str] = &["json", "body"];
 const RAW_INJECT_KEYS: &[&str] = &["raw", "url", "headers", "signature"];
 
 pub(super) fn inject(ctx: &mut Ctx, entry: &Entry) -> Option<Inject> {
+    if super::deps::is_payment(entry.value) {
+        return super::deps::payment(ctx, entry).map(Inject::Payment);
+    }
     let keys: Vec<&str> = CUSTOMER_KEYS
         .iter()
         .chain(CONTENT_KEYS)

@@ -20,6 +20,7 @@ use node::{is_identifier, position, Ctx, Entry, Node};
 
 mod check;
 mod data;
+mod deps;
 mod e2e;
 mod inject;
 mod load;
@@ -43,6 +44,7 @@ const SCENARIO_KEYS: &[&str] = &[
     "load",
     "watch",
     "data",
+    "dependencies",
 ];
 
 /// Where a YAML syntax error is, inside the file: at the end of input the scanner's marker
@@ -174,6 +176,10 @@ fn scenario(ctx: &mut Ctx, root: &Node, path: &Path, text: &str) -> Option<Scena
     let description = fields.get("description").map(|e| ctx.string(e));
     let provider = fields.get("provider").map(|e| provider(ctx, e));
     let variables = fields.get("variables").map(|e| variables(ctx, e));
+    // Before the steps: they refer to the dependencies by name.
+    let dependencies = fields
+        .get("dependencies")
+        .map(|e| deps::dependencies(ctx, e));
     let secrets = fields.get("secrets").map(|e| secrets(ctx, e));
     let steps = ctx
         .required(&fields, "steps", root, what)
@@ -197,6 +203,7 @@ fn scenario(ctx: &mut Ctx, root: &Node, path: &Path, text: &str) -> Option<Scena
         load: node::optional(load)?,
         watch: node::optional(watch)?,
         data: data.unwrap_or(Some(Vec::new()))?,
+        dependencies: dependencies.unwrap_or(Some(Vec::new()))?,
     })
 }
 

@@ -55,6 +55,8 @@ pub(super) struct Ctx<'s> {
     path: &'s Path,
     source: &'s str,
     diags: Vec<Diagnostic>,
+    /// The scenario's `dependencies:` (name, kind), read before its steps refer to them.
+    pub services: Vec<(String, crate::scenario::model::DependencyKind)>,
 }
 
 impl<'s> Ctx<'s> {
@@ -63,6 +65,7 @@ impl<'s> Ctx<'s> {
             path,
             source,
             diags: Vec::new(),
+            services: Vec::new(),
         }
     }
 

@@ -18,9 +18,10 @@ pub(super) const STEP_KEYS: &[&str] = &[
     "retry",
     "thresholds",
     "provider",
+    "faults",
 ];
 /// The keys that say what a step does; a step has exactly one.
-const ACTION_KEYS: &[&str] = &["http", "inject", "await"];
+const ACTION_KEYS: &[&str] = &["http", "inject", "await", "faults"];
 const HTTP_KEYS: &[&str] = &[
     "method", "url", "headers", "query", "json", "body", "timeout",
 ];
@@ -102,6 +103,10 @@ fn action(ctx: &mut Ctx, fields: &super::node::Fields, step: &Node) -> Option<Ac
         }
         [entry] if entry.key == "http" => http(ctx, entry).map(Action::Http),
         [entry] if entry.key == "inject" => super::inject::inject(ctx, entry).map(Action::Inject),
+        [entry] if entry.key == "faults" => super::deps::faults(ctx, entry).map(Action::Faults),
+        [entry] if super::deps::is_call(entry) => {
+            super::deps::await_call(ctx, entry).map(Action::Call)
+        }
         [entry] => super::e2e::await_(ctx, entry).map(Action::Await),
         [first, rest @ ..] => {
             for extra in rest {

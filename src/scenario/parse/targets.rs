@@ -8,7 +8,7 @@ use saphyr::{LoadableYamlNode, MarkedYaml};
 use super::node::{Ctx, Entry};
 use crate::scenario::diagnostic::Diagnostics;
 use crate::scenario::model::ProviderKind;
-use crate::scenario::targets::{Credentials, ProviderMode, TargetSpec};
+use crate::scenario::targets::{Credentials, ProviderMode, TargetDependency, TargetSpec};
 
 const FILE_KEYS: &[&str] = &["targets"];
 const TARGET_KEYS: &[&str] = &[
@@ -23,7 +23,9 @@ const TARGET_KEYS: &[&str] = &[
     "app_secret",
     "verify_token",
     "phone_number_id",
+    "dependencies",
 ];
+const DEPENDENCY_KEYS: &[&str] = &["mode", "url", "api_key", "port"];
 
 /// Parses a targets file; every problem is reported.
 pub fn parse_targets(path: &Path, text: &str) -> Result<Vec<TargetSpec>, Diagnostics> {
@@ -72,26 +74,8 @@ fn target(ctx: &mut Ctx, entry: &Entry) -> Option<TargetSpec> {
         None => Some(ProviderKind::Evolution),
         Some(e) => super::provider(ctx, e),
     };
-    let mode = match fields.get("mode") {
-        None => Some(if provider_url.is_some() {
-            ProviderMode::Real
-        } else {
-            ProviderMode::Simulated
-        }),
-        Some(e) => {
-            let text = ctx.string(e)?;
-            let mode = ProviderMode::parse(&text);
-            if mode.is_none() {
-                let msg = format!("unknown mode `{text}`");
-                ctx.error(
-                    e.value_node(),
-                    msg,
-                    Some("use `real` or `simulated`".into()),
-                );
-            }
-            mode
-        }
-    };
+    let mode = mode(ctx, fields.get("mode"), provider_url.is_some());
+    let dependencies = fields.get("dependencies").map(|e| dependencies(ctx, e));
     Some(TargetSpec {
         name: entry.key.clone(),
         app_url,
@@ -100,7 +84,67 @@ fn target(ctx: &mut Ctx, entry: &Entry) -> Option<TargetSpec> {
         mode: mode?,
         provider_url,
         credentials,
+        dependencies: super::node::optional(dependencies)?.unwrap_or_default(),
     })
+}
+
+/// `mode: real|simulated`; without it, real when a URL is given.
+fn mode(ctx: &mut Ctx, entry: Option<&Entry>, has_url: bool) -> Option<ProviderMode> {
+    let Some(e) = entry else {
+        return Some(if has_url {
+            ProviderMode::Real
+        } else {
+            ProviderMode::Simulated
+        });
+    };
+    let text = ctx.string(e)?;
+    let mode = ProviderMode::parse(&text);
+    if mode.is_none() {
+        let msg = format!("unknown mode `{text}`");
+        ctx.error(
+            e.value_node(),
+            msg,
+            Some("use `real` or `simulated`".into()),
+        );
+    }
+    mode
+}
+
+/// `dependencies: { llm: { mode: real, url: …, api_key: … }, pms: { port: 8092 } }`.
+fn dependencies(ctx: &mut Ctx, entry: &Entry) -> Option<Vec<TargetDependency>> {
+    let mut out = Vec::new();
+    let mut complete = true;
+    for e in ctx.entries(entry.value, "`dependencies`")? {
+        let what = format!("dependency `{}`", e.key);
+        let Some(fields) = ctx.fields(e.value, &what, DEPENDENCY_KEYS) else {
+            complete = false;
+            continue;
+        };
+        let url = fields.get("url").and_then(|f| ctx.text(f));
+        let api_key = fields.get("api_key").and_then(|f| ctx.text(f));
+        let port = fields.get("port").and_then(|f| ctx.number(f));
+        let Some(mode) = mode(ctx, fields.get("mode"), url.is_some()) else {
+            complete = false;
+            continue;
+        };
+        if mode == ProviderMode::Real && url.is_none() {
+            let hint = Some("give its `url:` (the app calls it there)".to_string());
+            ctx.error(
+                e.key_node,
+                format!("real dependency `{}` needs a `url`", e.key),
+                hint,
+            );
+            complete = false;
+        }
+        out.push(TargetDependency {
+            name: e.key.clone(),
+            mode,
+            url,
+            api_key,
+            port: port.map(|p| p.clamp(0.0, 65535.0) as u16),
+        });
+    }
+    complete.then_some(out)
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ fn unknown_key_without_suggestion_lists_the_allowed_keys() {
         errors("name: t\nsteps: []\nbogus: 1\n"),
         [
             "2:1 (5) `steps` must not be empty [add at least one step with a `name` and an `http` action]",
-            "3:1 (5) unknown key `bogus` in the scenario [expected one of `name`, `description`, `provider`, `variables`, `secrets`, `steps`, `thresholds`, `load`, `watch`, `data`]",
+            "3:1 (5) unknown key `bogus` in the scenario [expected one of `name`, `description`, `provider`, `variables`, `secrets`, `steps`, `thresholds`, `load`, `watch`, `data`, `dependencies`]",
         ]
     );
     assert_eq!(
@@ -134,7 +134,7 @@ fn document_shape_errors() {
 fn actions_exactly_one_per_step() {
     assert_eq!(
         errors(&one_step("    checks: { status: 200 }\n")),
-        ["3:5 (1) step has no action [add one of `http`, `inject`, `await`]"]
+        ["3:5 (1) step has no action [add one of `http`, `inject`, `await`, `faults`]"]
     );
     assert_eq!(
         errors(&one_step("    http: { url: u }\n    inject: { text: hi }\n")),
@@ -186,7 +186,7 @@ fn check_and_capture_errors() {
         [
             "6:15 (5) invalid status `20x`: expected a code or a class like `2xx` [e.g. `status: 201`, `status: [200, 201]` or `status: 2xx`]",
             "7:18 (4) expected a value or a predicate object for header `etag`, found nothing (null) [e.g. `{ contains: json }`, or `{ exists: true }`]",
-            "8:13 (3) empty predicate object [add one of `equals`, `not_equals`, `one_of`, `exists`, `contains`, `matches`, `length`, `lt`, `le`, `gt`, `ge`, `type`]",
+            "8:13 (3) empty predicate object [add one of `equals`, `not_equals`, `one_of`, `exists`, `contains`, `not_contains`, `matches`, `not_matches`, `length`, `lt`, `le`, `gt`, `ge`, `type`]",
             "10:24 (3) expected `true` or `false` for `exists`, found a string",
             "10:37 (2) expected a non-empty list for `one_of`, found a list",
             "10:47 (4) unknown type `text` [expected one of `string`, `number`, `integer`, `boolean`, `array`, `object`, `null`]",

@@ -6,6 +6,7 @@ use std::path::Path;
 use super::parse;
 use crate::scenario::model::*;
 
+mod deps;
 mod e2e;
 mod errors;
 mod forms;

@@ -43,6 +43,8 @@ pub struct Scenario {
     pub watch: Option<WatchSpec>,
     /// `data:` — files of rows (CSV, JSON, JSON lines) fed to the iterations, one row each.
     pub data: Vec<DataSpec>,
+    /// `dependencies:` — the simulated services the app calls (LLM, payments, any HTTP API).
+    pub dependencies: Vec<Dependency>,
 }
 
 /// One `data:` feeder: each iteration (each run) takes a row of `file`, available to its
@@ -114,7 +116,11 @@ pub struct Variable {
     pub span: Span,
 }
 
+mod dependency;
 pub use crate::provider::ProviderKind;
+pub use dependency::{
+    AwaitCall, Dependency, DependencyKind, FaultsSource, FaultsStep, FileRef, PaymentInject,
+};
 
 /// One step: an action, the checks on its outcome, what it captures, how it is retried.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,6 +148,10 @@ pub enum Action {
     Inject(Inject),
     /// Wait for the app's reply to a customer, observed at the simulated provider.
     Await(Await),
+    /// `await: { call: … }` — wait for the app's call to a simulated dependency.
+    Call(AwaitCall),
+    /// `faults:` — switch a fault profile on a dependency or the provider.
+    Faults(FaultsStep),
 }
 
 /// `inject:` — what reaches the app.
@@ -153,6 +163,8 @@ pub enum Inject {
     /// A payload posted straight to the app's webhook URL, possibly malformed or badly signed;
     /// checks judge the app's answer.
     Raw(RawWebhook),
+    /// A payment outcome the payments simulator notifies to the app, signed.
+    Payment(PaymentInject),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -335,8 +347,12 @@ pub enum Predicate {
     OneOf(Vec<serde_json::Value>),
     Exists(bool),
     Contains(Template),
+    /// `not_contains`: the value (as text) does not contain it; an absent value passes.
+    NotContains(Template),
     /// A regular expression (validated at parse time) matched against the value as text.
     Matches(String),
+    /// `not_matches`: the regular expression does not match; an absent value passes.
+    NotMatches(String),
     /// Length of a string or array, or number of keys of an object, compared.
     Length(Comparison, f64),
     /// Number compared (`< 2000`, `>= 1`); for `Subject::Duration` in milliseconds.
