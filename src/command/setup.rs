@@ -28,7 +28,7 @@ pub(super) struct Prepared {
 impl Prepared {
     /// The embedded simulator's bus, for `await` in process (none for another process's).
     pub fn sim_bus(&self) -> Option<crate::sim::Bus> {
-        self.embedded.as_ref().map(|e| e.sim.bus.clone())
+        self.embedded.embedded().map(|e| e.sim.bus.clone())
     }
 }
 
