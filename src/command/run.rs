@@ -24,7 +24,9 @@ pub async fn run(opts: RunOptions) -> Result<u8, CommandError> {
     check_report_dirs(&opts.files)?;
     let vars = init_vars(&scenario, p.target.vars(), &p.templater)
         .map_err(|e| CommandError::Invalid(format!("error: {}: {e}", scenario.path.display())))?;
+    let sim_bus = p.sim_bus();
     let mut ctx = RunContext::new(p.templater, stop.soft.clone(), Some(p.target.run_target()));
+    ctx.sim_bus = sim_bus;
     ctx.default_timeout = opts.timeout;
     ctx.fail_fast = opts.fail_fast;
     let live = super::progress::live(opts.quiet);

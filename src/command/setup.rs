@@ -25,6 +25,13 @@ pub(super) struct Prepared {
     pub target: Target,
 }
 
+impl Prepared {
+    /// The embedded simulator's bus, for `await` in process (none for another process's).
+    pub fn sim_bus(&self) -> Option<crate::sim::Bus> {
+        self.embedded.embedded().map(|e| e.sim.bus.clone())
+    }
+}
+
 /// Opens the scenario's `data:` files (before anything starts) and resolves the target for
 /// `scenario` (flags > scenario's provider > Evolution), starting what it leaves unset.
 pub(super) async fn prepare(

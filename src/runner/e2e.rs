@@ -9,13 +9,14 @@
 //! with Unix microseconds), so the latency is right whether the simulator runs in process or
 //! beside it.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::check::{self, CheckResult, Observation};
+use super::check::{self, CheckResult};
 use super::http::{self, ErrorKind, ExchangeError, Response, SentRequest};
+use super::journal_poll::{poll, Observed, Wanted};
 use super::template::{Templater, Vars};
 use super::{judge, Attempt, Injection, RunContext, RunState, RunTarget};
 use crate::scenario::targets::ProviderMode;
@@ -260,14 +261,6 @@ pub(super) async fn inject(
     attempt
 }
 
-/// An outbound message as the simulator's journal reports it.
-struct Observed {
-    seq: u64,
-    json: Value,
-    text: String,
-    at_unix_us: u64,
-}
-
 /// Waits for the app's reply (or, with `expect: none`, for silence).
 pub(super) async fn await_reply(
     step: &Step,
@@ -477,108 +470,4 @@ fn describe_matchers(spec: &Await, customer: &str) -> String {
     } else {
         format!("message to {customer} with {}", matchers.join(" and "))
     }
-}
-
-/// Which journal entries an `await` considers.
-struct Wanted<'a> {
-    customer: &'a str,
-    tenant: Option<&'a str>,
-    /// Only replies stamped after the customer's injection.
-    injected_at: Option<u64>,
-    /// Only entries after the last reply already awaited for this customer.
-    after_seq: u64,
-}
-
-type PollResult =
-    Result<(SentRequest, Option<Observed>, Vec<String>), (SentRequest, ExchangeError)>;
-
-/// Long-polls the journal until a matching message arrives or the await's time is up.
-async fn poll(
-    ctx: &RunContext,
-    base: &str,
-    w: &Wanted<'_>,
-    spec: &Await,
-    vars: &Vars,
-) -> PollResult {
-    let (customer, tenant, injected_at) = (w.customer, w.tenant, w.injected_at);
-    let deadline = Instant::now() + spec.timeout;
-    let mut since = w.after_seq;
-    let mut others = Vec::new();
-    let mut request = SentRequest {
-        method: "GET".into(),
-        url: String::new(),
-        headers: Vec::new(),
-        body: None,
-    };
-    loop {
-        let wait_ms = deadline
-            .saturating_duration_since(Instant::now())
-            .as_millis() as u64;
-        request.url =
-            format!("{base}/__harness/outbound?to={customer}&since={since}&wait_ms={wait_ms}");
-        let timeout = Duration::from_millis(wait_ms) + Duration::from_secs(5);
-        let exchange = http::send(&ctx.client, request.clone(), None, timeout).await;
-        let response = match exchange.result {
-            Ok(r) if r.status == 200 => r,
-            Ok(r) => {
-                return Err((
-                    request,
-                    invalid(format!(
-                        "the simulator's journal answered {}: {}",
-                        r.status,
-                        r.text()
-                    )),
-                ))
-            }
-            Err(e) => return Err((request, e)),
-        };
-        let list: Vec<Value> = match serde_json::from_slice(&response.body) {
-            Ok(l) => l,
-            Err(e) => {
-                return Err((
-                    request,
-                    invalid(format!("the simulator's journal is not a JSON list: {e}")),
-                ))
-            }
-        };
-        for json in list {
-            let seq = json["seq"].as_u64().unwrap_or(0);
-            since = since.max(seq);
-            let at_unix_us = json["at_unix_us"].as_u64().unwrap_or(0);
-            if injected_at.is_some_and(|t| at_unix_us < t)
-                || tenant.is_some_and(|t| json["tenant"] != t)
-            {
-                continue;
-            }
-            let text = json["text"].as_str().unwrap_or_default().to_string();
-            if matches(spec, &text, &json, ctx, vars) {
-                return Ok((
-                    request,
-                    Some(Observed {
-                        seq,
-                        json,
-                        text,
-                        at_unix_us,
-                    }),
-                    others,
-                ));
-            }
-            others.push(text);
-        }
-        if Instant::now() >= deadline {
-            return Ok((request, None, others));
-        }
-    }
-}
-
-fn matches(spec: &Await, text: &str, json: &Value, ctx: &RunContext, vars: &Vars) -> bool {
-    let response = Response {
-        status: 200,
-        headers: Vec::new(),
-        body: Bytes::from(text.to_string()),
-    };
-    let obs = Observation::with_json(&response, 0.0, json.clone());
-    spec.matchers
-        .iter()
-        .all(|c| check::evaluate(c, &obs, &ctx.templater, vars).passed)
 }

@@ -11,6 +11,7 @@ mod drive;
 mod e2e;
 pub mod http;
 mod inject_body;
+mod journal_poll;
 pub mod template;
 
 use std::collections::HashMap;
@@ -40,6 +41,9 @@ pub struct RunContext {
     pub fail_fast: bool,
     /// Told as each step starts and ends (the live progress of `harness run`).
     pub progress: Option<StepProgress>,
+    /// The embedded simulator's bus: `await` waits on it in process instead of long-polling
+    /// the simulator's journal over HTTP. `None` for a simulator in another process.
+    pub sim_bus: Option<crate::sim::Bus>,
 }
 
 /// A step starting, or its result.
@@ -69,6 +73,7 @@ impl RunContext {
             default_timeout: Duration::from_secs(30),
             fail_fast: false,
             progress: None,
+            sim_bus: None,
         }
     }
 }

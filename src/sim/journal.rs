@@ -31,13 +31,17 @@ impl<T> Journal<T> {
         }
     }
 
-    /// Appends an entry, evicting the oldest when full.
-    pub fn push(&mut self, entry: T) {
-        if self.entries.len() == self.capacity {
-            self.entries.pop_front();
+    /// Appends an entry, evicting the oldest when full; returns the evicted entry (so that an
+    /// owner keeping an index of the entries can forget it too).
+    pub fn push(&mut self, entry: T) -> Option<T> {
+        let evicted = if self.entries.len() == self.capacity {
             self.dropped += 1;
-        }
+            self.entries.pop_front()
+        } else {
+            None
+        };
         self.entries.push_back(entry);
+        evicted
     }
 
     /// Entries, oldest first.
@@ -87,9 +91,8 @@ mod tests {
     #[test]
     fn keeps_only_the_newest_entries() {
         let mut j = Journal::new(3);
-        for i in 0..10 {
-            j.push(i);
-        }
+        let evicted: Vec<i32> = (0..10).filter_map(|i| j.push(i)).collect();
+        assert_eq!(evicted, (0..7).collect::<Vec<_>>());
         assert_eq!(j.len(), 3);
         assert_eq!(j.iter().copied().collect::<Vec<_>>(), vec![7, 8, 9]);
         assert_eq!(j.dropped(), 7);

@@ -22,6 +22,17 @@ pub fn messages(inst: &Instance) -> Vec<Value> {
     inst.kept.iter().filter_map(parse_kept).collect()
 }
 
+/// The newest kept message (parsed as [`messages`] gives it) for which `pred` holds. Parses
+/// newest first and stops at the first match: an inbound message must not parse every kept
+/// message of its instance (`perf` showed that at 58 % of a conversation load's CPU).
+pub fn newest(inst: &Instance, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+    inst.kept
+        .iter()
+        .rev()
+        .filter_map(parse_kept)
+        .find(|m| pred(m))
+}
+
 fn parse_kept(k: &Kept) -> Option<Value> {
     let mut v: Value = serde_json::from_slice(&k.json).ok()?;
     v["id"] = json!(row_id_of(&v));

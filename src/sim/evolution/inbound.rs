@@ -30,7 +30,9 @@ fn addressing(from: &str, lid: bool) -> (String, String, &'static str) {
 /// The quoted message: `context_id`, or for a tap or a choice the last one the instance sent
 /// in `chat`. (its id, its sender, its `message`).
 fn quoted(inst: &Instance, req: &InboundRequest, chat: &str) -> Option<(String, String, Value)> {
-    let kept = super::chatstate::messages(inst);
+    if req.context_id.is_none() && !req.is_interactive_reply() {
+        return None;
+    }
     let owner = inst.owner_jid.clone().unwrap_or_default();
     let sender = |m: &Value| match m["key"]["fromMe"].as_bool() {
         Some(true) => owner.clone(),
@@ -41,22 +43,22 @@ fn quoted(inst: &Instance, req: &InboundRequest, chat: &str) -> Option<(String, 
             .to_string(),
     };
     if let Some(id) = &req.context_id {
-        let found = kept.iter().rev().find(|m| m["key"]["id"] == id.as_str());
+        let found = super::chatstate::newest(inst, |m| m["key"]["id"] == id.as_str());
         return Some(match found {
-            Some(m) => (id.clone(), sender(m), m["message"].clone()),
+            Some(m) => (id.clone(), sender(&m), m["message"].clone()),
             None => (id.clone(), owner, Value::Null),
         });
     }
     if !req.is_interactive_reply() {
         return None;
     }
-    kept.iter()
-        .rev()
-        .find(|m| m["key"]["fromMe"] == true && m["key"]["remoteJid"] == chat)
-        .map(|m| {
-            let id = m["key"]["id"].as_str().unwrap_or_default().to_string();
-            (id, owner.clone(), m["message"].clone())
-        })
+    super::chatstate::newest(inst, |m| {
+        m["key"]["fromMe"] == true && m["key"]["remoteJid"] == chat
+    })
+    .map(|m| {
+        let id = m["key"]["id"].as_str().unwrap_or_default().to_string();
+        (id, owner.clone(), m["message"].clone())
+    })
 }
 
 /// The message content: (messageType, content, media bytes).
@@ -147,7 +149,13 @@ pub(super) fn inbound_event(
         None => key["remoteJidAlt"] = json!(alt),
     }
     key["addressingMode"] = json!(mode);
-    let last_sent = last_sent_in(inst, &chat);
+    // Only a reaction without `message_id` needs it (a lookup in the kept messages).
+    let last_sent = req
+        .reaction
+        .as_ref()
+        .is_some_and(|r| r.message_id.is_none())
+        .then(|| last_sent_in(inst, &chat))
+        .flatten();
     let (mut ty, mut content, media) = content(req, &chat, last_sent.as_deref())?;
     let context = quoted(inst, req, &chat)
         .map(|(qid, who, q)| rx::quote_context(&qid, &who, Some(&q).filter(|q| !q.is_null())));
@@ -201,11 +209,10 @@ pub(super) fn inbound_event(
 
 /// The id of the last message the instance sent in `chat`.
 fn last_sent_in(inst: &Instance, chat: &str) -> Option<String> {
-    super::chatstate::messages(inst)
-        .iter()
-        .rev()
-        .find(|m| m["key"]["fromMe"] == true && m["key"]["remoteJid"] == chat)
-        .and_then(|m| m["key"]["id"].as_str().map(str::to_string))
+    super::chatstate::newest(inst, |m| {
+        m["key"]["fromMe"] == true && m["key"]["remoteJid"] == chat
+    })
+    .and_then(|m| m["key"]["id"].as_str().map(str::to_string))
 }
 
 /// Records the customer's LID so a send to `…@lid` reaches the same customer.

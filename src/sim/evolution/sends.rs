@@ -353,9 +353,8 @@ fn quoted(inst: &Instance, call: &Call) -> Option<Value> {
         return Some(json!({"key": q["key"], "message": q["message"]}));
     }
     let id = q["key"]["id"].as_str()?;
-    super::chatstate::messages(inst)
-        .into_iter()
-        .find(|m| m["key"]["id"] == id)
+    // Ids are unique: the newest match is the only one.
+    super::chatstate::newest(inst, |m| m["key"]["id"] == id)
 }
 
 /// Media kept for `getBase64FromMediaMessage` up to this size.
