@@ -12,7 +12,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::check::{self, CheckResult};
 use super::http::{self, ErrorKind, ExchangeError, Response, SentRequest};
