@@ -5,7 +5,7 @@
 #
 # Builds the release binary, pins the simulator to core 0 and wrk to core 1 (taskset), drives
 # sendText (Evolution) or /messages (Meta) with keep-alive connections, and reports req/s and
-# the simulator's RSS (VmRSS) after ~10k requests and after >= 1M requests. Needs wrk
+# the simulator's RSS (VmRSS, and RssAnon) after ~10k requests and after >= 1M requests. Needs wrk
 # (`apt-get install -y wrk`). Request logging is off (RUST_LOG=warn): with it on, the terminal
 # is the bottleneck. No webhook URL is set, so no webhooks are sent (this measures the API).
 # Meta runs with --no-limits: with the real limits, one recipient is answered 131056 after 45
@@ -96,7 +96,9 @@ esac
 
 url="http://127.0.0.1:$port$path"
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/__harness/health" >/dev/null && break; sleep 0.1; done
-rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$sim_pid/status"; }
+# VmRSS, and its anonymous part (heap and stacks; the rest is the binary's pages, which grow
+# with the size of the build, not with what the simulator keeps).
+rss() { awk '/VmRSS/ {r=$2} /RssAnon/ {a=$2} END {print r " kB (anonymous " a " kB)"}' "/proc/$sim_pid/status"; }
 requests() { awk '/requests in/ {print $1}'; }
 status() { grep -E 'Requests/sec|Non-2xx|Socket errors' || true; }
 # CPU seconds used by the simulator so far (utime + stime). Requests per CPU-second is the
