@@ -57,6 +57,19 @@ pub enum FaultError {
     Invalid(#[from] serde_json::Error),
 }
 
+/// A rate (`rate`, `reset_rate`): a probability from 0 to 1 (`rate: 2` or `rate: 50` for 50 %
+/// is refused, not read as "always").
+pub fn probability<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let rate = f64::deserialize(d)?;
+    if (0.0..=1.0).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "rate {rate} is not a probability: write a number from 0 to 1 (0.5 for 50 %)"
+        )))
+    }
+}
+
 /// A set of fault rules. Every rule that matches a request applies: latencies add up; the
 /// first matching rule that produces an outcome (downtime, reset, error) decides it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -90,7 +103,11 @@ pub struct FaultRule {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub downtime: Vec<Downtime>,
     /// Probability (0..1) that the connection is reset instead of answered.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_zero",
+        deserialize_with = "probability"
+    )]
     pub reset_rate: f64,
     /// Meta: a share of the sends this rule matches is accepted (200 and a wamid) and then
     /// fails asynchronously, with a `failed` status webhook carrying `code`.
@@ -114,6 +131,7 @@ pub struct FaultRule {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FailedStatus {
+    #[serde(deserialize_with = "probability")]
     pub rate: f64,
     pub code: u32,
 }
@@ -152,6 +170,7 @@ pub enum Latency {
 #[serde(deny_unknown_fields)]
 pub struct ErrorFault {
     /// Probability (0..1).
+    #[serde(deserialize_with = "probability")]
     pub rate: f64,
     pub status: u16,
     /// JSON body, e.g. a Graph error object or an Evolution `{status, error, response}`.

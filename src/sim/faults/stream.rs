@@ -19,6 +19,7 @@ use super::{FaultProfile, RequestInfo, MAX_LATENCY};
 #[serde(deny_unknown_fields)]
 pub struct TruncateStream {
     /// Probability (0..1).
+    #[serde(deserialize_with = "super::probability")]
     pub rate: f64,
     /// Chunks sent before the cut (the role chunk counts as one).
     #[serde(default = "default_after_chunks")]
@@ -34,6 +35,7 @@ fn default_after_chunks() -> usize {
 #[serde(deny_unknown_fields)]
 pub struct Duplicate {
     /// Probability (0..1).
+    #[serde(deserialize_with = "super::probability")]
     pub rate: f64,
     /// Extra copies (default 1: the notification arrives twice).
     #[serde(default = "default_copies")]

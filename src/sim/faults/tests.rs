@@ -264,3 +264,19 @@ fn bundled_profiles_in_mocks_parse() {
     }
     assert!(n >= 3, "profiles found: {n}");
 }
+
+#[test]
+fn rates_outside_zero_to_one_are_refused_with_the_fix() {
+    for yaml in [
+        "rules:\n  - failed_status: {rate: 2, code: 131026}\n",
+        "rules:\n  - reset_rate: 50\n",
+        "rules:\n  - truncate_stream: {rate: -0.1}\n",
+    ] {
+        let err = FaultProfile::parse(yaml).unwrap_err().to_string();
+        assert!(
+            err.contains("not a probability") && err.contains("0.5 for 50 %"),
+            "{yaml}: {err}"
+        );
+    }
+    assert!(FaultProfile::parse("rules:\n  - reset_rate: 1\n").is_ok());
+}
