@@ -284,8 +284,7 @@ struct Runner {
     /// The `/metrics` pages to scrape after each run (rendered).
     scrape: Arc<Vec<String>>,
     ctx: RunContext,
-    /// The embedded simulator's journal: forgotten whenever no run is in flight, so a watch
-    /// of any length holds the messages of its current run, not the last 10,000.
+    /// The embedded journal: forgotten whenever no run is in flight (flat memory).
     journal: Option<crate::sim::bus::Bus>,
 }
 
