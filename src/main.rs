@@ -5,6 +5,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// jemalloc: fewer CPU cycles per simulator request and less memory kept than glibc's malloc
+/// (measured: docs/benchmarks.md, "Allocator"; why in Cargo.toml).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     harness::run(harness::cli::Cli::parse())
 }
