@@ -78,7 +78,10 @@ mod tests {
         }
         assert_eq!(r.len(), 1_000);
         assert!(r.contains(&49_999) && !r.contains(&48_999));
-        assert_eq!((r.order.capacity(), r.seen.capacity()), (order, seen));
+        assert_eq!(r.order.capacity(), order);
+        // `capacity()` is the keys plus the room left, which tombstones lower between rehashes:
+        // it never passes the reserved one unless the table grew (to twice the buckets).
+        assert!(r.seen.capacity() <= seen, "{} > {seen}", r.seen.capacity());
     }
 
     #[test]
