@@ -203,6 +203,7 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
     );
     ctx.default_timeout = opts.timeout;
     ctx.sim_bus = p.sim_bus();
+    ctx.sim_local = p.sim_local();
     let abort = opts
         .abort_on_fail
         .then(|| abort_check(&scenario, plan.planned_iterations()));

@@ -30,6 +30,11 @@ impl Prepared {
     pub fn sim_bus(&self) -> Option<crate::sim::Bus> {
         self.embedded.embedded().map(|e| e.sim.bus.clone())
     }
+
+    /// The embedded simulator's routes, for `inject` in process (none for another process's).
+    pub fn sim_local(&self) -> Option<crate::sim::InProcess> {
+        self.embedded.embedded().map(|e| e.sim.in_process.clone())
+    }
 }
 
 /// Opens the scenario's `data:` files (before anything starts) and resolves the target for

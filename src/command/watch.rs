@@ -144,6 +144,7 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
             );
             ctx.default_timeout = opts.timeout;
             ctx.sim_bus = p.sim_bus();
+            ctx.sim_local = p.sim_local();
             ctx
         },
         journal: p.embedded.embedded().map(|e| e.sim.bus.clone()),
