@@ -1,0 +1,144 @@
+//! Customer-device mode offline: a simulated Evolution instance plays the customer, on the
+//! simulated WhatsApp network with the app's provider simulator (Evolution or Meta), the
+//! reference app in front; `inject` goes out through the device's `sendText`/`sendLocation`
+//! routes, `await` reads the replies the device's webhook brings to the harness's listener.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::support::{assert_code, harness, read_report};
+
+/// The example scenario the docs show: text and a location, no taps.
+fn scenario() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/examples/customer-device.yaml")
+        .display()
+        .to_string()
+}
+
+/// A folder with a `harness.yaml` of device targets (one per provider, and one that writes
+/// to a number nobody owns).
+fn targets() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("harness.yaml");
+    std::fs::write(
+        &config,
+        "targets:\n  device-evolution:\n    customer_device: { simulated: true }\n  device-meta:\n    provider: meta\n    customer_device: { simulated: true }\n  wrong-number:\n    customer_device: { simulated: true, business_number: \"15559990000\" }\n",
+    )
+    .unwrap();
+    (dir, config)
+}
+
+fn run(scenario: &str, config: &Path, target: Option<&str>, json: &Path) -> harness::CliOutcome {
+    let (config, json) = (config.display().to_string(), json.display().to_string());
+    let mut args = vec!["run", scenario, "-q", "--json", &json, "--config", &config];
+    if let Some(t) = target {
+        args.extend(["--target", t]);
+    }
+    harness(&args)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_device_drives_the_reference_app_on_both_providers_with_e2e_latency() {
+    let (dir, config) = targets();
+    for target in ["device-evolution", "device-meta"] {
+        let json = dir.path().join(format!("{target}.json"));
+        let out = tokio::task::block_in_place(|| run(&scenario(), &config, Some(target), &json));
+        assert_code(&out, 0);
+        assert!(
+            out.stderr
+                .contains("customer device: instance `customer-device` plays the customer"),
+            "said once that the device plays the customer: {}",
+            out.stderr
+        );
+        assert_eq!(out.stderr.matches("plays the customer").count(), 1);
+        let report: Value = read_report(&json);
+        let e2e = &report["e2e"];
+        assert_eq!(e2e["count"], 6, "{target}: six replies awaited: {e2e}");
+        assert_eq!(e2e["missing"], 0, "{target}");
+        let p95 = e2e["latency_ms"]["p95"].as_f64().unwrap();
+        assert!(p95 > 0.0 && p95 < 5_000.0, "{target}: e2e p95 {p95} ms");
+        // The device's number (read from the device) is personal data: masked in files.
+        let text = std::fs::read_to_string(&json).unwrap();
+        let device = harness::sim::evolution::number_for(harness::embedded::DEVICE_INSTANCE);
+        assert!(
+            !text.contains(&device),
+            "{target}: the device's number in the report"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_scenario_passes_in_the_usual_simulated_mode_on_both_providers() {
+    let (dir, config) = targets();
+    for provider in ["evolution", "meta"] {
+        let json = dir.path().join(format!("{provider}.json"));
+        let (c, j) = (config.display().to_string(), json.display().to_string());
+        let out = tokio::task::block_in_place(|| {
+            harness(&[
+                "run",
+                &scenario(),
+                "-q",
+                "--json",
+                &j,
+                "--config",
+                &c,
+                "--provider",
+                provider,
+            ])
+        });
+        assert_code(&out, 0);
+        assert!(!out.stderr.contains("customer device"), "{}", out.stderr);
+        assert_eq!(read_report(&json)["e2e"]["count"], 6, "{provider}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_device_writing_to_a_number_nobody_answers_fails_at_the_first_await() {
+    let (dir, config) = targets();
+    let scenario = dir.path().join("short.yaml");
+    std::fs::write(
+        &scenario,
+        "name: short\nsteps:\n  - name: hello\n    inject: { from: \"+5511900000000\", text: \"Hola, quiero pedir una cita\" }\n  - name: asked for the specialty\n    await:\n      text: { contains: \"especialidad\" }\n      timeout: 1s\n",
+    )
+    .unwrap();
+    let json = dir.path().join("r.json");
+    let s = scenario.display().to_string();
+    let out = tokio::task::block_in_place(|| run(&s, &config, Some("wrong-number"), &json));
+    assert_code(&out, 1);
+    assert!(
+        out.stdout.contains("✗ asked for the specialty"),
+        "{}",
+        out.stdout
+    );
+    let report = read_report(&json);
+    assert_eq!(report["e2e"]["missing"], 1, "{}", report["e2e"]);
+    // Against the right number the same scenario passes: the failure is the number's.
+    let out = tokio::task::block_in_place(|| run(&s, &config, Some("device-evolution"), &json));
+    assert_code(&out, 0);
+}
+
+#[test]
+fn a_tap_cannot_be_sent_from_a_customer_device_exit_2_at_its_line() {
+    let (dir, config) = targets();
+    let scenario = dir.path().join("tap.yaml");
+    std::fs::write(
+        &scenario,
+        "name: tap\nsteps:\n  - name: hello\n    inject: { from: \"+5511900000000\", text: \"hola\" }\n  - name: tap\n    inject: { from: \"+5511900000000\", button_reply: { id: citas, title: \"Mis citas\" } }\n",
+    )
+    .unwrap();
+    let s = scenario.display().to_string();
+    let out = run(&s, &config, Some("device-meta"), &dir.path().join("r.json"));
+    assert_code(&out, 2);
+    assert!(out.stderr.contains("tap.yaml:5"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("cannot be sent through the Evolution API"),
+        "{}",
+        out.stderr
+    );
+    // Without the device, the same scenario is valid.
+    let out = run(&s, &config, None, &dir.path().join("r.json"));
+    assert_code(&out, 0);
+}
