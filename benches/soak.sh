@@ -25,12 +25,29 @@ instances=()
 for name in clinica-centro clinica-norte clinica-sur clinica-este clinica-oeste; do
   instances+=(--instance "$name:${name^^}-TOKEN")
 done
-"$bin" mock evolution --port "$sim_port" "${instances[@]}" \
+# HEAPTRACK=DIR records both processes with heaptrack (DIR/mock.*.zst, DIR/app.*.zst) to find
+# what grows; RSS and file descriptors are then those of the recorded processes.
+traced() { # NAME COMMAND…: runs COMMAND, under heaptrack when HEAPTRACK is set
+  local name=$1; shift
+  if [[ -n ${HEAPTRACK:-} ]]; then heaptrack -o "$HEAPTRACK/$name" "$@"; else exec "$@"; fi
+}
+pid_of() { # PID: the process that runs the harness (heaptrack's child when recording)
+  if [[ -n ${HEAPTRACK:-} ]]; then
+    local child=""
+    for _ in $(seq 50); do
+      child=$(pgrep -f -n "^$bin $2" || true)
+      [[ -n $child ]] && break
+      sleep 0.1
+    done
+    echo "$child"
+  else echo "$1"; fi
+}
+traced mock "$bin" mock evolution --port "$sim_port" "${instances[@]}" \
   --webhook-url "http://127.0.0.1:$app_port/api/whatsapp/webhook" >"$dir/mock.log" 2>&1 &
-mock=$!
-"$bin" app --provider evolution --provider-url "http://127.0.0.1:$sim_port" --port "$app_port" \
+mock=$(pid_of $! mock)
+traced app "$bin" app --provider evolution --provider-url "http://127.0.0.1:$sim_port" --port "$app_port" \
   >"$dir/app.log" 2>&1 &
-app=$!
+app=$(pid_of $! app)
 trap 'kill $mock $app $load $toggler 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
 sleep 2
 cat >"$dir/harness.yaml" <<YAML
