@@ -146,8 +146,9 @@ async fn owner_number(
 }
 
 /// Points the device's webhook at `url` (`None`: turns it off).
-// upstream: evolution-api 2.3.6 src/api/routes/webhook.router.ts (`POST /webhook/set/:instance`,
-// body `{webhook: {enabled, url, byEvents, base64, events}}`, src/validate/webhook.schema.ts).
+// upstream: evolution-api 2.3.6 src/api/integrations/event/webhook/webhook.router.ts
+// (`POST /webhook/set/:instance`, body `{webhook: {enabled, url, byEvents, base64, events}}`,
+// `enabled` and `url` required; `enabled: false` stores no events).
 async fn set_webhook(
     client: &reqwest::Client,
     d: &DeviceTarget,

@@ -142,3 +142,61 @@ fn a_tap_cannot_be_sent_from_a_customer_device_exit_2_at_its_line() {
     let out = run(&s, &config, None, &dir.path().join("r.json"));
     assert_code(&out, 0);
 }
+
+/// The staging recipe with a device of its own (`url`, `instance`, `api_key`): an Evolution
+/// server (here a simulator on the simulated network) hosts the app's instance and the test
+/// phone's; the app's provider is "real" to the harness (no control API used). The device's
+/// number is read from `fetchInstances`, its webhook set at the start and turned off at the end.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_device_of_its_own_on_a_real_provider_plays_the_customer() {
+    use harness::sim::evolution::{self, EvolutionConfig, SeedInstance};
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
+    let app_url = format!("http://{}", app_listener.local_addr().unwrap());
+    let hook = format!("{app_url}{}", harness::app::server::EVOLUTION_WEBHOOK_PATH);
+    let config = EvolutionConfig {
+        api_key: "GLOBAL-KEY-0001".into(),
+        instances: vec![
+            SeedInstance::open("clinic", "CLINIC-TOKEN-01", Some(&hook)),
+            SeedInstance::open("phone", "PHONE-TOKEN-001", None),
+        ],
+        network: Some(harness::sim::network::Network::new()),
+        ..Default::default()
+    };
+    let sim = evolution::start(config, sim_listener).await.unwrap();
+    let mut app_config = harness::app::AppConfig::new(
+        harness::scenario::ProviderKind::Evolution,
+        &sim_url,
+        "GLOBAL-KEY-0001",
+    );
+    app_config.tenants = vec![harness::app::TenantConfig::new("clinic")];
+    let app = harness::app::start(app_config, app_listener).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("harness.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "targets:\n  staging:\n    app_url: {app_url}\n    provider_url: {sim_url}\n    api_key: GLOBAL-KEY-0001\n    instance: clinic\n    customer_device:\n      url: {sim_url}\n      instance: phone\n      api_key: PHONE-TOKEN-001\n      business_number: \"+{}\"\n",
+            evolution::number_for("clinic")
+        ),
+    )
+    .unwrap();
+    let json = dir.path().join("r.json");
+    let out = tokio::task::block_in_place(|| run(&scenario(), &config, Some("staging"), &json));
+    assert_code(&out, 0);
+    assert_eq!(read_report(&json)["e2e"]["count"], 6);
+    // The device's webhook is off again.
+    let found: Value = reqwest::Client::new()
+        .get(format!("{sim_url}/webhook/find/phone"))
+        .header("apikey", "PHONE-TOKEN-001")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["enabled"], false, "{found}");
+    app.shutdown().await;
+    sim.shutdown().await;
+}
