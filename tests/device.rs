@@ -114,6 +114,9 @@ async fn a_device_writing_to_a_number_nobody_answers_fails_at_the_first_await() 
     );
     let report = read_report(&json);
     assert_eq!(report["e2e"]["missing"], 1, "{}", report["e2e"]);
+    // The failure names the customer: the device's number, masked in the file.
+    let device = harness::sim::evolution::number_for(harness::embedded::DEVICE_INSTANCE);
+    assert!(!std::fs::read_to_string(&json).unwrap().contains(&device));
     // Against the right number the same scenario passes: the failure is the number's.
     let out = tokio::task::block_in_place(|| run(&s, &config, Some("device-evolution"), &json));
     assert_code(&out, 0);
