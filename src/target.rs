@@ -29,6 +29,8 @@ pub struct TargetOverrides {
     pub bind: Option<std::net::IpAddr>,
     /// `--public-url`: the embedded simulator's URL as the app reaches it.
     pub public_url: Option<String>,
+    /// `--customer-device simulated`: a simulated customer device plays the customer.
+    pub customer_device_simulated: bool,
 }
 
 /// A target with its values rendered (environment read, secrets registered).
@@ -301,6 +303,12 @@ pub fn select(o: &TargetOverrides, provider: ProviderKind) -> Result<TargetSpec,
     }
     if let Some(url) = &o.public_url {
         spec.public_url = Some(url.clone());
+    }
+    if o.customer_device_simulated {
+        spec.customer_device = Some(CustomerDevice {
+            simulated: true,
+            ..CustomerDevice::default()
+        });
     }
     if o.sim_port.is_some() {
         // `--sim-port` starts the simulator here, on that port: the provider is simulated.

@@ -24,7 +24,7 @@ fn targets() -> (tempfile::TempDir, PathBuf) {
     let config = dir.path().join("harness.yaml");
     std::fs::write(
         &config,
-        "targets:\n  device-evolution:\n    customer_device: { simulated: true }\n  device-meta:\n    provider: meta\n    customer_device: { simulated: true }\n  wrong-number:\n    customer_device: { simulated: true, business_number: \"15559990000\" }\n",
+        "targets:\n  device-evolution:\n    customer_device: { simulated: true }\n  wrong-number:\n    customer_device: { simulated: true, business_number: \"15559990000\" }\n",
     )
     .unwrap();
     (dir, config)
@@ -42,9 +42,19 @@ fn run(scenario: &str, config: &Path, target: Option<&str>, json: &Path) -> harn
 #[tokio::test(flavor = "multi_thread")]
 async fn a_customer_device_drives_the_reference_app_on_both_providers_with_e2e_latency() {
     let (dir, config) = targets();
-    for target in ["device-evolution", "device-meta"] {
-        let json = dir.path().join(format!("{target}.json"));
-        let out = tokio::task::block_in_place(|| run(&scenario(), &config, Some(target), &json));
+    let c = config.display().to_string();
+    // Evolution by a harness.yaml target, Meta by the flag alone.
+    let ways: [&[&str]; 2] = [
+        &["--target", "device-evolution"],
+        &["--provider", "meta", "--customer-device", "simulated"],
+    ];
+    for (i, way) in ways.into_iter().enumerate() {
+        let json = dir.path().join(format!("{i}.json"));
+        let j = json.display().to_string();
+        let (s, mut args) = (scenario(), vec!["run"]);
+        args.extend([s.as_str(), "-q", "--json", &j, "--config", &c]);
+        args.extend(way);
+        let out = tokio::task::block_in_place(|| harness(&args));
         assert_code(&out, 0);
         assert!(
             out.stderr
@@ -54,17 +64,18 @@ async fn a_customer_device_drives_the_reference_app_on_both_providers_with_e2e_l
         );
         assert_eq!(out.stderr.matches("plays the customer").count(), 1);
         let report: Value = read_report(&json);
+        assert_eq!(report["target"]["provider"], ["evolution", "meta"][i]);
         let e2e = &report["e2e"];
-        assert_eq!(e2e["count"], 6, "{target}: six replies awaited: {e2e}");
-        assert_eq!(e2e["missing"], 0, "{target}");
+        assert_eq!(e2e["count"], 6, "{way:?}: six replies awaited: {e2e}");
+        assert_eq!(e2e["missing"], 0, "{way:?}");
         let p95 = e2e["latency_ms"]["p95"].as_f64().unwrap();
-        assert!(p95 > 0.0 && p95 < 5_000.0, "{target}: e2e p95 {p95} ms");
+        assert!(p95 > 0.0 && p95 < 5_000.0, "{way:?}: e2e p95 {p95} ms");
         // The device's number (read from the device) is personal data: masked in files.
         let text = std::fs::read_to_string(&json).unwrap();
         let device = harness::sim::evolution::number_for(harness::embedded::DEVICE_INSTANCE);
         assert!(
             !text.contains(&device),
-            "{target}: the device's number in the report"
+            "{way:?}: the device's number in the report"
         );
     }
 }
@@ -132,7 +143,12 @@ fn a_tap_cannot_be_sent_from_a_customer_device_exit_2_at_its_line() {
     )
     .unwrap();
     let s = scenario.display().to_string();
-    let out = run(&s, &config, Some("device-meta"), &dir.path().join("r.json"));
+    let out = run(
+        &s,
+        &config,
+        Some("device-evolution"),
+        &dir.path().join("r.json"),
+    );
     assert_code(&out, 2);
     assert!(out.stderr.contains("tap.yaml:5"), "{}", out.stderr);
     assert!(
