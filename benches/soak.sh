@@ -5,16 +5,18 @@
 # (mocks/faults/evolution-flaky.yaml), plus a plain GET load on the simulator. Every INTERVAL
 # it prints the resident memory (KiB) and open file descriptors of both processes; at the end,
 # the load's p99 per 5-minute window from its JSON report.
-# The conversation is `volume` (each customer books a slot of its own); `e2e-booking` has every
-# customer tap the first slot of the same list, which under load is a real race the app
-# answers with "that slot was just taken".
+# The conversation is benches/soak-returning.yaml: 5,000 returning customers book a slot and
+# cancel it, so the app's calendar and the simulator's contacts reach a steady state; at the
+# default 20/s every bounded store (journal, kept messages, contacts, the app's remembered
+# replies) is full by minute 9. `volume` (a new customer each time, each booking a slot of its
+# own) grows the calendar until its ~33,000 slots are taken: the app's data, not a leak.
 #   benches/soak.sh [DURATION] [RATE] [INTERVAL] [HARNESS_BINARY] [SCENARIO]
 set -euo pipefail
 duration=${1:-30m}
-rate=${2:-10}
+rate=${2:-20}
 interval=${3:-60}
 bin=${4:-target/release/harness}
-scenario=${5:-volume}
+scenario=${5:-benches/soak-returning.yaml}
 dir=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 sim_port=$(free_port)
