@@ -231,7 +231,11 @@ pub fn reply_of(envelope: &Value, d: &DeviceTarget) -> Option<NewOutbound> {
 /// so the provider-neutral view (`crate::sim::neutral`) reads it as it reads a send.
 fn content(m: &Value, ty: &str) -> (String, Option<String>, Value) {
     let s = |v: &Value| v.as_str().map(str::to_string);
-    let c = &m[ty];
+    // A document with a caption is a document message wrapped in another.
+    let (ty, c) = match ty {
+        "documentWithCaptionMessage" => ("documentMessage", &m[ty]["message"]["documentMessage"]),
+        _ => (ty, &m[ty]),
+    };
     match ty {
         "conversation" => ("text".into(), s(c), json!({"text": c})),
         "extendedTextMessage" => ("text".into(), s(&c["text"]), json!({"text": c["text"]})),

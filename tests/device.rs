@@ -160,6 +160,27 @@ fn a_tap_cannot_be_sent_from_a_customer_device_exit_2_at_its_line() {
     // Without the device, the same scenario is valid.
     let out = run(&s, &config, None, &dir.path().join("r.json"));
     assert_code(&out, 0);
+    // A load needs many customers: refused.
+    let json = dir.path().join("l.json").display().to_string();
+    let args = [
+        "load",
+        "examples/customer-device",
+        "--customer-device",
+        "simulated",
+    ];
+    let out = harness(
+        &[
+            &args[..],
+            &["--rps", "1", "--duration", "1s", "--json", &json],
+        ]
+        .concat(),
+    );
+    assert_code(&out, 2);
+    assert!(
+        out.stderr.contains("one device is one customer"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// The staging recipe with a device of its own (`url`, `instance`, `api_key`): an Evolution

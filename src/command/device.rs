@@ -2,7 +2,6 @@
 //! the steps a device cannot send, and the start of the harness's webhook listener once the
 //! target (with the embedded default's simulated device, if any) is known.
 
-use super::setup::{shut_down, Prepared};
 use super::CommandError;
 use crate::device::{self, ListenAt, Listener};
 use crate::scenario::Scenario;
@@ -68,16 +67,4 @@ pub(super) async fn start(
         listener.device.instance, listener.webhook_url
     ));
     Ok(Some(listener))
-}
-
-/// `harness load` refuses customer-device mode (after stopping what `prepare` started): one
-/// device is one customer, and a load needs many.
-pub(super) async fn not_for_load(p: Prepared) -> Result<Prepared, CommandError> {
-    if p.target.device.is_none() {
-        return Ok(p);
-    }
-    shut_down(p.embedded, &tokio_util::sync::CancellationToken::new()).await;
-    Err(CommandError::Invalid(
-        "error: customer-device mode is for `harness run` and `watch`: one device is one customer, and a load needs many (run the load in simulated mode)".into(),
-    ))
 }

@@ -307,3 +307,15 @@ pub(super) async fn shut_down(started: Started, hard: &CancellationToken) {
         () = hard.cancelled() => {}
     }
 }
+
+/// `harness load` refuses customer-device mode (after stopping what `prepare` started): one
+/// device is one customer, and a load needs many.
+pub(super) async fn not_for_load(p: Prepared) -> Result<Prepared, CommandError> {
+    if p.target.device.is_none() {
+        return Ok(p);
+    }
+    shut_down(p.embedded, &CancellationToken::new()).await;
+    Err(CommandError::Invalid(
+        "error: customer-device mode is for `harness run` and `watch`: one device is one customer, and a load needs many (run the load in simulated mode)".into(),
+    ))
+}

@@ -166,13 +166,13 @@ impl Network {
         let Some((Some(owner), tenant)) = owner else {
             return Forwarded::NotOnNetwork;
         };
-        if !self.admit(&from_number, &msg.to) {
-            return Forwarded::HopLimit;
-        }
         let req = match to_inbound(&from_number, msg) {
             Ok(r) => r,
             Err(e) => return Forwarded::Failed(e),
         };
+        if !self.admit(&from_number, &msg.to) {
+            return Forwarded::HopLimit;
+        }
         match owner.deliver(&tenant, req) {
             Ok(()) => Forwarded::Delivered { tenant },
             Err(e) => Forwarded::Failed(e),

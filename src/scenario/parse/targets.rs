@@ -242,6 +242,28 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_customer_device_and_says_what_it_lacks() {
+        let text = "targets:\n  s:\n    customer_device:\n      url: https://evo.example\n      instance: phone\n      api_key: ${K}\n      business_number: \"+57 601 555 0100\"\n      port: 8099\n      public_url: https://h.example:8099/\n  o:\n    customer_device: { simulated: true }\n";
+        let t = parse_targets(Path::new("harness.yaml"), text).unwrap();
+        let d = t[0].customer_device.as_ref().unwrap();
+        assert_eq!(
+            (d.instance.as_deref(), d.api_key.as_deref(), d.port),
+            (Some("phone"), Some("${K}"), Some(8099))
+        );
+        assert_eq!(d.public_url.as_deref(), Some("https://h.example:8099"));
+        assert!(t[1].customer_device.as_ref().unwrap().simulated);
+        let text = "targets:\n  s:\n    customer_device: { instance: phone }\n";
+        let rendered = parse_targets(Path::new("harness.yaml"), text)
+            .unwrap_err()
+            .render(text, false);
+        assert!(
+            rendered.contains("`customer_device` needs url"),
+            "{rendered}"
+        );
+        assert!(rendered.contains("harness.yaml:3:5"), "{rendered}");
+    }
+
+    #[test]
     fn reports_every_error_with_position() {
         let text = "targets:\n  staging:\n    provder: meta\n    mode: fake\n";
         let d = parse_targets(Path::new("harness.yaml"), text).unwrap_err();
