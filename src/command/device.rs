@@ -57,7 +57,12 @@ pub(super) async fn start(
     let listener = device::start(&spec, at)
         .await
         .map_err(|e| CommandError::Invalid(format!("error: target `{}`: {e}", target.spec.name)))?;
-    super::mock::warn_if_exposed(listener.addr());
+    if !listener.addr().ip().is_loopback() {
+        super::out::eprintln(format_args!(
+            "warning: the customer device's listener is on {}, beyond loopback: anyone who can reach it can post replies into this run",
+            listener.addr()
+        ));
+    }
     let mut complete = spec;
     complete.number = Some(listener.device.number.clone());
     complete.business_number = Some(listener.device.business_number.clone());
