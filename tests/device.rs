@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::support::{assert_code, harness, read_report};
 
-/// The example scenario the docs show: text and a location, no taps.
+/// The example scenario the docs show: text, a voice note and a location, no taps.
 fn scenario() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("scenarios/examples/customer-device.yaml")
@@ -66,7 +66,7 @@ async fn a_customer_device_drives_the_reference_app_on_both_providers_with_e2e_l
         let report: Value = read_report(&json);
         assert_eq!(report["target"]["provider"], ["evolution", "meta"][i]);
         let e2e = &report["e2e"];
-        assert_eq!(e2e["count"], 6, "{way:?}: six replies awaited: {e2e}");
+        assert_eq!(e2e["count"], 7, "{way:?}: seven replies awaited: {e2e}");
         assert_eq!(e2e["missing"], 0, "{way:?}");
         let p95 = e2e["latency_ms"]["p95"].as_f64().unwrap();
         assert!(p95 > 0.0 && p95 < 5_000.0, "{way:?}: e2e p95 {p95} ms");
@@ -101,7 +101,7 @@ async fn the_same_scenario_passes_in_the_usual_simulated_mode_on_both_providers(
         });
         assert_code(&out, 0);
         assert!(!out.stderr.contains("customer device"), "{}", out.stderr);
-        assert_eq!(read_report(&json)["e2e"]["count"], 6, "{provider}");
+        assert_eq!(read_report(&json)["e2e"]["count"], 7, "{provider}");
     }
 }
 
@@ -225,7 +225,7 @@ async fn a_device_of_its_own_on_a_real_provider_plays_the_customer() {
     let json = dir.path().join("r.json");
     let out = tokio::task::block_in_place(|| run(&scenario(), &config, Some("staging"), &json));
     assert_code(&out, 0);
-    assert_eq!(read_report(&json)["e2e"]["count"], 6);
+    assert_eq!(read_report(&json)["e2e"]["count"], 7);
     // The device's webhook is off again.
     let found: Value = reqwest::Client::new()
         .get(format!("{sim_url}/webhook/find/phone"))
