@@ -24,7 +24,7 @@ fn targets() -> (tempfile::TempDir, PathBuf) {
     let config = dir.path().join("harness.yaml");
     std::fs::write(
         &config,
-        "targets:\n  device-evolution:\n    customer_device: { simulated: true }\n  wrong-number:\n    customer_device: { simulated: true, business_number: \"15559990000\" }\n",
+        "targets:\n  device-evolution:\n    customer_device: { simulated: true }\n  wrong-number:\n    customer_device: { simulated: true, business_number: \"15559990000\" }\n  no-number:\n    customer_device: { simulated: true, business_number: \"123\" }\n",
     )
     .unwrap();
     (dir, config)
@@ -128,6 +128,14 @@ async fn a_device_writing_to_a_number_nobody_answers_fails_at_the_first_await() 
     // The failure names the customer: the device's number, masked in the file.
     let device = harness::sim::evolution::number_for(harness::embedded::DEVICE_INSTANCE);
     assert!(!std::fs::read_to_string(&json).unwrap().contains(&device));
+    // A number WhatsApp does not have: the device's send is refused (Evolution's 400
+    // `exists: false`), and the inject fails saying so.
+    let out = tokio::task::block_in_place(|| run(&s, &config, Some("no-number"), &json));
+    assert_code(&out, 1);
+    assert!(out.stdout.contains("✗ hello"), "{}", out.stdout);
+    let report = std::fs::read_to_string(&json).unwrap();
+    assert!(report.contains("the device sent the message"), "{report}");
+    assert!(report.contains(r#"\"exists\":false"#), "{report}");
     // Against the right number the same scenario passes: the failure is the number's.
     let out = tokio::task::block_in_place(|| run(&s, &config, Some("device-evolution"), &json));
     assert_code(&out, 0);

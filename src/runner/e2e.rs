@@ -246,13 +246,24 @@ pub(super) async fn inject(
         let declared = step.checks.iter().any(|c| c.subject == Subject::Status);
         let accepted = (200..300).contains(&response.status);
         if !declared {
+            let device = ctx.target.as_ref().is_some_and(|t| t.device.is_some());
+            let (name, expected) = match device {
+                true => (
+                    "the device sent the message",
+                    "a 2xx answer from the device's Evolution API",
+                ),
+                false => (
+                    "simulator delivered the message",
+                    "a 2xx answer from the simulator's control API",
+                ),
+            };
             attempt.checks.insert(
                 0,
                 CheckResult {
-                    name: "simulator delivered the message".into(),
+                    name: name.into(),
                     span: step.span,
                     passed: accepted,
-                    expected: "a 2xx answer from the simulator's control API".into(),
+                    expected: expected.into(),
                     observed: format!(
                         "{} {}",
                         response.status,
