@@ -7,6 +7,7 @@
 
 pub mod check;
 mod deps;
+mod device;
 mod drive;
 mod e2e;
 pub mod http;
@@ -110,10 +111,13 @@ pub struct RunTarget {
     pub webhook_url: Option<String>,
     /// The app's other dependencies (LLM, payments, HTTP APIs) of this run.
     pub dependencies: Vec<RunDependency>,
+    /// Customer-device mode: the Evolution instance that plays the customer.
+    pub device: Option<DeviceTarget>,
 }
 
 pub use check::CheckCounts;
 pub use deps::{service_of, RunDependency};
+pub use device::{unsupported as device_unsupported, DeviceTarget};
 
 /// The HTTP client of functional runs: keep-alive, no proxy (targets are explicit), rustls.
 pub fn default_client() -> reqwest::Client {
