@@ -7,10 +7,12 @@
 
 pub mod check;
 mod deps;
+mod device;
 mod drive;
 mod e2e;
 pub mod http;
 mod inject_body;
+mod inject_local;
 mod journal_poll;
 pub mod template;
 
@@ -44,6 +46,8 @@ pub struct RunContext {
     /// The embedded simulator's bus: `await` waits on it in process instead of long-polling
     /// the simulator's journal over HTTP. `None` for a simulator in another process.
     pub sim_bus: Option<crate::sim::Bus>,
+    /// The embedded simulator's routes: `inject` calls its control API in process.
+    pub sim_local: Option<crate::sim::InProcess>,
 }
 
 /// A step starting, or its result.
@@ -74,6 +78,7 @@ impl RunContext {
             fail_fast: false,
             progress: None,
             sim_bus: None,
+            sim_local: None,
         }
     }
 }
@@ -106,10 +111,13 @@ pub struct RunTarget {
     pub webhook_url: Option<String>,
     /// The app's other dependencies (LLM, payments, HTTP APIs) of this run.
     pub dependencies: Vec<RunDependency>,
+    /// Customer-device mode: the Evolution instance that plays the customer.
+    pub device: Option<DeviceTarget>,
 }
 
 pub use check::CheckCounts;
 pub use deps::{service_of, RunDependency};
+pub use device::{unsupported as device_unsupported, DeviceTarget};
 
 /// The HTTP client of functional runs: keep-alive, no proxy (targets are explicit), rustls.
 pub fn default_client() -> reqwest::Client {
