@@ -198,12 +198,87 @@ fn group_context(inst: &Instance, jid: &str, body: &Value) -> Value {
     }
 }
 
-/// The `contextInfo` the server gives a send to a person (`sendMessageWithTyping`).
+/// The `contextInfo` the server gives a send to a person (`sendMessageWithTyping`):
+/// `ephemeralSettingTimestamp` two days back. Serialised straight from this struct on the
+/// common path (a text to a person), without building a JSON map first.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PersonContext {
+    mentioned_jid: [(); 0],
+    group_mentions: [(); 0],
+    ephemeral_setting_timestamp: Long,
+    disappearing_mode: Initiator,
+}
+
+/// A protobuf `Long` as Baileys serialises it.
+#[derive(serde::Serialize)]
+struct Long {
+    low: u64,
+    high: u8,
+    unsigned: bool,
+}
+
+#[derive(serde::Serialize)]
+struct Initiator {
+    initiator: u8,
+}
+
+impl PersonContext {
+    fn now() -> Self {
+        let low = state::unix_secs().saturating_sub(172_800);
+        PersonContext {
+            mentioned_jid: [],
+            group_mentions: [],
+            ephemeral_setting_timestamp: Long {
+                low,
+                high: 0,
+                unsigned: false,
+            },
+            disappearing_mode: Initiator { initiator: 0 },
+        }
+    }
+}
+
 fn context_info() -> Value {
-    let low = state::unix_secs().saturating_sub(172_800);
-    json!({"mentionedJid": [], "groupMentions": [],
-           "ephemeralSettingTimestamp": {"low": low, "high": 0, "unsigned": false},
-           "disappearingMode": {"initiator": 0}})
+    serde_json::to_value(PersonContext::now()).unwrap_or_default()
+}
+
+/// A send's `contextInfo`: the typed person context, or JSON (a group's, a quoted message's).
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum ContextInfo {
+    Person(PersonContext),
+    Json(Value),
+}
+
+/// The sent message as the server keeps and answers it, in the server's field order.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Sent<'a> {
+    key: SentKey<'a>,
+    push_name: &'static str,
+    status: &'static str,
+    message: &'a Value,
+    #[serde(skip_serializing_if = "ContextInfo::is_null")]
+    context_info: ContextInfo,
+    message_type: &'a str,
+    message_timestamp: u64,
+    instance_id: &'a str,
+    source: &'static str,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SentKey<'a> {
+    remote_jid: &'a str,
+    from_me: bool,
+    id: &'a str,
+}
+
+impl ContextInfo {
+    fn is_null(&self) -> bool {
+        matches!(self, ContextInfo::Json(Value::Null))
+    }
 }
 
 async fn execute(sim: &Sim, call: Call, mut plan: Plan) -> EvoResult {
@@ -228,15 +303,19 @@ async fn execute(sim: &Sim, call: Call, mut plan: Plan) -> EvoResult {
                 None => check_in(sim, inst, &plan.to)?,
             };
             inst.check_can_send()?;
-            let raw = stored_message(inst, &call, &plan, message, &jid, &key_id);
-            // Serialised once: the response body and the kept message share the buffer (one
-            // long-lived allocation per message keeps the allocator off the send path).
-            let bytes: bytes::Bytes = serde_json::to_vec(&raw)
-                .map_err(|e| EvoError::internal(e.to_string()))?
-                .into();
             let ctx = EmitContext::of(inst);
             let base64 = ctx.webhook.as_ref().is_some_and(|w| w.base64);
-            let hook = sim.has_webhook(&ctx).then_some(raw);
+            // Serialised once: the response body and the kept message share the buffer (one
+            // long-lived allocation per message keeps the allocator off the send path); a
+            // JSON value only for the webhook.
+            let (bytes, hook) = stored_message(
+                inst,
+                &call,
+                &plan,
+                message,
+                (&jid, &key_id),
+                sim.has_webhook(&ctx),
+            )?;
             keep(inst, bytes.clone(), plan.media.as_deref());
             let lid_phone = super::received::phone_of_lid(inst, &jid);
             Ok((jid, bytes, ctx, hook, base64, lid_phone))
@@ -268,40 +347,62 @@ async fn execute(sim: &Sim, call: Call, mut plan: Plan) -> EvoResult {
     Ok((StatusCode::CREATED, json, response).into_response())
 }
 
-/// The sent message as the server keeps and answers it: `key`, `message` with its
-/// `contextInfo` (the typing context, a group's, a quoted message's), `messageType`, ….
+/// The sent message as the server keeps and answers it (`key`, `message` with its
+/// `contextInfo` — the typing context, a group's, a quoted message's —, `messageType`, …),
+/// serialised, and as a JSON value when `as_value` (for the webhook).
 fn stored_message(
     inst: &Instance,
     call: &Call,
     plan: &Plan,
     mut message: Value,
-    jid: &str,
-    key_id: &str,
-) -> Value {
-    let mut ctx_info = match (plan.context, jid.ends_with("@g.us")) {
-        (true, false) => context_info(),
-        (true, true) => group_context(inst, jid, &call.body),
-        _ => Value::Null,
+    (jid, key_id): (&str, &str),
+    as_value: bool,
+) -> Result<(bytes::Bytes, Option<Value>), EvoError> {
+    let group = jid.ends_with("@g.us");
+    let quoted = quoted(inst, call);
+    let context_info = match (plan.context, group, &quoted) {
+        (true, false, None) if plan.message_type == "conversation" => {
+            ContextInfo::Person(PersonContext::now())
+        }
+        _ => {
+            let mut ctx_info = match (plan.context, group) {
+                (true, false) => context_info(),
+                (true, true) => group_context(inst, jid, &call.body),
+                _ => Value::Null,
+            };
+            if let Some(q) = quoted {
+                ctx_info["stanzaId"] = q["key"]["id"].clone();
+                ctx_info["participant"] = q["key"]["remoteJid"].clone();
+                ctx_info["quotedMessage"] = q["message"].clone();
+            }
+            if !ctx_info.is_null() && plan.message_type != "conversation" {
+                message[plan.message_type.as_str()]["contextInfo"] = ctx_info.clone();
+            }
+            ContextInfo::Json(ctx_info)
+        }
     };
-    if let Some(q) = quoted(inst, call) {
-        ctx_info["stanzaId"] = q["key"]["id"].clone();
-        ctx_info["participant"] = q["key"]["remoteJid"].clone();
-        ctx_info["quotedMessage"] = q["message"].clone();
-    }
-    if !ctx_info.is_null() && plan.message_type != "conversation" {
-        message[plan.message_type.as_str()]["contextInfo"] = ctx_info.clone();
-    }
-    let mut raw = json!({
-        "key": {"remoteJid": jid, "fromMe": true, "id": key_id},
-        "pushName": "Você", "status": "PENDING", "message": message,
-        "contextInfo": ctx_info, "messageType": plan.message_type,
-        "messageTimestamp": state::unix_secs(), "instanceId": inst.id,
-        "source": rules::source_of(key_id),
-    });
-    if raw["contextInfo"].is_null() {
-        raw.as_object_mut().map(|o| o.remove("contextInfo"));
-    }
-    raw
+    let sent = Sent {
+        key: SentKey {
+            remote_jid: jid,
+            from_me: true,
+            id: key_id,
+        },
+        push_name: "Você",
+        status: "PENDING",
+        message: &message,
+        context_info,
+        message_type: &plan.message_type,
+        message_timestamp: state::unix_secs(),
+        instance_id: &inst.id,
+        source: rules::source_of(key_id),
+    };
+    let internal = |e: serde_json::Error| EvoError::internal(e.to_string());
+    let bytes = serde_json::to_vec(&sent).map_err(internal)?.into();
+    let value = match as_value {
+        true => Some(serde_json::to_value(&sent).map_err(internal)?),
+        false => None,
+    };
+    Ok((bytes, value))
 }
 
 /// `send.message`, then `messages.update` SERVER_ACK → DELIVERY_ACK → READ (→ PLAYED).
@@ -369,4 +470,45 @@ pub(super) fn keep(inst: &mut Instance, json: bytes::Bytes, media: Option<&[u8]>
         .filter(|m| m.len() <= MAX_KEPT_MEDIA)
         .map(bytes::Bytes::copy_from_slice);
     inst.kept.push_back(state::Kept { json, media });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // upstream: evolution-api 2.3.6 whatsapp.baileys.service.ts sendMessageWithTyping (the
+    // person-send contextInfo and the sent message's fields, in the order the server answers)
+    #[test]
+    fn typed_answer_serialises_as_the_servers_json() {
+        let person = PersonContext::now();
+        let low = person.ephemeral_setting_timestamp.low;
+        let message = json!({"conversation": "Hola"});
+        let sent = |context_info| Sent {
+            key: SentKey {
+                remote_jid: "5511988887777@s.whatsapp.net",
+                from_me: true,
+                id: "3EB0ABC",
+            },
+            push_name: "Você",
+            status: "PENDING",
+            message: &message,
+            context_info,
+            message_type: "conversation",
+            message_timestamp: 1_700_000_000,
+            instance_id: "i-1",
+            source: "web",
+        };
+        let ctx = format!(
+            r#"{{"mentionedJid":[],"groupMentions":[],"ephemeralSettingTimestamp":{{"low":{low},"high":0,"unsigned":false}},"disappearingMode":{{"initiator":0}}}}"#
+        );
+        let head = r#"{"key":{"remoteJid":"5511988887777@s.whatsapp.net","fromMe":true,"id":"3EB0ABC"},"pushName":"Você","status":"PENDING","message":{"conversation":"Hola"}"#;
+        let tail = r#""messageType":"conversation","messageTimestamp":1700000000,"instanceId":"i-1","source":"web"}"#;
+        let typed = serde_json::to_string(&sent(ContextInfo::Person(person))).unwrap();
+        assert_eq!(typed, format!(r#"{head},"contextInfo":{ctx},{tail}"#));
+        let parsed: Value = serde_json::from_str(&ctx).unwrap();
+        let as_json = serde_json::to_string(&sent(ContextInfo::Json(parsed))).unwrap();
+        assert_eq!(as_json, typed);
+        let none = serde_json::to_string(&sent(ContextInfo::Json(Value::Null))).unwrap();
+        assert_eq!(none, format!("{head},{tail}"));
+    }
 }
