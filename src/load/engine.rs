@@ -372,10 +372,14 @@ impl<F: Flow> Worker<F> {
         let mut running = FuturesUnordered::new();
         let mut open = true;
         let mut tick = tokio::time::interval(Duration::from_millis(250));
+        // Made once: a fresh `cancelled()` per completion registers a waiter each time.
+        let hard = self.hard.clone();
+        let hard = hard.cancelled();
+        tokio::pin!(hard);
         loop {
             tokio::select! {
                 biased;
-                () = self.hard.cancelled() => break,
+                () = &mut hard => break,
                 Some(done) = running.next(), if !running.is_empty() => {
                     let done: Option<Done> = done;
                     let Some(done) = done else { continue };
@@ -419,13 +423,16 @@ impl<F: Flow> Worker<F> {
         let shared = self.shared.clone();
         let stop = self.stop.clone();
         async move {
-            if ticket.intended > Instant::now() {
+            // One clock read when the iteration is due already (a closed loop without think
+            // time): the instant checked is the instant it starts.
+            let mut started = Instant::now();
+            if ticket.intended > started {
                 tokio::select! {
                     () = tokio::time::sleep_until(ticket.intended) => {}
                     () = stop.cancelled() => return None,
                 }
+                started = Instant::now();
             }
-            let started = Instant::now();
             shared.started.fetch_add(1, Ordering::Relaxed);
             shared.count_at(&shared.started_by_second, ticket.intended);
             let now = shared.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
