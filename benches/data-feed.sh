@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A `data:` feeder at volume: a ROWS-row CSV (default 1,000,000) feeds `harness load` with
 # `select: unique` across 4 shards (4 processes); every request's path is logged by a sink
-# (benches/delay_server.py with a log), so a row taken twice shows as a repeated line. The same load without
+# (nginx with an access log of paths, else benches/delay_server.py; PYTHON_SINK=1 forces the
+# latter), so a row taken twice shows as a repeated line. The same load without
 # `data:` (the URL from `seq()`) gives the memory baseline; each process's peak RSS is
 # measured with /usr/bin/time -f %M (docs/benchmarks.md has the figures).
 #   benches/data-feed.sh [RATE] [DURATION] [ROWS] [HARNESS_BINARY]
@@ -20,7 +21,27 @@ cd "$dir"
 awk -v n="$rows" 'BEGIN { print "id,phone,name"; for (i = 0; i < n; i++) printf "%d,5511%09d,\"Customer %d, Jr\"\n", i, 900000000 + i, i }' >customers.csv
 echo "customers.csv: $rows rows, $(du -h customers.csv | cut -f1)"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-python3 "$here/delay_server.py" "$port" 0 0 paths.log &
+if [[ -x /usr/sbin/nginx && -z ${PYTHON_SINK:-} ]]; then
+  # nginx (1 worker) logs each request's path: the Python sink cannot take more than ~1,000
+  # requests a second, so taking all of a million rows needs this one.
+  chmod 755 "$dir"
+  cat >nginx.conf <<CONF
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 4096; }
+http {
+  log_format path '\$request_uri';
+  access_log $dir/paths.log path buffer=256k flush=1s;
+  keepalive_requests 100000000;
+  server { listen 127.0.0.1:$port; location / { return 200 'ok'; } }
+}
+CONF
+  /usr/sbin/nginx -c "$dir/nginx.conf" -p "$dir" &
+else
+  python3 "$here/delay_server.py" "$port" 0 0 paths.log &
+fi
 sink_pid=$!
 sink="http://127.0.0.1:$port"
 sleep 1
@@ -54,6 +75,7 @@ shards() { # scenario: runs the 4 shards together, prints each one's peak RSS (K
 }
 shards plain
 shards fed
+sleep 2 # nginx flushes its access log every second
 fed=$(grep -c '^/row/' paths.log)
 distinct=$(grep '^/row/' paths.log | sort -u | wc -l)
 iterations=$(python3 -c 'import json, sys; print(sum(json.load(open(f))["load"]["iterations"] for f in sys.argv[1:]))' fed-?.json)

@@ -5,16 +5,18 @@
 # (mocks/faults/evolution-flaky.yaml), plus a plain GET load on the simulator. Every INTERVAL
 # it prints the resident memory (KiB) and open file descriptors of both processes; at the end,
 # the load's p99 per 5-minute window from its JSON report.
-# The conversation is `volume` (each customer books a slot of its own); `e2e-booking` has every
-# customer tap the first slot of the same list, which under load is a real race the app
-# answers with "that slot was just taken".
+# The conversation is benches/soak-returning.yaml: 5,000 returning customers book a slot and
+# cancel it, so the app's calendar and the simulator's contacts reach a steady state; at the
+# default 20/s every bounded store (journal, kept messages, contacts, the app's remembered
+# replies) is full by minute 9. `volume` (a new customer each time, each booking a slot of its
+# own) grows the calendar until its ~33,000 slots are taken: the app's data, not a leak.
 #   benches/soak.sh [DURATION] [RATE] [INTERVAL] [HARNESS_BINARY] [SCENARIO]
 set -euo pipefail
 duration=${1:-30m}
-rate=${2:-10}
+rate=${2:-20}
 interval=${3:-60}
 bin=${4:-target/release/harness}
-scenario=${5:-volume}
+scenario=${5:-benches/soak-returning.yaml}
 dir=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 sim_port=$(free_port)
@@ -25,12 +27,29 @@ instances=()
 for name in clinica-centro clinica-norte clinica-sur clinica-este clinica-oeste; do
   instances+=(--instance "$name:${name^^}-TOKEN")
 done
-"$bin" mock evolution --port "$sim_port" "${instances[@]}" \
+# HEAPTRACK=DIR records both processes with heaptrack (DIR/mock.*.zst, DIR/app.*.zst) to find
+# what grows; RSS and file descriptors are then those of the recorded processes.
+traced() { # NAME COMMAND…: runs COMMAND, under heaptrack when HEAPTRACK is set
+  local name=$1; shift
+  if [[ -n ${HEAPTRACK:-} ]]; then heaptrack -o "$HEAPTRACK/$name" "$@"; else exec "$@"; fi
+}
+pid_of() { # PID: the process that runs the harness (heaptrack's child when recording)
+  if [[ -n ${HEAPTRACK:-} ]]; then
+    local child=""
+    for _ in $(seq 50); do
+      child=$(pgrep -f -n "^$bin $2" || true)
+      [[ -n $child ]] && break
+      sleep 0.1
+    done
+    echo "$child"
+  else echo "$1"; fi
+}
+traced mock "$bin" mock evolution --port "$sim_port" "${instances[@]}" \
   --webhook-url "http://127.0.0.1:$app_port/api/whatsapp/webhook" >"$dir/mock.log" 2>&1 &
-mock=$!
-"$bin" app --provider evolution --provider-url "http://127.0.0.1:$sim_port" --port "$app_port" \
+mock=$(pid_of $! mock)
+traced app "$bin" app --provider evolution --provider-url "http://127.0.0.1:$sim_port" --port "$app_port" \
   >"$dir/app.log" 2>&1 &
-app=$!
+app=$(pid_of $! app)
 trap 'kill $mock $app $load $toggler 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
 sleep 2
 cat >"$dir/harness.yaml" <<YAML

@@ -138,3 +138,83 @@ fn the_evolution_group_example_passes_with_its_webhooks() {
         assert!(checked, "the {event} webhook is checked: {checks:?}");
     }
 }
+
+const ACCEPTED_AND_REFUSED: &str = r#"
+name: inject in process
+steps:
+  - name: delivered
+    inject: { from: "5511977776666", text: "hola" }
+  - name: unknown tenant
+    inject: { from: "5511977776666", tenant: nowhere, text: "hola" }
+  - name: no digits
+    inject: { from: "ana", text: "hola" }
+"#;
+
+/// Runs [`ACCEPTED_AND_REFUSED`] against `target` with `ctx` (all steps run, pass or fail).
+async fn run_injects(target: &Target, ctx: &RunContext) -> ScenarioRun {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("injects.yaml");
+    std::fs::write(&path, ACCEPTED_AND_REFUSED).unwrap();
+    let scenario = parse_file(&path).unwrap();
+    let vars = init_vars(&scenario, target.vars(), &ctx.templater).unwrap();
+    run_scenario(&scenario, vars, ctx).await
+}
+
+/// On the embedded simulator `inject` calls its control API in process: the same handler
+/// judges the message, so the steps' verdicts, requests and answers are those of the HTTP path
+/// (only the new message's id differs); and it needs no socket: with an HTTP client that can
+/// reach nothing, the in-process inject is still delivered.
+async fn in_process_is_judged_as_over_http(provider: ProviderKind) {
+    let (env, target) = crate::e2e::embedded(provider).await;
+    let templater = Templater::new(Arc::new(|_| None), Redactor::new());
+    let run_target = Some(target.run_target());
+    let over_http = RunContext::new(templater.clone(), CancellationToken::new(), run_target);
+    let mut in_process = over_http.clone();
+    in_process.sim_local = Some(env.sim.in_process.clone());
+    // Port 9 (discard) is closed here: every HTTP request fails to connect.
+    in_process.client = reqwest::Client::builder()
+        .proxy(reqwest::Proxy::all("http://127.0.0.1:9").unwrap())
+        .build()
+        .unwrap();
+    let http = run_injects(&target, &over_http).await;
+    let local = run_injects(&target, &in_process).await;
+    let passed = |r: &ScenarioRun| r.steps.iter().map(|s| s.passed).collect::<Vec<_>>();
+    assert_eq!(
+        passed(&http),
+        [true, false, false],
+        "{provider:?}: {:?}",
+        http.steps
+    );
+    assert_eq!(
+        passed(&local),
+        passed(&http),
+        "{provider:?}: {:?}",
+        local.steps
+    );
+    for (h, l) in http.steps.iter().zip(&local.steps) {
+        assert_eq!(l.request, h.request, "{provider:?} {}", h.name);
+        assert_eq!(l.error, h.error, "{provider:?} {}", h.name);
+        let (hr, lr) = (h.response.as_ref().unwrap(), l.response.as_ref().unwrap());
+        assert_eq!(lr.status, hr.status, "{provider:?} {}", h.name);
+        let names = |r: &harness::runner::http::Response| {
+            r.headers.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(names(lr), names(hr), "{provider:?} {}", h.name);
+        assert_eq!(lr.header("content-length"), Some(lr.body.len().to_string()));
+        if !h.passed {
+            assert_eq!(lr.body, hr.body, "{provider:?} {}", h.name);
+            assert_eq!(l.checks, h.checks, "{provider:?} {}", h.name);
+        }
+    }
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inject_in_process_is_judged_as_over_http_on_evolution() {
+    in_process_is_judged_as_over_http(ProviderKind::Evolution).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inject_in_process_is_judged_as_over_http_on_meta() {
+    in_process_is_judged_as_over_http(ProviderKind::Meta).await;
+}

@@ -193,7 +193,10 @@ const REMEMBERED: usize = 10_000;
 struct Fallback {
     /// Customers (tenant and number) whose phones get plain text; the newest [`REMEMBERED`].
     text_only: Recent<String>,
-    sent: HashMap<String, Reply>,
+    /// The newest [`REMEMBERED`] interactive replies, by message id, in their plain-text form
+    /// (all a late failure needs); the table is taken at start-up, twice as big as it needs
+    /// so that forgetting never grows it (as `Recent::reserved`).
+    sent: HashMap<String, Box<Reply>>,
     order: VecDeque<String>,
     /// Failures of ids not (yet) remembered.
     early: HashSet<String>,
@@ -203,8 +206,8 @@ impl Default for Fallback {
     fn default() -> Self {
         Self {
             text_only: Recent::new(REMEMBERED),
-            sent: HashMap::new(),
-            order: VecDeque::new(),
+            sent: HashMap::with_capacity(2 * REMEMBERED),
+            order: VecDeque::with_capacity(REMEMBERED),
             early: HashSet::new(),
         }
     }
@@ -253,7 +256,7 @@ impl Outbox {
         let reply = {
             let mut f = self.fallback.lock().unwrap_or_else(|e| e.into_inner());
             match f.sent.remove(id) {
-                Some(reply) => reply,
+                Some(reply) => *reply,
                 None => {
                     if f.early.len() == REMEMBERED {
                         f.early.clear();
@@ -306,7 +309,13 @@ impl Outbox {
             }
         }
         f.order.push_back(id.clone());
-        f.sent.insert(id, reply.clone());
+        let plain = Reply {
+            tenant: reply.tenant.clone(),
+            token: reply.token.clone(),
+            to: reply.to.clone(),
+            body: reply.body.plain(),
+        };
+        f.sent.insert(id, Box::new(plain));
     }
 
     async fn deliver(&self, reply: Reply) {

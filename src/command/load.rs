@@ -202,7 +202,7 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
         Some(p.target.run_target()),
     );
     ctx.default_timeout = opts.timeout;
-    ctx.sim_bus = p.sim_bus();
+    p.embed(&mut ctx);
     let abort = opts
         .abort_on_fail
         .then(|| abort_check(&scenario, plan.planned_iterations()));

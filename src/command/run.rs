@@ -25,8 +25,10 @@ pub async fn run(opts: RunOptions) -> Result<u8, CommandError> {
     let vars = init_vars(&scenario, p.target.vars(), &p.templater)
         .map_err(|e| CommandError::Invalid(format!("error: {}: {e}", scenario.path.display())))?;
     let sim_bus = p.sim_bus();
+    let sim_local = p.sim_local();
     let mut ctx = RunContext::new(p.templater, stop.soft.clone(), Some(p.target.run_target()));
     ctx.sim_bus = sim_bus;
+    ctx.sim_local = sim_local;
     ctx.default_timeout = opts.timeout;
     ctx.fail_fast = opts.fail_fast;
     let live = super::progress::live(opts.quiet);

@@ -30,6 +30,18 @@ impl Prepared {
     pub fn sim_bus(&self) -> Option<crate::sim::Bus> {
         self.embedded.embedded().map(|e| e.sim.bus.clone())
     }
+
+    /// The embedded simulator's routes, for `inject` in process (none for another process's).
+    pub fn sim_local(&self) -> Option<crate::sim::InProcess> {
+        self.embedded.embedded().map(|e| e.sim.in_process.clone())
+    }
+
+    /// Points `ctx` at the embedded simulator in process: `await` on its bus, `inject` on its
+    /// routes (for a simulator in another process both stay on HTTP).
+    pub fn embed(&self, ctx: &mut crate::runner::RunContext) {
+        ctx.sim_bus = self.sim_bus();
+        ctx.sim_local = self.sim_local();
+    }
 }
 
 /// Opens the scenario's `data:` files (before anything starts) and resolves the target for

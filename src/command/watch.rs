@@ -143,7 +143,7 @@ pub async fn watch(opts: WatchOptions) -> Result<u8, CommandError> {
                 Some(p.target.run_target()),
             );
             ctx.default_timeout = opts.timeout;
-            ctx.sim_bus = p.sim_bus();
+            p.embed(&mut ctx);
             ctx
         },
         journal: p.embedded.embedded().map(|e| e.sim.bus.clone()),

@@ -1,5 +1,5 @@
-//! The end-to-end actions. `inject` asks the simulator (its control API, so the same code
-//! serves an in-process simulator and a `harness mock` in another process) to deliver a
+//! The end-to-end actions. `inject` asks the simulator (its control API: called in process on
+//! the embedded simulator, over HTTP on a `harness mock` in another process) to deliver a
 //! customer's message to the app, and starts that customer's end-to-end clock; or it posts a
 //! raw payload straight to the app's webhook. `await` long-polls the simulator's journal of
 //! outbound messages for the app's reply to that customer; the reply's timestamp minus the
@@ -15,7 +15,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 
 use super::check::{self, CheckResult};
-use super::http::{self, ErrorKind, ExchangeError, Response, SentRequest};
+use super::http::{ErrorKind, ExchangeError, Response, SentRequest};
 use super::journal_poll::{poll, Observed, Wanted};
 use super::template::{Templater, Vars};
 use super::{judge, Attempt, Injection, RunContext, RunState, RunTarget};
@@ -226,7 +226,8 @@ pub(super) async fn inject(
     ctx: &RunContext,
 ) -> Attempt {
     let at_unix_us = unix_us_now();
-    let exchange = http::send(&ctx.client, r.request, r.content_type, ctx.default_timeout).await;
+    let timeout = ctx.default_timeout;
+    let exchange = super::inject_local::send(ctx, r.request, r.content_type, timeout).await;
     let mut attempt = judge(step, exchange, &state.vars, ctx);
     let Some(customer) = r.customer else {
         return attempt;

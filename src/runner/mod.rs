@@ -11,6 +11,7 @@ mod drive;
 mod e2e;
 pub mod http;
 mod inject_body;
+mod inject_local;
 mod journal_poll;
 pub mod template;
 
@@ -44,6 +45,8 @@ pub struct RunContext {
     /// The embedded simulator's bus: `await` waits on it in process instead of long-polling
     /// the simulator's journal over HTTP. `None` for a simulator in another process.
     pub sim_bus: Option<crate::sim::Bus>,
+    /// The embedded simulator's routes: `inject` calls its control API in process.
+    pub sim_local: Option<crate::sim::InProcess>,
 }
 
 /// A step starting, or its result.
@@ -74,6 +77,7 @@ impl RunContext {
             fail_fast: false,
             progress: None,
             sim_bus: None,
+            sim_local: None,
         }
     }
 }

@@ -70,6 +70,8 @@ pub struct SimHandle {
     pub addr: SocketAddr,
     /// The simulator's outbound-message bus.
     pub bus: Bus,
+    /// Its routes, callable in this process without a socket.
+    pub in_process: InProcess,
     shutdown: watch::Sender<bool>,
     join: Option<JoinHandle<()>>,
     tasks: Vec<JoinHandle<()>>,
@@ -149,16 +151,60 @@ pub async fn serve(listener: TcpListener, router: Router, bus: Bus) -> io::Resul
     let (shutdown, rx) = watch::channel(false);
     let traffic = Arc::new(Traffic::default());
     let totals = tokio::spawn(Arc::clone(&traffic).report(Server::Simulator));
+    let in_process = InProcess {
+        base_url: url_of(addr),
+        router: router.clone(),
+        traffic: Arc::clone(&traffic),
+    };
     let join = tokio::spawn(accept_loop(listener, router, traffic, rx));
     Ok(SimHandle {
         base_url: url_of(addr),
         addr,
         bus,
+        in_process,
         shutdown,
         join: Some(join),
         tasks: vec![totals],
         on_shutdown: Vec::new(),
     })
+}
+
+/// A running simulator's routes, called in this process: the same router (and so the same
+/// handlers, validation and answers) a connection is served with, without the socket, the
+/// HTTP parsing and the connection's buffers. What the runner uses to reach an embedded
+/// simulator's control API (`inject`).
+#[derive(Clone)]
+pub struct InProcess {
+    base_url: String,
+    router: Router,
+    traffic: Arc<Traffic>,
+}
+
+impl std::fmt::Debug for InProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InProcess")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InProcess {
+    /// The URL the simulator listens at (`http://127.0.0.1:PORT`): requests to it can be
+    /// [`InProcess::call`]ed instead.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Serves one request, counted in the simulator's per-second totals as a request over a
+    /// connection is.
+    pub async fn call(&self, req: Request<Body>) -> Response<Body> {
+        let resp = match self.router.clone().oneshot(req).await {
+            Ok(r) => r,
+            Err(e) => match e {},
+        };
+        self.traffic.record(resp.status().as_u16());
+        resp
+    }
 }
 
 async fn accept_loop(
