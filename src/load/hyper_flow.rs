@@ -131,7 +131,8 @@ impl Flow for HyperFlow {
 
     async fn iterate(&self) -> Outcome {
         let start = Instant::now();
-        let result = match tokio::time::timeout(self.timeout, self.exchange()).await {
+        // The deadline from the same clock read (`timeout` would read the clock again).
+        let result = match tokio::time::timeout_at(start + self.timeout, self.exchange()).await {
             Ok(r) => r,
             Err(_) => Err(error(
                 ErrorKind::Timeout,
