@@ -83,8 +83,8 @@ pub struct Reply {
 #[derive(Debug)]
 pub enum Failure {
     Io(io::Error),
-    /// The connection ended before a byte of the response came (a reused connection the
-    /// server had closed: the request can be sent again on a new one).
+    /// The connection was closed or reset before a byte of the response came (on a reused
+    /// connection, one the server had closed: the request can be sent again on a new one).
     ClosedBeforeResponse,
     Protocol(String),
 }
@@ -152,7 +152,14 @@ impl Conn {
     /// Sends `request` and reads the response to its end. `Ok((reply, reusable))`.
     pub async fn exchange(&mut self, request: &[u8], head: bool) -> Result<(Reply, bool), Failure> {
         self.used += 1;
-        self.stream.write_all(request).await?;
+        if let Err(e) = self.stream.write_all(request).await {
+            return Err(match e.kind() {
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
+                    Failure::ClosedBeforeResponse
+                }
+                _ => e.into(),
+            });
+        }
         let h = loop {
             let h = self.head(head).await?;
             // 1xx: an interim response (101 is not expected: no upgrade was asked for).
@@ -194,7 +201,11 @@ impl Conn {
                 }
             }
             let first = self.start == self.end;
-            if self.fill().await? == 0 {
+            let n = match self.fill().await {
+                Err(Failure::Io(e)) if first && e.kind() == io::ErrorKind::ConnectionReset => 0,
+                other => other?,
+            };
+            if n == 0 {
                 return Err(if first {
                     Failure::ClosedBeforeResponse
                 } else {

@@ -142,3 +142,44 @@ impl Flow for HyperFlow {
         self.outcomes.outcome(start.elapsed(), result)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// Answers one request per connection, then closes it (a server whose keep-alive ended
+    /// while the connection sat in the pool): the next request goes out on a new connection
+    /// and succeeds, as with a pooling client.
+    #[tokio::test]
+    async fn a_pooled_connection_the_server_closed_is_replaced() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            for _ in 0..2 {
+                let (mut s, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await.unwrap();
+                let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                s.write_all(reply).await.unwrap();
+                // Closed after the answer, without `Connection: close`.
+            }
+        });
+        let q = QuickRequest {
+            method: "GET".into(),
+            url: format!("http://{addr}/"),
+            headers: Vec::new(),
+            body: None,
+            timeout: Duration::from_secs(5),
+        };
+        let flow = HyperFlow::new(&q).unwrap().unwrap();
+        for _ in 0..2 {
+            let out = flow.iterate().await;
+            assert_eq!((out.status, out.error), (Some(200), None));
+            // Let the server's close reach the pooled connection.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        server.await.unwrap();
+    }
+}
