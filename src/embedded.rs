@@ -12,8 +12,12 @@ use tokio::net::TcpListener;
 use crate::app::{self, AppConfig, AppDependencies, AppHandle, TenantConfig};
 use crate::redact::Redactor;
 use crate::scenario::ProviderKind;
+use crate::sim::network::Network;
 use crate::sim::{self, SimHandle};
-use crate::target::{Credentials, ProviderMode, Target};
+use crate::target::{Credentials, DeviceSpec, ProviderMode, Target};
+
+/// The instance of the simulated customer device (`customer_device: { simulated: true }`).
+pub const DEVICE_INSTANCE: &str = "customer-device";
 
 /// Evolution instances (tenants) of the embedded default; the first is `provider.instance`.
 pub const EVOLUTION_INSTANCES: &[&str] = &[
@@ -37,6 +41,9 @@ pub struct Embedded {
     pub sim: SimHandle,
     pub app: Option<AppHandle>,
     credentials: Credentials,
+    /// The simulated customer device: its Evolution simulator, and the device as a target
+    /// names it.
+    device: Option<(SimHandle, DeviceSpec)>,
 }
 
 /// Where the embedded simulator listens (`--sim-port`, `--bind`) and the URL the app reaches
@@ -87,14 +94,28 @@ impl Embedded {
             Some(_) => AppSide::External(target.webhook_url()),
         };
         let side = (app, deps);
-        let e = Self::start_with(
-            target.spec.provider,
-            listen,
+        let listen: Listen = listen.into();
+        let simulated_device = target
+            .spec
+            .customer_device
+            .as_ref()
+            .is_some_and(|d| d.simulated);
+        let network = simulated_device.then(Network::new);
+        let (provider, given) = (target.spec.provider, &target.credentials);
+        let mut e = Self::start_inner(
+            provider,
+            listen.clone(),
             side,
-            &target.credentials,
+            given,
             redactor,
+            network.clone(),
         )
         .await?;
+        if let Some(network) = network {
+            let declared = target.spec.customer_device.as_ref();
+            let business = declared.and_then(|d| d.business_number.clone());
+            e.device = Some(start_device(&e, &listen, (network, business), redactor).await?);
+        }
         Ok(Some(e))
     }
 
@@ -114,11 +135,22 @@ impl Embedded {
     pub async fn start_with(
         provider: ProviderKind,
         listen: impl Into<Listen>,
-        (app, deps): (AppSide, AppDependencies),
+        side: (AppSide, AppDependencies),
         given: &Credentials,
         redactor: &Redactor,
     ) -> anyhow::Result<Embedded> {
-        let listen: Listen = listen.into();
+        Self::start_inner(provider, listen.into(), side, given, redactor, None).await
+    }
+
+    /// [`Embedded::start_with`], the simulator on `network` when given.
+    async fn start_inner(
+        provider: ProviderKind,
+        listen: Listen,
+        (app, deps): (AppSide, AppDependencies),
+        given: &Credentials,
+        redactor: &Redactor,
+        network: Option<Network>,
+    ) -> anyhow::Result<Embedded> {
         let bind = listen.bind.unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
         let sim_addr = std::net::SocketAddr::new(bind, listen.port.unwrap_or(0));
         let sim_listener = TcpListener::bind(sim_addr)
@@ -157,7 +189,7 @@ impl Embedded {
             redactor.add(s);
         }
         let urls = (webhook_url, listen.public_url);
-        let sim = start_sim(provider, &credentials, sim_listener, urls).await?;
+        let sim = start_sim(provider, &credentials, sim_listener, urls, network).await?;
         let app = match app_listener {
             Some(listener) => {
                 let mut config = app_config(provider, &credentials, &sim_url);
@@ -171,6 +203,7 @@ impl Embedded {
             sim,
             app,
             credentials,
+            device: None,
         })
     }
 
@@ -183,6 +216,9 @@ impl Embedded {
         if let Some(app) = &self.app {
             t.app_url = Some(app.base_url.clone());
         }
+        if let Some((_, device)) = &self.device {
+            t.device = Some(device.clone());
+        }
         t
     }
 
@@ -194,6 +230,9 @@ impl Embedded {
     pub async fn shutdown(self) {
         if let Some(app) = self.app {
             app.shutdown().await;
+        }
+        if let Some((device, _)) = self.device {
+            device.shutdown().await;
         }
         self.sim.shutdown().await;
     }
@@ -257,6 +296,7 @@ async fn start_sim(
     c: &Credentials,
     listener: TcpListener,
     (webhook_url, public_url): (Option<String>, Option<String>),
+    network: Option<Network>,
 ) -> anyhow::Result<SimHandle> {
     let tenants = tenants(provider, c);
     let handle = match provider {
@@ -275,16 +315,12 @@ async fn start_sim(
                     })
                     .collect(),
                 server_url: public_url,
+                network,
                 ..Default::default()
             };
             sim::evolution::start(config, listener).await
         }
         ProviderKind::Meta => {
-            let display = |i: usize| {
-                META_NUMBERS
-                    .get(i)
-                    .map_or_else(|| format!("1555078{:04}", 3881 + i), |n| n.1.to_string())
-            };
             let config = sim::meta::MetaConfig {
                 token: c.token.clone().unwrap_or_default(),
                 app_secret: c.app_secret.clone().unwrap_or_default(),
@@ -292,16 +328,80 @@ async fn start_sim(
                 phone_numbers: tenants
                     .iter()
                     .enumerate()
-                    .map(|(i, id)| sim::meta::PhoneNumber::new(id, display(i)))
+                    .map(|(i, id)| sim::meta::PhoneNumber::new(id, meta_display(i)))
                     .collect(),
                 webhook_url,
                 public_url,
+                network,
                 ..Default::default()
             };
             sim::meta::start(config, listener).await
         }
     };
     handle.with_context(|| format!("cannot start the {} simulator", provider.name()))
+}
+
+/// The display number of the `i`-th embedded Meta phone number.
+fn meta_display(i: usize) -> String {
+    META_NUMBERS
+        .get(i)
+        .map_or_else(|| format!("1555078{:04}", 3881 + i), |n| n.1.to_string())
+}
+
+/// The app's business number in the embedded default: its Evolution instance's account, or
+/// its Meta phone number's display number.
+fn business_number(provider: ProviderKind, c: &Credentials) -> String {
+    let own = tenants(provider, c);
+    match provider {
+        ProviderKind::Evolution => {
+            sim::evolution::number_for(c.instance.as_deref().unwrap_or(EVOLUTION_INSTANCES[0]))
+        }
+        ProviderKind::Meta => {
+            let id = c.phone_number_id.as_deref().unwrap_or(META_NUMBERS[0].0);
+            meta_display(own.iter().position(|t| t == id).unwrap_or(0))
+        }
+    }
+}
+
+/// The simulated customer device: a second Evolution simulator, on `listen`'s address, with
+/// one open instance that joins `network` (where the app's provider simulator is). It writes
+/// to `business` when given, else to the app's number. Its own number is left for the
+/// harness to read from it (`fetchInstances`), as from a real device.
+async fn start_device(
+    e: &Embedded,
+    listen: &Listen,
+    (network, business): (Network, Option<String>),
+    redactor: &Redactor,
+) -> anyhow::Result<(SimHandle, DeviceSpec)> {
+    let bind = listen.bind.unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
+    let listener = TcpListener::bind(std::net::SocketAddr::new(bind, 0))
+        .await
+        .context("cannot bind the simulated customer device")?;
+    let api_key = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+    redactor.add(&api_key);
+    let config = sim::evolution::EvolutionConfig {
+        api_key: api_key.clone(),
+        instances: vec![sim::evolution::SeedInstance::open(
+            DEVICE_INSTANCE,
+            &instance_token(DEVICE_INSTANCE),
+            None,
+        )],
+        network: Some(network),
+        ..Default::default()
+    };
+    let handle = sim::evolution::start(config, listener)
+        .await
+        .context("cannot start the simulated customer device")?;
+    let spec = DeviceSpec {
+        url: Some(handle.base_url.clone()),
+        instance: Some(DEVICE_INSTANCE.into()),
+        api_key: Some(api_key),
+        number: None,
+        business_number: Some(
+            business.unwrap_or_else(|| business_number(e.provider, &e.credentials)),
+        ),
+    };
+    Ok((handle, spec))
 }
 
 fn app_config(provider: ProviderKind, c: &Credentials, sim_url: &str) -> AppConfig {

@@ -59,6 +59,7 @@ pub mod cli;
 pub mod command;
 pub mod data;
 pub mod dependencies;
+pub mod device;
 pub mod embedded;
 mod entry;
 pub mod exit;

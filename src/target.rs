@@ -10,7 +10,7 @@ use crate::redact::Redactor;
 use crate::report::TargetReport;
 use crate::runner::template::{TemplateError, Templater, Vars};
 use crate::runner::{RunDependency, RunTarget};
-pub use crate::scenario::targets::{Credentials, ProviderMode, TargetSpec};
+pub use crate::scenario::targets::{Credentials, CustomerDevice, ProviderMode, TargetSpec};
 pub use crate::scenario::ProviderKind;
 
 /// Which target, and the flags that override it.
@@ -29,6 +29,8 @@ pub struct TargetOverrides {
     pub bind: Option<std::net::IpAddr>,
     /// `--public-url`: the embedded simulator's URL as the app reaches it.
     pub public_url: Option<String>,
+    /// `--customer-device simulated`: a simulated customer device plays the customer.
+    pub customer_device_simulated: bool,
 }
 
 /// A target with its values rendered (environment read, secrets registered).
@@ -45,6 +47,20 @@ pub struct Target {
     pub dependencies: Vec<RunDependency>,
     /// Their template variables, `dependencies.<name>.url`, …; `None` without any.
     pub dependency_vars: Option<Value>,
+    /// Customer-device mode: the device, its values rendered (filled in by the embedded
+    /// default for a simulated one; the number read from the device when not given).
+    pub device: Option<DeviceSpec>,
+}
+
+/// A customer device with its values rendered; `number` and `business_number` may still be
+/// unknown (read from the device, or given by the embedded default).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeviceSpec {
+    pub url: Option<String>,
+    pub instance: Option<String>,
+    pub api_key: Option<String>,
+    pub number: Option<String>,
+    pub business_number: Option<String>,
 }
 
 impl TargetSpec {
@@ -86,6 +102,16 @@ impl TargetSpec {
             tenants: Vec::new(),
             dependencies: Vec::new(),
             dependency_vars: None,
+            device: match &self.customer_device {
+                Some(d) if !d.simulated => Some(DeviceSpec {
+                    url: render(&d.url)?,
+                    instance: render(&d.instance)?,
+                    api_key: secret(&d.api_key, r)?,
+                    number: render(&d.number)?,
+                    business_number: render(&d.business_number)?,
+                }),
+                _ => None,
+            },
             spec: self.clone(),
         })
     }
@@ -152,6 +178,7 @@ impl Target {
             app_secret: self.credentials.app_secret.clone(),
             webhook_url: self.webhook_url(),
             dependencies: self.dependencies.clone(),
+            device: self.device.as_ref().and_then(DeviceSpec::run_target),
         }
     }
 
@@ -257,6 +284,7 @@ pub fn select(o: &TargetOverrides, provider: ProviderKind) -> Result<TargetSpec,
             credentials: Credentials::from_env_defaults(),
             public_url: None,
             dependencies: Vec::new(),
+            customer_device: None,
         },
     };
     if let Some(p) = o.provider {
@@ -276,12 +304,32 @@ pub fn select(o: &TargetOverrides, provider: ProviderKind) -> Result<TargetSpec,
     if let Some(url) = &o.public_url {
         spec.public_url = Some(url.clone());
     }
+    if o.customer_device_simulated {
+        spec.customer_device = Some(CustomerDevice {
+            simulated: true,
+            ..CustomerDevice::default()
+        });
+    }
     if o.sim_port.is_some() {
         // `--sim-port` starts the simulator here, on that port: the provider is simulated.
         spec.mode = ProviderMode::Simulated;
         spec.provider_url = None;
     }
     Ok(spec)
+}
+
+impl DeviceSpec {
+    /// The device as the runner carries it, once every value is known.
+    pub fn run_target(&self) -> Option<crate::runner::DeviceTarget> {
+        let digits = |n: &Option<String>| n.as_deref().map(crate::sim::bus::phone_digits);
+        Some(crate::runner::DeviceTarget {
+            url: self.url.as_deref()?.trim_end_matches('/').to_string(),
+            instance: self.instance.clone()?,
+            api_key: self.api_key.clone().unwrap_or_default(),
+            number: digits(&self.number)?,
+            business_number: digits(&self.business_number)?,
+        })
+    }
 }
 
 impl Credentials {

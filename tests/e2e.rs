@@ -40,6 +40,7 @@ pub(crate) async fn embedded(provider: ProviderKind) -> (Embedded, Target) {
         credentials: Credentials::default(),
         public_url: None,
         dependencies: Vec::new(),
+        customer_device: None,
     };
     let redactor = Redactor::new();
     let templater = Templater::new(Arc::new(|_| None), redactor.clone());

@@ -8,6 +8,7 @@ mod data;
 mod dep_scenarios;
 mod deploy;
 mod deps;
+mod device;
 mod e2e;
 mod inject;
 mod interop;

@@ -101,6 +101,11 @@ pub struct TargetArgs {
     /// `public_url`).
     #[arg(long, value_name = "URL", value_parser = crate::scenario::targets::public_url)]
     pub public_url: Option<String>,
+    /// Customer-device mode offline: a simulated Evolution instance plays the customer through
+    /// the simulated WhatsApp network, as a real device would (the target's `customer_device:
+    /// { simulated: true }`; a device of your own is declared in harness.yaml).
+    #[arg(long, value_name = "simulated", value_parser = ["simulated"])]
+    pub customer_device: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -370,6 +375,7 @@ impl TargetArgs {
             sim_port: self.sim_port,
             bind: self.bind,
             public_url: self.public_url,
+            customer_device_simulated: self.customer_device.is_some(),
         }
     }
 }

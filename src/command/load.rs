@@ -181,7 +181,7 @@ pub async fn load(opts: LoadOptions) -> Result<u8, CommandError> {
     let scenario = load_scenario(name, color)?;
     let (plan, cap) = resolve_plan(&opts.shape, scenario.load.as_ref())
         .map_err(|e| invalid(format!("{}: {e}", scenario.path.display())))?;
-    let p = prepare(&scenario, &opts.target, color).await?;
+    let p = super::setup::not_for_load(prepare(&scenario, &opts.target, color).await?).await?;
     check_references(&scenario, &p.target, color)?;
     check_report_dirs(&opts.files)?;
     let base = p.target.vars();

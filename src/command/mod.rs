@@ -5,6 +5,7 @@
 
 pub mod app;
 mod compare;
+mod device;
 mod list;
 pub mod load;
 mod load_report;

@@ -26,8 +26,12 @@ pub(super) struct Prepared {
 }
 
 impl Prepared {
-    /// The embedded simulator's bus, for `await` in process (none for another process's).
+    /// The embedded simulator's bus, for `await` in process (none for another process's);
+    /// in customer-device mode, the bus of the device's listener.
     pub fn sim_bus(&self) -> Option<crate::sim::Bus> {
+        if let Some(l) = &self.embedded.device {
+            return Some(l.bus.clone());
+        }
         self.embedded.embedded().map(|e| e.sim.bus.clone())
     }
 
@@ -65,6 +69,7 @@ pub(super) async fn prepare(
     let resolved = spec
         .resolve(&templater)
         .map_err(|e| CommandError::Invalid(format!("error: target `{}`: {e}", spec.name)))?;
+    super::device::check(scenario, &spec, color)?;
     let real = dependencies::check::real(scenario, &spec.dependencies);
     if !real.is_empty() {
         let diagnostics = crate::scenario::Diagnostics(real);
@@ -93,10 +98,15 @@ pub(super) async fn prepare(
     let deps = bound.start(target.app_url.as_deref()).await?;
     target.dependencies = deps.run_dependencies();
     target.dependency_vars = (!deps.deps.is_empty()).then(|| deps.vars());
+    let device = super::device::start(&mut target, overrides, embedded.is_some()).await?;
     Ok(Prepared {
         redactor,
         templater,
-        embedded: Started { embedded, deps },
+        embedded: Started {
+            embedded,
+            deps,
+            device,
+        },
         target,
     })
 }
@@ -105,6 +115,8 @@ pub(super) async fn prepare(
 pub(super) struct Started {
     embedded: Option<Embedded>,
     deps: dependencies::Running,
+    /// Customer-device mode: the listener of the device's webhook.
+    device: Option<crate::device::Listener>,
 }
 
 impl Started {
@@ -114,6 +126,10 @@ impl Started {
     }
 
     async fn shutdown(self) {
+        // The device's webhook is turned off while its server (maybe embedded) still runs.
+        if let Some(l) = self.device {
+            l.shutdown().await;
+        }
         if let Some(e) = self.embedded {
             e.shutdown().await;
         }
@@ -302,4 +318,16 @@ pub(super) async fn shut_down(started: Started, hard: &CancellationToken) {
         () = started.shutdown() => {}
         () = hard.cancelled() => {}
     }
+}
+
+/// `harness load` refuses customer-device mode (after stopping what `prepare` started): one
+/// device is one customer, and a load needs many.
+pub(super) async fn not_for_load(p: Prepared) -> Result<Prepared, CommandError> {
+    if p.target.device.is_none() {
+        return Ok(p);
+    }
+    shut_down(p.embedded, &CancellationToken::new()).await;
+    Err(CommandError::Invalid(
+        "error: customer-device mode is for `harness run` and `watch`: one device is one customer, and a load needs many (run the load in simulated mode)".into(),
+    ))
 }

@@ -79,10 +79,21 @@ pub(super) fn render_inject(
     vars: &Vars,
     target: Option<&RunTarget>,
 ) -> Result<Rendered, ExchangeError> {
-    match inject {
-        Inject::Customer(m) => render_customer(m, t, vars, target),
-        Inject::Raw(raw) => render_raw(raw, t, vars, target),
-        Inject::Payment(_) => Err(invalid("a payment inject is sent by `runner::deps`")),
+    // Customer-device mode: the device sends it (`super::device`).
+    match (inject, target.and_then(|t| t.device.as_ref())) {
+        (Inject::Customer(m), Some(d)) => {
+            super::device::render_customer(m, t, vars, d).map(|(request, customer)| Rendered {
+                request,
+                content_type: Some("application/json"),
+                customer: Some(customer),
+            })
+        }
+        (Inject::Raw(_), Some(_)) => Err(invalid(
+            "a raw webhook cannot be sent from a customer device (run it in simulated mode)",
+        )),
+        (Inject::Customer(m), None) => render_customer(m, t, vars, target),
+        (Inject::Raw(raw), None) => render_raw(raw, t, vars, target),
+        (Inject::Payment(_), _) => Err(invalid("a payment inject is sent by `runner::deps`")),
     }
 }
 
@@ -236,13 +247,24 @@ pub(super) async fn inject(
         let declared = step.checks.iter().any(|c| c.subject == Subject::Status);
         let accepted = (200..300).contains(&response.status);
         if !declared {
+            let device = ctx.target.as_ref().is_some_and(|t| t.device.is_some());
+            let (name, expected) = match device {
+                true => (
+                    "the device sent the message",
+                    "a 2xx answer from the device's Evolution API",
+                ),
+                false => (
+                    "simulator delivered the message",
+                    "a 2xx answer from the simulator's control API",
+                ),
+            };
             attempt.checks.insert(
                 0,
                 CheckResult {
-                    name: "simulator delivered the message".into(),
+                    name: name.into(),
                     span: step.span,
                     passed: accepted,
-                    expected: "a 2xx answer from the simulator's control API".into(),
+                    expected: expected.into(),
                     observed: format!(
                         "{} {}",
                         response.status,
@@ -305,6 +327,10 @@ fn await_target(
     ctx: &RunContext,
 ) -> Result<(String, Option<String>, String), ExchangeError> {
     let vars = &state.vars;
+    // Customer-device mode: one device, one customer; replies come to its listener.
+    if let Some(d) = ctx.target.as_ref().and_then(|t| t.device.as_ref()) {
+        return Ok((d.number.clone(), None, d.url.clone()));
+    }
     let customer = match &spec.to {
         Some(to) => phone_digits(&ctx.templater.render(to, vars)?),
         None => state.last_customer.clone().ok_or_else(|| {

@@ -1,12 +1,12 @@
 //! Executes one scenario, step by step, sequentially.
 //!
-//! A step is rendered with the variables known so far, executed (polled when it has a
-//! `retry`), judged by its checks, and its captures extend the variables. Failures are data
-//! in [`StepResult`]; the run goes on to the next step. Cancellation (Ctrl-C) is observed
-//! between and during steps; the steps run so far are kept and the run is marked interrupted.
+//! A step is rendered with the variables known so far, executed (polled with `retry`), judged
+//! by its checks; its captures extend the variables. Failures are data in [`StepResult`]; the
+//! run goes on. Ctrl-C is observed between and during steps: what ran is kept, interrupted.
 
 pub mod check;
 mod deps;
+mod device;
 mod drive;
 mod e2e;
 pub mod http;
@@ -42,10 +42,9 @@ pub struct RunContext {
     pub fail_fast: bool,
     /// Told as each step starts and ends (the live progress of `harness run`).
     pub progress: Option<StepProgress>,
-    /// The embedded simulator's bus: `await` waits on it in process instead of long-polling
-    /// the simulator's journal over HTTP. `None` for a simulator in another process.
+    /// The embedded simulator's bus and routes: `await` waits on the bus, `inject` calls its
+    /// control API, in process; `None` for a simulator in another process (HTTP then).
     pub sim_bus: Option<crate::sim::Bus>,
-    /// The embedded simulator's routes: `inject` calls its control API in process.
     pub sim_local: Option<crate::sim::InProcess>,
 }
 
@@ -110,10 +109,13 @@ pub struct RunTarget {
     pub webhook_url: Option<String>,
     /// The app's other dependencies (LLM, payments, HTTP APIs) of this run.
     pub dependencies: Vec<RunDependency>,
+    /// Customer-device mode: the Evolution instance that plays the customer.
+    pub device: Option<DeviceTarget>,
 }
 
 pub use check::CheckCounts;
 pub use deps::{service_of, RunDependency};
+pub use device::{unsupported as device_unsupported, DeviceTarget};
 
 /// The HTTP client of functional runs: keep-alive, no proxy (targets are explicit), rustls.
 pub fn default_client() -> reqwest::Client {

@@ -40,6 +40,10 @@ pub const BUILTIN: &[Builtin] = &[
         "examples/evolution-group",
         "scenarios/examples/evolution-group.yaml"
     ),
+    builtin!(
+        "examples/customer-device",
+        "scenarios/examples/customer-device.yaml"
+    ),
 ];
 
 /// Where a scenario's text comes from.

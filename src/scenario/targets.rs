@@ -60,6 +60,30 @@ pub struct TargetSpec {
     /// `dependencies:` — per name, whether the scenario's dependency of that name is
     /// simulated here or real (and where).
     pub dependencies: Vec<TargetDependency>,
+    /// `customer_device:` — an Evolution instance that plays the customer (docs/targets.md).
+    pub customer_device: Option<CustomerDevice>,
+}
+
+/// A target's customer device, as declared (templates, rendered at resolution).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerDevice {
+    /// `simulated: true`: a simulated Evolution instance on the simulated WhatsApp network,
+    /// started with the embedded simulators (the other fields are then not given).
+    pub simulated: bool,
+    /// The device's Evolution API URL, instance and `apikey` (a secret).
+    pub url: Option<String>,
+    pub instance: Option<String>,
+    pub api_key: Option<String>,
+    /// The device's number; default: the instance's `ownerJid` (`fetchInstances`).
+    pub number: Option<String>,
+    /// The app's business number, where the device writes; default with the embedded
+    /// simulators: the target's instance's or phone number's.
+    pub business_number: Option<String>,
+    /// The harness's webhook listener: port (default: any free one) and the URL the device's
+    /// server reaches it at (default: its bind address, or `--public-url` when nothing else
+    /// of the harness is reached from outside).
+    pub port: Option<u16>,
+    pub public_url: Option<String>,
 }
 
 /// A target's word on one dependency of the scenarios it runs.

@@ -28,6 +28,7 @@ pub mod faults;
 pub mod inbound;
 pub mod journal;
 pub mod meta;
+pub mod network;
 pub mod neutral;
 pub mod openai;
 pub mod payments;

@@ -8,7 +8,9 @@ use saphyr::{LoadableYamlNode, MarkedYaml};
 use super::node::{Ctx, Entry};
 use crate::scenario::diagnostic::Diagnostics;
 use crate::scenario::model::ProviderKind;
-use crate::scenario::targets::{Credentials, ProviderMode, TargetDependency, TargetSpec};
+use crate::scenario::targets::{
+    Credentials, CustomerDevice, ProviderMode, TargetDependency, TargetSpec,
+};
 
 const FILE_KEYS: &[&str] = &["targets"];
 const TARGET_KEYS: &[&str] = &[
@@ -25,6 +27,17 @@ const TARGET_KEYS: &[&str] = &[
     "phone_number_id",
     "public_url",
     "dependencies",
+    "customer_device",
+];
+const DEVICE_KEYS: &[&str] = &[
+    "simulated",
+    "url",
+    "instance",
+    "api_key",
+    "number",
+    "business_number",
+    "port",
+    "public_url",
 ];
 const DEPENDENCY_KEYS: &[&str] = &["mode", "url", "api_key", "port"];
 
@@ -90,6 +103,9 @@ fn target(ctx: &mut Ctx, entry: &Entry) -> Option<TargetSpec> {
     };
     let mode = mode(ctx, fields.get("mode"), provider_url.is_some());
     let dependencies = fields.get("dependencies").map(|e| dependencies(ctx, e));
+    let device = fields
+        .get("customer_device")
+        .map(|e| customer_device(ctx, e));
     Some(TargetSpec {
         name: entry.key.clone(),
         app_url,
@@ -100,6 +116,7 @@ fn target(ctx: &mut Ctx, entry: &Entry) -> Option<TargetSpec> {
         credentials,
         public_url,
         dependencies: super::node::optional(dependencies)?.unwrap_or_default(),
+        customer_device: super::node::optional(device)?,
     })
 }
 
@@ -162,6 +179,48 @@ fn dependencies(ctx: &mut Ctx, entry: &Entry) -> Option<Vec<TargetDependency>> {
     complete.then_some(out)
 }
 
+/// `customer_device: { simulated: true }` or `{ url, instance, api_key, business_number, … }`.
+fn customer_device(ctx: &mut Ctx, entry: &Entry) -> Option<CustomerDevice> {
+    let fields = ctx.fields(entry.value, "`customer_device`", DEVICE_KEYS)?;
+    let mut text = |key: &str| fields.get(key).and_then(|e| ctx.text(e));
+    let mut d = CustomerDevice {
+        url: text("url"),
+        instance: text("instance"),
+        api_key: text("api_key"),
+        number: text("number"),
+        business_number: text("business_number"),
+        ..CustomerDevice::default()
+    };
+    if let Some(e) = fields.get("public_url") {
+        match crate::scenario::targets::public_url(&ctx.string(e)?) {
+            Ok(url) => d.public_url = Some(url),
+            Err(msg) => ctx.error(e.value_node(), msg, None),
+        }
+    }
+    d.port = fields
+        .get("port")
+        .and_then(|f| ctx.number(f))
+        .map(|p| p.clamp(0.0, 65535.0) as u16);
+    if let Some(e) = fields.get("simulated") {
+        d.simulated = ctx.boolean(e)?;
+    }
+    let missing: Vec<&str> = [("url", &d.url), ("instance", &d.instance)]
+        .iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| *k)
+        .collect();
+    if !d.simulated && !missing.is_empty() {
+        let hint = "give the device's Evolution API `url:`, `instance:` and `api_key:`, or `simulated: true` for a simulated device".to_string();
+        ctx.error(
+            entry.key_node,
+            format!("`customer_device` needs {}", missing.join(" and ")),
+            Some(hint),
+        );
+        return None;
+    }
+    Some(d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +239,28 @@ mod tests {
             (t[1].provider, t[1].mode),
             (ProviderKind::Evolution, ProviderMode::Simulated)
         );
+    }
+
+    #[test]
+    fn reads_a_customer_device_and_says_what_it_lacks() {
+        let text = "targets:\n  s:\n    customer_device:\n      url: https://evo.example\n      instance: phone\n      api_key: ${K}\n      business_number: \"+57 601 555 0100\"\n      port: 8099\n      public_url: https://h.example:8099/\n  o:\n    customer_device: { simulated: true }\n";
+        let t = parse_targets(Path::new("harness.yaml"), text).unwrap();
+        let d = t[0].customer_device.as_ref().unwrap();
+        assert_eq!(
+            (d.instance.as_deref(), d.api_key.as_deref(), d.port),
+            (Some("phone"), Some("${K}"), Some(8099))
+        );
+        assert_eq!(d.public_url.as_deref(), Some("https://h.example:8099"));
+        assert!(t[1].customer_device.as_ref().unwrap().simulated);
+        let text = "targets:\n  s:\n    customer_device: { instance: phone }\n";
+        let rendered = parse_targets(Path::new("harness.yaml"), text)
+            .unwrap_err()
+            .render(text, false);
+        assert!(
+            rendered.contains("`customer_device` needs url"),
+            "{rendered}"
+        );
+        assert!(rendered.contains("harness.yaml:3:5"), "{rendered}");
     }
 
     #[test]

@@ -7,13 +7,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::errors::EvoError;
 use super::inbound::{inbound_event, InboundRequest};
 use super::reply::{ok, S};
 use super::state::ConnState;
-use super::EmitContext;
+use super::{EmitContext, Sim};
 
 fn control_error(status: StatusCode, msg: String) -> Response {
     (status, Json(json!({"error": msg}))).into_response()
@@ -25,20 +25,29 @@ pub(super) async fn inbound(State(sim): S, body: Bytes) -> Response {
         Ok(r) => r,
         Err(e) => return control_error(StatusCode::BAD_REQUEST, format!("invalid inbound: {e}")),
     };
+    match deliver(&sim, &req) {
+        Err((status, msg)) => control_error(status, msg),
+        Ok(answer) => Json(answer).into_response(),
+    }
+}
+
+/// Delivers a customer's message to an instance (`/__harness/inbound`, and messages of the
+/// simulated WhatsApp network): the events go out; the answer names the message.
+pub(super) fn deliver(sim: &Sim, req: &InboundRequest) -> Result<Value, (StatusCode, String)> {
     let from = crate::sim::bus::phone_digits(&req.from);
     if from.is_empty() {
-        return control_error(StatusCode::BAD_REQUEST, "`from` has no digits".into());
+        return Err((StatusCode::BAD_REQUEST, "`from` has no digits".into()));
     }
-    let result = {
+    let (ctx, events, id, jid) = {
         let mut instances = sim.instances();
         let name = match (&req.instance, instances.len()) {
             (Some(n), _) => n.clone(),
             (None, 1) => instances.keys().next().cloned().unwrap_or_default(),
             (None, _) => {
-                return control_error(
+                return Err((
                     StatusCode::BAD_REQUEST,
                     "`instance` is required unless exactly one instance exists".into(),
-                )
+                ))
             }
         };
         match instances.get_mut(&name) {
@@ -65,18 +74,12 @@ pub(super) async fn inbound(State(sim): S, body: Bytes) -> Response {
             }
             Some(inst) => {
                 let base64 = inst.webhook.as_ref().is_some_and(|w| w.settings.base64);
-                inbound_event(inst, &from, &req, base64).map_err(|e| (StatusCode::BAD_REQUEST, e))
+                inbound_event(inst, &from, req, base64).map_err(|e| (StatusCode::BAD_REQUEST, e))
             }
         }
-    };
-    match result {
-        Err((status, msg)) => control_error(status, msg),
-        Ok((ctx, events, id, jid)) => {
-            sim.emit(&ctx, events);
-            Json(json!({"message_id": id, "instance": ctx.instance, "remote_jid": jid}))
-                .into_response()
-        }
-    }
+    }?;
+    sim.emit(&ctx, events);
+    Ok(json!({"message_id": id, "instance": ctx.instance, "remote_jid": jid}))
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

@@ -37,6 +37,7 @@ mod inbound;
 mod integrations;
 mod messages;
 mod misc;
+mod network;
 pub mod qr;
 mod received;
 mod reply;
@@ -142,6 +143,9 @@ pub struct EvolutionConfig {
     pub version: String,
     /// `DATABASE_CONNECTION_CLIENT_NAME`.
     pub client_name: String,
+    /// The simulated WhatsApp network the instances join (their numbers reach the other
+    /// simulators' numbers and theirs), when set.
+    pub network: Option<crate::sim::network::Network>,
 }
 
 impl Default for EvolutionConfig {
@@ -169,6 +173,7 @@ impl Default for EvolutionConfig {
             unregistered_numbers: Vec::new(),
             version: "2.3.6".into(),
             client_name: "evolution".into(),
+            network: None,
         }
     }
 }
@@ -425,7 +430,11 @@ pub async fn start(config: EvolutionConfig, listener: TcpListener) -> io::Result
     });
     let router = handlers::router(Arc::clone(&sim)).merge(control);
     let router = faults::apply(router, faults, tenant_of);
-    let mut handle = super::serve(listener, router, bus).await?;
+    let mut handle = super::serve(listener, router, bus.clone()).await?;
+    if let Some(network) = &sim.config.network {
+        let member: Arc<dyn crate::sim::network::Member> = Arc::clone(&sim) as _;
+        handle.attach_task(network.join(Arc::downgrade(&member), &bus));
+    }
     handle.on_shutdown(move || {
         sim.stop.send_replace(true);
         sim.webhooks.shutdown();

@@ -71,22 +71,29 @@ async fn inbound(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
         Ok(r) => r,
         Err(e) => return bad_request(StatusCode::BAD_REQUEST, format!("invalid body: {e}")),
     };
+    match deliver(&m, req) {
+        Ok(answer) => Json(answer).into_response(),
+        Err((status, msg)) => bad_request(status, msg),
+    }
+}
+
+/// Delivers a customer's message to a number's app (`/__harness/inbound`, and messages of the
+/// simulated WhatsApp network); the answer names the message and its delivery.
+pub(super) fn deliver(
+    m: &Meta,
+    req: InboundRequest,
+) -> Result<serde_json::Value, (StatusCode, String)> {
+    let bad = |msg: String| (StatusCode::BAD_REQUEST, msg);
     let from = ids::normalize_phone(&req.from);
     if !(5..=15).contains(&from.len()) {
-        return bad_request(
-            StatusCode::BAD_REQUEST,
-            "from must be a phone number (5 to 15 digits)",
-        );
+        return Err(bad("from must be a phone number (5 to 15 digits)".into()));
     }
-    let number = match number_for(&m, req.phone_number_id.as_deref()) {
-        Ok(n) => n,
-        Err((status, msg)) => return bad_request(status, msg),
-    };
+    let number = number_for(m, req.phone_number_id.as_deref())?;
     if m.webhook_url_of(number).is_none() {
-        return bad_request(
+        return Err((
             StatusCode::CONFLICT,
             format!("no webhook URL configured for phone number {}", number.id),
-        );
+        ));
     }
     let profile = Profile {
         name: req.name.clone(),
@@ -95,26 +102,23 @@ async fn inbound(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
     };
     // A tap, a choice or a reaction answers a business message: by default the last one the
     // app sent this customer (Meta always states the `context` of an interactive reply).
-    let last_sent = last_sent_to(&m, &number.id, &from);
+    let last_sent = last_sent_to(m, &number.id, &from);
     let context_id = match (&req.context_id, req.is_interactive_reply()) {
         (Some(id), _) => Some(id.clone()),
         (None, true) => last_sent.clone(),
         (None, false) => None,
     };
-    let content = match content_of(req, &mut m.media(), &number.id, last_sent.as_deref()) {
-        Ok(c) => c,
-        Err(e) => return bad_request(StatusCode::BAD_REQUEST, e),
-    };
+    let content = content_of(req, &mut m.media(), &number.id, last_sent.as_deref()).map_err(bad)?;
     if m.account(&number.id, |a| a.is_blocked(&from)) {
-        return bad_request(
+        return Err((
             StatusCode::CONFLICT,
             format!(
                 "customer {from} is blocked by the business (block_users): Meta drops its messages"
             ),
-        );
+        ));
     }
     let Some(st) = m.states.get(&number.id) else {
-        return bad_request(StatusCode::NOT_FOUND, "unknown phone number");
+        return Err((StatusCode::NOT_FOUND, "unknown phone number".into()));
     };
     let wamid = ids::wamid(&from, Direction::Inbound);
     let now = tokio::time::Instant::now();
@@ -126,15 +130,14 @@ async fn inbound(State(m): State<Shared>, body: axum::body::Bytes) -> Response {
         context_id,
     };
     tracing::info!(phone_number_id = %number.id, from = %from, text = msg.content.text(), "inbound");
-    let delivery = events::deliver_inbound(&m, number, &customer, &msg);
-    Json(json!({
+    let delivery = events::deliver_inbound(m, number, &customer, &msg);
+    Ok(json!({
         "message_id": wamid,
         "phone_number_id": number.id,
         "from": from,
         "user_id": customer.user_id,
         "delivery_id": delivery,
     }))
-    .into_response()
 }
 
 /// The id of the last message the app sent `to` from this number (the journal's newest).

@@ -54,6 +54,7 @@ mod account_routes;
 mod control;
 mod events;
 mod http;
+mod network;
 mod registration;
 mod server;
 mod stores;
@@ -193,6 +194,8 @@ pub struct MetaConfig {
     /// The simulator's URL as the app reaches it (`--public-url`): media URLs and links
     /// handed to the app start with it; default: the bind address.
     pub public_url: Option<String>,
+    /// The simulated WhatsApp network the phone numbers join, when set.
+    pub network: Option<crate::sim::network::Network>,
 }
 
 impl Default for MetaConfig {
@@ -217,6 +220,7 @@ impl Default for MetaConfig {
             template_review_delay: Duration::from_millis(500),
             verify_on_start: false,
             public_url: None,
+            network: None,
         }
     }
 }
@@ -455,7 +459,11 @@ pub async fn start(config: MetaConfig, listener: TcpListener) -> io::Result<SimH
             .map_request(trim_trailing_slash)
             .service(router),
     );
-    let mut handle = super::serve(listener, router, bus).await?;
+    let mut handle = super::serve(listener, router, bus.clone()).await?;
+    if let Some(network) = &meta.config.network {
+        let member: Arc<dyn crate::sim::network::Member> = Arc::clone(&meta) as _;
+        handle.attach_task(network.join(Arc::downgrade(&member), &bus));
+    }
     if meta.config.verify_on_start {
         handle.attach_task(tokio::spawn(registration::verify_configured(meta)));
     }
