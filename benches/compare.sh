@@ -8,11 +8,15 @@
 # Usage: benches/compare.sh [rounds=8] [seconds=10]        (run from the repository root)
 # Env:   ONLY="wrk oha hey harness harness-reqwest goose"  to pick tools
 #        SKIP_INSTALL=1                                    to not install anything
+#        HARNESS=path                                      the harness binary (target/release/harness)
+#        BASE=path ONLY="... harness-base"                 another build in the same rounds (before/after)
+#        PORT=18080                                        nginx's port
 set -euo pipefail
 ROUNDS=${1:-8}
 SECS=${2:-10}
 CONNS=50
-PORT=18080
+PORT=${PORT:-18080}
+HARNESS=${HARNESS:-${CARGO_TARGET_DIR:-target}/release/harness}
 ONLY=${ONLY:-"wrk oha hey harness harness-reqwest"}
 WORK=$(mktemp -d /tmp/harness-bench.XXXX)
 chmod 755 "$WORK"  # nginx workers run as another user
@@ -70,9 +74,10 @@ run() {
          local rps; rps=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"]["requestsPerSec"])' "$out") ;;
     hey) "${timed[@]}" hey -c $CONNS -z ${SECS}s "$url" > "$out" 2>&1
          local rps; rps=$(awk '/Requests\/sec/ {print $2}' "$out") ;;
-    harness|harness-reqwest)
-         local client=hyper; [ "$tool" = harness-reqwest ] && client=reqwest
-         "${timed[@]}" target/release/harness load --url "$url" -c $CONNS -z ${SECS}s -q \
+    harness|harness-reqwest|harness-base)
+         local client=hyper bin=$HARNESS; [ "$tool" = harness-reqwest ] && client=reqwest
+         [ "$tool" = harness-base ] && bin=$BASE
+         "${timed[@]}" "$bin" load --url "$url" -c $CONNS -z ${SECS}s -q \
            --http-client $client --json "$WORK/$tool.$2.json" > "$out" 2>&1 || true
          local rps; rps=$(python3 -c 'import json,sys; l=json.load(open(sys.argv[1]))["load"]; print(l["completed"]/l["duration_s"])' "$WORK/$tool.$2.json") ;;
     goose) "${timed[@]}" benches/goose/target/release/goose-bench --host "http://127.0.0.1:$PORT" \
@@ -106,3 +111,13 @@ med = [statistics.median(c) for c in cols]
 lo = [min(c) for c in cols]; hi = [max(c) for c in cols]
 print(f"| {sys.argv[1]} | {med[0]:,.0f} [{lo[0]:,.0f}–{hi[0]:,.0f}] | {med[1]:,.0f} [{lo[1]:,.0f}–{hi[1]:,.0f}] | {med[2]:.1f} | {med[3]:.1f} |")' "$tool"
 done
+# Per round, each harness build's requests per CPU-second over oha's (when both ran).
+if [[ " $ONLY " == *" oha "* ]]; then
+  for tool in $ONLY; do
+    [[ $tool == harness* ]] || continue
+    paste -d' ' <(printf '%s' "${rows[$tool]}") <(printf '%s' "${rows[oha]}") | python3 -c '
+import statistics, sys
+r = [float(l.split()[1]) / float(l.split()[5]) for l in sys.stdin if l.strip()]
+print(f"{sys.argv[1]} ÷ oha, req per CPU-s, per round: " + ", ".join(f"{x:.2f}" for x in r) + f" (median {statistics.median(r):.2f})")' "$tool"
+  done
+fi

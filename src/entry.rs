@@ -58,7 +58,7 @@ fn execute(cli: Cli, sink: Option<Arc<Mutex<out::Captured>>>) -> u8 {
     // thread; its error is printed in the command's scope below.
     let env_files = load_env_files(cli.env_file.as_deref());
     crate::logging::init(log_filter(&cli.command), cli.log_format);
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime_for(&cli.command) {
         Ok(rt) => rt,
         Err(e) => {
             out::eprintln(format_args!("error: cannot start the async runtime: {e}"));
@@ -84,6 +84,21 @@ fn execute(cli: Cli, sink: Option<Arc<Mutex<out::Captured>>>) -> u8 {
     match sink {
         Some(sink) => runtime.block_on(out::capture(sink, main)),
         None => runtime.block_on(main),
+    }
+}
+
+/// The async runtime: tokio's multi-thread runtime with its default worker count (one worker per
+/// core the process may run on: `available_parallelism` follows the CPU affinity), except for
+/// `load` on a single core, which runs on the current-thread runtime: one thread doing all the
+/// work instead of a worker thread beside an idle main thread, without the cross-thread
+/// scheduling (measured in docs/benchmarks.md, "`harness load` against wrk, oha, hey").
+fn runtime_for(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
+    let one_core = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    match command {
+        Command::Load(_) if one_core => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Runtime::new(),
     }
 }
 

@@ -372,10 +372,15 @@ impl<F: Flow> Worker<F> {
         let mut running = FuturesUnordered::new();
         let mut open = true;
         let mut tick = tokio::time::interval(Duration::from_millis(250));
+        // Made once: a fresh `cancelled()` per completion registers a waiter each time.
+        let hard = self.hard.clone();
+        let hard = hard.cancelled();
+        tokio::pin!(hard);
         loop {
+            // Completions first: the hard stop is polled when none is ready (an iteration it
+            // must drop is one that does not complete), not once per completion.
             tokio::select! {
                 biased;
-                () = self.hard.cancelled() => break,
                 Some(done) = running.next(), if !running.is_empty() => {
                     let done: Option<Done> = done;
                     let Some(done) = done else { continue };
@@ -392,6 +397,7 @@ impl<F: Flow> Worker<F> {
                         let _ = self.windows.send(w);
                     }
                 }
+                () = &mut hard => break,
                 t = tickets.recv(), if open => match t {
                     Some(t) => running.push(self.iteration(t)),
                     None => open = false,
@@ -417,15 +423,26 @@ impl<F: Flow> Worker<F> {
     fn iteration(&self, ticket: Ticket) -> impl Future<Output = Option<Done>> + Send + 'static {
         let flow = self.flow.clone();
         let shared = self.shared.clone();
-        let stop = self.stop.clone();
+        // Only a think time makes an iteration wait for its instant (the dispatcher sends an
+        // open model's tickets when they are due): no token to clone otherwise.
+        let stop = self
+            .think
+            .is_some_and(|t| !t.is_zero())
+            .then(|| self.stop.clone());
         async move {
-            if ticket.intended > Instant::now() {
-                tokio::select! {
-                    () = tokio::time::sleep_until(ticket.intended) => {}
-                    () = stop.cancelled() => return None,
+            // One clock read when the iteration is due already (a closed loop without think
+            // time): the instant checked is the instant it starts.
+            let mut started = Instant::now();
+            if ticket.intended > started {
+                match stop {
+                    Some(stop) => tokio::select! {
+                        () = tokio::time::sleep_until(ticket.intended) => {}
+                        () = stop.cancelled() => return None,
+                    },
+                    None => tokio::time::sleep_until(ticket.intended).await,
                 }
+                started = Instant::now();
             }
-            let started = Instant::now();
             shared.started.fetch_add(1, Ordering::Relaxed);
             shared.count_at(&shared.started_by_second, ticket.intended);
             let now = shared.in_flight.fetch_add(1, Ordering::Relaxed) + 1;

@@ -1,8 +1,8 @@
-//! Quick mode's hot path on plain hyper: one HTTP/1.1 connection per concurrent request,
-//! handshaken by hand (`hyper::client::conn::http1`) and kept in a small pool, the request
-//! prebuilt once. Measured against reqwest in docs/benchmarks.md: reqwest's pool, `Url`
-//! handling and per-request builder cost more CPU per request than the load itself; this path
-//! does only what a keep-alive GET needs. Plain `http://` only (TLS targets use [`QuickFlow`]).
+//! Quick mode's hot path (`--http-client hyper`, the default for `http://` URLs): the request
+//! validated with hyper's `http` types and serialised once, sent over a small pool of
+//! keep-alive connections of [`h1`](super::h1) (hyper's parser, `httparse`, without hyper's
+//! per-connection task and channels). Measured against hyper's client and reqwest in
+//! docs/benchmarks.md. Plain `http://` only (TLS targets use [`QuickFlow`]).
 //!
 //! [`QuickFlow`]: super::flow::QuickFlow
 
@@ -10,30 +10,25 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper::header::{HeaderName, HeaderValue, HOST, USER_AGENT};
-use hyper::{HeaderMap, Method, Request, Uri};
-use hyper_util::rt::TokioIo;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{Method, Uri};
 use tokio::time::Instant;
 
 use super::engine::Flow;
-use super::flow::{QuickOutcomes, QuickRequest};
+use super::flow::{QuickOutcomes, QuickRequest, QuickResult};
+use super::h1::{self, Conn, Failure};
 use super::record::Outcome;
 use crate::runner::http::{ErrorKind, ExchangeError};
 
-type Conn = SendRequest<Full<Bytes>>;
-
-/// One prebuilt request over a pool of hand-held HTTP/1.1 connections.
+/// One prebuilt request over a pool of keep-alive HTTP/1.1 connections.
 #[derive(Debug)]
 pub struct HyperFlow {
     /// `host:port` to connect to.
     addr: String,
-    method: Method,
-    /// Path and query, as sent on the request line.
-    path: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    /// The whole request, as written on the wire.
+    request: Bytes,
+    /// A `HEAD` request: its response has no body whatever its headers say.
+    head: bool,
     timeout: Duration,
     /// Idle keep-alive connections; grows to the number of concurrent requests.
     pool: Mutex<Vec<Conn>>,
@@ -76,93 +71,56 @@ impl HyperFlow {
             authority.host(),
             authority.port_u16().unwrap_or(80)
         );
-        let path: Uri = uri
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .parse()
-            .map_err(|e| invalid(format!("invalid path in `{}`: {e}", q.url)))?;
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
         let method = Method::from_bytes(q.method.as_bytes())
             .map_err(|_| invalid(format!("invalid HTTP method `{}`", q.method)))?;
-        let mut headers = HeaderMap::new();
-        let host = HeaderValue::from_str(authority.as_str())
+        HeaderValue::from_str(authority.as_str())
             .map_err(|_| invalid(format!("invalid host in `{}`", q.url)))?;
-        headers.insert(HOST, host);
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("harness/", env!("CARGO_PKG_VERSION"))),
-        );
+        let mut headers = Vec::new();
         for (k, v) in &q.headers {
             let name = HeaderName::from_bytes(k.as_bytes())
                 .map_err(|_| invalid(format!("invalid header name `{k}`")))?;
             let value = HeaderValue::from_str(v)
                 .map_err(|_| invalid(format!("invalid value for header `{k}`")))?;
-            headers.insert(name, value);
+            headers.push((name, value));
         }
+        let body = q.body.as_deref().unwrap_or_default();
         Ok(Self {
             addr,
-            method,
-            path,
-            headers,
-            body: q.body.clone().map(Bytes::from).unwrap_or_default(),
+            request: h1::serialize(&method, path, authority.as_str(), &headers, body),
+            head: method == Method::HEAD,
             timeout: q.timeout,
             pool: Mutex::new(Vec::new()),
             outcomes: QuickOutcomes::new(q),
         })
     }
 
-    /// An idle pooled connection, or a new one.
-    async fn connection(&self) -> Result<Conn, ExchangeError> {
+    /// Sends the request on an idle connection, or a new one; a reused connection that the
+    /// server had closed (nothing came back) is replaced once, as a pooling client does.
+    async fn exchange(&self) -> QuickResult {
         let idle = self.pool.lock().ok().and_then(|mut p| p.pop());
-        if let Some(c) = idle.filter(|c| !c.is_closed()) {
-            return Ok(c);
+        let mut conn = match idle {
+            Some(c) => c,
+            None => self.connect().await?,
+        };
+        let mut result = conn.exchange(&self.request, self.head).await;
+        if conn.used > 1 && matches!(result, Err(Failure::ClosedBeforeResponse)) {
+            conn = self.connect().await?;
+            result = conn.exchange(&self.request, self.head).await;
         }
-        let tcp = tokio::net::TcpStream::connect(&self.addr)
-            .await
-            .map_err(|e| error(ErrorKind::Connect, e))?;
-        let _ = tcp.set_nodelay(true);
-        let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-            .await
-            .map_err(|e| error(ErrorKind::Connect, e))?;
-        tokio::spawn(conn);
-        Ok(send)
+        let (reply, reusable) = result.map_err(|e| error(ErrorKind::Transport, e))?;
+        if reusable {
+            if let Ok(mut pool) = self.pool.lock() {
+                pool.push(conn);
+            }
+        }
+        Ok((reply.status, reply.headers, reply.body))
     }
 
-    /// Sends the request; the status, the headers of a failure, and the body.
-    async fn exchange(&self) -> Result<(u16, Option<Vec<(String, String)>>, Bytes), ExchangeError> {
-        let mut conn = self.connection().await?;
-        conn.ready()
+    async fn connect(&self) -> Result<Conn, ExchangeError> {
+        Conn::connect(&self.addr)
             .await
-            .map_err(|e| error(ErrorKind::Transport, e))?;
-        let mut req = Request::new(Full::new(self.body.clone()));
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = self.path.clone();
-        *req.headers_mut() = self.headers.clone();
-        let resp = conn
-            .send_request(req)
-            .await
-            .map_err(|e| error(ErrorKind::Transport, e))?;
-        let status = resp.status().as_u16();
-        let headers = (status >= 400).then(|| {
-            resp.headers()
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect()
-        });
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| error(ErrorKind::Transport, e))?
-            .to_bytes();
-        if let Ok(mut pool) = self.pool.lock() {
-            pool.push(conn);
-        }
-        Ok((status, headers, body))
+            .map_err(|e| error(ErrorKind::Connect, e))
     }
 }
 
@@ -173,7 +131,8 @@ impl Flow for HyperFlow {
 
     async fn iterate(&self) -> Outcome {
         let start = Instant::now();
-        let result = match tokio::time::timeout(self.timeout, self.exchange()).await {
+        // The deadline from the same clock read (`timeout` would read the clock again).
+        let result = match tokio::time::timeout_at(start + self.timeout, self.exchange()).await {
             Ok(r) => r,
             Err(_) => Err(error(
                 ErrorKind::Timeout,
@@ -181,5 +140,46 @@ impl Flow for HyperFlow {
             )),
         };
         self.outcomes.outcome(start.elapsed(), result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// Answers one request per connection, then closes it (a server whose keep-alive ended
+    /// while the connection sat in the pool): the next request goes out on a new connection
+    /// and succeeds, as with a pooling client.
+    #[tokio::test]
+    async fn a_pooled_connection_the_server_closed_is_replaced() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            for _ in 0..2 {
+                let (mut s, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await.unwrap();
+                let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                s.write_all(reply).await.unwrap();
+                // Closed after the answer, without `Connection: close`.
+            }
+        });
+        let q = QuickRequest {
+            method: "GET".into(),
+            url: format!("http://{addr}/"),
+            headers: Vec::new(),
+            body: None,
+            timeout: Duration::from_secs(5),
+        };
+        let flow = HyperFlow::new(&q).unwrap().unwrap();
+        for _ in 0..2 {
+            let out = flow.iterate().await;
+            assert_eq!((out.status, out.error), (Some(200), None));
+            // Let the server's close reach the pooled connection.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        server.await.unwrap();
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod engine;
 pub mod flow;
+pub mod h1;
 pub mod hyper_flow;
 pub mod plan;
 pub mod record;
