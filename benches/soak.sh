@@ -3,7 +3,8 @@
 # under a steady mixed load for DURATION (default 30m): booking conversations (injects, sends,
 # awaits) at RATE iterations/s, faults switched on for a minute and off for a minute in turn
 # (mocks/faults/evolution-flaky.yaml), plus a plain GET load on the simulator. Every INTERVAL
-# it prints the resident memory (KiB) and open file descriptors of both processes; at the end,
+# it prints the resident memory (KiB; VmRSS, and RssAnon: heap and stacks, without the binary's
+# own pages) and open file descriptors of both processes; at the end,
 # the load's p99 per 5-minute window from its JSON report.
 # The conversation is benches/soak-returning.yaml: 5,000 returning customers book a slot and
 # cancel it, so the app's calendar and the simulator's contacts reach a steady state; at the
@@ -80,13 +81,14 @@ load=$!
 ) &
 toggler=$!
 start=$(date +%s)
-echo "elapsed_s mock_rss_kib mock_fds app_rss_kib app_fds"
+echo "elapsed_s mock_rss_kib mock_anon_kib mock_fds app_rss_kib app_anon_kib app_fds"
 while kill -0 $load 2>/dev/null; do
   row="$(( $(date +%s) - start ))"
   for pid in $mock $app; do
     rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo -)
+    anon=$(awk '/^RssAnon/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo -)
     fds=$(ls "/proc/$pid/fd" 2>/dev/null | wc -l)
-    row="$row $rss $fds"
+    row="$row $rss $anon $fds"
   done
   echo "$row"
   sleep "$interval"
