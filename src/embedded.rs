@@ -189,7 +189,12 @@ impl Embedded {
             redactor.add(s);
         }
         let urls = (webhook_url, listen.public_url);
-        let sim = start_sim(provider, &credentials, sim_listener, urls, network).await?;
+        // The bundled app's instances are subscribed to the events it handles; an app of
+        // one's own to every event, as an empty `events` list subscribes it.
+        let events = app_listener
+            .is_some()
+            .then_some(app::server::EVOLUTION_WEBHOOK_EVENTS);
+        let sim = start_sim(provider, &credentials, sim_listener, urls, network, events).await?;
         let app = match app_listener {
             Some(listener) => {
                 let mut config = app_config(provider, &credentials, &sim_url);
@@ -297,6 +302,7 @@ async fn start_sim(
     listener: TcpListener,
     (webhook_url, public_url): (Option<String>, Option<String>),
     network: Option<Network>,
+    events: Option<&[&str]>,
 ) -> anyhow::Result<SimHandle> {
     let tenants = tenants(provider, c);
     let handle = match provider {
@@ -311,7 +317,15 @@ async fn start_sim(
                             (Some(own), Some(token)) if own == name => token.clone(),
                             _ => instance_token(name),
                         };
-                        sim::evolution::SeedInstance::open(name, &token, webhook_url.as_deref())
+                        let seed = sim::evolution::SeedInstance::open(
+                            name,
+                            &token,
+                            webhook_url.as_deref(),
+                        );
+                        match events {
+                            Some(events) => seed.subscribed_to(events),
+                            None => seed,
+                        }
                     })
                     .collect(),
                 server_url: public_url,

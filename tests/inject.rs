@@ -125,7 +125,7 @@ fn the_evolution_group_example_passes_with_its_webhooks() {
     );
     let report = crate::support::read_report(&dir.path().join("r.json"));
     assert_eq!(report["passed"], true);
-    assert_eq!(report["steps"].as_array().unwrap().len(), 6);
+    assert_eq!(report["steps"].as_array().unwrap().len(), 7);
     let checks = report["checks"].as_array().unwrap();
     for event in [
         "groups.upsert",
@@ -137,6 +137,58 @@ fn the_evolution_group_example_passes_with_its_webhooks() {
             .any(|c| c["passed"] == true && c["name"].as_str().unwrap().contains(event));
         assert!(checked, "the {event} webhook is checked: {checks:?}");
     }
+}
+
+// The bundled app's Evolution instances are subscribed to the one event it handles
+// (`MESSAGES_UPSERT`), so a conversation posts it no `send.message`, acks or contact events;
+// an app of one's own (`--app-url`) is subscribed to every event, as `webhook/set` stores an
+// empty list (evolution-api 2.3.6 src/api/integrations/event/webhook/webhook.controller.ts).
+const SUBSCRIPTION: &str = r#"
+name: subscription
+provider: evolution
+steps:
+  - name: the instance's webhook
+    http:
+      url: "{{ provider.url }}/webhook/find/{{ provider.instance }}"
+      headers: { apikey: "{{ provider.api_key }}" }
+    checks:
+      status: 200
+      jsonpath:
+        $.enabled: true
+        $.events: { length: EVENTS }
+"#;
+
+const CONVERSATION: &str = r#"
+  - name: ask
+    inject: { from: "5511977776666", text: "Necesito una cita con cardiología para mañana" }
+  - name: offered
+    await: { text: { contains: Horarios }, timeout: 10s }
+  - name: what reached the app
+    http: { url: "{{ provider.url }}/__harness/webhooks" }
+    checks:
+      status: 200
+      jsonpath:
+        "$[?@.event == 'messages.upsert'].outcome": delivered
+        "$[?@.event == 'send.message']": { exists: false }
+        "$[?@.event == 'messages.update']": { exists: false }
+"#;
+
+#[test]
+fn the_bundled_app_is_subscribed_to_the_event_it_handles_and_an_own_app_to_every_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = SUBSCRIPTION.replace("EVENTS", "1") + CONVERSATION.trim_start_matches('\n');
+    std::fs::write(dir.path().join("bundled.yaml"), bundled).unwrap();
+    let out = crate::support::run_in(dir.path(), &["run", "bundled.yaml"], &[]);
+    crate::support::assert_exit(&out, 0);
+    let every = harness::sim::evolution::rules::EVENT_KEYS.len().to_string();
+    std::fs::write(
+        dir.path().join("own.yaml"),
+        SUBSCRIPTION.replace("EVENTS", &every),
+    )
+    .unwrap();
+    let args = ["run", "own.yaml", "--app-url", "http://127.0.0.1:9"];
+    let out = crate::support::run_in(dir.path(), &args, &[]);
+    crate::support::assert_exit(&out, 0);
 }
 
 const ACCEPTED_AND_REFUSED: &str = r#"

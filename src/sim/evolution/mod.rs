@@ -77,9 +77,13 @@ pub struct SeedInstance {
     pub name: String,
     /// The instance's own apikey.
     pub token: String,
-    /// Per-instance webhook URL (all events).
+    /// Per-instance webhook URL.
     pub webhook_url: Option<String>,
     pub webhook_by_events: bool,
+    /// Events (config keys, `MESSAGES_UPSERT`) the webhook is subscribed to; `None` is every
+    /// event, as `webhook/set` stores an empty list (evolution-api 2.3.6
+    /// src/api/integrations/event/webhook/webhook.controller.ts, `set`).
+    pub webhook_events: Option<Vec<String>>,
     /// Start `open` (paired), as a test or the embedded default wants.
     pub open: bool,
     /// The connected account's number when open (digits).
@@ -95,16 +99,23 @@ pub fn number_for(name: &str) -> String {
 }
 
 impl SeedInstance {
-    /// An open instance with a webhook to `webhook_url`.
+    /// An open instance with a webhook to `webhook_url`, subscribed to every event.
     pub fn open(name: &str, token: &str, webhook_url: Option<&str>) -> Self {
         Self {
             name: name.into(),
             token: token.into(),
             webhook_url: webhook_url.map(str::to_string),
             webhook_by_events: false,
+            webhook_events: None,
             open: true,
             number: number_for(name),
         }
+    }
+
+    /// The webhook subscribed to `events` only (config keys, `MESSAGES_UPSERT`).
+    pub fn subscribed_to(mut self, events: &[&str]) -> Self {
+        self.webhook_events = Some(events.iter().map(|e| e.to_string()).collect());
+        self
     }
 }
 
@@ -246,7 +257,10 @@ impl Sim {
                     let settings = WebhookSettings {
                         url: url.clone(),
                         enabled: true,
-                        events: rules::EVENT_KEYS.iter().map(|e| e.to_string()).collect(),
+                        events: match &seed.webhook_events {
+                            Some(events) => events.clone(),
+                            None => rules::EVENT_KEYS.iter().map(|e| e.to_string()).collect(),
+                        },
                         by_events: seed.webhook_by_events,
                         base64: false,
                         headers: Default::default(),
@@ -477,5 +491,22 @@ mod tests {
             .settings
             .events
             .contains(&"MESSAGES_UPSERT".into()));
+        let narrow = EvolutionConfig {
+            instances: vec![SeedInstance::open("a", "TA", Some("http://127.0.0.1:9/h"))
+                .subscribed_to(&["MESSAGES_UPSERT"])],
+            ..Default::default()
+        };
+        let hook = Sim::seeded(&narrow)["a"].webhook.clone().unwrap().settings;
+        assert_eq!(hook.events, vec!["MESSAGES_UPSERT".to_string()]);
+        assert_eq!(
+            Sim::seeded(&config)["a"]
+                .webhook
+                .as_ref()
+                .unwrap()
+                .settings
+                .events
+                .len(),
+            rules::EVENT_KEYS.len()
+        );
     }
 }
