@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Regression guard on instruction counts, not wall time: runs the fixed workloads of
-# examples/cost.rs (parse the built-in scenarios; scenario iterations against an in-process
-# app; template sends to the in-process Meta simulator) under `valgrind --tool=callgrind`,
-# counting only inside `cost::measured*`, and compares each count with its budget in
-# benches/callgrind-budget.txt. Counts repeat to well under 1 % on a busy machine, so the check
-# does not depend on the load of the machine. The example is the debug build `cargo test`
+# examples/cost.rs (parse four built-in scenarios, frozen in benches/callgrind/; scenario
+# iterations against an in-process app; template sends to the in-process Meta simulator) under
+# `valgrind --tool=callgrind`, counting only inside `cost::measured*`, and compares each count
+# with its budget in benches/callgrind-budget.txt. Counts repeat to well under 1 % on a busy
+# machine, so the check does not depend on the load of the machine. The example is the debug build `cargo test`
 # already made (no release build in CI): the counts are a debug build's, meant for spotting a
 # change that adds per-request work, not for comparing with other tools.
 #

@@ -84,16 +84,27 @@ fn main() {
     }
 }
 
-/// The built-in scenarios, parsed.
+/// Four built-in scenarios as they were when the budget was set (07af8a0), parsed: a frozen
+/// corpus, so that the count follows the parser, not the scenarios' growth (e2e-booking.yaml
+/// has grown by half since).
 fn parse_all() -> usize {
     let files = [
-        ("volume.yaml", include_str!("../scenarios/volume.yaml")),
+        (
+            "volume.yaml",
+            include_str!("../benches/callgrind/volume.yaml"),
+        ),
         (
             "e2e-booking.yaml",
-            include_str!("../scenarios/e2e-booking.yaml"),
+            include_str!("../benches/callgrind/e2e-booking.yaml"),
         ),
-        ("smoke.yaml", include_str!("../scenarios/smoke.yaml")),
-        ("errors.yaml", include_str!("../scenarios/errors.yaml")),
+        (
+            "smoke.yaml",
+            include_str!("../benches/callgrind/smoke.yaml"),
+        ),
+        (
+            "errors.yaml",
+            include_str!("../benches/callgrind/errors.yaml"),
+        ),
     ];
     let mut steps = 0;
     for (name, text) in files {
