@@ -168,6 +168,26 @@ fn a_tap_cannot_be_sent_from_a_customer_device_exit_2_at_its_line() {
     // Without the device, the same scenario is valid.
     let out = run(&s, &config, None, &dir.path().join("r.json"));
     assert_code(&out, 0);
+    // `tenant:` names one of the app's numbers, which a device cannot tell apart: refused at
+    // its line, on an inject and on an await, rather than ignored.
+    let tenant = dir.path().join("tenant.yaml");
+    std::fs::write(
+        &tenant,
+        "name: tenant\nsteps:\n  - name: hello\n    inject: { from: \"+5511900000000\", tenant: clinica-norte, text: \"hola\" }\n  - name: answer\n    await: { tenant: clinica-norte, timeout: 5s }\n",
+    )
+    .unwrap();
+    let t = tenant.display().to_string();
+    let out = run(
+        &t,
+        &config,
+        Some("device-evolution"),
+        &dir.path().join("t.json"),
+    );
+    assert_code(&out, 2);
+    for line in ["tenant.yaml:3", "tenant.yaml:5"] {
+        assert!(out.stderr.contains(line), "{line}: {}", out.stderr);
+    }
+    assert!(out.stderr.contains("business number"), "{}", out.stderr);
     // A load needs many customers: refused.
     let json = dir.path().join("l.json").display().to_string();
     let args = [

@@ -9,7 +9,8 @@
 //! One device is one customer: the scenario's `from:` (and an `await`'s `to:`) are replaced by
 //! the device's number. What a phone cannot send through the Evolution API (a tap on a button
 //! or a list row, a template button, a flow, a raw webhook, a message in a group) is refused
-//! before the run ([`unsupported`]).
+//! before the run ([`unsupported`]), and so is `tenant:`: the device writes to and hears one
+//! business number.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -41,8 +42,16 @@ pub fn refusal(action: &Action) -> Option<&'static str> {
         Action::Inject(Inject::Raw(_)) => {
             return Some("a raw webhook cannot be sent from a customer device: it is the provider's, not the phone's")
         }
+        // Ignored, it would pass whichever of the app's numbers answered (a tenant isolation
+        // check among them): the device hears only the business number it writes to.
+        Action::Await(a) if a.tenant.is_some() => {
+            return Some("`tenant:` on an `await` is checked by the simulated provider; a customer device hears the one business number it writes to (`customer_device.business_number`) and cannot tell the app's tenants apart: drop `tenant:`")
+        }
         _ => return None,
     };
+    if m.tenant.is_some() {
+        return Some("`tenant:` picks one of the app's numbers in simulated mode; a customer device writes to the one business number of `customer_device` (`business_number`): drop `tenant:`");
+    }
     if m.group.is_some() || m.lid || m.username.is_some() || m.hide_phone {
         return Some("`group`, `lid`, `username` and `hide_phone` describe a simulated customer; a customer device writes from its own number, one to one");
     }
