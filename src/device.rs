@@ -28,6 +28,12 @@ const JOURNAL: usize = 10_000;
 /// The path the device's webhook posts to.
 pub const WEBHOOK_PATH: &str = "/customer-device/webhook";
 
+/// The header the device's webhook carries, set with `webhook/set` `headers` (the server posts
+/// them with every event); the listener refuses posts without this run's value.
+// upstream: evolution-api 2.3.6 src/api/integrations/event/webhook/webhook.controller.ts
+// (`emit`: `webhookHeaders` from the stored `headers`, given to `axios.create`).
+pub const TOKEN_HEADER: &str = "x-harness-device-token";
+
 /// Where the listener binds, and the URL the device's server reaches it at.
 #[derive(Debug, Clone)]
 pub struct ListenAt {
@@ -77,15 +83,17 @@ pub async fn start(spec: &DeviceSpec, at: ListenAt) -> Result<Listener, String> 
     let base = at.public_url.unwrap_or_else(|| crate::sim::url_of(local));
     let webhook_url = format!("{}{WEBHOOK_PATH}", base.trim_end_matches('/'));
     let bus = Bus::new(JOURNAL);
+    let token = uuid::Uuid::new_v4().simple().to_string();
     let state = Arc::new(Receiver {
         bus: bus.clone(),
         device: device.clone(),
+        token: token.clone(),
     });
     let router = Router::new().fallback(receive).with_state(state);
     let handle = crate::sim::serve(listener, router, bus.clone())
         .await
         .map_err(|e| format!("cannot serve the customer device's listener: {e}"))?;
-    set_webhook(&client, &device, Some(&webhook_url)).await?;
+    set_webhook(&client, &device, Some((&webhook_url, &token))).await?;
     Ok(Listener {
         bus,
         webhook_url,
@@ -145,19 +153,25 @@ async fn owner_number(
     })
 }
 
-/// Points the device's webhook at `url` (`None`: turns it off).
+/// Points the device's webhook at `url`, carrying [`TOKEN_HEADER`] with `token` (`None`:
+/// turns it off).
 // upstream: evolution-api 2.3.6 src/api/integrations/event/webhook/webhook.router.ts
 // (`POST /webhook/set/:instance`, body `{webhook: {enabled, url, byEvents, base64, events}}`,
 // `enabled` and `url` required; `enabled: false` stores no events).
 async fn set_webhook(
     client: &reqwest::Client,
     d: &DeviceTarget,
-    url: Option<&str>,
+    to: Option<(&str, &str)>,
 ) -> Result<(), String> {
+    let (url, headers) = match to {
+        Some((url, token)) => (url, json!({ TOKEN_HEADER: token })),
+        None => ("http://127.0.0.1:9/off", json!({})),
+    };
     let body = json!({"webhook": {
-        "enabled": url.is_some(),
-        "url": url.unwrap_or("http://127.0.0.1:9/off"),
+        "enabled": to.is_some(),
+        "url": url,
         "byEvents": false, "base64": false, "events": ["MESSAGES_UPSERT"],
+        "headers": headers,
     }});
     let answer = client
         .post(format!("{}/webhook/set/{}", d.url, d.instance))
@@ -178,10 +192,22 @@ async fn set_webhook(
 struct Receiver {
     bus: Bus,
     device: DeviceTarget,
+    /// This run's [`TOKEN_HEADER`] value.
+    token: String,
 }
 
-/// One webhook from the device: a message from the business number is published.
-async fn receive(State(r): State<Arc<Receiver>>, body: axum::body::Bytes) -> StatusCode {
+/// One webhook from the device: a message from the business number is published. A post
+/// without this run's token is refused (401) and published nowhere.
+async fn receive(
+    State(r): State<Arc<Receiver>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    let token = headers.get(TOKEN_HEADER).map(|v| v.as_bytes());
+    if token != Some(r.token.as_bytes()) {
+        tracing::warn!("customer device listener: a post without this run's token, refused");
+        return StatusCode::UNAUTHORIZED;
+    }
     let Ok(envelope) = serde_json::from_slice::<Value>(&body) else {
         return StatusCode::BAD_REQUEST;
     };

@@ -255,16 +255,74 @@ async fn a_device_of_its_own_on_a_real_provider_plays_the_customer() {
     assert_code(&out, 0);
     assert_eq!(read_report(&json)["e2e"]["count"], 7);
     // The device's webhook is off again.
-    let found: Value = reqwest::Client::new()
+    let found = phone_webhook(&sim_url).await;
+    assert_eq!(found["enabled"], false, "{found}");
+    app.shutdown().await;
+    sim.shutdown().await;
+}
+
+// The listener takes posts only with this run's token, which it gives the device's webhook
+// as a header (`webhook/set` `headers`, which the server posts with every event: evolution-api
+// 2.3.6 src/api/integrations/event/webhook/webhook.controller.ts, `emit`).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_device_listener_refuses_posts_without_the_runs_token() {
+    use harness::device::{ListenAt, TOKEN_HEADER};
+    use harness::sim::evolution::{self, EvolutionConfig, SeedInstance};
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
+    let config = EvolutionConfig {
+        api_key: "GLOBAL-KEY-0001".into(),
+        instances: vec![SeedInstance::open("phone", "PHONE-TOKEN-001", None)],
+        ..Default::default()
+    };
+    let sim = evolution::start(config, sim_listener).await.unwrap();
+    let spec = harness::target::DeviceSpec {
+        url: Some(sim_url.clone()),
+        instance: Some("phone".into()),
+        api_key: Some("PHONE-TOKEN-001".into()),
+        number: None,
+        business_number: Some("+15550783881".into()),
+    };
+    let at = ListenAt {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        public_url: None,
+    };
+    let listener = harness::device::start(&spec, at).await.unwrap();
+    let client = reqwest::Client::new();
+    let found = phone_webhook(&sim_url).await;
+    assert_eq!(found["url"], listener.webhook_url.as_str(), "{found}");
+    let token = found["headers"][TOKEN_HEADER].as_str().unwrap().to_string();
+    assert_eq!(token.len(), 32, "{found}");
+    // upstream: evolution-api 2.3.6 whatsapp.baileys.service.ts messages.upsert
+    let reply = serde_json::json!({"event": "messages.upsert", "instance": "phone", "data": {
+        "key": {"remoteJid": "15550783881@s.whatsapp.net", "fromMe": false, "id": "R1"},
+        "message": {"conversation": "Hola"}, "messageType": "conversation"}});
+    let post = |value: Option<&str>| {
+        let mut req = client.post(&listener.webhook_url).json(&reply);
+        if let Some(v) = value {
+            req = req.header(TOKEN_HEADER, v);
+        }
+        req.send()
+    };
+    assert_eq!(post(None).await.unwrap().status(), 401);
+    assert_eq!(
+        post(Some("0".repeat(32).as_str())).await.unwrap().status(),
+        401
+    );
+    assert_eq!(listener.bus.journal_stats().0, 0, "nothing published");
+    assert_eq!(post(Some(&token)).await.unwrap().status(), 200);
+    assert_eq!(listener.bus.journal_stats().0, 1, "the reply is published");
+    listener.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// The `phone` instance's webhook row (`GET /webhook/find/phone`) on the simulator at `sim_url`.
+async fn phone_webhook(sim_url: &str) -> Value {
+    let answer = reqwest::Client::new()
         .get(format!("{sim_url}/webhook/find/phone"))
         .header("apikey", "PHONE-TOKEN-001")
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
-    assert_eq!(found["enabled"], false, "{found}");
-    app.shutdown().await;
-    sim.shutdown().await;
+    answer.json().await.unwrap()
 }

@@ -59,7 +59,7 @@ pub(super) async fn start(
         .map_err(|e| CommandError::Invalid(format!("error: target `{}`: {e}", target.spec.name)))?;
     if !listener.addr().ip().is_loopback() {
         super::out::eprintln(format_args!(
-            "warning: the customer device's listener is on {}, beyond loopback: anyone who can reach it can post replies into this run",
+            "warning: the customer device's listener is on {}, beyond loopback: it takes only posts with this run's token, but over plain HTTP; across a network you do not trust, put it behind HTTPS (`customer_device.public_url`)",
             listener.addr()
         ));
     }
