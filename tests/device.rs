@@ -141,21 +141,30 @@ async fn a_device_writing_to_a_number_nobody_answers_fails_at_the_first_await() 
     assert_code(&out, 0);
 }
 
+/// Writes `yaml` as `NAME.yaml` in `dir` and runs it on the `device-evolution` target: the
+/// scenario's path and the outcome.
+fn on_the_device(
+    dir: &tempfile::TempDir,
+    config: &Path,
+    name: &str,
+    yaml: &str,
+) -> (String, harness::CliOutcome) {
+    let scenario = dir.path().join(format!("{name}.yaml"));
+    std::fs::write(&scenario, yaml).unwrap();
+    let s = scenario.display().to_string();
+    let json = dir.path().join(format!("{name}.json"));
+    let out = run(&s, config, Some("device-evolution"), &json);
+    (s, out)
+}
+
 #[test]
 fn a_tap_cannot_be_sent_from_a_customer_device_exit_2_at_its_line() {
     let (dir, config) = targets();
-    let scenario = dir.path().join("tap.yaml");
-    std::fs::write(
-        &scenario,
-        "name: tap\nsteps:\n  - name: hello\n    inject: { from: \"+5511900000000\", text: \"hola\" }\n  - name: tap\n    inject: { from: \"+5511900000000\", button_reply: { id: citas, title: \"Mis citas\" } }\n",
-    )
-    .unwrap();
-    let s = scenario.display().to_string();
-    let out = run(
-        &s,
+    let (s, out) = on_the_device(
+        &dir,
         &config,
-        Some("device-evolution"),
-        &dir.path().join("r.json"),
+        "tap",
+        "name: tap\nsteps:\n  - name: hello\n    inject: { from: \"+5511900000000\", text: \"hola\" }\n  - name: tap\n    inject: { from: \"+5511900000000\", button_reply: { id: citas, title: \"Mis citas\" } }\n",
     );
     assert_code(&out, 2);
     assert!(out.stderr.contains("tap.yaml:5"), "{}", out.stderr);
@@ -170,18 +179,11 @@ fn a_tap_cannot_be_sent_from_a_customer_device_exit_2_at_its_line() {
     assert_code(&out, 0);
     // `tenant:` names one of the app's numbers, which a device cannot tell apart: refused at
     // its line, on an inject and on an await, rather than ignored.
-    let tenant = dir.path().join("tenant.yaml");
-    std::fs::write(
-        &tenant,
-        "name: tenant\nsteps:\n  - name: hello\n    inject: { from: \"+5511900000000\", tenant: clinica-norte, text: \"hola\" }\n  - name: answer\n    await: { tenant: clinica-norte, timeout: 5s }\n",
-    )
-    .unwrap();
-    let t = tenant.display().to_string();
-    let out = run(
-        &t,
+    let (_, out) = on_the_device(
+        &dir,
         &config,
-        Some("device-evolution"),
-        &dir.path().join("t.json"),
+        "tenant",
+        "name: tenant\nsteps:\n  - name: hello\n    inject: { from: \"+5511900000000\", tenant: clinica-norte, text: \"hola\" }\n  - name: answer\n    await: { tenant: clinica-norte, timeout: 5s }\n",
     );
     assert_code(&out, 2);
     for line in ["tenant.yaml:3", "tenant.yaml:5"] {
